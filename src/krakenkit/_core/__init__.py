@@ -1,0 +1,1 @@
+"""Pure core of krakenkit: no I/O. Signing, nonces, errors, ids, symbols, decimals, limits."""

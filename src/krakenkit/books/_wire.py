@@ -1,0 +1,45 @@
+"""msgspec decoders for raw book frames (internal).
+
+Numbers with a fraction arrive as their own JSON text (``float_hook=str``), integers as ``int``
+and quoted numbers as ``str``: every form goes through :func:`krakenkit.books._checksum.fragment`
+exactly, without a float or a Decimal round trip. Unknown fields are ignored.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+__all__ = ["FuturesFrame", "V2Entry", "V2Frame", "futures_decoder", "v2_decoder"]
+
+
+class V2Entry(msgspec.Struct, gc=False):
+    symbol: str = ""
+    bids: list[dict[str, Any]] = []
+    asks: list[dict[str, Any]] = []
+    checksum: int | None = None
+    timestamp: str | None = None
+
+
+class V2Frame(msgspec.Struct, gc=False):
+    channel: str = ""
+    type: str = ""
+    data: list[V2Entry] = []
+
+
+class FuturesFrame(msgspec.Struct, gc=False):
+    feed: str = ""
+    product_id: str = ""
+    seq: int | None = None
+    side: str | None = None
+    price: Any = None
+    qty: Any = None
+    timestamp: int | None = None
+    bids: list[dict[str, Any]] = []
+    asks: list[dict[str, Any]] = []
+
+
+v2_decoder: msgspec.json.Decoder[V2Frame] = msgspec.json.Decoder(V2Frame, float_hook=str)
+futures_decoder: msgspec.json.Decoder[FuturesFrame] = msgspec.json.Decoder(FuturesFrame, float_hook=Decimal)

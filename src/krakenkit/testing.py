@@ -1,0 +1,1 @@
+"""pytest plugin: the ``kraken_sandbox`` fixture (placeholder until the sandbox lands)."""
