@@ -12,10 +12,35 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["FuturesFrame", "V2Entry", "V2Frame", "futures_decoder", "v2_decoder"]
+__all__ = [
+    "FuturesFrame",
+    "V2Entry",
+    "V2Frame",
+    "V2L3Entry",
+    "V2L3Frame",
+    "V2Level",
+    "futures_decoder",
+    "v2_decoder",
+    "v2_l3_decoder",
+]
+
+
+class V2Level(msgspec.Struct, gc=False):
+    """A ``book`` level: ``price``/``qty`` as number text (``str``), ``int``, or a quoted ``str``."""
+
+    price: Any
+    qty: Any
 
 
 class V2Entry(msgspec.Struct, gc=False):
+    symbol: str = ""
+    bids: list[V2Level] = []
+    asks: list[V2Level] = []
+    checksum: int | None = None
+    timestamp: str | None = None
+
+
+class V2L3Entry(msgspec.Struct, gc=False):
     symbol: str = ""
     bids: list[dict[str, Any]] = []
     asks: list[dict[str, Any]] = []
@@ -27,6 +52,12 @@ class V2Frame(msgspec.Struct, gc=False):
     channel: str = ""
     type: str = ""
     data: list[V2Entry] = []
+
+
+class V2L3Frame(msgspec.Struct, gc=False):
+    channel: str = ""
+    type: str = ""
+    data: list[V2L3Entry] = []
 
 
 class FuturesFrame(msgspec.Struct, gc=False):
@@ -42,4 +73,5 @@ class FuturesFrame(msgspec.Struct, gc=False):
 
 
 v2_decoder: msgspec.json.Decoder[V2Frame] = msgspec.json.Decoder(V2Frame, float_hook=str)
+v2_l3_decoder: msgspec.json.Decoder[V2L3Frame] = msgspec.json.Decoder(V2L3Frame, float_hook=str)
 futures_decoder: msgspec.json.Decoder[FuturesFrame] = msgspec.json.Decoder(FuturesFrame, float_hook=Decimal)

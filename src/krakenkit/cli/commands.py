@@ -1,0 +1,244 @@
+"""``krakenkit ticker | book | balance | order | sandbox``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import threading
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .._core.errors import ValidationError
+from .._core.ids import generate_spot_order_id
+from .._core.symbol_mapper import SymbolMapper
+from .output import Output
+from .target import Target
+
+__all__ = ["cmd_balance", "cmd_book", "cmd_order", "cmd_sandbox", "cmd_ticker"]
+
+
+def _raw(value: Any) -> Any:
+    raw = getattr(value, "raw", None)
+    if raw is not None:
+        return dict(raw) if hasattr(raw, "items") else raw
+    return value
+
+
+def _spot(target: Target, private: bool = False) -> Any:
+    from ..rest import AsyncSpotClient
+
+    if private:
+        creds = target.require_spot()
+        return AsyncSpotClient(creds.api_key, creds.api_secret, environment=target.environment)
+    return AsyncSpotClient(environment=target.environment)
+
+
+# --- ticker ---------------------------------------------------------------------------------------
+
+
+async def cmd_ticker(args: argparse.Namespace, target: Target, out: Output) -> int:
+    async with _spot(target) as spot:
+        async with out.progress.running("loading pairs"):
+            mapper = await SymbolMapper.load(spot, None, cache=target.is_live)
+        pairs = [mapper.spot_pair(s) for s in args.symbols]
+        async with out.progress.running("ticker"):
+            res = _raw(await spot.get_ticker(pair=",".join(p.rest for p in pairs)))
+    rows = []
+    for p in pairs:
+        info = res.get(p.key) or res.get(p.rest) or {}
+        rows.append({
+            "symbol": p.ws, "rest": p.rest, "last": info.get("c", [None])[0], "bid": info.get("b", [None])[0],
+            "ask": info.get("a", [None])[0], "volume_24h": (info.get("v") or [None, None])[1],
+            "high_24h": (info.get("h") or [None, None])[1], "low_24h": (info.get("l") or [None, None])[1],
+        })
+    out.document({"command": "ticker", "target": target.label, "tickers": rows})
+    out.line(f"{'symbol':<10} {'rest':<9} {'last':>14} {'bid':>14} {'ask':>14} {'24h volume':>16}")
+    for r in rows:
+        out.line(f"{r['symbol']:<10} {r['rest']:<9} {r['last']!s:>14} {r['bid']!s:>14} {r['ask']!s:>14} "
+                 f"{r['volume_24h']!s:>16}")
+    return 0
+
+
+# --- book -----------------------------------------------------------------------------------------
+
+
+def _render_book(symbol: str, book: Any, depth: int, updates: int) -> list[str]:
+    asks = list(book.asks(depth))
+    bids = list(book.bids(depth))
+    lines = [f"{symbol}  depth {depth}  updates {updates}  checksum ok  resyncs {book.resyncs}"]
+    lines.append(f"{'':>2}{'bid qty':>16} {'bid':>14} | {'ask':<14} {'ask qty':<16}")
+    for i in range(max(len(asks), len(bids))):
+        b = bids[i] if i < len(bids) else None
+        a = asks[i] if i < len(asks) else None
+        left = f"{b[1]!s:>16} {b[0]!s:>14}" if b else " " * 31
+        right = f"{a[0]!s:<14} {a[1]!s:<16}" if a else ""
+        lines.append(f"  {left} | {right}")
+    spread = book.spread() if callable(book.spread) else book.spread
+    lines.append(f"  spread {spread}")
+    return lines
+
+
+async def cmd_book(args: argparse.Namespace, target: Target, out: Output) -> int:
+    from ..ws.client import WebsocketClient
+
+    async with _spot(target) as spot:
+        async with out.progress.running("loading pairs"):
+            mapper = await SymbolMapper.load(spot, None, cache=target.is_live)
+    symbol = mapper.to_ws(args.symbol)
+    limit = 0 if args.once else args.updates
+    tty = bool(getattr(out.stream, "isatty", lambda: False)()) and not out.json_mode
+    done = asyncio.Event()
+    snapshots: list[dict[str, Any]] = []
+    count = 0
+
+    async with WebsocketClient(environment=target.environment) as ws:
+        live = ws.book(symbol, depth=args.depth)
+        async with out.progress.running(f"{symbol} book"):
+            await live.ready(args.timeout)
+
+        def show() -> None:
+            lines = _render_book(symbol, live, args.depth, count)
+            if tty:
+                out.stream.write("\x1b[H\x1b[2J")
+            for line in lines:
+                out.line(line)
+            if not tty:
+                out.line("")
+            snapshots.append({"updates": count, "bids": live.bids(args.depth), "asks": live.asks(args.depth),
+                              "checksum": live.checksum()})
+
+        show()
+
+        def on_update(_: Any) -> None:
+            nonlocal count
+            count += 1
+            if limit and count >= limit:
+                show()
+                done.set()
+            elif not limit or tty:
+                show()
+
+        if limit == 0 and args.once:
+            done.set()
+        else:
+            live.on_update(on_update)
+        try:
+            if limit:
+                await asyncio.wait_for(done.wait(), args.timeout + limit)
+            elif not args.once:
+                await asyncio.Event().wait()  # until Ctrl-C
+        except TimeoutError:
+            out.warn(f"only {count} of {limit} updates arrived within the timeout")
+            out.document({"command": "book", "symbol": symbol, "ok": False, "updates": count})
+            return 1
+    last = snapshots[-1]
+    out.document({"command": "book", "target": target.label, "symbol": symbol, "ok": True, "updates": count,
+                  "verified": True, "bids": last["bids"], "asks": last["asks"], "checksum": last["checksum"]})
+    return 0
+
+
+# --- balance --------------------------------------------------------------------------------------
+
+
+async def cmd_balance(args: argparse.Namespace, target: Target, out: Output) -> int:
+    async with _spot(target, private=True) as spot:
+        async with out.progress.running("balance"):
+            bal = _raw(await spot.get_account_balance())
+    spot_rows = {k: str(v) for k, v in sorted(bal.items())}
+    doc: dict[str, Any] = {"command": "balance", "target": target.label, "spot": spot_rows}
+    out.line(f"Spot balances ({target.label})")
+    for asset, amount in spot_rows.items():
+        out.line(f"  {asset:<10} {amount:>24}")
+    if args.futures:
+        from ..rest.derivatives import AsyncDerivativesClient
+
+        creds = target.require_futures()
+        async with AsyncDerivativesClient(creds.api_key, creds.secret_value(), environment=target.environment) as d:
+            async with out.progress.running("derivatives accounts"):
+                accounts = _raw(await d.get_accounts())
+        doc["futures"] = accounts
+        out.line("Derivatives accounts")
+        for name, acct in (accounts.get("accounts") or {}).items() if isinstance(accounts, dict) else []:
+            summary = acct.get("balances") or acct.get("auxiliary") or acct.get("balanceValue") or ""
+            out.line(f"  {name:<16} {summary}")
+    out.document(doc)
+    return 0
+
+
+# --- order ----------------------------------------------------------------------------------------
+
+
+def _decimal(text: str, name: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValidationError(f"{name} must be a decimal number, got {text!r}", field=name) from None
+    if value <= 0:
+        raise ValidationError(f"{name} must be positive", field=name)
+    return value
+
+
+async def cmd_order(args: argparse.Namespace, target: Target, out: Output) -> int:
+    volume = _decimal(args.volume, "volume")
+    price = _decimal(args.price, "price") if args.price is not None else None
+    if args.type == "limit" and price is None:
+        raise ValidationError("a limit order needs --price", field="price")
+    async with _spot(target, private=True) as spot:
+        mapper = await SymbolMapper.load(spot, None, cache=target.is_live)
+        pair = mapper.spot_pair(args.symbol)
+        cl = args.cl_ord_id or generate_spot_order_id()
+        validate = not args.execute
+        params: dict[str, Any] = {"ordertype": args.type, "type": args.side, "volume": str(volume),
+                                  "pair": pair.rest, "cl_ord_id": cl}
+        if price is not None:
+            params["price"] = str(price)
+        if validate:
+            params["validate"] = True
+        async with out.progress.running("sending" if not validate else "validating"):
+            res = _raw(await spot.submit_order(**params))
+    descr = (res.get("descr") or {}).get("order", "")
+    txids = res.get("txid") or []
+    doc = {"command": "order", "target": target.label, "validated_only": validate, "cl_ord_id": cl,
+           "txid": txids, "descr": descr, "pair": pair.rest, "symbol": pair.ws}
+    if validate:
+        out.line(f"VALIDATED (not placed): {descr}")
+        out.line("  add --execute to place it" + (" on LIVE Kraken" if target.is_live else ""))
+    else:
+        out.line(f"PLACED: {descr}  txid {', '.join(txids)}  cl_ord_id {cl}")
+    out.document(doc)
+    return 0
+
+
+# --- sandbox --------------------------------------------------------------------------------------
+
+
+def cmd_sandbox(args: argparse.Namespace, out: Output) -> int:
+    """Run a sandbox in the foreground until Ctrl-C / SIGTERM."""
+    from ..sandbox import Sandbox, describe
+
+    stop = threading.Event()
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+
+    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in old:
+        signal.signal(s, handler)
+    try:
+        with Sandbox(seed=args.seed, port=args.port, host=args.host, rate_limits=not args.no_rate_limits,
+                     market=not args.no_market) as sb:
+            text = describe(sb)
+            out.document({"command": "sandbox", "rest_url": sb.rest_url, "ws_urls": sb.ws_urls, "describe": text,
+                          "ready": True})
+            out.line(text)
+            out.line("")
+            out.line(f"ready: {sb.rest_url}  (Ctrl-C to stop)")
+            out.line(f"try:  krakenkit rollout --sandbox-url {sb.rest_url}")
+            while not stop.wait(0.2):
+                pass
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    out.line("sandbox stopped")
+    return 0

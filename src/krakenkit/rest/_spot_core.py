@@ -1,0 +1,479 @@
+"""Spot specifics on top of :mod:`krakenkit.rest._base`: credentials, API-Sign, the
+``{"error": [...], "result": ...}`` envelope, parameter validation and order recovery by ``cl_ord_id``.
+Pure (no I/O): the sync/async twins in ``spot.py`` add only the driver.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import httpx
+import msgspec
+
+from .._core.decimals import format_decimal, to_decimal, wire_decimal
+from .._core.environment import Environment
+from .._core.errors import (
+    InvalidResponseError,
+    KrakenAPIError,
+    KrakenError,
+    MissingCredentialsError,
+    OrderError,
+    ValidationError,
+    error_from_spot,
+)
+from .._core.ids import generate_spot_order_id, validate_spot_cl_ord_id
+from .._core.jsonutil import dumps
+from .._core.nonce import NonceProvider, NonceSource, nonce_source_for
+from .._core.ratelimit import RateLimiter
+from .._core.secrets import REDACTED, Secret, redact_mapping
+from .._core.signing import decode_secret, spot_api_sign
+from .._core.symbols import validate_spot_rest_symbol
+from ._base import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    Call,
+    Endpoint,
+    Flow,
+    OperationKind,
+    Param,
+    RestCore,
+    RetryPolicy,
+    decode_json_body,
+)
+from .spot_endpoints import SPOT_ENDPOINTS, SPOT_ENDPOINTS_BY_PATH
+from .spot_types import AddOrderResult, ClosedOrders, KrakenResult, OpenOrders, RawResult
+
+__all__ = ["DEFAULT_SPOT_URL", "SpotCore"]
+
+DEFAULT_SPOT_URL = "https://api.kraken.com"
+ENV_KEY = "API_SPOT_KEY"
+ENV_SECRET = "API_SPOT_SECRET"  # noqa: S105 - the variable's name, not a secret
+
+_log = logging.getLogger("krakenkit.rest.spot")
+_DEBUG = logging.DEBUG
+_FORM = "application/x-www-form-urlencoded"
+_JSON = "application/json"
+_PRICE_PREFIXES = ("+", "-", "#")
+_ORDER_MONEY_FIELDS = ("volume", "displayvol")
+_ORDER_PRICE_FIELDS = ("price", "price2")
+
+
+class _Credentials:
+    """API key + decoded secret. Neither value shows in repr/str; the base64 text is not kept."""
+
+    __slots__ = ("_key", "_secret")
+
+    def __init__(self, key: str, secret: bytes) -> None:
+        self._key = key
+        self._secret = secret
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    def sign(self, uri_path: str, nonce: int, body: bytes) -> str:
+        return spot_api_sign(self._secret, uri_path, nonce, body)
+
+    def __repr__(self) -> str:
+        return f"<credentials key={_mask_key(self._key)} secret={REDACTED}>"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> str:
+        raise TypeError("credentials cannot be pickled")
+
+
+def _mask_key(key: str) -> str:
+    return (key[:4] + "..." if len(key) > 8 else "") + REDACTED
+
+
+def _decode_secret_checked(secret: Secret) -> bytes:
+    """Decode without letting the plain secret reach a traceback's frame locals or messages."""
+    try:
+        decoded = decode_secret(secret.get_secret_value())
+    except ValidationError:
+        decoded = b""
+    if not decoded:
+        raise ValidationError("api_secret is not valid base64: copy the private key exactly as Kraken showed it",
+                              field="api_secret")
+    return decoded
+
+
+def _wrap_secret(value: str | Secret | bytes | None) -> Secret | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, Secret):
+        return value
+    if isinstance(value, bytes):
+        return Secret(value.decode("ascii", "replace"))
+    if isinstance(value, str):
+        return Secret(value)
+    raise ValidationError("api_secret must be a str", field="api_secret")
+
+
+class SpotCore(RestCore):
+    """Everything Spot that is not I/O. Constructor arguments: see :class:`krakenkit.rest.SpotClient`."""
+
+    endpoints: ClassVar[Mapping[str, Endpoint]] = SPOT_ENDPOINTS
+    product: ClassVar[str] = "spot"
+    logger: ClassVar[logging.Logger] = _log
+    _http_class: ClassVar[type[Any]] = httpx.Client
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_secret: str | Secret | None = None,
+        *,
+        base_url: str | None = None,
+        environment: Environment | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        network_options: Mapping[str, Any] | None = None,
+        http_client: httpx.Client | httpx.AsyncClient | None = None,
+        otp: str | Secret | Callable[[], str] | None = None,
+        nonce_source: NonceProvider | None = None,
+        rate_limiter: RateLimiter | None = None,
+        symbol_check: bool = True,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        api_secret = _wrap_secret(api_secret)  # from here on the local holds a Secret only
+        if bool(api_key) != bool(api_secret):
+            missing = "api_secret" if api_key else "api_key"
+            raise MissingCredentialsError(
+                f"{missing} is missing: pass both api_key and api_secret (or neither for public data only)",
+                field=missing)
+        if api_key is not None and not isinstance(api_key, str):
+            raise ValidationError("api_key must be a str", field="api_key")
+        self._credentials = _Credentials(api_key, _decode_secret_checked(api_secret)) \
+            if api_key and api_secret else None
+        if environment is not None and base_url is None:
+            base_url = environment.spot_rest_url
+        self._environment = environment
+        self._init_core(base_url=base_url or DEFAULT_SPOT_URL, timeout=timeout, max_retries=max_retries,
+                        rate_limiter=rate_limiter, retry_policy=retry_policy)
+        if isinstance(otp, str):
+            otp = Secret(otp) if otp else None
+        self._otp: Secret | Callable[[], str] | None = otp
+        if nonce_source is None:
+            nonce_source = nonce_source_for(api_key) if api_key else NonceSource()
+        self._nonce: NonceProvider = nonce_source
+        self._symbol_check = symbol_check
+        if http_client is not None:
+            if not isinstance(http_client, self._http_class):
+                raise ValidationError(
+                    f"http_client must be an {self._http_class.__module__}.{self._http_class.__name__} "
+                    f"for {type(self).__name__}", field="http_client")
+            self._http = http_client
+            self._owns_http = False
+        else:
+            options = dict(network_options or {})
+            options.setdefault("timeout", timeout)
+            self._http = self._http_class(**options)
+            self._owns_http = True
+
+    # --- construction helpers -------------------------------------------------------------------
+
+    @classmethod
+    def _credentials_from_env(cls, key_var: str = ENV_KEY, secret_var: str = ENV_SECRET) -> tuple[str, Secret]:
+        key = os.environ.get(key_var)
+        secret = os.environ.get(secret_var)
+        missing = [name for name, value in ((key_var, key), (secret_var, secret)) if not value]
+        if missing:
+            raise MissingCredentialsError(
+                f"environment variable{'s' if len(missing) > 1 else ''} {' and '.join(missing)} "
+                f"{'are' if len(missing) > 1 else 'is'} not set (expected the Spot API key in {key_var} and its "
+                f"private key in {secret_var})", field=missing[0])
+        assert key is not None and secret is not None
+        return key, Secret(secret)
+
+    @staticmethod
+    def generate_new_order_id() -> str:
+        """A fresh random ``cl_ord_id`` (UUID4)."""
+        return generate_spot_order_id()
+
+    @property
+    def has_credentials(self) -> bool:
+        return self._credentials is not None
+
+    @property
+    def api_key(self) -> str | None:
+        return self._credentials.key if self._credentials else None
+
+    def __repr__(self) -> str:
+        creds = getattr(self, "_credentials", None)  # robust while __init__ is still running
+        key = _mask_key(creds.key) if creds else None
+        return f"{type(self).__name__}(base_url={getattr(self, '_base_url', None)!r}, api_key={key!r})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> str:
+        raise TypeError(f"{type(self).__name__} cannot be pickled")
+
+    # --- request building (hooks) ------------------------------------------------------------
+
+    def _prepare_params(self, endpoint: Endpoint, params: Mapping[str, Any]) -> dict[str, Any]:
+        if endpoint.auth and self._credentials is None:
+            raise MissingCredentialsError(
+                f"{endpoint.python_method or endpoint.name}() is private: create the client with api_key and "
+                "api_secret (or SpotClient.from_env())", endpoint=endpoint.path, field="api_key")
+        wire = super()._prepare_params(endpoint, params)
+        name = endpoint.name
+        if name == "AddOrder":
+            _check_userref_exclusive(wire, "")
+        elif name in ("AmendOrder", "CancelOrder"):
+            if ("txid" in wire) == ("cl_ord_id" in wire):
+                raise ValidationError(f"{endpoint.python_method}() needs exactly one of txid= or cl_ord_id=",
+                                      field="txid", endpoint=endpoint.path)
+        elif name == "AddOrderBatch":
+            wire["orders"] = [self._batch_order(o, i) for i, o in enumerate(wire.get("orders", ()))]
+        elif name == "CancelOrderBatch":
+            if not wire.get("orders") and not wire.get("cl_ord_ids"):
+                raise ValidationError("cancel_batch_orders() needs orders= or cl_ord_ids=", field="orders")
+            if "cl_ord_ids" in wire:
+                wire["cl_ord_ids"] = [validate_spot_cl_ord_id(c, "cl_ord_ids") for c in wire["cl_ord_ids"]]
+            if "orders" in wire:
+                wire["orders"] = [str(o) for o in wire["orders"]]
+        return wire
+
+    def _batch_order(self, order: Any, index: int) -> dict[str, Any]:
+        if not isinstance(order, Mapping):
+            raise ValidationError(f"orders[{index}] must be a dict of AddOrder fields", field="orders")
+        out: dict[str, Any] = {}
+        for key, value in order.items():
+            if value is None:
+                continue
+            field = f"orders[{index}].{key}"
+            if key in _ORDER_MONEY_FIELDS:
+                out[key] = wire_decimal(value, field)
+            elif key in _ORDER_PRICE_FIELDS:
+                out[key] = _wire_price(value, field)
+            elif key == "cl_ord_id":
+                out[key] = validate_spot_cl_ord_id(value, field)
+            elif isinstance(value, bool):
+                out[key] = value
+            elif isinstance(value, (Decimal, float)):
+                out[key] = wire_decimal(value, field, allow_negative=True)
+            else:
+                out[key] = value
+        for required in ("ordertype", "type", "volume"):
+            if required not in out:
+                raise ValidationError(f"orders[{index}] needs {required!r}", field=f"orders[{index}].{required}")
+        _check_userref_exclusive(out, f"orders[{index}].")
+        return out
+
+    def _convert_param(self, endpoint: Endpoint, spec: Param, value: Any) -> Any:
+        kind = spec.kind
+        field = spec.name
+        if kind == "money":
+            return wire_decimal(value, field)
+        if kind == "price":
+            return _wire_price(value, field)
+        if kind == "pair":
+            return validate_spot_rest_symbol(value, field) if self._symbol_check else value
+        if kind == "cl_ord_id":
+            return validate_spot_cl_ord_id(value, field)
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise ValidationError(f"{field} must be True or False", field=field)
+            return "true" if value else "false"
+        if kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValidationError(f"{field} must be an int (got {type(value).__name__})", field=field)
+            return str(value)
+        if kind == "number":
+            if isinstance(value, bool):
+                raise ValidationError(f"{field} must be a number or str", field=field)
+            if isinstance(value, (Decimal, float)):
+                return format_decimal(to_decimal(value, field, allow_negative=True))
+            return str(value)
+        if kind == "str_list":
+            if isinstance(value, str):
+                return value
+            if isinstance(value, Sequence):
+                return ",".join(str(v) for v in value)
+            raise ValidationError(f"{field} must be a str or a list of str", field=field)
+        if kind == "json":
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+                raise ValidationError(f"{field} must be a list", field=field)
+            return list(value)
+        if kind == "str":
+            if not isinstance(value, str):
+                raise ValidationError(f"{field} must be a str (got {type(value).__name__})", field=field)
+            return value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return value
+
+    def _otp_value(self) -> str | None:
+        otp = self._otp
+        if otp is None:
+            return None
+        if isinstance(otp, Secret):
+            return otp.get_secret_value()
+        return otp()
+
+    def _build_request(self, call: Call) -> httpx.Request:
+        endpoint = call.endpoint
+        url = self._base_url + endpoint.path
+        debug = _log.isEnabledFor(_DEBUG)
+        if not endpoint.auth:
+            if debug:
+                _log.debug("-> %s %s %s", endpoint.method, endpoint.path, call.params)
+            return self._http_request(endpoint.method, url, params=call.params or None, timeout=call.timeout)
+        creds = self._credentials
+        if creds is None:  # pragma: no cover - _prepare_params refuses earlier
+            raise MissingCredentialsError("private call without credentials", endpoint=endpoint.path)
+        nonce = self._nonce()
+        otp = self._otp_value()
+        if endpoint.body == "json":
+            payload: dict[str, Any] = {"nonce": nonce, **call.params}
+            if otp:
+                payload["otp"] = otp
+            body = dumps(payload)
+            content_type = _JSON
+        else:
+            items = [("nonce", str(nonce)), *call.params.items()]
+            if otp:
+                items.append(("otp", otp))
+            body = urllib.parse.urlencode(items).encode()
+            content_type = _FORM
+        headers = {"API-Key": creds.key, "API-Sign": creds.sign(endpoint.path, nonce, body),
+                   "Content-Type": content_type}
+        if debug:
+            shown = {"nonce": nonce, **call.params, **({"otp": otp} if otp else {})}
+            _log.debug("-> %s %s %s headers=%s", endpoint.method, endpoint.path, redact_mapping(shown),
+                       {"API-Key": _mask_key(creds.key), "API-Sign": REDACTED})
+        return self._http_request("POST", url, content=body, headers=headers, timeout=call.timeout)
+
+    # --- response parsing (hook) ---------------------------------------------------------------
+
+    def _parse_response(self, call: Call, response: httpx.Response) -> Any:
+        path = call.endpoint.path
+        status = response.status_code
+        data = decode_json_body(response, path)
+        if _log.isEnabledFor(_DEBUG):
+            _log.debug("<- %s %s HTTP %d %s", call.endpoint.method, path, status,
+                       _short(redact_mapping(data)))
+        if not isinstance(data, dict):
+            raise InvalidResponseError(f"expected a JSON object, got {type(data).__name__} (HTTP {status})",
+                                       status_code=status, endpoint=path)
+        messages = data.get("error") or []
+        if not isinstance(messages, list):
+            messages = [str(messages)]
+        warnings = [m for m in messages if isinstance(m, str) and m.startswith("W")]
+        errors = [str(m) for m in messages if not (isinstance(m, str) and m.startswith("W"))]
+        if errors:
+            raise error_from_spot(errors, endpoint=path, status_code=status)
+        if status >= 400:
+            raise KrakenAPIError(f"HTTP {status} without Kraken error strings", endpoint=path, status_code=status)
+        if "result" not in data:
+            raise InvalidResponseError(f"no 'result' in the answer (HTTP {status})", status_code=status,
+                                       endpoint=path, body_excerpt=_short(data))
+        raw = data["result"]
+        parse = call.endpoint.response or RawResult.parse
+        try:
+            result: KrakenResult = parse(raw)
+        except (msgspec.ValidationError, TypeError, ValueError) as exc:
+            err = InvalidResponseError(
+                f"unexpected result shape for {call.endpoint.name}: {exc}"
+                + ("; the request was processed: inspect .raw" if call.endpoint.kind is not OperationKind.READ
+                   else ""),
+                status_code=status, endpoint=path, body_excerpt=_short(raw), raw=raw)
+            raise err from exc
+        if warnings:
+            result.warnings = warnings
+            _log.warning("Kraken warning on %s: %s", path, "; ".join(warnings))
+        return result
+
+    def _on_success(self, call: Call, result: Any) -> Any:
+        if isinstance(result, AddOrderResult) and result.cl_ord_id is None:
+            cl_ord_id = call.params.get("cl_ord_id")
+            result.cl_ord_id = cl_ord_id if isinstance(cl_ord_id, str) else None
+        return result
+
+    # --- retry semantics (hooks) ---------------------------------------------------------------
+
+    def _operation_kind(self, call: Call) -> OperationKind:
+        kind = call.endpoint.kind
+        if kind is not OperationKind.READ and call.params.get("validate") in ("true", True):
+            return OperationKind.READ  # validate-only: nothing is placed
+        return kind
+
+    def _client_order_id(self, call: Call) -> str | None:
+        if call.endpoint.name in ("AddOrder", "AmendOrder", "CancelOrder"):
+            value = call.params.get("cl_ord_id")
+            return value if isinstance(value, str) else None
+        return None
+
+    def _is_duplicate_client_id_error(self, call: Call, error: KrakenError) -> bool:
+        if not isinstance(error, OrderError):
+            return False
+        text = " ".join(error.errors).lower()
+        return "duplicate" in text or ("already" in text and ("cl_ord_id" in text or "client" in text))
+
+    def _resolve_outcome(self, call: Call, error: KrakenError) -> Flow:
+        """AddOrder outcome unknown: OpenOrders then ClosedOrders filtered by ``cl_ord_id``."""
+        cl_ord_id = self._client_order_id(call)
+        if call.endpoint.name != "AddOrder" or not cl_ord_id:
+            return None
+        opened: OpenOrders = yield from self._subcall("OpenOrders", {"cl_ord_id": cl_ord_id})
+        found = _match(opened.open, opened.raw, "open", cl_ord_id)
+        if found is None:
+            closed: ClosedOrders = yield from self._subcall("ClosedOrders", {"cl_ord_id": cl_ord_id})
+            found = _match(closed.closed, closed.raw, "closed", cl_ord_id)
+        if found is None:
+            return None
+        txid, order, raw_order = found
+        return AddOrderResult.recovered_from(txid, order, raw_order, cl_ord_id)
+
+    # --- generic access ------------------------------------------------------------------------
+
+    def _endpoint_for(self, method: str, path: str) -> Endpoint:
+        if not path.startswith("/"):
+            path = "/" + path
+        known = SPOT_ENDPOINTS_BY_PATH.get(path)
+        method = method.upper()
+        if known is not None and known.method == method:
+            return known
+        private = path.startswith("/0/private/")
+        return Endpoint(path.rsplit("/", 1)[-1], method, path, private, "request",
+                        OperationKind.WRITE if private else OperationKind.READ, 1,
+                        "form" if method == "POST" else "query", (), RawResult.parse, "RawResult")
+
+
+def _match(orders: Mapping[str, Any], raw: Any, key: str, cl_ord_id: str) -> tuple[str, Any, Any] | None:
+    for txid, order in orders.items():
+        if order.cl_ord_id == cl_ord_id:
+            raw_order = raw.get(key, {}).get(txid) if isinstance(raw, dict) else None
+            return txid, order, raw_order
+    return None
+
+
+def _check_userref_exclusive(params: Mapping[str, Any], prefix: str) -> None:
+    if "cl_ord_id" in params and "userref" in params:
+        raise ValidationError(f"{prefix}cl_ord_id and {prefix}userref cannot be combined: Kraken accepts one "
+                              "client reference per order (use cl_ord_id)", field=f"{prefix}userref")
+
+
+def _wire_price(value: Any, field: str) -> str:
+    """Prices: Decimal/str/int/float, or a string with Kraken's ``+``/``-``/``#`` prefix and ``%`` suffix."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] in _PRICE_PREFIXES:
+            body = text[1:]
+            pct = body.endswith("%")
+            number = wire_decimal(body[:-1] if pct else body, field)
+            return text[0] + number + ("%" if pct else "")
+        if text.endswith("%"):
+            return wire_decimal(text[:-1], field) + "%"
+    return wire_decimal(value, field)
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -1,0 +1,560 @@
+"""Kraken Derivatives (Futures) REST clients: :class:`DerivativesClient` and :class:`AsyncDerivativesClient`.
+
+.. deprecated::
+   Kraken decommissions the Derivatives REST API (and Derivatives WebSocket v1) on **2027-03-01**;
+   the Unified WebSocket replaces them. Creating a client warns once per process with
+   :class:`KrakenDeprecationWarning`; see ``docs/migration-unified-ws.md``.
+
+Both twins share :class:`DerivativesCore` (request building, Authent signing, envelope parsing,
+order-status checks, outcome recovery) on top of :class:`krakenkit.rest._base.RestCore`; they only
+differ in the driver that sends bytes. Methods are generated from the endpoint table
+(:mod:`krakenkit.rest.derivatives_endpoints`) and take Kraken's wire parameter names::
+
+    with DerivativesClient(api_key, api_secret) as client:
+        placed = client.submit_order(orderType="lmt", symbol="PF_XBTUSD", side="buy", size="0.01",
+                                     limitPrice="30000", cliOrdId=client.generate_new_order_id())
+
+What a call raises:
+
+* ``result: error`` -> :func:`krakenkit._core.errors.error_from_futures` (``apiLimitExceeded`` ->
+  RateLimitError, ``authenticationError`` -> AuthenticationError, ``nonceBelowThreshold`` ->
+  InvalidNonceError, ...).
+* ``result: success`` with ``sendStatus`` / ``editStatus`` / ``cancelStatus`` other than success ->
+  :func:`~krakenkit._core.errors.error_from_futures_status` (an OrderRejectedError subclass with
+  ``.status``). ``batchorder`` never raises for one instruction: see :class:`BatchOrderResult`.
+* ``sendorder`` whose outcome is unknown (timeout, 5xx, ``Server Error``...): with a ``cliOrdId``
+  the order is looked up (``orders/status``, then ``fills``) before anything is resent and returned
+  with ``recovered=True``; without one, :class:`~krakenkit._core.errors.OrderOutcomeUnknownError`
+  carrying the request.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import warnings
+from collections.abc import Generator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import httpx
+
+from .._core.environment import LIVE, TESTNET, Environment
+from .._core.errors import (
+    AuthenticationError,
+    DuplicateClientOrderIdError,
+    InternalServerError,
+    InvalidArgumentsError,
+    InvalidResponseError,
+    KrakenError,
+    MissingCredentialsError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServiceUnavailableError,
+    ValidationError,
+    error_from_futures,
+    error_from_futures_status,
+)
+from .._core.ids import generate_futures_order_id
+from .._core.nonce import NonceProvider, nonce_source_for
+from .._core.ratelimit import RateLimiter
+from .._core.secrets import Secret
+from .._core.signing import decode_secret
+from ._base import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    AsyncDriver,
+    Call,
+    Endpoint,
+    Flow,
+    Param,
+    RestCore,
+    RetryPolicy,
+    SyncDriver,
+    body_excerpt,
+    decode_json_body,
+)
+from .derivatives_endpoints import DERIV_ENDPOINTS, build_deriv_request, convert_param, deriv_auth_headers
+from .derivatives_methods import _DerivativesAsyncMethods, _DerivativesSyncMethods
+from .derivatives_models import (
+    CANCEL_ALL_SUCCESS,
+    CANCEL_SUCCESS,
+    EDIT_SUCCESS,
+    SEND_SUCCESS,
+    AccountsResult,
+    BatchInstructionResult,
+    BatchOrderResult,
+    CancelAllOrdersResult,
+    CancelOrderResult,
+    DeadManSwitchResult,
+    DerivResult,
+    EditOrderResult,
+    Fill,
+    FundingRate,
+    Instrument,
+    InstrumentStatus,
+    OpenOrder,
+    OpenPosition,
+    OrderBook,
+    OrderStatusResult,
+    PublicTrade,
+    SendOrderResult,
+    Ticker,
+)
+
+__all__ = [
+    "DERIVATIVES_SUNSET",
+    "AsyncDerivativesClient",
+    "DerivativesClient",
+    "DerivativesCore",
+    "KrakenDeprecationWarning",
+]
+
+log = logging.getLogger("krakenkit.rest.derivatives")
+
+DERIVATIVES_SUNSET = "2027-03-01"
+ENV_KEY = "API_FUTURES_KEY"
+ENV_SECRET = "API_FUTURES_SECRET"  # noqa: S105 - a variable name, not a secret
+
+
+# ------------------------------------------------------------------------------------------------
+# Deprecation
+# ------------------------------------------------------------------------------------------------
+
+
+class KrakenDeprecationWarning(DeprecationWarning):
+    """A Kraken API that krakenkit wraps is being retired by Kraken.
+
+    Filter it like any warning: ``warnings.filterwarnings("ignore", category=KrakenDeprecationWarning)``.
+    """
+
+
+_DEPRECATION_MESSAGE = (
+    f"Kraken retires the Derivatives REST API and Derivatives WebSocket v1 on {DERIVATIVES_SUNSET}; "
+    "the Unified WebSocket (wss://uws.kraken.com/v2) replaces them. "
+    "See docs/migration-unified-ws.md for what changes and what krakenkit offers."
+)
+_deprecation_lock = threading.Lock()
+_deprecation_warned = False
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+
+
+def _user_stacklevel() -> int:
+    """Stack level of the first frame outside krakenkit (so the warning names the user's line)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+def _warn_deprecated_once() -> None:
+    global _deprecation_warned
+    with _deprecation_lock:
+        if _deprecation_warned:
+            return
+        _deprecation_warned = True
+    # _user_stacklevel counts from its caller (this function); warn() counts from here too.
+    warnings.warn(_DEPRECATION_MESSAGE, KrakenDeprecationWarning, stacklevel=_user_stacklevel())
+
+
+def _reset_deprecation_warning() -> None:
+    """For tests: let the next client creation warn again."""
+    global _deprecation_warned
+    with _deprecation_lock:
+        _deprecation_warned = False
+
+
+# ------------------------------------------------------------------------------------------------
+# Response parsing (pure)
+# ------------------------------------------------------------------------------------------------
+
+
+def _items(doc: Any, key: str) -> list[Mapping[str, Any]]:
+    value = doc.get(key) if isinstance(doc, Mapping) else None
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _status_block(doc: Mapping[str, Any], key: str, endpoint: str) -> Mapping[str, Any]:
+    block = doc.get(key)
+    if not isinstance(block, Mapping) or "status" not in block:
+        raise InvalidResponseError(f"{key} missing from a successful response", endpoint=endpoint,
+                                   body_excerpt=str(doc)[:200])
+    return block
+
+
+def _checked(doc: Mapping[str, Any], key: str, ok: frozenset[str], endpoint: str) -> Mapping[str, Any]:
+    block = _status_block(doc, key, endpoint)
+    status = str(block.get("status"))
+    if status not in ok:
+        raise error_from_futures_status(status, kind=key, endpoint=endpoint, payload=doc)
+    return block
+
+
+def _parse_send(doc: Mapping[str, Any], call: Call, path: str) -> SendOrderResult:
+    return SendOrderResult.from_status(_checked(doc, "sendStatus", SEND_SUCCESS, path), doc)
+
+
+def _parse_edit(doc: Mapping[str, Any], call: Call, path: str) -> EditOrderResult:
+    return EditOrderResult.from_status(_checked(doc, "editStatus", EDIT_SUCCESS, path), doc)
+
+
+def _parse_cancel(doc: Mapping[str, Any], call: Call, path: str) -> CancelOrderResult:
+    return CancelOrderResult.from_status(_checked(doc, "cancelStatus", CANCEL_SUCCESS, path), doc)
+
+
+def _parse_cancel_all(doc: Mapping[str, Any], call: Call, path: str) -> CancelAllOrdersResult:
+    return CancelAllOrdersResult.from_status(_checked(doc, "cancelStatus", CANCEL_ALL_SUCCESS, path), doc)
+
+
+def _parse_batch(doc: Mapping[str, Any], call: Call, path: str) -> BatchOrderResult:
+    if not isinstance(doc.get("batchStatus"), list):
+        raise InvalidResponseError("batchStatus missing from a successful response", endpoint=path)
+    results = [BatchInstructionResult.from_json(item, endpoint=path) for item in _items(doc, "batchStatus")]
+    server_time = doc.get("serverTime")
+    return BatchOrderResult(results, None if server_time is None else str(server_time), doc)
+
+
+_PARSERS: dict[str, Any] = {
+    "get_trade_history": lambda d, c, p: [PublicTrade.from_json(x) for x in _items(d, "history")],
+    "get_orderbook": lambda d, c, p: OrderBook.from_json(str(c.params.get("symbol", "")), d),
+    "get_tickers": lambda d, c, p: [Ticker.from_json(x) for x in _items(d, "tickers")],
+    "get_ticker": lambda d, c, p: Ticker.from_json(d.get("ticker") or {}),
+    "get_instruments": lambda d, c, p: [Instrument.from_json(x) for x in _items(d, "instruments")],
+    "get_instrument_status_list": lambda d, c, p: [
+        InstrumentStatus.from_json(x) for x in _items(d, "instrumentStatus")
+    ],
+    "get_instrument_status": lambda d, c, p: InstrumentStatus.from_json(d),
+    "get_historical_funding_rates": lambda d, c, p: [FundingRate.from_json(x) for x in _items(d, "rates")],
+    "submit_order": _parse_send,
+    "edit_order": _parse_edit,
+    "cancel_order": _parse_cancel,
+    "batch_order_management": _parse_batch,
+    "cancel_all_orders": _parse_cancel_all,
+    "cancel_all_orders_after": lambda d, c, p: DeadManSwitchResult.from_json(d),
+    "get_open_orders": lambda d, c, p: [OpenOrder.from_json(x) for x in _items(d, "openOrders")],
+    "get_order_status": lambda d, c, p: OrderStatusResult.from_json(d),
+    "get_accounts": lambda d, c, p: AccountsResult.from_json(d),
+    "get_open_positions": lambda d, c, p: [OpenPosition.from_json(x) for x in _items(d, "openPositions")],
+    "get_fills": lambda d, c, p: [Fill.from_json(x) for x in _items(d, "fills")],
+}
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    for header in ("rate-limit-reset", "retry-after"):
+        value = response.headers.get(header)
+        if value:
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
+
+
+def error_from_http_status(response: httpx.Response, endpoint: str, detail: str = "") -> KrakenError:
+    """An HTTP error without a Derivatives envelope (history/charts/auth APIs, proxies)."""
+    status = response.status_code
+    text = detail or body_excerpt(response.content) or response.reason_phrase
+    msg = f"HTTP {status}: {text}"
+    if status == 429:
+        return RateLimitError(msg, endpoint=endpoint, status_code=status, retry_after=_retry_after(response),
+                              errors=[text])
+    if status == 401:
+        return AuthenticationError(msg, endpoint=endpoint, status_code=status, errors=[text])
+    if status == 403:
+        return PermissionDeniedError(msg, endpoint=endpoint, status_code=status, errors=[text])
+    if status == 404:
+        return NotFoundError(msg, endpoint=endpoint, status_code=status, errors=[text])
+    if status in (503, 502, 504):
+        return ServiceUnavailableError(msg, endpoint=endpoint, status_code=status, errors=[text])
+    if status >= 500:
+        return InternalServerError(msg, endpoint=endpoint, status_code=status, errors=[text])
+    if status >= 400:
+        return InvalidArgumentsError(msg, endpoint=endpoint, status_code=status, errors=[text])
+    return InvalidResponseError(msg, endpoint=endpoint, status_code=status)
+
+
+def parse_deriv_response(call: Call, response: httpx.Response) -> Any:
+    """Envelope check, status check and typed result for one response (pure)."""
+    endpoint = call.endpoint
+    path = endpoint.path
+    status = response.status_code
+    if endpoint.name == "get_account_log_csv" and status < 400:
+        return response.text
+    try:
+        doc = decode_json_body(response, path)
+    except InvalidResponseError as exc:
+        if 400 <= status < 500:
+            raise error_from_http_status(response, path) from exc
+        raise
+    if isinstance(doc, Mapping):
+        result = doc.get("result")
+        if result == "error" or (result is None and isinstance(doc.get("error"), str) and status >= 400):
+            error = doc.get("error")
+            if not isinstance(error, str):
+                errors = doc.get("errors")
+                error = str(errors[0]) if isinstance(errors, list) and errors else "unknownError"
+            api_error = error_from_futures(error, endpoint=path, status_code=status, payload=doc)
+            if isinstance(api_error, RateLimitError) and api_error.retry_after is None:
+                api_error.retry_after = _retry_after(response)
+            raise api_error
+    if status >= 400:
+        raise error_from_http_status(response, path, detail=str(doc)[:200])
+    parser = _PARSERS.get(endpoint.name)
+    if parser is None:
+        return DerivResult(doc)
+    if not isinstance(doc, Mapping):
+        raise InvalidResponseError(f"expected a JSON object, got {type(doc).__name__}", endpoint=path,
+                                   status_code=status)
+    return parser(doc, call, path)
+
+
+# ------------------------------------------------------------------------------------------------
+# The shared core
+# ------------------------------------------------------------------------------------------------
+
+
+def _resolve_environment(base_url: str | None, environment: Environment | None, testnet: bool) -> str:
+    if testnet and environment is not None and environment.futures_rest_url != TESTNET.futures_rest_url:
+        raise ValidationError("testnet=True conflicts with environment=...; pass one of them", field="testnet")
+    if base_url:
+        return base_url
+    if environment is not None:
+        return environment.futures_rest_url
+    return (TESTNET if testnet else LIVE).futures_rest_url
+
+
+class DerivativesCore(RestCore):
+    """Everything the Derivatives twins share (pure: no I/O)."""
+
+    endpoints: ClassVar[Mapping[str, Endpoint]] = DERIV_ENDPOINTS
+    product: ClassVar[str] = "derivatives"
+    logger: ClassVar[logging.Logger] = log
+
+    _api_key: str | None
+    _api_secret: Secret | None
+    _secret_bytes: bytes | None
+    _nonce: NonceProvider | None
+
+    def _init_derivatives(
+        self,
+        api_key: str | None,
+        api_secret: str | Secret | None,
+        *,
+        base_url: str | None,
+        environment: Environment | None,
+        testnet: bool,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+        nonce_source: NonceProvider | None,
+        rate_limiter: RateLimiter | None,
+        retry_policy: RetryPolicy | None,
+    ) -> None:
+        secret = api_secret if isinstance(api_secret, Secret) or not api_secret else Secret(api_secret)
+        if bool(api_key) != bool(secret):
+            missing = "api_secret" if api_key else "api_key"
+            raise MissingCredentialsError(
+                f"{missing} is missing: pass both api_key and api_secret (or neither for public data only)",
+                field=missing)
+        if api_key is not None and not isinstance(api_key, str):
+            raise ValidationError("api_key must be a str", field="api_key")
+        self._api_key = api_key or None
+        self._api_secret = secret or None
+        self._secret_bytes = decode_secret(secret.get_secret_value()) if secret else None
+        self._nonce = nonce_source if nonce_source is not None else (
+            nonce_source_for(api_key) if api_key else None
+        )
+        self._testnet = testnet
+        self._init_core(base_url=_resolve_environment(base_url, environment, testnet), timeout=timeout,
+                        max_retries=max_retries, rate_limiter=rate_limiter, retry_policy=retry_policy)
+        _warn_deprecated_once()
+
+    @staticmethod
+    def generate_new_order_id() -> str:
+        """A fresh random ``cliOrdId`` (a UUID). Pass it to ``submit_order`` so an unknown outcome can
+        be resolved by looking the order up instead of sending it twice."""
+        return generate_futures_order_id()
+
+    @property
+    def has_credentials(self) -> bool:
+        return self._api_key is not None
+
+    def __repr__(self) -> str:
+        key = "***" if self._api_key else None
+        return f"{type(self).__name__}(base_url={self._base_url!r}, api_key={key!r})"
+
+    # --- hooks ---------------------------------------------------------------------------------
+
+    def _prepare_params(self, endpoint: Endpoint, params: Mapping[str, Any]) -> dict[str, Any]:
+        if endpoint.auth and not self.has_credentials:
+            raise MissingCredentialsError(
+                f"{endpoint.python_method}() is a private endpoint: create the client with api_key and "
+                f"api_secret (or DerivativesClient.from_env() with {ENV_KEY}/{ENV_SECRET})",
+                field="api_key", endpoint=endpoint.path,
+            )
+        return super()._prepare_params(endpoint, params)
+
+    def _convert_param(self, endpoint: Endpoint, spec: Param, value: Any) -> Any:
+        return convert_param(endpoint, spec, value)
+
+    def _build_request(self, call: Call) -> httpx.Request:
+        req = build_deriv_request(call.endpoint, call.params)
+        headers = {"Accept": "application/json"}
+        if req.content_type:
+            headers["Content-Type"] = req.content_type
+        if call.endpoint.auth:
+            assert self._api_key is not None and self._secret_bytes is not None and self._nonce is not None
+            headers.update(deriv_auth_headers(self._api_key, self._secret_bytes, req, self._nonce()))
+        # The URL carries our own encoded query, the body our own encoded text: the bytes signed are
+        # the bytes sent (httpx leaves already percent-encoded text alone).
+        return self._http_request(call.endpoint.method, self._base_url + req.target,
+                                  content=req.body.encode() if req.body else None, headers=headers,
+                                  timeout=call.timeout if call.timeout is not None else self._timeout)
+
+    def _parse_response(self, call: Call, response: httpx.Response) -> Any:
+        return parse_deriv_response(call, response)
+
+    def _client_order_id(self, call: Call) -> str | None:
+        if call.endpoint.name == "submit_order":
+            value = call.params.get("cliOrdId")
+            return str(value) if value else None
+        return None
+
+    def _is_duplicate_client_id_error(self, call: Call, error: KrakenError) -> bool:
+        return isinstance(error, DuplicateClientOrderIdError)
+
+    def _resolve_outcome(self, call: Call, error: KrakenError) -> Flow:
+        """Find a ``sendorder`` of unknown outcome by its cliOrdId: ``orders/status`` (open orders
+        and those closed in the last 5 s), then ``fills`` (for one that filled and aged out)."""
+        return self._find_order_by_cli_ord_id(call)
+
+    def _find_order_by_cli_ord_id(self, call: Call) -> Generator[Any, Any, SendOrderResult | None]:
+        cli_ord_id = self._client_order_id(call)
+        if cli_ord_id is None:
+            return None
+        status: OrderStatusResult = yield from self._subcall("get_order_status", {"cliOrdIds": [cli_ord_id]})
+        detail = status.by_cli_ord_id(cli_ord_id)
+        if detail is not None and detail.status != "REJECTED":
+            return SendOrderResult(
+                status="placed", order_id=detail.order_id, cli_ord_id=cli_ord_id, received_time=None,
+                order_events=[], recovered=True, raw=detail.raw,
+            )
+        fills: list[Fill] = yield from self._subcall("get_fills", {})
+        for fill in fills:
+            if fill.cli_ord_id == cli_ord_id:
+                return SendOrderResult(
+                    status="filled", order_id=fill.order_id, cli_ord_id=cli_ord_id, received_time=fill.fill_time,
+                    order_events=[], recovered=True, raw=fill.raw,
+                )
+        return None
+
+
+def _http_kwargs(timeout: float | httpx.Timeout | None, network_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = dict(network_options or {})
+    kwargs.setdefault("timeout", timeout)
+    return kwargs
+
+
+def _env_credentials(key_var: str, secret_var: str) -> tuple[str, Secret]:
+    key = os.environ.get(key_var, "")
+    secret = os.environ.get(secret_var, "")
+    missing = [n for n, v in ((key_var, key), (secret_var, secret)) if not v]
+    if missing:
+        raise MissingCredentialsError(
+            f"environment variable(s) {' and '.join(missing)} not set (expected the Derivatives API key in "
+            f"{key_var} and its private key in {secret_var})", field=missing[0])
+    return key, Secret(secret)
+
+
+class DerivativesClient(SyncDriver, DerivativesCore, _DerivativesSyncMethods):
+    """Blocking Kraken Derivatives REST client (deprecated by Kraken on 2027-03-01).
+
+    Args:
+        api_key, api_secret: a Derivatives API key (both, or neither for public endpoints).
+        base_url: override the REST host (e.g. a proxy); wins over ``environment`` / ``testnet``.
+        environment: an :class:`~krakenkit.Environment` (``sandbox.environment``, ``LIVE``, ``TESTNET``).
+        testnet: use Kraken's demo host ``https://demo-futures.kraken.com``.
+        timeout: seconds (or an ``httpx.Timeout``) per attempt.
+        max_retries: resends of a failed call where resending is safe.
+        network_options: extra ``httpx.Client`` keyword arguments (``proxy``, ``verify``, ``limits``...).
+        http_client: your own ``httpx.Client`` (you close it).
+        nonce_source: a callable giving strictly increasing ints (default: shared per API key).
+        rate_limiter: a :class:`~krakenkit._core.ratelimit.RateLimiter` (default: none).
+        retry_policy: backoff settings (:class:`~krakenkit.rest._base.RetryPolicy`).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_secret: str | Secret | None = None,
+        *,
+        base_url: str | None = None,
+        environment: Environment | None = None,
+        testnet: bool = False,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        network_options: Mapping[str, Any] | None = None,
+        http_client: httpx.Client | None = None,
+        nonce_source: NonceProvider | None = None,
+        rate_limiter: RateLimiter | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self._init_derivatives(api_key, api_secret, base_url=base_url, environment=environment, testnet=testnet,
+                               timeout=timeout, max_retries=max_retries, nonce_source=nonce_source,
+                               rate_limiter=rate_limiter, retry_policy=retry_policy)
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise ValidationError(f"http_client must be an httpx.Client for {type(self).__name__}",
+                                  field="http_client")
+        self._owns_http = http_client is None
+        self._http = http_client if http_client is not None else httpx.Client(**_http_kwargs(timeout, network_options))
+
+    @classmethod
+    def from_env(cls, key_var: str = ENV_KEY, secret_var: str = ENV_SECRET, **kwargs: Any) -> Self:
+        """A client with the key from ``API_FUTURES_KEY`` / ``API_FUTURES_SECRET`` (names overridable)."""
+        key, secret = _env_credentials(key_var, secret_var)
+        return cls(key, secret, **kwargs)
+
+
+class AsyncDerivativesClient(AsyncDriver, DerivativesCore, _DerivativesAsyncMethods):
+    """asyncio Kraken Derivatives REST client (deprecated by Kraken on 2027-03-01).
+
+    Same options as :class:`DerivativesClient`; ``http_client`` is an ``httpx.AsyncClient``.
+    Use ``async with AsyncDerivativesClient(...) as client:`` or ``await client.aclose()``.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_secret: str | Secret | None = None,
+        *,
+        base_url: str | None = None,
+        environment: Environment | None = None,
+        testnet: bool = False,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        network_options: Mapping[str, Any] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        nonce_source: NonceProvider | None = None,
+        rate_limiter: RateLimiter | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self._init_derivatives(api_key, api_secret, base_url=base_url, environment=environment, testnet=testnet,
+                               timeout=timeout, max_retries=max_retries, nonce_source=nonce_source,
+                               rate_limiter=rate_limiter, retry_policy=retry_policy)
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ValidationError(f"http_client must be an httpx.AsyncClient for {type(self).__name__}",
+                                  field="http_client")
+        self._owns_http = http_client is None
+        self._http = (http_client if http_client is not None
+                      else httpx.AsyncClient(**_http_kwargs(timeout, network_options)))
+
+    @classmethod
+    def from_env(cls, key_var: str = ENV_KEY, secret_var: str = ENV_SECRET, **kwargs: Any) -> Self:
+        """A client with the key from ``API_FUTURES_KEY`` / ``API_FUTURES_SECRET`` (names overridable)."""
+        key, secret = _env_credentials(key_var, secret_var)
+        return cls(key, secret, **kwargs)
+

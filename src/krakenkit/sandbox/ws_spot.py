@@ -1,0 +1,1100 @@
+"""Spot WebSocket v2 of the sandbox (``/v2``, ``/auth/v2``, ``/l3/v2``, ``/beta/v2``, ``/beta-auth/v2``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import msgspec
+from aiohttp import WSMsgType, web
+
+from .auth import ApiKey
+from .checksum import book_checksum, l3_checksum
+from .context import SandboxContext
+from .engine import (
+    INTERNAL,
+    OHLC_INTERVALS,
+    Event,
+    ExecEvent,
+    L3Event,
+    LedgerEvent,
+    Order,
+    OrderError,
+    TradeEvent,
+    TradeRecord,
+)
+from .market import ASSETS, PAIRS, Pair, find_pair
+from .spot import SpotExchange
+
+__all__ = ["WS_PATHS", "SpotWs"]
+
+log = logging.getLogger("krakenkit.sandbox")
+
+D = Decimal
+WS_PATHS = {
+    "/v2": "spotPublicV2",
+    "/auth/v2": "spotPrivateV2",
+    "/l3/v2": "spotL3V2",
+    "/beta/v2": "spotBetaPublicV2",
+    "/beta-auth/v2": "spotBetaPrivateV2",
+}
+PRIVATE_KEYS = {"spotPrivateV2", "spotBetaPrivateV2"}
+BOOK_DEPTHS = (10, 25, 100, 500, 1000)
+L3_DEPTHS = (10, 100, 1000)
+_enc = msgspec.json.Encoder(decimal_format="number")
+_dec = msgspec.json.Decoder(float_hook=Decimal)
+
+
+def ts(t: float) -> str:
+    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
+    return f"{base}.{int((t % 1) * 1_000_000):06d}Z"
+
+
+def ts_ns(t: float) -> str:
+    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
+    return f"{base}.{int((t % 1) * 1_000_000):06d}000Z"
+
+
+def q(value: Decimal, places: int) -> Decimal:
+    return value.quantize(D(1).scaleb(-places), ROUND_HALF_EVEN)
+
+
+class Conn:
+    """One WS connection (implements ``context.LiveConnection``)."""
+
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request, ws_key: str, conn_id: int) -> None:
+        self.ws = ws
+        self.request = request
+        self.ws_key = ws_key
+        self.conn_id = conn_id
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.stalled = False
+        self.closed = False
+        self.subs: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, symbol|"") -> options
+        self.key: ApiKey | None = None
+        self.seq: dict[str, int] = {}
+        self.last_sent = time.monotonic()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.deferred: list[str] | None = None
+
+    # LiveConnection
+    def abort(self) -> None:
+        self.closed = True
+        tr = self.request.transport
+        if tr is not None:
+            tr.abort()
+        self.queue.put_nowait(None)
+
+    def stall(self) -> None:
+        self.stalled = True
+
+    def inject_text(self, text: str) -> None:
+        self.queue.put_nowait(text)
+
+    def send(self, msg: Any) -> None:
+        self.send_raw(_enc.encode(msg).decode())
+
+    def send_raw(self, text: str) -> None:
+        if self.closed or self.stalled:
+            return
+        if self.deferred is not None:
+            self.deferred.append(text)
+            return
+        self.queue.put_nowait(text)
+
+    def send_now(self, msg: Any) -> None:
+        """Send ahead of anything deferred (request acks go before the channel updates they cause)."""
+        if self.closed or self.stalled:
+            return
+        self.queue.put_nowait(_enc.encode(msg).decode())
+
+    def flush_deferred(self) -> None:
+        items, self.deferred = self.deferred or [], None
+        for text in items:
+            self.send_raw(text)
+
+    def next_seq(self, channel: str) -> int:
+        n = self.seq.get(channel, 0) + 1
+        self.seq[channel] = n
+        return n
+
+
+class BookView:
+    """The top ``depth`` levels of one side pair as last published, shared by all subscribers."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.bids: dict[Decimal, Decimal] = {}
+        self.asks: dict[Decimal, Decimal] = {}
+
+
+class SpotWs:
+    def __init__(self, ex: SpotExchange) -> None:
+        self.ex = ex
+        self.ctx: SandboxContext = ex.ctx
+        self.conns: set[Conn] = set()
+        self._next_conn_id = 13834774380200032777 % (2**63)
+        self.views: dict[tuple[str, int], BookView] = {}
+        self.l3views: dict[tuple[str, int], dict[str, tuple[str, Decimal, Decimal, float]]] = {}
+        ex.listeners.append(self.on_events)
+        self.ctx.faults.add_status_listener(self.on_status)
+        self._bbo: dict[str, tuple[Decimal | None, Decimal | None, Decimal, Decimal]] = {}
+
+    def add_routes(self, app: web.Application) -> None:
+        for path in WS_PATHS:
+            app.router.add_get(path, self.handle)
+
+    async def stop(self) -> None:
+        for c in list(self.conns):
+            c.closed = True
+            for t in c.tasks:
+                t.cancel()
+            with contextlib.suppress(Exception):
+                await c.ws.close()
+
+    async def heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            for c in list(self.conns):
+                if c.subs and now - c.last_sent >= 0.95:
+                    c.send_raw('{"channel":"heartbeat"}')
+
+    # connection ------------------------------------------------------------------------------------------
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        ws_key = WS_PATHS[request.path]
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20, compress=False)
+        await ws.prepare(request)
+        self._next_conn_id += 1
+        conn = Conn(ws, request, ws_key, self._next_conn_id)
+        self.conns.add(conn)
+        self.ctx.ws_registry.register(conn)
+        writer = asyncio.create_task(self._writer(conn))
+        conn.tasks.append(writer)
+        conn.send({
+            "channel": "status", "type": "update",
+            "data": [{"api_version": "v2", "connection_id": conn.conn_id,
+                      "system": self.ctx.faults.system_status, "version": "2.0.0"}],
+        })
+        try:
+            async for msg in ws:
+                if conn.stalled or conn.closed:
+                    continue
+                if msg.type == WSMsgType.TEXT:
+                    self._on_text(conn, msg.data)
+                elif msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            conn.closed = True
+            self.conns.discard(conn)
+            self.ctx.ws_registry.unregister(conn)
+            for t in conn.tasks:
+                t.cancel()
+            if conn.key is not None:
+                pass
+        return ws
+
+    async def _writer(self, conn: Conn) -> None:
+        ws = conn.ws
+        try:
+            while True:
+                text = await conn.queue.get()
+                if text is None or conn.closed:
+                    return
+                if conn.stalled and text.startswith("{"):
+                    continue
+                await ws.send_str(text)
+                conn.last_sent = time.monotonic()
+        except (ConnectionResetError, RuntimeError, asyncio.CancelledError):
+            return
+        except Exception:  # pragma: no cover
+            log.debug("ws writer stopped", exc_info=True)
+
+    # requests --------------------------------------------------------------------------------------------
+    def _on_text(self, conn: Conn, text: str) -> None:
+        time_in = time.time()
+        try:
+            req = _dec.decode(text)
+        except msgspec.DecodeError:
+            conn.send({"error": "Malformed request", "method": "", "success": False,
+                       "time_in": ts(time_in), "time_out": ts(time.time())})
+            return
+        if not isinstance(req, dict):
+            conn.send({"error": "Malformed request", "success": False, "time_in": ts(time_in),
+                       "time_out": ts(time.time())})
+            return
+        method = req.get("method")
+        params = req.get("params") or {}
+        req_id = req.get("req_id")
+        self.ctx.request_log.add("ws", str(method), conn.ws_key, {"params": params, "req_id": req_id})
+        if not isinstance(params, dict):
+            self._error(conn, str(method), "EGeneral:Invalid arguments", req_id, time_in)
+            return
+        if method == "ping":
+            out: dict[str, Any] = {"method": "pong"}
+            if req_id is not None:
+                out["req_id"] = req_id
+            out["time_in"] = ts(time_in)
+            out["time_out"] = ts(time.time())
+            conn.send(out)
+            return
+        if method in ("subscribe", "unsubscribe"):
+            self._subscription(conn, method, params, req_id, time_in)
+            return
+        handler = TRADING.get(str(method))
+        if handler is None:
+            self._error(conn, str(method), "Method not found", req_id, time_in)
+            return
+        if conn.ws_key not in PRIVATE_KEYS:
+            self._error(conn, str(method), "Method not supported on this endpoint", req_id, time_in)
+            return
+        key = self._token(conn, params)
+        if key is None:
+            self._error(conn, str(method), "EAccount:Invalid permissions" if params.get("token") is None
+                        else "ESession:Invalid session", req_id, time_in)
+            return
+        conn.deferred = []
+        try:
+            getattr(self, handler)(conn, key, params, req_id, time_in)
+        except OrderError as exc:
+            self._error(conn, str(method), exc.error, req_id, time_in)
+        except (ValueError, ArithmeticError, KeyError, TypeError):
+            self._error(conn, str(method), "EGeneral:Invalid arguments", req_id, time_in)
+        finally:
+            conn.flush_deferred()
+
+    def _ack(self, conn: Conn, method: str, result: Any, req_id: Any, time_in: float,
+             warnings: list[str] | None = None) -> None:
+        out: dict[str, Any] = {"method": method}
+        if req_id is not None:
+            out["req_id"] = req_id
+        out["result"] = result
+        out["success"] = True
+        if warnings:
+            out["warnings"] = warnings
+        out["time_in"] = ts(time_in)
+        out["time_out"] = ts(time.time())
+        conn.send_now(out)
+
+    def _error(self, conn: Conn, method: str, error: str, req_id: Any, time_in: float, **extra: Any) -> None:
+        out: dict[str, Any] = {"error": error, "method": method}
+        if req_id is not None:
+            out["req_id"] = req_id
+        out.update(extra)
+        out["success"] = False
+        out["time_in"] = ts(time_in)
+        out["time_out"] = ts(time.time())
+        conn.send_now(out)
+
+    def _token(self, conn: Conn, params: dict[str, Any]) -> ApiKey | None:
+        tok = params.get("token")
+        if not isinstance(tok, str):
+            return None
+        key = self.ex.keys.use_token(tok, self.ctx.now())
+        if key is None:
+            return None
+        conn.key = key
+        return key
+
+    # subscriptions ---------------------------------------------------------------------------------------
+    def _subscription(self, conn: Conn, method: str, params: dict[str, Any], req_id: Any, time_in: float) -> None:
+        channel = params.get("channel")
+        sub = method == "subscribe"
+        if channel == "heartbeat":
+            if sub:
+                conn.subs[("heartbeat", "")] = {}
+            else:
+                conn.subs.pop(("heartbeat", ""), None)
+            self._ack(conn, method, {"channel": "heartbeat"}, req_id, time_in)
+            return
+        if channel == "status":
+            self._ack(conn, method, {"channel": "status"}, req_id, time_in)
+            return
+        if channel in ("executions", "balances"):
+            if conn.ws_key not in PRIVATE_KEYS:
+                self._error(conn, method, "Channel not supported on this endpoint", req_id, time_in)
+                return
+            key = self._token(conn, params)
+            if key is None:
+                self._error(conn, method, "EAccount:Invalid permissions" if params.get("token") is None
+                            else "ESession:Invalid session", req_id, time_in)
+                return
+            if channel == "executions":
+                self._sub_executions(conn, method, key, params, req_id, time_in)
+            else:
+                self._sub_balances(conn, method, key, params, req_id, time_in)
+            return
+        if channel == "instrument":
+            snapshot = params.get("snapshot", True) is not False
+            if sub:
+                conn.subs[("instrument", "")] = {}
+                self._ack(conn, method, {"channel": "instrument", "snapshot": snapshot,
+                                         "warnings": ["tick_size is deprecated, use price_increment"]},
+                          req_id, time_in)
+                if snapshot:
+                    conn.send({"channel": "instrument", "type": "snapshot", "data": instrument_data()})
+            else:
+                conn.subs.pop(("instrument", ""), None)
+                self._ack(conn, method, {"channel": "instrument"}, req_id, time_in)
+            return
+        if channel not in ("ticker", "book", "trade", "ohlc", "level3"):
+            self._error(conn, method, "Channel not found", req_id, time_in)
+            return
+        if channel == "level3":
+            if conn.ws_key != "spotL3V2":
+                self._error(conn, method, "Channel not supported on this endpoint", req_id, time_in)
+                return
+            if self._token(conn, params) is None:
+                self._error(conn, method, "EAccount:Invalid permissions" if params.get("token") is None
+                            else "ESession:Invalid session", req_id, time_in)
+                return
+        symbols = params.get("symbol")
+        if not isinstance(symbols, list) or not symbols:
+            self._error(conn, method, "Invalid symbol", req_id, time_in)
+            return
+        snapshot = params.get("snapshot", True) is not False
+        depth = params.get("depth", 10)
+        if channel == "book" and depth not in BOOK_DEPTHS:
+            self._error(conn, method, "Invalid depth", req_id, time_in)
+            return
+        if channel == "level3" and depth not in L3_DEPTHS:
+            self._error(conn, method, "Invalid depth", req_id, time_in)
+            return
+        interval = params.get("interval", 1)
+        if channel == "ohlc" and interval not in OHLC_INTERVALS:
+            self._error(conn, method, "Invalid interval", req_id, time_in)
+            return
+        trigger = params.get("event_trigger", "trades")
+        for sym in symbols:
+            pair = find_pair(str(sym)) if isinstance(sym, str) and "/" in sym else None
+            if pair is None or pair.symbol != sym:
+                self._error(conn, method, f"Currency pair not supported {sym}", req_id, time_in, symbol=sym)
+                continue
+            result: dict[str, Any] = {"channel": channel}
+            if channel == "book":
+                result["depth"] = depth
+            if channel == "ohlc":
+                result["interval"] = interval
+            if not sub:
+                conn.subs.pop((channel, sym), None)
+                if channel == "book":
+                    result["snapshot"] = snapshot
+                if channel == "ticker":
+                    result["event_trigger"] = trigger
+                result["symbol"] = sym
+                self._ack(conn, method, result, req_id, time_in)
+                continue
+            if (channel, sym) in conn.subs:
+                self._error(conn, method, "Already subscribed", req_id, time_in, symbol=sym)
+                continue
+            result["snapshot"] = snapshot
+            result["symbol"] = sym
+            warnings = ["timestamp is deprecated, use interval_begin"] if channel == "ohlc" else None
+            if warnings:
+                result["warnings"] = warnings
+            opts = {"depth": depth, "interval": interval, "trigger": trigger}
+            conn.subs[(channel, sym)] = opts
+            self._ack(conn, method, result, req_id, time_in)
+            if channel == "book":
+                self._book_snapshot(conn, pair, depth, snapshot)
+            elif channel == "level3":
+                self._l3_snapshot(conn, pair, depth, snapshot)
+            elif snapshot:
+                if channel == "ticker":
+                    conn.send({"channel": "ticker", "type": "snapshot", "data": [self._ticker(pair)]})
+                elif channel == "trade":
+                    trades = list(self.ex.engine.books[pair.key].trades)[-50:]
+                    conn.send({"channel": "trade", "type": "snapshot",
+                               "data": [self._trade(pair, t) for t in trades]})
+                elif channel == "ohlc":
+                    candles = list(self.ex.engine.books[pair.key].candles[interval])[-720:]
+                    conn.send({"channel": "ohlc", "type": "snapshot", "timestamp": ts_ns(time.time()),
+                               "data": [self._candle(pair, c, interval) for c in candles]})
+
+    # public data -----------------------------------------------------------------------------------------
+    def _ticker(self, pair: Pair) -> dict[str, Any]:
+        b = self.ex.engine.books[pair.key]
+        pd, ld = pair.pair_decimals, pair.lot_decimals
+        bid, ask = b.bids.best(), b.asks.best()
+        vwap = b.vwap_num / b.volume if b.volume else b.last_price
+        change = b.last_price - b.open_price
+        pct = (change / b.open_price * 100) if b.open_price else D(0)
+        return {
+            "symbol": pair.symbol,
+            "bid": q(bid.price, pd) if bid else D(0), "bid_qty": q(bid.qty, ld) if bid else D(0),
+            "ask": q(ask.price, pd) if ask else D(0), "ask_qty": q(ask.qty, ld) if ask else D(0),
+            "last": q(b.last_price, pd), "volume": q(b.volume, ld), "vwap": q(vwap, pd),
+            "low": q(b.low, pd), "high": q(b.high, pd), "change": q(change, pd), "change_pct": q(pct, 2),
+            "timestamp": ts(time.time()),
+        }
+
+    def _trade(self, pair: Pair, t: Any) -> dict[str, Any]:
+        return {"symbol": pair.symbol, "side": t.side, "price": q(t.price, pair.pair_decimals),
+                "qty": q(t.qty, pair.lot_decimals), "ord_type": t.ordertype, "trade_id": t.trade_id,
+                "timestamp": ts(t.time)}
+
+    def _candle(self, pair: Pair, c: list[Any], interval: int) -> dict[str, Any]:
+        pd = pair.pair_decimals
+        vwap = c[5] / c[6] if c[6] else c[4]
+        return {"symbol": pair.symbol, "open": q(c[1], pd), "high": q(c[2], pd), "low": q(c[3], pd),
+                "close": q(c[4], pd), "trades": c[7], "volume": q(c[6], pair.lot_decimals), "vwap": q(vwap, pd),
+                "interval_begin": ts_ns(c[0]), "interval": interval, "timestamp": ts(c[0] + interval * 60)}
+
+    def _top(self, pair: Pair, depth: int) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+        b = self.ex.engine.books[pair.key]
+        return ([(lv.price, lv.qty) for lv in b.bids.top(depth)], [(lv.price, lv.qty) for lv in b.asks.top(depth)])
+
+    def _view(self, pair: Pair, depth: int) -> BookView:
+        v = self.views.get((pair.key, depth))
+        if v is None:
+            v = BookView(depth)
+            bids, asks = self._top(pair, depth)
+            v.bids = dict(bids)
+            v.asks = dict(asks)
+            self.views[(pair.key, depth)] = v
+        return v
+
+    def _checksum(self, pair: Pair, view: BookView | None = None) -> int:
+        # the view always equals the live top-N after publishing, so use the sorted live book
+        bids, asks = self._top(pair, 10)
+        value = book_checksum(asks, bids, pair.pair_decimals, pair.lot_decimals)
+        if self.ctx.faults.take_corrupt_checksum(pair.symbol):
+            value ^= 0x5A5A5A5A
+        return value
+
+    def _book_snapshot(self, conn: Conn, pair: Pair, depth: int, snapshot: bool) -> None:
+        view = self._view(pair, depth)
+        if self.ctx.fast_mode:
+            task = asyncio.create_task(self._fast_book(conn, pair, depth))
+            conn.tasks.append(task)
+            return
+        if not snapshot:
+            return
+        pd, ld = pair.pair_decimals, pair.lot_decimals
+        bids, asks = self._top(pair, depth)
+        conn.send({"channel": "book", "type": "snapshot", "data": [{
+            "symbol": pair.symbol,
+            "bids": [{"price": q(p, pd), "qty": q(x, ld)} for p, x in bids],
+            "asks": [{"price": q(p, pd), "qty": q(x, ld)} for p, x in asks],
+            "checksum": self._checksum(pair, view),
+            "timestamp": ts(time.time()),
+        }]})
+
+    def _l3_snapshot(self, conn: Conn, pair: Pair, depth: int, snapshot: bool) -> None:
+        self._l3view(pair, depth)
+        if not snapshot:
+            return
+        eng = self.ex.engine
+        pd, ld = pair.pair_decimals, pair.lot_decimals
+
+        def side(s: str) -> list[dict[str, Any]]:
+            return [{"order_id": o.txid, "limit_price": q(lvl.price, pd), "order_qty": q(o.remaining, ld),
+                     "timestamp": ts_ns(o.opentm)}
+                    for lvl, orders in eng.l3_orders(pair.key, s, depth) for o in orders]
+
+        conn.send({"channel": "level3", "type": "snapshot", "data": [{
+            "symbol": pair.symbol, "checksum": self._l3_checksum(pair),
+            "bids": side("buy"), "asks": side("sell"),
+        }]})
+
+    def _l3view(self, pair: Pair, depth: int) -> dict[str, tuple[str, Decimal, Decimal, float]]:
+        v = self.l3views.get((pair.key, depth))
+        if v is None:
+            v = self._l3_current(pair, depth)
+            self.l3views[(pair.key, depth)] = v
+        return v
+
+    def _l3_current(self, pair: Pair, depth: int) -> dict[str, tuple[str, Decimal, Decimal, float]]:
+        eng = self.ex.engine
+        out: dict[str, tuple[str, Decimal, Decimal, float]] = {}
+        for s in ("buy", "sell"):
+            for lvl, orders in eng.l3_orders(pair.key, s, depth):
+                for o in orders:
+                    out[o.txid] = (s, lvl.price, o.remaining, o.opentm)
+        return out
+
+    def _l3_checksum(self, pair: Pair) -> int:
+        eng = self.ex.engine
+
+        def levels(s: str) -> list[list[tuple[Decimal, Decimal]]]:
+            return [[(lvl.price, o.remaining) for o in orders] for lvl, orders in eng.l3_orders(pair.key, s, 10)]
+
+        value = l3_checksum(levels("sell"), levels("buy"), pair.pair_decimals, pair.lot_decimals)
+        if self.ctx.faults.take_corrupt_checksum(pair.symbol):
+            value ^= 0x5A5A5A5A
+        return value
+
+    # fast mode -------------------------------------------------------------------------------------------
+    async def _fast_book(self, conn: Conn, pair: Pair, depth: int) -> None:
+        """Synthetic book stream for benchmarks: snapshot, then updates as fast as the socket drains."""
+        import random
+
+        rng = random.Random(self.ctx.seed)
+        view = self._view(pair, depth)
+        bids = dict(view.bids)
+        asks = dict(view.asks)
+        pd, ld = pair.pair_decimals, pair.lot_decimals
+        sym = pair.symbol
+
+        def cks() -> int:
+            a = sorted(asks.items())[:10]
+            b = sorted(bids.items(), reverse=True)[:10]
+            return book_checksum(a, b, pd, ld)
+
+        conn.send({"channel": "book", "type": "snapshot", "data": [{
+            "symbol": sym,
+            "bids": [{"price": q(p, pd), "qty": q(x, ld)} for p, x in sorted(bids.items(), reverse=True)],
+            "asks": [{"price": q(p, pd), "qty": q(x, ld)} for p, x in sorted(asks.items())],
+            "checksum": cks(), "timestamp": ts(time.time())}]})
+        qtys = [q(D(rng.randrange(1, 500000)) / D(10000), ld) for _ in range(512)]
+        bid_prices = sorted(bids, reverse=True)
+        ask_prices = sorted(asks)
+        i = 0
+        while not conn.closed:
+            if conn.queue.qsize() > 512 or conn.stalled:
+                await asyncio.sleep(0.0005)
+                continue
+            stamp = ts(time.time())
+            for _ in range(256):
+                i += 1
+                qty = qtys[i & 511]
+                if i & 1:
+                    p = bid_prices[(i >> 1) % len(bid_prices)] if bid_prices else pair.start_price
+                    bids[p] = qty
+                    upd: dict[str, Any] = {"symbol": sym, "bids": [{"price": q(p, pd), "qty": qty}], "asks": []}
+                else:
+                    p = ask_prices[(i >> 1) % len(ask_prices)] if ask_prices else pair.start_price
+                    asks[p] = qty
+                    upd = {"symbol": sym, "bids": [], "asks": [{"price": q(p, pd), "qty": qty}]}
+                upd["checksum"] = cks_fast(asks, bids, ask_prices, bid_prices, pd, ld)
+                upd["timestamp"] = stamp
+                conn.send({"channel": "book", "type": "update", "data": [upd]})
+            await asyncio.sleep(0)
+
+    # events ----------------------------------------------------------------------------------------------
+    def on_status(self, status: str) -> None:
+        for c in list(self.conns):
+            c.send({"channel": "status", "type": "update",
+                    "data": [{"api_version": "v2", "connection_id": c.conn_id, "system": status,
+                              "version": "2.0.0"}]})
+
+    def on_events(self, events: list[Event]) -> None:
+        if not self.conns:
+            self.views.clear()
+            self.l3views.clear()
+            return
+        touched: set[str] = set()
+        trades: dict[str, list[Any]] = {}
+        execs: dict[str, list[ExecEvent]] = {}
+        ledgers: dict[str, list[LedgerEvent]] = {}
+        for e in events:
+            if isinstance(e, L3Event):
+                touched.add(e.pair.key)
+            elif isinstance(e, TradeEvent):
+                trades.setdefault(e.pair.key, []).append(e.trade)
+                touched.add(e.pair.key)
+            elif isinstance(e, ExecEvent):
+                if e.account != INTERNAL:
+                    execs.setdefault(e.account, []).append(e)
+            elif isinstance(e, LedgerEvent):
+                ledgers.setdefault(e.account, []).append(e)
+        subs_by: dict[tuple[str, str], list[tuple[Conn, dict[str, Any]]]] = {}
+        for c in self.conns:
+            for (ch, sym), opts in c.subs.items():
+                subs_by.setdefault((ch, sym), []).append((c, opts))
+        for key in touched:
+            pair = PAIRS[key]
+            sym = pair.symbol
+            self._publish_book(pair, subs_by.get(("book", sym), []))
+            self._publish_l3(pair, subs_by.get(("level3", sym), []))
+            ts_list = trades.get(key)
+            if ts_list:
+                lst = subs_by.get(("trade", sym), [])
+                if lst:
+                    text = _enc.encode({"channel": "trade", "type": "update",
+                                        "data": [self._trade(pair, t) for t in ts_list]}).decode()
+                    for c, _o in lst:
+                        c.send_raw(text)
+                for c, opts in subs_by.get(("ohlc", sym), []):
+                    iv = opts["interval"]
+                    candle = self.ex.engine.books[key].candles[iv][-1]
+                    c.send({"channel": "ohlc", "type": "update", "timestamp": ts_ns(time.time()),
+                            "data": [self._candle(pair, candle, iv)]})
+            tick_subs = subs_by.get(("ticker", sym), [])
+            if tick_subs:
+                b = self.ex.engine.books[key]
+                bb, ba = b.bids.best(), b.asks.best()
+                bbo = (bb.price if bb else None, ba.price if ba else None,
+                       bb.qty if bb else D(0), ba.qty if ba else D(0))
+                bbo_changed = self._bbo.get(key) != bbo
+                self._bbo[key] = bbo
+                text2: str | None = None
+                for c, opts in tick_subs:
+                    if (opts["trigger"] == "bbo" and bbo_changed) or (opts["trigger"] != "bbo" and ts_list):
+                        if text2 is None:
+                            text2 = _enc.encode({"channel": "ticker", "type": "update",
+                                                 "data": [self._ticker(pair)]}).decode()
+                        c.send_raw(text2)
+        if execs or ledgers:
+            for c in self.conns:
+                if c.key is None:
+                    continue
+                acct = c.key.account
+                if ("executions", "") in c.subs and acct in execs:
+                    rows = [self._exec_row(e) for e in execs[acct]]
+                    rows = [r for r in rows if r is not None]
+                    if rows:
+                        c.send({"channel": "executions", "type": "update", "data": rows,
+                                "sequence": c.next_seq("executions")})
+                if ("balances", "") in c.subs and acct in ledgers:
+                    for le in ledgers[acct]:
+                        c.send({"channel": "balances", "type": "update", "data": [self._ledger_row(le)],
+                                "sequence": c.next_seq("balances")})
+
+    def _publish_book(self, pair: Pair, subs: list[tuple[Conn, dict[str, Any]]]) -> None:
+        depths = {opts["depth"] for _c, opts in subs} if subs else set()
+        for depth in {d for (k, d) in self.views if k == pair.key} | depths:
+            view = self._view(pair, depth)
+            bids, asks = self._top(pair, depth)
+            book = self.ex.engine.books[pair.key]
+            out: dict[str, list[dict[str, Any]]] = {"bids": [], "asks": []}
+            for name, new_levels, old, side in (("bids", bids, view.bids, book.bids),
+                                                ("asks", asks, view.asks, book.asks)):
+                new = dict(new_levels)
+                changes = out[name]
+                for p, x in new_levels:
+                    if old.get(p) != x:
+                        changes.append({"price": q(p, pair.pair_decimals), "qty": q(x, pair.lot_decimals)})
+                for p in old:
+                    if p not in new and p not in side.levels:
+                        changes.append({"price": q(p, pair.pair_decimals), "qty": q(D(0), pair.lot_decimals)})
+                if name == "bids":
+                    view.bids = new
+                else:
+                    view.asks = new
+            if not out["bids"] and not out["asks"]:
+                continue
+            targets = [c for c, opts in subs if opts["depth"] == depth]
+            if not targets:
+                continue
+            msg = {"channel": "book", "type": "update", "data": [{
+                "symbol": pair.symbol, "bids": out["bids"], "asks": out["asks"],
+                "checksum": self._checksum(pair, view), "timestamp": ts(time.time())}]}
+            text = _enc.encode(msg).decode()
+            for c in targets:
+                c.send_raw(text)
+
+    def _publish_l3(self, pair: Pair, subs: list[tuple[Conn, dict[str, Any]]]) -> None:
+        depths = {opts["depth"] for _c, opts in subs}
+        for depth in {d for (k, d) in self.l3views if k == pair.key} | depths:
+            old = self._l3view(pair, depth)
+            new = self._l3_current(pair, depth)
+            pd, ld = pair.pair_decimals, pair.lot_decimals
+            out: dict[str, list[dict[str, Any]]] = {"bids": [], "asks": []}
+            for oid, (s, p, x, _t) in old.items():
+                if oid not in new:
+                    out["bids" if s == "buy" else "asks"].append(
+                        {"event": "delete", "order_id": oid, "limit_price": q(p, pd), "order_qty": q(x, ld),
+                         "timestamp": ts_ns(time.time())})
+            for oid, (s, p, x, t) in new.items():
+                prev = old.get(oid)
+                if prev is None:
+                    ev = "add"
+                elif prev[2] != x:
+                    ev = "modify"
+                else:
+                    continue
+                out["bids" if s == "buy" else "asks"].append(
+                    {"event": ev, "order_id": oid, "limit_price": q(p, pd), "order_qty": q(x, ld),
+                     "timestamp": ts_ns(t if ev == "add" else time.time())})
+            self.l3views[(pair.key, depth)] = new
+            targets = [c for c, opts in subs if opts["depth"] == depth]
+            if not targets or (not out["bids"] and not out["asks"]):
+                continue
+            text = _enc.encode({"channel": "level3", "type": "update", "data": [{
+                "checksum": self._l3_checksum(pair), "symbol": pair.symbol,
+                "bids": out["bids"], "asks": out["asks"]}]}).decode()
+            for c in targets:
+                c.send_raw(text)
+
+    # private data ----------------------------------------------------------------------------------------
+    def _order_status(self, o: Order) -> str:
+        if o.status == "closed":
+            return "filled" if o.remaining <= 0 else "canceled"
+        if o.status in ("canceled", "expired"):
+            return o.status
+        return "partially_filled" if o.vol_exec > 0 else "new"
+
+    def _ids(self, o: Order, row: dict[str, Any]) -> None:
+        if o.cl_ord_id is not None:
+            row["cl_ord_id"] = o.cl_ord_id
+        elif o.userref is not None:
+            row["order_userref"] = o.userref
+
+    def _order_row(self, o: Order, exec_type: str, status: str, t: float) -> dict[str, Any]:
+        p = o.pair
+        pd, ld = p.pair_decimals, p.lot_decimals
+        row: dict[str, Any] = {"order_id": o.txid}
+        self._ids(o, row)
+        row.update({
+            "symbol": p.symbol, "order_qty": q(o.vol, ld), "cum_cost": q(o.cost, p.cost_decimals),
+            "time_in_force": o.timeinforce, "exec_type": exec_type, "side": o.side,
+            "order_type": o.ordertype, "limit_price_type": "static",
+            "limit_price": q(o.limit_price if o.limit_price is not None else (o.price2 or o.price or D(0)), pd),
+            "stop_price": q(o.price if o.ordertype.startswith(("stop", "take")) and o.price else D(0), pd),
+            "order_status": status, "fee_usd_equiv": q(o.fee, 4), "fee_ccy_pref": "fciq",
+            "timestamp": ts(t),
+        })
+        if o.post_only:
+            row["post_only"] = True
+        return row
+
+    def _trade_row(self, o: Order, tr: TradeRecord, status: str) -> dict[str, Any]:
+        p = o.pair
+        pd, ld = p.pair_decimals, p.lot_decimals
+        row: dict[str, Any] = {"order_id": o.txid}
+        self._ids(o, row)
+        row.update({
+            "exec_id": tr.txid, "exec_type": "trade", "trade_id": tr.trade_id, "symbol": p.symbol,
+            "side": o.side, "last_qty": q(tr.vol, ld), "last_price": q(tr.price, pd),
+            "liquidity_ind": "m" if tr.maker else "t", "cost": q(tr.cost, p.cost_decimals),
+            "order_type": o.ordertype, "timestamp": ts(tr.time), "order_status": status,
+            "cum_qty": q(o.vol_exec, ld), "cum_cost": q(o.cost, p.cost_decimals),
+            "avg_price": q(o.avg_price, pd), "fee_usd_equiv": q(tr.fee, 4),
+            "fees": [{"asset": ASSETS[p.quote].ws, "qty": tr.fee}],
+        })
+        return row
+
+    def _exec_row(self, e: ExecEvent) -> dict[str, Any] | None:
+        o = e.order
+        if e.exec_type == "pending_new":
+            return self._order_row(o, "pending_new", "pending_new", e.time)
+        if e.exec_type == "new":
+            row: dict[str, Any] = {"timestamp": ts(e.time), "order_status": "new", "exec_type": "new"}
+            self._ids(o, row)
+            row["order_id"] = o.txid
+            return row
+        if e.exec_type == "trade" and e.trade is not None:
+            status = "filled" if o.remaining <= 0 and o.trades and o.trades[-1] == e.trade.txid \
+                else "partially_filled"
+            return self._trade_row(o, e.trade, status)
+        if e.exec_type in ("filled", "canceled", "expired"):
+            row = {"timestamp": ts(e.time), "order_status": e.exec_type, "exec_type": e.exec_type,
+                   "order_id": o.txid}
+            self._ids(o, row)
+            row.update({"cum_qty": q(o.vol_exec, o.pair.lot_decimals),
+                        "cum_cost": q(o.cost, o.pair.cost_decimals), "fee_usd_equiv": q(o.fee, 4),
+                        "avg_price": q(o.avg_price, o.pair.pair_decimals)})
+            if e.exec_type != "filled" and e.reason:
+                row["reason"] = e.reason
+            return row
+        if e.exec_type == "amended":
+            row = {"timestamp": ts(e.time), "exec_type": "amended", "order_status": self._order_status(o),
+                   "order_id": o.txid}
+            self._ids(o, row)
+            row.update({"order_qty": q(o.vol, o.pair.lot_decimals), "amended": True, "reason": "User requested"})
+            if o.limit_price is not None:
+                row["limit_price"] = q(o.limit_price, o.pair.pair_decimals)
+            return row
+        return None
+
+    def _ledger_row(self, le: LedgerEvent) -> dict[str, Any]:
+        e = le.entry
+        a = ASSETS.get(e.asset)
+        return {"ledger_id": e.id, "ref_id": e.refid, "timestamp": ts(e.time), "type": e.type,
+                "asset": a.ws if a else e.asset, "asset_class": "currency", "category": e.type,
+                "wallet_type": "spot", "wallet_id": "main", "amount": e.amount, "fee": e.fee,
+                "balance": e.balance}
+
+    def _sub_executions(self, conn: Conn, method: str, key: ApiKey, params: dict[str, Any], req_id: Any,
+                        time_in: float) -> None:
+        if method == "unsubscribe":
+            conn.subs.pop(("executions", ""), None)
+            self._ack(conn, method, {"channel": "executions"}, req_id, time_in)
+            return
+        snap_orders = params.get("snap_orders", True) is not False
+        snap_trades = params.get("snap_trades", False) is True
+        conn.subs[("executions", "")] = {}
+        self._ack(conn, method, {"channel": "executions", "maxratecount": 125, "snap_orders": snap_orders,
+                                 "snap_trades": snap_trades}, req_id, time_in)
+        acc = self.ex.engine.account(key.account)
+        data: list[dict[str, Any]] = []
+        if snap_orders:
+            for o in sorted(acc.open_orders.values(), key=lambda o: o.seq):
+                row = self._order_row(o, "pending_new", self._order_status(o), o.opentm)
+                row["exec_type"] = "new" if o.vol_exec == 0 else "trade"
+                row["cum_qty"] = q(o.vol_exec, o.pair.lot_decimals)
+                data.append(row)
+        if snap_trades:
+            recs = sorted(acc.trades.values(), key=lambda t: t.time)[-50:]
+            for tr in recs:
+                o = acc.orders[tr.ordertxid]
+                data.append(self._trade_row(o, tr, self._order_status(o)))
+        conn.send({"channel": "executions", "type": "snapshot", "data": data,
+                   "sequence": conn.next_seq("executions")})
+
+    def _sub_balances(self, conn: Conn, method: str, key: ApiKey, params: dict[str, Any], req_id: Any,
+                      time_in: float) -> None:
+        if method == "unsubscribe":
+            conn.subs.pop(("balances", ""), None)
+            self._ack(conn, method, {"channel": "balances"}, req_id, time_in)
+            return
+        snapshot = params.get("snapshot", True) is not False
+        conn.subs[("balances", "")] = {}
+        self._ack(conn, method, {"channel": "balances", "snapshot": snapshot}, req_id, time_in)
+        if snapshot:
+            acc = self.ex.engine.account(key.account)
+            data = []
+            for asset, bal in sorted(acc.balances.items(), key=lambda kv: ASSETS[kv[0]].ws if kv[0] in ASSETS
+                                     else kv[0]):
+                a = ASSETS.get(asset)
+                data.append({"asset": a.ws if a else asset, "asset_class": "currency", "balance": bal,
+                             "wallets": [{"type": "spot", "id": "main", "balance": bal}]})
+            conn.send({"channel": "balances", "type": "snapshot", "data": data,
+                       "sequence": conn.next_seq("balances")})
+
+    # trading ---------------------------------------------------------------------------------------------
+    def _order_kwargs(self, params: dict[str, Any], pair: Pair) -> dict[str, Any]:
+        order_type = str(params.get("order_type", ""))
+        limit = params.get("limit_price")
+        trig = params.get("triggers")
+        price: Any = limit
+        price2: Any = None
+        if order_type in ("stop-loss", "take-profit", "stop-loss-limit", "take-profit-limit"):
+            if not isinstance(trig, dict) or trig.get("price") is None:
+                raise OrderError("EGeneral:Invalid arguments:triggers")
+            tp = D(str(trig["price"]))
+            ptype = trig.get("price_type", "static")
+            last = self.ex.engine.books[pair.key].last_price
+            if ptype == "pct":
+                tp = (last * (1 + tp / 100)).quantize(pair.tick_size)
+            elif ptype == "quote":
+                tp = (last + tp).quantize(pair.tick_size)
+            price = tp
+            price2 = limit if order_type.endswith("-limit") else None
+        tif = str(params.get("time_in_force", "gtc")).upper()
+        expire = params.get("expire_time")
+        expiretm = 0.0
+        if expire:
+            try:
+                expiretm = datetime.fromisoformat(str(expire).replace("Z", "+00:00")).timestamp()
+            except ValueError as exc:
+                raise OrderError("EGeneral:Invalid arguments:expire_time") from exc
+        userref = params.get("order_userref")
+        cl = params.get("cl_ord_id")
+        return {
+            "side": str(params.get("side", "")), "ordertype": order_type, "volume": params.get("order_qty"),
+            "price": price, "price2": price2, "post_only": params.get("post_only") is True,
+            "timeinforce": tif, "expiretm": expiretm,
+            "userref": None if userref is None else int(userref),
+            "cl_ord_id": None if cl is None else str(cl),
+        }
+
+    def _check_deadline(self, params: dict[str, Any]) -> None:
+        dl = params.get("deadline")
+        if dl:
+            try:
+                t = datetime.fromisoformat(str(dl).replace("Z", "+00:00")).timestamp()
+            except ValueError as exc:
+                raise OrderError("EGeneral:Invalid arguments:deadline") from exc
+            if t < self.ctx.now():
+                raise OrderError("EService:Deadline elapsed")
+
+    def _pair(self, params: dict[str, Any]) -> Pair:
+        sym = params.get("symbol")
+        pair = find_pair(str(sym)) if isinstance(sym, str) else None
+        if pair is None or pair.symbol != sym:
+            raise OrderError("EQuery:Unknown asset pair")
+        return pair
+
+    def t_add_order(self, conn: Conn, key: ApiKey, params: dict[str, Any], req_id: Any, time_in: float) -> None:
+        if "trade" not in key.permissions:
+            raise OrderError("EGeneral:Permission denied")
+        pair = self._pair(params)
+        self._check_deadline(params)
+        kw = self._order_kwargs(params, pair)
+        validate = params.get("validate") is True
+        o = self.ex.add_order(key, pair, validate=validate, **kw)
+        res: dict[str, Any] = {"order_id": o.txid}
+        if o.cl_ord_id is not None:
+            res["cl_ord_id"] = o.cl_ord_id
+        if o.userref is not None:
+            res["order_userref"] = o.userref
+        self._ack(conn, "add_order", res, req_id, time_in)
+
+    def t_amend_order(self, conn: Conn, key: ApiKey, params: dict[str, Any], req_id: Any, time_in: float) -> None:
+        if not ({"trade", "cancel"} & key.permissions):
+            raise OrderError("EGeneral:Permission denied")
+        self._check_deadline(params)
+        oid, cl = params.get("order_id"), params.get("cl_ord_id")
+        if oid is None and cl is None:
+            raise OrderError("EGeneral:Invalid arguments:order_id")
+        _o, amend_id = self.ex.amend(
+            key, None if oid is None else str(oid), None if cl is None or oid is not None else str(cl),
+            order_qty=params.get("order_qty"), limit_price=params.get("limit_price"),
+            trigger_price=params.get("trigger_price"), post_only=params.get("post_only") is True)
+        res: dict[str, Any] = {"amend_id": amend_id}
+        if oid is not None:
+            res["order_id"] = oid
+        else:
+            res["cl_ord_id"] = cl
+        self._ack(conn, "amend_order", res, req_id, time_in)
+
+    def t_edit_order(self, conn: Conn, key: ApiKey, params: dict[str, Any], req_id: Any, time_in: float) -> None:
+        if "trade" not in key.permissions:
+            raise OrderError("EGeneral:Permission denied")
+        pair = self._pair(params)
+        oid = str(params.get("order_id", ""))
+        o = self.ex.engine.account(key.account).orders.get(oid)
+        if o is None or o.pair is not pair:
+            raise OrderError("EOrder:Unknown order")
+        old, new = self.ex.edit(key, oid, volume=params.get("order_qty"), price=params.get("limit_price"),
+                                userref=params.get("order_userref"),
+                                post_only=params.get("post_only") if isinstance(params.get("post_only"), bool)
+                                else None, validate=params.get("validate") is True)
+        self._ack(conn, "edit_order", {"order_id": new.txid, "original_order_id": old.txid}, req_id, time_in)
+
+    def t_cancel_order(self, conn: Conn, key: ApiKey, params: dict[str, Any], req_id: Any, time_in: float) -> None:
+        if not ({"trade", "cancel"} & key.permissions):
+            raise OrderError("EGeneral:Permission denied")
+        ids = params.get("order_id") or []
+        cls = params.get("cl_ord_id") or []
+        refs = params.get("order_userref") or []
+        if not (ids or cls or refs):
+            raise OrderError("EGeneral:Invalid arguments:order_id")
+        for oid in _as_list(ids):
+            try:
+                self.ex.cancel(key, str(oid))
+                self._ack(conn, "cancel_order", {"order_id": oid}, req_id, time_in)
+            except OrderError as exc:
+                self._error(conn, "cancel_order", exc.error, req_id, time_in)
+        for cl in _as_list(cls):
+            try:
+                o = self.ex.cancel(key, None, str(cl))
+                self._ack(conn, "cancel_order", {"order_id": o.txid, "cl_ord_id": cl}, req_id, time_in)
+            except OrderError as exc:
+                self._error(conn, "cancel_order", exc.error, req_id, time_in)
+        for ref in _as_list(refs):
+            acc = self.ex.engine.account(key.account)
+            matches = [o for o in acc.open_orders.values() if o.userref == int(ref)]
+            if not matches:
+                self._error(conn, "cancel_order", "EOrder:Unknown order", req_id, time_in)
+            for o in matches:
+                self.ex.cancel(key, o.txid)
+                self._ack(conn, "cancel_order", {"order_id": o.txid, "order_userref": o.userref}, req_id, time_in)
+
+    def t_cancel_all(self, conn: Conn, key: ApiKey, params: dict[str, Any], req_id: Any, time_in: float) -> None:
+        if not ({"trade", "cancel"} & key.permissions):
+            raise OrderError("EGeneral:Permission denied")
+        self._ack(conn, "cancel_all", {"count": self.ex.cancel_all(key)}, req_id, time_in)
+
+    def t_cancel_all_orders_after(self, conn: Conn, key: ApiKey, params: dict[str, Any], req_id: Any,
+                                  time_in: float) -> None:
+        if not ({"trade", "cancel"} & key.permissions):
+            raise OrderError("EGeneral:Permission denied")
+        timeout = params.get("timeout")
+        if not isinstance(timeout, (int, Decimal)) or isinstance(timeout, bool) or not 0 <= timeout < 86400:
+            raise OrderError("EGeneral:Invalid arguments:timeout")
+        now, trig = self.ex.cancel_all_after(key, int(timeout))
+        from .rest_spot import rfc3339
+
+        self._ack(conn, "cancel_all_orders_after",
+                  {"currentTime": rfc3339(now), "triggerTime": rfc3339(trig) if trig else "0"}, req_id, time_in)
+
+    def t_batch_add(self, conn: Conn, key: ApiKey, params: dict[str, Any], req_id: Any, time_in: float) -> None:
+        if "trade" not in key.permissions:
+            raise OrderError("EGeneral:Permission denied")
+        pair = self._pair(params)
+        self._check_deadline(params)
+        orders = params.get("orders")
+        if not isinstance(orders, list) or not 2 <= len(orders) <= 15:
+            raise OrderError("EGeneral:Invalid arguments:orders")
+        kws = [self._order_kwargs(o if isinstance(o, dict) else {}, pair) for o in orders]
+        for kw in kws:
+            self.ex.engine.add_order(key.account, pair, validate=True, **kw)
+        validate = params.get("validate") is True
+        out = []
+        for kw in kws:
+            o = self.ex.add_order(key, pair, validate=validate, **kw)
+            r: dict[str, Any] = {"order_id": o.txid}
+            if o.cl_ord_id is not None:
+                r["cl_ord_id"] = o.cl_ord_id
+            if o.userref is not None:
+                r["order_userref"] = o.userref
+            out.append(r)
+        self._ack(conn, "batch_add", out, req_id, time_in)
+
+    def t_batch_cancel(self, conn: Conn, key: ApiKey, params: dict[str, Any], req_id: Any, time_in: float) -> None:
+        if not ({"trade", "cancel"} & key.permissions):
+            raise OrderError("EGeneral:Permission denied")
+        ids = _as_list(params.get("orders") or [])
+        cls = _as_list(params.get("cl_ord_id") or [])
+        if not (ids or cls) or len(ids) + len(cls) > 50:
+            raise OrderError("EGeneral:Invalid arguments:orders")
+        n = 0
+        for oid in ids:
+            s = str(oid)
+            try:
+                if s.lstrip("-").isdigit():
+                    n += self.ex.cancel_userref(key, int(s))
+                else:
+                    self.ex.cancel(key, s)
+                    n += 1
+            except OrderError:
+                continue
+        for cl in cls:
+            try:
+                self.ex.cancel(key, None, str(cl))
+                n += 1
+            except OrderError:
+                continue
+        self._ack(conn, "batch_cancel", {"count": n}, req_id, time_in)
+
+
+TRADING = {
+    "add_order": "t_add_order",
+    "amend_order": "t_amend_order",
+    "edit_order": "t_edit_order",
+    "cancel_order": "t_cancel_order",
+    "cancel_all": "t_cancel_all",
+    "cancel_all_orders_after": "t_cancel_all_orders_after",
+    "batch_add": "t_batch_add",
+    "batch_cancel": "t_batch_cancel",
+}
+
+
+def _as_list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else [v]
+
+
+def instrument_data() -> dict[str, Any]:
+    assets = []
+    for a in ASSETS.values():
+        assets.append({"id": a.ws, "status": "enabled", "precision": a.decimals,
+                       "precision_display": a.display_decimals, "borrowable": False,
+                       "collateral_value": a.collateral_value if a.collateral_value is not None else D("0.0"),
+                       "margin_rate": D("0.0")})
+    pairs = []
+    for p in PAIRS.values():
+        pairs.append({"symbol": p.symbol, "base": p.base_ws, "quote": p.quote_ws, "status": p.status,
+                      "qty_precision": p.lot_decimals, "qty_increment": p.lot_step,
+                      "price_precision": p.pair_decimals, "cost_precision": p.cost_decimals,
+                      "marginable": False, "has_index": True, "cost_min": p.costmin, "tick_size": p.tick_size,
+                      "price_increment": p.tick_size, "qty_min": p.ordermin})
+    return {"assets": assets, "pairs": pairs}
+
+
+def cks_fast(asks: dict[Decimal, Decimal], bids: dict[Decimal, Decimal], ask_prices: list[Decimal],
+             bid_prices: list[Decimal], pd: int, ld: int) -> int:
+    """Checksum for the fast stream, whose price set never changes (so no sorting per message)."""
+    return book_checksum(((p, asks[p]) for p in ask_prices[:10]), ((p, bids[p]) for p in bid_prices[:10]), pd, ld)
+
+
+def _unused(_: Iterable[Any]) -> None:  # pragma: no cover
+    return None

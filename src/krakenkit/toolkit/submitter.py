@@ -1,0 +1,718 @@
+"""Idempotent order submission: journal first, send, resolve an unknown outcome by client id.
+
+For every order the submitter
+
+1. makes a client order id (``cl_ord_id`` / ``cliOrdId``, a UUID) unless you pass one,
+2. writes the intent to the :class:`~krakenkit.toolkit.journal.OrderJournal` (durable before sending),
+3. passes the :class:`~krakenkit.toolkit.gate.ReconnectGate` (if any: paused while the private stream
+   reconnects or the market is in maintenance / cancel_only), marks the entry ``sent`` and sends,
+4. on an ack journals ``acknowledged`` with Kraken's order id; on a refusal ``rejected`` (and raises it);
+5. on an unknown outcome (timeout, 5xx, ``EService:Unavailable``, dropped socket) journals ``unknown`` and
+   looks the order up by its client id, polling for a short, bounded grace period (an order can still be
+   reaching the book). Found: ``acknowledged``. Certainly absent: re-sends *with the same client id* (so a
+   late original makes Kraken refuse the copy) up to ``max_attempts``, then ``not_placed`` and
+   :class:`OrderNotPlacedError`. Lookups failing too: the entry stays ``unknown`` and
+   :class:`~krakenkit.OrderOutcomeUnknownError` is raised; no new order goes out until it is resolved.
+
+On start (and before the next order after an unresolved outcome) every ``intent`` / ``sent`` / ``unknown``
+entry a crashed run left behind is reconciled: ``intent`` was never sent (``sent`` is written before the
+request leaves) and becomes ``abandoned``; ``sent`` / ``unknown`` are looked up by id like above.
+
+One copy of the logic: the flows are generators that *yield* what they need (a client call, a journal
+write, a sleep, a gate admission). :class:`AsyncSafeOrderSubmitter` runs them on asyncio (journal writes in
+a worker thread), :class:`SafeOrderSubmitter` runs them blocking. Venue adapters
+(:class:`SpotRestVenue`, :class:`FuturesRestVenue`, :class:`SpotWsVenue`) hold everything product-specific.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from .._core.errors import (
+    DuplicateClientOrderIdError,
+    KrakenAPIError,
+    KrakenError,
+    OrderOutcomeUnknownError,
+    is_outcome_unknown_error,
+)
+from .._core.ids import (
+    generate_futures_order_id,
+    generate_spot_order_id,
+    validate_futures_cli_ord_id,
+    validate_spot_cl_ord_id,
+)
+from ._util import as_mapping, call_any, call_sync, dec, unwrap_result
+from .gate import ReconnectGate
+from .journal import JournalEntry, JournalStatus, OrderJournal, default_owner
+
+__all__ = [
+    "AsyncSafeOrderSubmitter",
+    "Found",
+    "FuturesRestVenue",
+    "OrderNotPlacedError",
+    "OrderRequest",
+    "ReconcileReport",
+    "SafeOrderSubmitter",
+    "SpotRestVenue",
+    "SpotWsVenue",
+    "SubmitResult",
+    "Venue",
+]
+
+log = logging.getLogger("krakenkit.toolkit.submitter")
+
+
+class OrderNotPlacedError(KrakenError):
+    """The order's outcome was unknown, and looking it up by client id (after the grace period) shows it
+    does not exist; re-sending is exhausted. Nothing is on the book: placing it anew is safe."""
+
+    retry_safe = True
+
+    def __init__(self, message: str, *, cl_ord_id: str, **kw: Any) -> None:
+        self.cl_ord_id = cl_ord_id
+        super().__init__(message, **kw)
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    symbol: str
+    side: str
+    order_type: str
+    quantity: Decimal
+    price: Decimal | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Found:
+    """Evidence that Kraken has the order."""
+
+    order_id: str | None
+    exchange_state: str | None = None
+    filled: Decimal | None = None
+    recovered: bool = False
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    cl_ord_id: str
+    order_id: str | None
+    status: JournalStatus
+    exchange_state: str | None
+    attempts: int
+    recovered: bool  # True when the ack was lost and the order was found by its client id
+    entry: JournalEntry
+    response: Any = None
+
+
+@dataclass
+class ReconcileReport:
+    checked: int = 0
+    acknowledged: int = 0
+    not_placed: int = 0
+    abandoned: int = 0
+    unresolved: int = 0
+    entries: list[JournalEntry] = field(default_factory=list)
+
+
+Lookup = tuple[Callable[..., Any], dict[str, Any], Callable[[Any, str], Found | None]]
+
+
+class Venue(Protocol):
+    """What the submitter needs to know about one product + transport."""
+
+    product: str
+    via: str
+
+    def new_client_id(self) -> str: ...
+    def validate_client_id(self, value: str) -> str: ...
+    def send(self, req: OrderRequest, cl_ord_id: str) -> tuple[Callable[..., Any], dict[str, Any]]: ...
+    def parse_ack(self, response: Any, cl_ord_id: str) -> Found: ...
+    def lookups(self, cl_ord_id: str) -> list[Lookup]: ...
+
+
+# --- venues ----------------------------------------------------------------------------------------------
+
+_SPOT_STATES = {"pending": "pending", "open": "open", "closed": "closed", "canceled": "canceled",
+                "cancelled": "canceled", "expired": "expired"}
+
+
+def _spot_find_in(result: Any, key: str, cl_ord_id: str) -> Found | None:
+    body = unwrap_result(result)
+    orders = body.get(key)
+    if not isinstance(orders, Mapping):
+        return None
+    for txid, o in orders.items():
+        if isinstance(o, Mapping) and o.get("cl_ord_id") == cl_ord_id:
+            state = _SPOT_STATES.get(str(o.get("status")), str(o.get("status")))
+            return Found(order_id=str(txid), exchange_state=state, filled=dec(o.get("vol_exec")), recovered=True)
+    return None
+
+
+class SpotRestVenue:
+    """Spot over REST (``SpotClient`` / ``AsyncSpotClient``): ``AddOrder`` with ``cl_ord_id``; lookups by
+    ``OpenOrders`` then ``ClosedOrders`` filtered by ``cl_ord_id``."""
+
+    product = "spot"
+    via = "rest"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def new_client_id(self) -> str:
+        return generate_spot_order_id()
+
+    def validate_client_id(self, value: str) -> str:
+        return validate_spot_cl_ord_id(value)
+
+    def send(self, req: OrderRequest, cl_ord_id: str) -> tuple[Callable[..., Any], dict[str, Any]]:
+        kwargs: dict[str, Any] = {"pair": req.symbol, "type": req.side, "ordertype": req.order_type,
+                                  "volume": req.quantity, "cl_ord_id": cl_ord_id, **req.params}
+        if req.price is not None:
+            kwargs["price"] = req.price
+        return self.client.submit_order, kwargs
+
+    def parse_ack(self, response: Any, cl_ord_id: str) -> Found:
+        oid = getattr(response, "order_id", None)
+        if oid is None:
+            txid = unwrap_result(response).get("txid")
+            oid = txid[0] if isinstance(txid, list) and txid else None
+        order = getattr(response, "order", None)
+        state = None
+        if order is not None:
+            state = _SPOT_STATES.get(str(getattr(order, "status", "")), None)
+        return Found(order_id=oid, exchange_state=state,
+                     recovered=bool(getattr(response, "recovered", False)))
+
+    def lookups(self, cl_ord_id: str) -> list[Lookup]:
+        return [
+            (self.client.get_open_orders, {"cl_ord_id": cl_ord_id}, lambda r, c: _spot_find_in(r, "open", c)),
+            (self.client.get_closed_orders, {"cl_ord_id": cl_ord_id}, lambda r, c: _spot_find_in(r, "closed", c)),
+        ]
+
+
+_FUTURES_STATES = {"ENTERED_BOOK": "open", "TRIGGER_PLACED": "open", "FULLY_EXECUTED": "closed",
+                   "CANCELLED": "canceled", "REJECTED": "rejected"}
+
+
+def _futures_find_status(result: Any, cl_ord_id: str) -> Found | None:
+    orders = getattr(result, "orders", None)
+    items = orders if isinstance(orders, list) else as_mapping(result).get("orders") or []
+    for d in items:
+        m = as_mapping(d)
+        order = m.get("order") if isinstance(m.get("order"), Mapping) else {}
+        assert isinstance(order, Mapping)
+        status = str(m.get("status", ""))
+        if order.get("cliOrdId") == cl_ord_id and status != "REJECTED":
+            return Found(order_id=order.get("orderId"), exchange_state=_FUTURES_STATES.get(status, status.lower()),
+                         filled=dec(order.get("filled")), recovered=True)
+    return None
+
+
+def _futures_find_fill(result: Any, cl_ord_id: str) -> Found | None:
+    items = result if isinstance(result, list) else as_mapping(result).get("fills") or []
+    for f in items:
+        m = as_mapping(f)
+        if (m.get("cliOrdId") or m.get("cli_ord_id")) == cl_ord_id:
+            return Found(order_id=m.get("order_id"), exchange_state="filled", recovered=True)
+    return None
+
+
+def _futures_find_open(result: Any, cl_ord_id: str) -> Found | None:
+    items = result if isinstance(result, list) else as_mapping(result).get("openOrders") or []
+    for o in items:
+        m = as_mapping(o)
+        if m.get("cliOrdId") == cl_ord_id:
+            return Found(order_id=m.get("order_id"), exchange_state="open", recovered=True)
+    return None
+
+
+class FuturesRestVenue:
+    """Derivatives over REST (``DerivativesClient`` / ``AsyncDerivativesClient``): ``sendorder`` with
+    ``cliOrdId``; lookups by ``orders/status`` (open + closed in the last 5 s), open orders, then fills.
+    ``order_type`` takes Kraken's values (``lmt``, ``mkt``, ``post``, ``ioc``, ...)."""
+
+    product = "futures"
+    via = "rest"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def new_client_id(self) -> str:
+        return generate_futures_order_id()
+
+    def validate_client_id(self, value: str) -> str:
+        return validate_futures_cli_ord_id(value)
+
+    def send(self, req: OrderRequest, cl_ord_id: str) -> tuple[Callable[..., Any], dict[str, Any]]:
+        kwargs: dict[str, Any] = {"orderType": req.order_type, "symbol": req.symbol, "side": req.side,
+                                  "size": req.quantity, "cliOrdId": cl_ord_id, **req.params}
+        if req.price is not None:
+            kwargs["limitPrice"] = req.price
+        return self.client.submit_order, kwargs
+
+    def parse_ack(self, response: Any, cl_ord_id: str) -> Found:
+        oid = getattr(response, "order_id", None)
+        status = str(getattr(response, "status", "placed"))
+        state = "closed" if status == "filled" else "open"
+        return Found(order_id=oid, exchange_state=state, recovered=bool(getattr(response, "recovered", False)))
+
+    def lookups(self, cl_ord_id: str) -> list[Lookup]:
+        return [
+            (self.client.get_order_status, {"cliOrdIds": [cl_ord_id]}, _futures_find_status),
+            (self.client.get_open_orders, {}, _futures_find_open),
+            (self.client.get_fills, {}, _futures_find_fill),
+        ]
+
+
+class SpotWsVenue(SpotRestVenue):
+    """Spot over the WebSocket API (``WebsocketAPIClient.submit_spot_order``); lookups over REST
+    (``rest`` = a ``SpotClient`` / ``AsyncSpotClient``), since the WS API has no order query."""
+
+    via = "ws"
+
+    def __init__(self, ws_api: Any, rest: Any) -> None:
+        super().__init__(rest)
+        self.ws_api = ws_api
+
+    def send(self, req: OrderRequest, cl_ord_id: str) -> tuple[Callable[..., Any], dict[str, Any]]:
+        params: dict[str, Any] = {"order_type": req.order_type, "side": req.side, "order_qty": req.quantity,
+                                  "symbol": req.symbol, "cl_ord_id": cl_ord_id, **req.params}
+        if req.price is not None:
+            params["limit_price"] = req.price
+        return self.ws_api.submit_spot_order, {"params": params}
+
+    def parse_ack(self, response: Any, cl_ord_id: str) -> Found:
+        m = as_mapping(response)
+        body = m.get("result") if isinstance(m.get("result"), Mapping) else m
+        assert isinstance(body, Mapping)
+        oid = body.get("order_id") or getattr(response, "order_id", None)
+        return Found(order_id=oid, exchange_state="open")
+
+
+# --- the flows (one copy, yielded operations) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Call:  # a client call; the driver returns ("ok", result) or ("err", exception)
+    fn: Callable[..., Any]
+    kwargs: dict[str, Any]
+    release_gate: bool = False
+
+
+@dataclass(frozen=True)
+class _Journal:  # a journal call (blocking; run in a worker thread under asyncio)
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Admit:  # pass the gate (raises TradingPausedError)
+    action: str
+
+
+Op = _Call | _Journal | _Sleep | _Admit
+Flow = Generator[Op, Any, Any]
+
+_ABSENT = object()
+_UNRESOLVED = object()
+
+
+class _SubmitterCore:
+    def __init__(
+        self,
+        venue: Venue,
+        journal: OrderJournal,
+        *,
+        account: str = "",
+        owner: str | None = None,
+        gate: ReconnectGate | None = None,
+        grace: float = 2.0,
+        poll_interval: float = 0.25,
+        max_lookup_errors: int = 5,
+        max_attempts: int = 3,
+        lease: float = 60.0,
+        block_on_unresolved: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.venue = venue
+        self.journal = journal
+        self.account = account
+        self.owner = owner or default_owner()
+        self.gate = gate
+        self.grace = grace
+        self.poll_interval = poll_interval
+        self.max_lookup_errors = max_lookup_errors
+        self.max_attempts = max(1, max_attempts)
+        self.lease = lease
+        self.block_on_unresolved = block_on_unresolved
+        self._clock = clock
+        self._inflight: set[str] = set()
+        self._dirty = True  # reconcile before the first order
+        self.stats: dict[str, int] = {"submitted": 0, "acknowledged": 0, "rejected": 0, "not_placed": 0,
+                                      "unknown": 0, "recovered": 0, "resent": 0, "lookups": 0}
+
+    # --- helpers ------------------------------------------------------------------------------------------
+    def _request(self, symbol: str, side: str, order_type: str, quantity: Any, price: Any,
+                 params: Mapping[str, Any]) -> OrderRequest:
+        qty = dec(quantity)
+        if qty is None:
+            raise ValueError("quantity is required")
+        return OrderRequest(symbol=symbol, side=side, order_type=order_type, quantity=qty, price=dec(price),
+                            params=dict(params))
+
+    def _resolve(self, cl_ord_id: str, deadline: float) -> Flow:
+        """Poll the venue's lookups until found (-> Found), certainly absent after ``deadline``
+        (-> _ABSENT), or lookups keep failing (-> _UNRESOLVED)."""
+        errors = 0
+        while True:
+            found: Found | None = None
+            failed: BaseException | None = None
+            for fn, kwargs, parse in self.venue.lookups(cl_ord_id):
+                self.stats["lookups"] += 1
+                kind, value = yield _Call(fn, dict(kwargs))
+                if kind == "err":
+                    failed = value
+                    break
+                try:
+                    found = parse(value, cl_ord_id)
+                except Exception as exc:  # a shape we do not understand counts as a failed lookup
+                    failed = exc
+                    break
+                if found is not None:
+                    return found
+            if failed is not None:
+                errors += 1
+                log.warning("lookup of %s failed (%d/%d): %r", cl_ord_id, errors, self.max_lookup_errors, failed)
+                if errors >= self.max_lookup_errors:
+                    return _UNRESOLVED
+            elif self._clock() >= deadline:
+                return _ABSENT
+            yield _Sleep(self.poll_interval)
+
+    def reconcile_flow(self) -> Flow:
+        report = ReconcileReport()
+        entries: list[JournalEntry] = yield _Journal(
+            self.journal.claim_unresolved,
+            kwargs={"owner": self.owner, "account": self.account, "product": self.venue.product,
+                    "lease": self.lease},
+        )
+        for entry in entries:
+            if entry.cl_ord_id in self._inflight:
+                continue  # a sibling task is sending it right now
+            report.checked += 1
+            cl = entry.cl_ord_id
+            if entry.status is JournalStatus.INTENT:
+                report.entries.append((yield _Journal(self.journal.mark_abandoned, (cl,))))
+                report.abandoned += 1
+                continue
+            # grace counted from when it was sent (wall clock in the journal)
+            since_sent = time.time() - (entry.sent_at or entry.updated_at)
+            deadline = self._clock() + max(0.0, self.grace - since_sent)
+            res = yield from self._resolve(cl, deadline)
+            if isinstance(res, Found):
+                e = yield _Journal(self.journal.mark_acknowledged, (cl, res.order_id),
+                                   {"exchange_state": res.exchange_state, "detail": {"reconciled": True}})
+                report.acknowledged += 1
+            elif res is _ABSENT:
+                e = yield _Journal(self.journal.mark_not_placed, (cl, "reconciled: no order with this client id"))
+                report.not_placed += 1
+            else:
+                e = yield _Journal(self.journal.mark_unknown, (cl, "reconcile: lookups failed"))
+                report.unresolved += 1
+            report.entries.append(e)
+        if report.checked:
+            log.warning("reconciled %d journal entries: %d acknowledged, %d not placed, %d abandoned, %d unresolved",
+                        report.checked, report.acknowledged, report.not_placed, report.abandoned, report.unresolved)
+        return report
+
+    def submit_flow(self, req: OrderRequest, cl_ord_id: str) -> Flow:
+        venue = self.venue
+        self.stats["submitted"] += 1
+        attempt = 0
+        recorded = False
+        while True:
+            attempt += 1
+            if self.gate is not None:
+                try:
+                    yield _Admit("place")
+                except KrakenError as exc:
+                    if recorded:  # an earlier attempt is certainly absent; nothing is out there
+                        yield _Journal(self.journal.mark_not_placed, (cl_ord_id, f"{type(exc).__name__}: {exc}"))
+                    raise
+            admitted = self.gate is not None
+            try:
+                if not recorded:
+                    yield _Journal(self.journal.record_intent, kwargs={
+                        "cl_ord_id": cl_ord_id, "symbol": req.symbol, "side": req.side,
+                        "order_type": req.order_type, "quantity": req.quantity, "price": req.price,
+                        "params": req.params, "account": self.account, "product": venue.product, "via": venue.via,
+                        "owner": self.owner, "lease": self.lease,
+                    })
+                    recorded = True
+                yield _Journal(self.journal.mark_sent, (cl_ord_id,), {"owner": self.owner, "lease": self.lease})
+                fn, kwargs = venue.send(req, cl_ord_id)
+            except BaseException:
+                if admitted and self.gate is not None:
+                    self.gate.release()
+                raise
+            sent_at = self._clock()
+            kind, value = yield _Call(fn, kwargs, release_gate=admitted)
+            if kind == "ok":
+                found = venue.parse_ack(value, cl_ord_id)
+                return (yield from self._acknowledge(cl_ord_id, found, attempt, value))
+            err: BaseException = value
+            if isinstance(err, DuplicateClientOrderIdError) and attempt > 1:
+                # the re-send was refused because an earlier attempt landed after all
+                unknown = True
+            else:
+                unknown = is_outcome_unknown_error(err)
+            if not unknown:
+                if isinstance(err, KrakenAPIError):
+                    yield _Journal(self.journal.mark_rejected, (cl_ord_id, f"{type(err).__name__}: {err}"))
+                    self.stats["rejected"] += 1
+                else:
+                    yield _Journal(self.journal.mark_not_placed, (cl_ord_id, f"{type(err).__name__}: {err}"))
+                    self.stats["not_placed"] += 1
+                raise err
+            yield _Journal(self.journal.mark_unknown, (cl_ord_id, f"{type(err).__name__}: {err}"))
+            res = yield from self._resolve(cl_ord_id, sent_at + self.grace)
+            if isinstance(res, Found):
+                return (yield from self._acknowledge(cl_ord_id, res, attempt, None))
+            if res is _UNRESOLVED:
+                self._dirty = True
+                self.stats["unknown"] += 1
+                raise OrderOutcomeUnknownError(
+                    f"order {cl_ord_id}: outcome unknown after {type(err).__name__} and the lookups by client id "
+                    "failed; it stays 'unknown' in the journal and is reconciled before the next order",
+                    cl_ord_id=cl_ord_id, request=dict(kwargs),
+                ) from err
+            if attempt >= self.max_attempts:
+                yield _Journal(self.journal.mark_not_placed,
+                               (cl_ord_id, f"not found by client id after {attempt} attempt(s): {err}"))
+                self.stats["not_placed"] += 1
+                raise OrderNotPlacedError(
+                    f"order {cl_ord_id} was not placed ({type(err).__name__}: {err}); not found by client id "
+                    f"after {attempt} attempt(s)", cl_ord_id=cl_ord_id,
+                ) from err
+            self.stats["resent"] += 1
+            log.warning("order %s not found after %s; re-sending with the same client id (%d/%d)",
+                        cl_ord_id, type(err).__name__, attempt + 1, self.max_attempts)
+
+    def _acknowledge(self, cl_ord_id: str, found: Found, attempt: int, response: Any) -> Flow:
+        entry: JournalEntry = yield _Journal(
+            self.journal.mark_acknowledged, (cl_ord_id, found.order_id),
+            {"exchange_state": found.exchange_state, "filled_qty": found.filled,
+             "detail": {"attempt": attempt, "recovered": found.recovered}},
+        )
+        self.stats["acknowledged"] += 1
+        if found.recovered:
+            self.stats["recovered"] += 1
+        return SubmitResult(cl_ord_id=cl_ord_id, order_id=found.order_id, status=entry.status,
+                            exchange_state=entry.exchange_state, attempts=attempt, recovered=found.recovered,
+                            entry=entry, response=response)
+
+    def _new_id(self, cl_ord_id: str | None) -> str:
+        return self.venue.validate_client_id(cl_ord_id) if cl_ord_id else self.venue.new_client_id()
+
+    def _check_reconciled(self, report: ReconcileReport) -> None:
+        if report.unresolved and self.block_on_unresolved:
+            raise OrderOutcomeUnknownError(
+                f"{report.unresolved} journal entr{'y' if report.unresolved == 1 else 'ies'} of this account "
+                "still have an unknown outcome (lookups failed); refusing new orders until they are resolved",
+            )
+
+
+def _run_journal(op: _Journal) -> Any:
+    return op.fn(*op.args, **op.kwargs)
+
+
+class AsyncSafeOrderSubmitter(_SubmitterCore):
+    """Asyncio submitter. Build with :meth:`spot_rest`, :meth:`futures_rest` or :meth:`spot_ws`; call
+    :meth:`start` (reconcile a crashed run) before trading, then ``await submit(...)`` (safe to run many
+    concurrently)."""
+
+    def __init__(self, venue: Venue, journal: OrderJournal, **kwargs: Any) -> None:
+        super().__init__(venue, journal, **kwargs)
+        self._reconcile_lock = asyncio.Lock()
+
+    @classmethod
+    def spot_rest(cls, client: Any, journal: OrderJournal, **kwargs: Any) -> AsyncSafeOrderSubmitter:
+        return cls(SpotRestVenue(client), journal, **kwargs)
+
+    @classmethod
+    def futures_rest(cls, client: Any, journal: OrderJournal, **kwargs: Any) -> AsyncSafeOrderSubmitter:
+        return cls(FuturesRestVenue(client), journal, **kwargs)
+
+    @classmethod
+    def spot_ws(cls, ws_api: Any, journal: OrderJournal, *, rest: Any, **kwargs: Any) -> AsyncSafeOrderSubmitter:
+        return cls(SpotWsVenue(ws_api, rest), journal, **kwargs)
+
+    async def _drive(self, flow: Flow) -> Any:
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                op = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as stop:
+                return stop.value
+            value, error = None, None
+            try:
+                if isinstance(op, _Call):
+                    try:
+                        value = ("ok", await call_any(op.fn, **op.kwargs))
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        value = ("err", exc)
+                    finally:
+                        if op.release_gate and self.gate is not None:
+                            self.gate.release()
+                elif isinstance(op, _Journal):
+                    value = await asyncio.to_thread(_run_journal, op)
+                elif isinstance(op, _Sleep):
+                    await asyncio.sleep(op.seconds)
+                elif isinstance(op, _Admit):
+                    assert self.gate is not None
+                    await self.gate.acquire(op.action)
+            except asyncio.CancelledError:
+                flow.close()
+                raise
+            except Exception as exc:
+                error = exc
+
+    async def start(self) -> ReconcileReport:
+        """Reconcile what a crashed run left (``intent`` / ``sent`` / ``unknown``). Call before trading."""
+        return await self.reconcile()
+
+    async def reconcile(self) -> ReconcileReport:
+        async with self._reconcile_lock:
+            report: ReconcileReport = await self._drive(self.reconcile_flow())
+            self._dirty = report.unresolved > 0
+            return report
+
+    async def _ensure_reconciled(self) -> None:
+        if not self._dirty:
+            return
+        async with self._reconcile_lock:
+            if not self._dirty:
+                return
+            report: ReconcileReport = await self._drive(self.reconcile_flow())
+            self._dirty = report.unresolved > 0
+        self._check_reconciled(report)
+
+    async def submit(
+        self, symbol: str, side: str, order_type: str, quantity: Any, price: Any = None, *,
+        cl_ord_id: str | None = None, **params: Any,
+    ) -> SubmitResult:
+        """Place one order safely. Extra keyword arguments go to the client as they are (``timeinforce``,
+        ``oflags``, ``reduceOnly``, ...). Returns the acknowledged order; raises the refusal, or
+        :class:`OrderNotPlacedError`, :class:`~krakenkit.OrderOutcomeUnknownError`,
+        :class:`~krakenkit.TradingPausedError`."""
+        await self._ensure_reconciled()
+        req = self._request(symbol, side, order_type, quantity, price, params)
+        cl = self._new_id(cl_ord_id)
+        self._inflight.add(cl)
+        try:
+            result: SubmitResult = await self._drive(self.submit_flow(req, cl))
+            return result
+        except asyncio.CancelledError:
+            self._dirty = True  # the entry stays 'sent': reconcile it before the next order
+            raise
+        finally:
+            self._inflight.discard(cl)
+
+
+class SafeOrderSubmitter(_SubmitterCore):
+    """Blocking submitter (``SpotClient`` / ``DerivativesClient``); same flows as the async one.
+    Thread-safe: several threads may submit at once."""
+
+    def __init__(self, venue: Venue, journal: OrderJournal, **kwargs: Any) -> None:
+        super().__init__(venue, journal, **kwargs)
+        self._reconcile_lock = threading.Lock()
+        self._inflight_lock = threading.Lock()
+
+    @classmethod
+    def spot_rest(cls, client: Any, journal: OrderJournal, **kwargs: Any) -> SafeOrderSubmitter:
+        return cls(SpotRestVenue(client), journal, **kwargs)
+
+    @classmethod
+    def futures_rest(cls, client: Any, journal: OrderJournal, **kwargs: Any) -> SafeOrderSubmitter:
+        return cls(FuturesRestVenue(client), journal, **kwargs)
+
+    def _drive(self, flow: Flow) -> Any:
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                op = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as stop:
+                return stop.value
+            value, error = None, None
+            try:
+                if isinstance(op, _Call):
+                    try:
+                        value = ("ok", call_sync(op.fn, **op.kwargs))
+                    except Exception as exc:
+                        value = ("err", exc)
+                    finally:
+                        if op.release_gate and self.gate is not None:
+                            self.gate.release()
+                elif isinstance(op, _Journal):
+                    value = op.fn(*op.args, **op.kwargs)
+                elif isinstance(op, _Sleep):
+                    time.sleep(op.seconds)
+                elif isinstance(op, _Admit):
+                    assert self.gate is not None
+                    self.gate.acquire_sync(op.action)
+            except Exception as exc:
+                error = exc
+
+    def start(self) -> ReconcileReport:
+        return self.reconcile()
+
+    def reconcile(self) -> ReconcileReport:
+        with self._reconcile_lock:
+            report: ReconcileReport = self._drive(self.reconcile_flow())
+            self._dirty = report.unresolved > 0
+            return report
+
+    def _ensure_reconciled(self) -> None:
+        if not self._dirty:
+            return
+        with self._reconcile_lock:
+            if not self._dirty:
+                return
+            report: ReconcileReport = self._drive(self.reconcile_flow())
+            self._dirty = report.unresolved > 0
+        self._check_reconciled(report)
+
+    def submit(
+        self, symbol: str, side: str, order_type: str, quantity: Any, price: Any = None, *,
+        cl_ord_id: str | None = None, **params: Any,
+    ) -> SubmitResult:
+        """See :meth:`AsyncSafeOrderSubmitter.submit`."""
+        self._ensure_reconciled()
+        req = self._request(symbol, side, order_type, quantity, price, params)
+        cl = self._new_id(cl_ord_id)
+        with self._inflight_lock:
+            self._inflight.add(cl)
+        try:
+            result: SubmitResult = self._drive(self.submit_flow(req, cl))
+            return result
+        finally:
+            with self._inflight_lock:
+                self._inflight.discard(cl)

@@ -1,0 +1,396 @@
+"""``WebsocketAPIClient``: Spot trading over WebSocket v2 (``add_order``, ``amend_order``, ...).
+
+::
+
+    async with WebsocketAPIClient(api_key, api_secret) as api:
+        cl = api.generate_new_order_id()
+        res = await api.submit_spot_order(order_type="limit", side="buy", symbol="BTC/USD",
+                                          order_qty="0.01", limit_price=Decimal("25000"), cl_ord_id=cl)
+        res.order_id
+
+Every request gets its own ``req_id``; replies are matched to their caller, so many requests may
+be in flight on the one connection. Outcomes:
+
+* reply with ``success: true`` -> a typed result (``AddOrderResult`` ...; ``raw`` keeps the JSON);
+* ``success: false`` -> the mapped :class:`~krakenkit.KrakenAPIError`
+  (:func:`~krakenkit._core.errors.error_from_spot`), e.g. ``InsufficientFundsError``;
+* socket lost while waiting -> :class:`~krakenkit.ConnectionLostError` (outcome unknown; carries
+  ``cl_ord_id``): look the order up by its client id before sending again;
+* no reply within ``timeout`` -> :class:`~krakenkit.APITimeoutError` (outcome unknown);
+* not connected within ``timeout`` -> :class:`~krakenkit.APIConnectionError` with
+  ``retry_safe=True`` (nothing was sent).
+
+Money parameters (``order_qty``, ``limit_price``, ``trigger_price``, ``display_qty``,
+``cash_order_qty``, ``triggers.price`` ...) take ``Decimal``, ``str`` or ``int`` and go on the wire as
+JSON numbers written from the exact ``Decimal``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from krakenkit._core.decimals import to_decimal
+from krakenkit._core.environment import WS_KEY_MAP
+from krakenkit._core.errors import ValidationError
+from krakenkit._core.ids import generate_spot_order_id, validate_spot_cl_ord_id
+from krakenkit._core.symbols import validate_spot_ws_symbol
+
+from .client import WebsocketClient
+
+__all__ = [
+    "AddOrderResult",
+    "AmendOrderResult",
+    "BatchAddResult",
+    "BatchCancelResult",
+    "CancelAllAfterResult",
+    "CancelAllResult",
+    "CancelOrderResult",
+    "EditOrderResult",
+    "WebsocketAPIClient",
+]
+
+_MONEY = frozenset({"order_qty", "limit_price", "trigger_price", "display_qty", "cash_order_qty", "price"})
+_SIGNED_MONEY = frozenset({"price"})  # triggers.price may be a negative offset
+
+
+def _money(params: dict[str, Any], path: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in params.items():
+        if v is None:
+            continue
+        name = f"{path}{k}"
+        if isinstance(v, Mapping):
+            out[k] = _money(dict(v), f"{name}.")
+        elif k in _MONEY:
+            offset = k == "limit_price" and params.get("limit_price_type") in ("pct", "quote")
+            out[k] = to_decimal(v, name, allow_negative=k in _SIGNED_MONEY or offset)
+        else:
+            out[k] = v
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Base:
+    raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def warnings(self) -> list[str]:
+        w = self.raw.get("warnings")
+        result = self.raw.get("result")
+        if not w and isinstance(result, dict):
+            w = result.get("warnings")
+        return [str(x) for x in w] if isinstance(w, list) else []
+
+    @property
+    def time_in(self) -> str | None:
+        v = self.raw.get("time_in")
+        return v if isinstance(v, str) else None
+
+    @property
+    def time_out(self) -> str | None:
+        v = self.raw.get("time_out")
+        return v if isinstance(v, str) else None
+
+
+def _res(reply: Mapping[str, Any]) -> dict[str, Any]:
+    r = reply.get("result")
+    return r if isinstance(r, dict) else {}
+
+
+@dataclass(frozen=True, slots=True)
+class AddOrderResult(_Base):
+    order_id: str = ""
+    cl_ord_id: str | None = None
+    order_userref: int | None = None
+
+    @classmethod
+    def from_reply(cls, reply: dict[str, Any], result: Mapping[str, Any] | None = None) -> AddOrderResult:
+        r = _res(reply) if result is None else result
+        return cls(reply, str(r.get("order_id", "")), r.get("cl_ord_id"), r.get("order_userref"))
+
+
+@dataclass(frozen=True, slots=True)
+class AmendOrderResult(_Base):
+    amend_id: str = ""
+    order_id: str | None = None
+    cl_ord_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EditOrderResult(_Base):
+    order_id: str = ""
+    original_order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrderResult(_Base):
+    order_id: str | None = None
+    cl_ord_id: str | None = None
+    order_userref: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAllResult(_Base):
+    count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAllAfterResult(_Base):
+    current_time: str = ""
+    trigger_time: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchAddResult(_Base):
+    orders: tuple[AddOrderResult, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCancelResult(_Base):
+    count: int = 0
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+class WebsocketAPIClient:
+    """Spot trading over the private WebSocket (``spotPrivateV2`` by default).
+
+    Pass ``api_key``/``api_secret`` (and any :class:`WebsocketClient` option such as
+    ``environment=``), or an existing ``ws_client=`` to share its private connection.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        *,
+        ws_client: WebsocketClient | None = None,
+        ws_key: str = WS_KEY_MAP.spotPrivateV2,
+        request_timeout: float = 10.0,
+        **ws_options: Any,
+    ) -> None:
+        if ws_key not in (WS_KEY_MAP.spotPrivateV2, WS_KEY_MAP.spotBetaPrivateV2):
+            raise ValidationError("trading over WebSocket uses spotPrivateV2 or spotBetaPrivateV2", field="ws_key")
+        self._own = ws_client is None
+        self.ws = ws_client or WebsocketClient(api_key, api_secret, request_timeout=request_timeout, **ws_options)
+        self.ws_key = ws_key
+        self.request_timeout = request_timeout
+
+    async def __aenter__(self) -> WebsocketAPIClient:
+        await self.ws.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._own:
+            await self.ws.close()
+
+    def on(self, name: str, handler: Any = None) -> Any:
+        """Events of the underlying client (``reconnecting``, ``exception`` ...)."""
+        return self.ws.on(name, handler) if handler is not None else self.ws.on(name)
+
+    async def connect(self, timeout: float | None = None) -> None:
+        await self.ws.connect(self.ws_key, timeout)
+
+    @staticmethod
+    def generate_new_order_id() -> str:
+        """A fresh random ``cl_ord_id`` (UUID) Kraken accepts."""
+        return generate_spot_order_id()
+
+    async def _call(
+        self, method: str, params: dict[str, Any], *, timeout: float | None, expected: int = 1,
+        cl_ord_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return await self.ws.request(
+            self.ws_key, method, params, timeout=self.request_timeout if timeout is None else timeout,
+            expected_replies=expected, cl_ord_id=cl_ord_id,
+        )
+
+    # orders ---------------------------------------------------------------------------------------
+    async def submit_spot_order(
+        self,
+        *,
+        order_type: str,
+        side: str,
+        symbol: str,
+        order_qty: Decimal | str | int | None = None,
+        limit_price: Decimal | str | int | None = None,
+        cl_ord_id: str | None = None,
+        order_userref: int | None = None,
+        timeout: float | None = None,
+        **params: Any,
+    ) -> AddOrderResult:
+        """``add_order``. Further parameters as in Kraken's docs (``time_in_force``, ``post_only``,
+        ``reduce_only``, ``triggers``, ``conditional``, ``stp_type``, ``deadline``, ``validate`` ...)."""
+        if side not in ("buy", "sell"):
+            raise ValidationError(f"side must be 'buy' or 'sell', got {side!r}", field="side")
+        if cl_ord_id is not None and order_userref is not None:
+            raise ValidationError("cl_ord_id and order_userref are mutually exclusive", field="cl_ord_id")
+        body: dict[str, Any] = {
+            "order_type": order_type,
+            "side": side,
+            "symbol": validate_spot_ws_symbol(symbol),
+            "order_qty": order_qty,
+            "limit_price": limit_price,
+            "order_userref": order_userref,
+            **params,
+        }
+        if cl_ord_id is not None:
+            body["cl_ord_id"] = validate_spot_cl_ord_id(cl_ord_id)
+        if order_qty is None and params.get("cash_order_qty") is None:
+            raise ValidationError("order_qty (or cash_order_qty) is required", field="order_qty")
+        replies = await self._call("add_order", _money(body), timeout=timeout, cl_ord_id=cl_ord_id)
+        return AddOrderResult.from_reply(replies[0])
+
+    async def amend_spot_order(
+        self,
+        *,
+        order_id: str | None = None,
+        cl_ord_id: str | None = None,
+        order_qty: Decimal | str | int | None = None,
+        limit_price: Decimal | str | int | None = None,
+        trigger_price: Decimal | str | int | None = None,
+        timeout: float | None = None,
+        **params: Any,
+    ) -> AmendOrderResult:
+        """``amend_order`` (in place, keeps queue priority where Kraken allows)."""
+        if (order_id is None) == (cl_ord_id is None):
+            raise ValidationError("pass exactly one of order_id and cl_ord_id", field="order_id")
+        body: dict[str, Any] = {
+            "order_id": order_id,
+            "cl_ord_id": validate_spot_cl_ord_id(cl_ord_id) if cl_ord_id is not None else None,
+            "order_qty": order_qty,
+            "limit_price": limit_price,
+            "trigger_price": trigger_price,
+            **params,
+        }
+        replies = await self._call("amend_order", _money(body), timeout=timeout, cl_ord_id=cl_ord_id)
+        r = _res(replies[0])
+        return AmendOrderResult(replies[0], str(r.get("amend_id", "")), r.get("order_id", order_id),
+                                r.get("cl_ord_id", cl_ord_id))
+
+    async def edit_spot_order(
+        self,
+        *,
+        order_id: str,
+        symbol: str,
+        order_qty: Decimal | str | int | None = None,
+        limit_price: Decimal | str | int | None = None,
+        timeout: float | None = None,
+        **params: Any,
+    ) -> EditOrderResult:
+        """``edit_order`` (cancel + replace: a new order id, queue priority lost)."""
+        body: dict[str, Any] = {
+            "order_id": order_id,
+            "symbol": validate_spot_ws_symbol(symbol),
+            "order_qty": order_qty,
+            "limit_price": limit_price,
+            **params,
+        }
+        replies = await self._call("edit_order", _money(body), timeout=timeout)
+        r = _res(replies[0])
+        return EditOrderResult(replies[0], str(r.get("order_id", "")), r.get("original_order_id"))
+
+    async def cancel_spot_order(
+        self,
+        *,
+        order_id: str | Sequence[str] | None = None,
+        cl_ord_id: str | Sequence[str] | None = None,
+        order_userref: int | Sequence[int] | None = None,
+        timeout: float | None = None,
+    ) -> list[CancelOrderResult]:
+        """``cancel_order`` for one or more ids; Kraken replies once per id (one result each).
+        If any id fails, the mapped error is raised with ``context["replies"]`` holding the
+        successful replies."""
+        ids, cls, refs = _as_list(order_id), _as_list(cl_ord_id), _as_list(order_userref)
+        if not (ids or cls or refs):
+            raise ValidationError("pass order_id, cl_ord_id or order_userref", field="order_id")
+        body: dict[str, Any] = {}
+        if ids:
+            body["order_id"] = [str(i) for i in ids]
+        if cls:
+            body["cl_ord_id"] = [validate_spot_cl_ord_id(c) for c in cls]
+        if refs:
+            body["order_userref"] = refs
+        replies = await self._call("cancel_order", body, timeout=timeout, expected=len(ids) + len(cls) + len(refs),
+                                   cl_ord_id=cls[0] if len(cls) == 1 else None)
+        out = []
+        for rep in replies:
+            r = _res(rep)
+            out.append(CancelOrderResult(rep, r.get("order_id"), r.get("cl_ord_id"), r.get("order_userref")))
+        return out
+
+    async def cancel_all_spot_orders(self, *, timeout: float | None = None) -> CancelAllResult:
+        replies = await self._call("cancel_all", {}, timeout=timeout)
+        return CancelAllResult(replies[0], int(_res(replies[0]).get("count", 0)))
+
+    async def cancel_all_spot_orders_after(self, timeout_seconds: int, *, timeout: float | None = None
+                                           ) -> CancelAllAfterResult:
+        """Dead man's switch: cancel everything after ``timeout_seconds`` (0 disables; < 86400)."""
+        if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, int) \
+                or not 0 <= timeout_seconds < 86400:
+            raise ValidationError("timeout_seconds must be an int in [0, 86400)", field="timeout")
+        replies = await self._call("cancel_all_orders_after", {"timeout": timeout_seconds}, timeout=timeout)
+        r = _res(replies[0])
+        return CancelAllAfterResult(replies[0], str(r.get("currentTime", "")), str(r.get("triggerTime", "")))
+
+    async def batch_submit_spot_orders(
+        self,
+        *,
+        symbol: str,
+        orders: Sequence[Mapping[str, Any]],
+        deadline: str | None = None,
+        validate: bool | None = None,
+        timeout: float | None = None,
+    ) -> BatchAddResult:
+        """``batch_add``: 2 to 50 orders on one symbol."""
+        if not 2 <= len(orders) <= 50:
+            raise ValidationError(f"batch_add takes 2 to 50 orders, got {len(orders)}", field="orders")
+        prepared = []
+        for i, o in enumerate(orders):
+            od = dict(o)
+            if od.get("cl_ord_id") is not None:
+                validate_spot_cl_ord_id(od["cl_ord_id"], f"orders[{i}].cl_ord_id")
+            if od.get("side") not in ("buy", "sell"):
+                raise ValidationError(f"orders[{i}].side must be 'buy' or 'sell'", field=f"orders[{i}].side")
+            prepared.append(_money(od, f"orders[{i}]."))
+        body: dict[str, Any] = {"symbol": validate_spot_ws_symbol(symbol), "orders": prepared}
+        if deadline is not None:
+            body["deadline"] = deadline
+        if validate is not None:
+            body["validate"] = validate
+        replies = await self._call("batch_add", body, timeout=timeout)
+        rep = replies[0]
+        results = rep.get("result")
+        items = results if isinstance(results, list) else []
+        return BatchAddResult(rep, tuple(AddOrderResult.from_reply(rep, r) for r in items if isinstance(r, dict)))
+
+    async def batch_cancel_spot_orders(
+        self,
+        *,
+        orders: Sequence[str] | None = None,
+        cl_ord_id: Sequence[str] | None = None,
+        timeout: float | None = None,
+    ) -> BatchCancelResult:
+        """``batch_cancel``: order ids / userrefs in ``orders`` and/or ``cl_ord_id`` (2 to 50 in all)."""
+        body: dict[str, Any] = {}
+        if orders:
+            body["orders"] = [str(o) for o in orders]
+        if cl_ord_id:
+            body["cl_ord_id"] = [validate_spot_cl_ord_id(c) for c in cl_ord_id]
+        n = len(body.get("orders", [])) + len(body.get("cl_ord_id", []))
+        if n == 0:
+            raise ValidationError("pass orders and/or cl_ord_id", field="orders")
+        replies = await self._call("batch_cancel", body, timeout=timeout)
+        return BatchCancelResult(replies[0], int(_res(replies[0]).get("count", 0)))

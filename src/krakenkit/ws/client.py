@@ -1,0 +1,627 @@
+"""``WebsocketClient``: Spot v2 and Derivatives v1 streams that survive drops, stalls and garbage.
+
+::
+
+    from krakenkit import WS_KEY_MAP
+    from krakenkit.ws import WebsocketClient
+
+    async with WebsocketClient(api_key, api_secret) as ws:
+        @ws.on("message")
+        def on_message(event):            # MessageEvent(ws_key=..., data={...})
+            ...
+        await ws.subscribe({"topic": "ticker", "payload": {"symbol": ["BTC/USD"]}}, WS_KEY_MAP.spotPublicV2)
+        await ws.subscribe("executions", WS_KEY_MAP.spotPrivateV2)
+        async for event in ws.stream(WS_KEY_MAP.spotPublicV2):
+            ...
+
+One connection per ws key, opened on first use. ``subscribe``/``unsubscribe`` return a future
+with the server's acks (awaiting it is optional; a rejection raises the mapped ``KrakenError``
+there and is also emitted as an ``exception`` event). Symbols in the wrong notation for the key
+are refused before anything is sent. After any reconnect: a fresh token (Spot private) or a new
+signed challenge (Derivatives private), then every active subscription exactly once.
+
+Events (see :mod:`krakenkit.ws.events`): open, authenticated, message, response, reconnecting,
+reconnected, exception, close, book_resync, queue_full. Queue policy: see
+:mod:`krakenkit.ws.connection` (drop-oldest market data on public keys, backpressure and never
+drop on private keys).
+
+``network_options``: ``proxy`` (URL, applies to REST token calls and WebSockets; ``ws_proxy``
+overrides for WebSockets only; default: the ``HTTPS_PROXY``/``ALL_PROXY`` environment),
+``open_timeout``, ``compression`` (``None`` default, or ``"deflate"``), ``ssl`` (an SSLContext),
+``user_agent``, ``timeout`` (REST token calls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from typing import Any, TypeVar, overload
+
+from krakenkit._core.environment import LIVE, TESTNET, WS_KEY_MAP, Environment
+from krakenkit._core.errors import (
+    APITimeoutError,
+    ChecksumMismatchError,
+    KrakenError,
+    MissingCredentialsError,
+    SequenceGapError,
+    ValidationError,
+)
+from krakenkit._core.symbols import classify_symbol, validate_derivatives_symbol, validate_spot_ws_symbol
+from krakenkit.books import DerivativesBook, SpotBook
+
+from ._auth import SpotTokenSource, TokenProvider
+from .books import LiveBook
+from .connection import ConnectionOptions, WsConnection
+from .events import (
+    EVENT_NAMES,
+    BookResyncEvent,
+    BookUpdateEvent,
+    ExceptionEvent,
+    MessageEvent,
+    WsEvent,
+)
+from .protocol_common import Backoff, ConnectBudget, SubRequest, normalize_requests
+
+__all__ = ["WebsocketClient"]
+
+log = logging.getLogger("krakenkit.ws")
+
+H = TypeVar("H", bound=Callable[..., Any])
+Handler = Callable[[Any], Awaitable[None] | None]
+
+
+class WebsocketClient:
+    """Streams for every ws key of ``WS_KEY_MAP`` with reconnects, re-auth and resubscription.
+
+    :param api_key, api_secret: Spot key (private keys ``spotPrivateV2``, ``spotL3V2``,
+        ``spotBetaPrivateV2`` get a fresh GetWebSocketsToken token per connection).
+    :param futures_api_key, futures_api_secret: Derivatives key (``derivativesPrivateV1``).
+    :param testnet: Derivatives demo URLs.
+    :param ws_urls: per-key URL overrides, e.g. ``{"spotPublicV2": "ws://..."}``.
+    :param environment: a full :class:`~krakenkit.Environment` (e.g. ``sandbox.environment``).
+    :param staleness_timeout: seconds without any frame after which a connection is reconnected.
+    :param ping_interval: ping an idle connection this often (Spot app ping, Derivatives protocol ping).
+    :param reconnect_backoff: :class:`~krakenkit.ws.protocol_common.Backoff` (first retry within
+        ``first_jitter`` seconds, then capped jittered exponential; retries never stop).
+    :param connect_budget: ``(max_connects, per_seconds)`` shared by all connections of this client.
+    :param max_queue: events buffered per connection before the queue policy applies.
+    :param rest_client: object with ``async get_web_sockets_token()`` used for Spot tokens.
+    :param token_provider: coroutine function returning a token (overrides ``rest_client``).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        *,
+        testnet: bool = False,
+        ws_urls: Mapping[str, str] | None = None,
+        environment: Environment | None = None,
+        futures_api_key: str | None = None,
+        futures_api_secret: str | None = None,
+        network_options: Mapping[str, Any] | None = None,
+        staleness_timeout: float = 10.0,
+        ping_interval: float = 3.0,
+        reconnect_backoff: Backoff | None = None,
+        connect_budget: tuple[int, float] = (150, 600.0),
+        max_queue: int = 10_000,
+        rest_client: Any = None,
+        token_provider: TokenProvider | None = None,
+        request_timeout: float = 10.0,
+    ) -> None:
+        if (api_key is None) != (api_secret is None):
+            raise MissingCredentialsError("pass both api_key and api_secret (or neither)", field="api_secret")
+        if (futures_api_key is None) != (futures_api_secret is None):
+            raise MissingCredentialsError(
+                "pass both futures_api_key and futures_api_secret (or neither)", field="futures_api_secret"
+            )
+        if max_queue < 1:
+            raise ValidationError("max_queue must be at least 1", field="max_queue")
+        env = environment or (TESTNET if testnet else LIVE)
+        self.environment = env.with_ws_urls(ws_urls)
+        self._api_key = api_key
+        self._network_options = dict(network_options or {})
+        self._token_source: SpotTokenSource | None = None
+        if token_provider is not None:
+            self._token_provider: TokenProvider | None = token_provider
+        elif api_key is not None and api_secret is not None:
+            self._token_source = SpotTokenSource(
+                api_key, api_secret, self.environment, network_options=self._network_options, rest_client=rest_client
+            )
+            self._token_provider = self._token_source
+        else:
+            self._token_provider = None
+        self._futures_credentials = (
+            (futures_api_key, futures_api_secret)
+            if futures_api_key is not None and futures_api_secret is not None
+            else None
+        )
+        no = self._network_options
+        proxy = no.get("ws_proxy", no.get("proxy", True))
+        self._options = ConnectionOptions(
+            staleness_timeout=staleness_timeout,
+            ping_interval=ping_interval,
+            backoff=reconnect_backoff or Backoff(),
+            max_queue=max_queue,
+            open_timeout=float(no.get("open_timeout", 10.0)),
+            proxy=proxy,
+            compression=no.get("compression"),
+            ssl=no.get("ssl"),
+            user_agent=str(no.get("user_agent", "krakenkit")),
+        )
+        if staleness_timeout <= 0 or ping_interval <= 0:
+            raise ValidationError("staleness_timeout and ping_interval must be positive", field="staleness_timeout")
+        self.request_timeout = request_timeout
+        self._budget = ConnectBudget(*connect_budget)
+        self._connections: dict[str, WsConnection] = {}
+        self._sync_handlers: dict[str, list[Handler]] = {}
+        self._async_handlers: dict[str, list[Handler]] = {}
+        self._streams: dict[str, list[_Stream]] = {}
+        self._books: dict[tuple[str, str], LiveBook] = {}
+        self._precisions: dict[str, tuple[int, int]] = {}
+        self._precision_waiters: dict[str, list[asyncio.Future[tuple[int, int]]]] = {}
+        self._instrument_subscribed = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self._own_loop: asyncio.AbstractEventLoop | None = None
+        self._deferred: list[tuple[str, list[SubRequest], str, asyncio.Future[Any]]] = []
+        self._stop: asyncio.Event | None = None
+
+    # events ---------------------------------------------------------------------------------------
+    @overload
+    def on(self, name: str) -> Callable[[H], H]: ...
+
+    @overload
+    def on(self, name: str, handler: H) -> H: ...
+
+    def on(self, name: str, handler: H | None = None) -> Any:
+        """Register ``handler(event)`` (sync or async) for event ``name``; also a decorator."""
+        if name not in EVENT_NAMES and name != "book_update":
+            raise ValidationError(f"unknown event {name!r}; known: {', '.join(sorted(EVENT_NAMES))}", field="name")
+
+        def register(fn: H) -> H:
+            target = self._async_handlers if inspect.iscoroutinefunction(fn) else self._sync_handlers
+            target.setdefault(name, []).append(fn)
+            return fn
+
+        if handler is None:
+            return register
+        return register(handler)
+
+    def off(self, name: str, handler: Handler) -> None:
+        for table in (self._sync_handlers, self._async_handlers):
+            with contextlib.suppress(ValueError):
+                table.get(name, []).remove(handler)
+
+    def _deliver(self, event: WsEvent) -> Awaitable[None] | None:
+        name = event.name
+        sync = self._sync_handlers.get(name)
+        if sync:
+            for h in sync:
+                try:
+                    h(event)
+                except Exception as exc:
+                    self._handler_failed(event, exc)
+        need_async = bool(self._async_handlers.get(name))
+        streams = self._streams.get(event.ws_key) if name == "message" else None
+        if name == "book_update":
+            need_async = True
+        if need_async or streams:
+            return self._deliver_async(event, streams)
+        return None
+
+    async def _deliver_async(self, event: WsEvent, streams: list[_Stream] | None) -> None:
+        for h in self._async_handlers.get(event.name, ()):
+            try:
+                await h(event)  # type: ignore[misc]
+            except Exception as exc:
+                self._handler_failed(event, exc)
+        if streams:
+            for s in list(streams):
+                await s.put(event)
+        if isinstance(event, BookUpdateEvent) and isinstance(event.book, LiveBook):
+            await event.book._notify()
+
+    def _handler_failed(self, event: WsEvent, exc: Exception) -> None:
+        log.exception("handler for %s event failed", event.name, exc_info=exc)
+        if event.name != "exception":
+            conn = self._connections.get(event.ws_key)
+            if conn is not None:
+                conn._emit(ExceptionEvent(event.ws_key, exc))
+
+    # connections ----------------------------------------------------------------------------------
+    def _connection(self, ws_key: str) -> WsConnection:
+        conn = self._connections.get(ws_key)
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise KrakenError("WebsocketClient is closed")
+        if ws_key not in WS_KEY_MAP.ALL:
+            raise ValidationError(f"unknown ws_key {ws_key!r}; use one of WS_KEY_MAP: {WS_KEY_MAP.ALL}",
+                                  field="ws_key")
+        if ws_key == WS_KEY_MAP.derivativesPrivateV1 and self._futures_credentials is None:
+            raise MissingCredentialsError(
+                f"{ws_key} needs futures_api_key and futures_api_secret", field="futures_api_key"
+            )
+        if ws_key in WS_KEY_MAP.PRIVATE and ws_key in WS_KEY_MAP.SPOT and self._token_provider is None:
+            raise MissingCredentialsError(f"{ws_key} needs api_key and api_secret", field="api_key")
+        conn = WsConnection(
+            ws_key,
+            self.environment.ws_url(ws_key),
+            self._options,
+            self._deliver,
+            self._budget,
+            token_provider=self._token_provider,
+            futures_credentials=self._futures_credentials,
+        )
+        if self._books:
+            conn.raw_hook = self._book_hook
+        self._connections[ws_key] = conn
+        return conn
+
+    def connection(self, ws_key: str) -> WsConnection:
+        """The connection object of ``ws_key`` (created, not necessarily connected)."""
+        return self._connection(ws_key)
+
+    async def connect(self, ws_key: str, timeout: float | None = None) -> None:
+        """Open ``ws_key`` now and wait until it is connected (and authenticated if private)."""
+        await self._connection(ws_key).wait_ready(timeout if timeout is not None else self.request_timeout)
+
+    @staticmethod
+    def _in_loop() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    def _private_loop(self) -> asyncio.AbstractEventLoop:
+        if self._own_loop is None:
+            self._own_loop = asyncio.new_event_loop()
+        return self._own_loop
+
+    # subscriptions --------------------------------------------------------------------------------
+    def subscribe(self, requests: Any, ws_key: str) -> asyncio.Future[Any]:
+        """Subscribe; returns a future with the list of acks (awaiting it is optional).
+
+        ``requests``: ``"heartbeat"``, ``{"topic": "ticker", "payload": {"symbol": ["BTC/USD"]}}`` or a
+        list of those. Equal requests are deduplicated; each active topic is re-sent exactly once
+        after a reconnect.
+        """
+        return self._sub_op("subscribe", requests, ws_key)
+
+    def unsubscribe(self, requests: Any, ws_key: str) -> asyncio.Future[Any]:
+        """Unsubscribe (the topic stays gone across reconnects); returns a future with the acks."""
+        return self._sub_op("unsubscribe", requests, ws_key)
+
+    def _sub_op(self, op: str, requests: Any, ws_key: str) -> asyncio.Future[Any]:
+        reqs = normalize_requests(requests)
+        conn = self._connection(ws_key)
+        conn.protocol.topic_items(reqs)  # validate now: refused before anything is sent
+        if not self._in_loop():
+            fut: asyncio.Future[Any] = self._private_loop().create_future()
+            self._deferred.append((op, reqs, ws_key, fut))
+            return fut
+        return conn.subscribe(reqs) if op == "subscribe" else conn.unsubscribe(reqs)
+
+    def subscriptions(self, ws_key: str) -> list[dict[str, Any]]:
+        """The active subscriptions of ``ws_key``: one entry per topic and symbol."""
+        conn = self._connections.get(ws_key)
+        if conn is None:
+            return []
+        return [
+            {"topic": k.channel, "symbol": k.symbol, "params": dict(t.params), "acked": t.acked}
+            for k, t in conn.protocol.subs.topics.items()
+        ]
+
+    # streams --------------------------------------------------------------------------------------
+    def stream(self, ws_key: str, *, max_queue: int | None = None) -> AsyncIterator[MessageEvent]:
+        """``async for event in ws.stream(ws_key)``: the ``message`` events of one connection.
+
+        Same queue policy as the connection: a full stream drops its oldest message on public keys
+        and holds the connection back on private keys.
+        """
+        conn = self._connection(ws_key)
+        conn.start()
+        stream = _Stream(ws_key, max_queue or self._options.max_queue, not conn.private)
+        self._streams.setdefault(ws_key, []).append(stream)
+        return self._iterate(stream)
+
+    async def _iterate(self, stream: _Stream) -> AsyncIterator[MessageEvent]:
+        try:
+            while True:
+                ev = await stream.get()
+                if ev is None:
+                    return
+                yield ev
+        finally:
+            with contextlib.suppress(ValueError):
+                self._streams.get(stream.ws_key, []).remove(stream)
+
+    # books ----------------------------------------------------------------------------------------
+    def book(
+        self,
+        symbol: str,
+        depth: int = 10,
+        *,
+        price_precision: int | None = None,
+        qty_precision: int | None = None,
+        ws_key: str | None = None,
+    ) -> LiveBook:
+        """A live book for ``symbol``: ``"BTC/USD"`` (Spot v2 ``book``) or ``"PF_XBTUSD"``
+        (Derivatives ``book``). Spot precisions come from the ``instrument`` channel unless passed."""
+        if not self._in_loop():
+            raise ValidationError("ws.book() must be called inside the event loop (async with / run_forever)")
+        kind = classify_symbol(symbol)
+        if ws_key is None:
+            ws_key = WS_KEY_MAP.derivativesPublicV1 if kind == "derivatives" else WS_KEY_MAP.spotPublicV2
+        if ws_key in WS_KEY_MAP.DERIVATIVES:
+            validate_derivatives_symbol(symbol)
+        else:
+            validate_spot_ws_symbol(symbol)
+        existing = self._books.get((ws_key, symbol))
+        if existing is not None:
+            return existing
+        live = LiveBook(ws_key, symbol, depth if ws_key in WS_KEY_MAP.SPOT else None)
+        self._books[(ws_key, symbol)] = live
+        for conn in self._connections.values():
+            conn.raw_hook = self._book_hook
+        conn = self._connection(ws_key)
+        conn.raw_hook = self._book_hook
+        if ws_key in WS_KEY_MAP.DERIVATIVES:
+            live.book = DerivativesBook(symbol)
+            conn.subscribe([SubRequest("book", {"product_ids": [symbol]})])
+        elif price_precision is not None and qty_precision is not None:
+            self._start_spot_book(live, conn, price_precision, qty_precision)
+        else:
+            self._spawn(self._spot_book_when_precise(live, conn))
+        conn.start()
+        return live
+
+    def _start_spot_book(self, live: LiveBook, conn: WsConnection, pp: int, qp: int) -> None:
+        assert live.depth is not None
+        live.book = SpotBook(live.symbol, live.depth, pp, qp)
+        conn.subscribe([SubRequest("book", {"symbol": [live.symbol], "depth": live.depth})])
+
+    async def _spot_book_when_precise(self, live: LiveBook, conn: WsConnection) -> None:
+        known = self._precisions.get(live.symbol)
+        if known is None:
+            fut: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
+            self._precision_waiters.setdefault(live.symbol, []).append(fut)
+            if not self._instrument_subscribed:
+                self._instrument_subscribed = True
+                conn.subscribe([SubRequest("instrument", {})])
+            known = await fut
+        self._start_spot_book(live, conn, *known)
+
+    def _book_hook(self, ws_key: str, msg: Any, raw: bytes) -> bool:
+        """Runs in the reader for every data frame once books exist. Never consumes the frame."""
+        if ws_key in WS_KEY_MAP.DERIVATIVES:
+            feed = msg.get("feed")
+            if feed == "book" or feed == "book_snapshot":
+                live = self._books.get((ws_key, msg.get("product_id", "")))
+                if live is not None:
+                    self._apply(live, msg, raw)
+            return False
+        ch = msg.get("channel")
+        if ch == "book":
+            for entry in msg.get("data") or ():
+                sym = entry.get("symbol") if isinstance(entry, dict) else None
+                live = self._books.get((ws_key, sym)) if isinstance(sym, str) else None
+                if live is not None:
+                    self._apply(live, msg, raw)
+        elif ch == "instrument":
+            self._on_instrument(msg)
+        return False
+
+    def _apply(self, live: LiveBook, msg: Any, raw: bytes) -> None:
+        book = live.book
+        if book is None:
+            return
+        try:
+            changed = book.apply(raw if isinstance(book, SpotBook) else msg)
+        except (ChecksumMismatchError, SequenceGapError) as exc:
+            self._resync(live, exc)
+            return
+        except KrakenError as exc:
+            self._resync(live, exc)
+            return
+        if changed:
+            live.updates += 1
+            if book.is_valid:
+                if not live.is_ready:
+                    live.resyncing = False
+                    live._set_ready(True)
+                conn = self._connections.get(live.ws_key)
+                if conn is not None and live._callbacks:
+                    conn._emit(BookUpdateEvent(live.ws_key, live.symbol, live), True)
+
+    def _resync(self, live: LiveBook, exc: KrakenError) -> None:
+        live._set_ready(False)
+        if live.resyncing:
+            return
+        live.resyncing = True
+        live.resyncs += 1
+        reason = "checksum_mismatch" if isinstance(exc, ChecksumMismatchError) else (
+            "sequence_gap" if isinstance(exc, SequenceGapError) else "invalid_frame")
+        conn = self._connections.get(live.ws_key)
+        if conn is None:
+            return
+        conn._emit(BookResyncEvent(live.ws_key, live.symbol, reason, exc))
+        if live.ws_key in WS_KEY_MAP.DERIVATIVES:
+            req = SubRequest("book", {"product_ids": [live.symbol]})
+            if live.book is not None:
+                live.book.reset()
+        else:
+            req = SubRequest("book", {"symbol": [live.symbol], "depth": live.depth})
+        conn.unsubscribe([req])
+        conn.subscribe([req])
+
+    def _on_instrument(self, msg: Any) -> None:
+        data = msg.get("data")
+        pairs = data.get("pairs") if isinstance(data, dict) else None
+        for pair in pairs or ():
+            if not isinstance(pair, dict):
+                continue
+            sym, pp, qp = pair.get("symbol"), pair.get("price_precision"), pair.get("qty_precision")
+            if isinstance(sym, str) and isinstance(pp, int) and isinstance(qp, int):
+                self._precisions[sym] = (pp, qp)
+                for fut in self._precision_waiters.pop(sym, []):
+                    if not fut.done():
+                        fut.set_result((pp, qp))
+
+    # lifecycle ------------------------------------------------------------------------------------
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def __aenter__(self) -> WebsocketClient:
+        self._replay_deferred()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _replay_deferred(self) -> None:
+        deferred, self._deferred = self._deferred, []
+        for op, reqs, ws_key, placeholder in deferred:
+            conn = self._connection(ws_key)
+            fut = conn.subscribe(reqs) if op == "subscribe" else conn.unsubscribe(reqs)
+
+            def chain(f: asyncio.Future[Any], p: asyncio.Future[Any] = placeholder) -> None:
+                if p.done():
+                    return
+                if f.cancelled():
+                    p.cancel()
+                elif f.exception() is not None:
+                    p.set_exception(f.exception())  # type: ignore[arg-type]
+                else:
+                    p.set_result(f.result())
+
+            fut.add_done_callback(chain)
+
+    async def close(self) -> None:
+        """Close every connection (no reconnect) and end streams."""
+        if self._closed:
+            return
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+        await asyncio.gather(*(c.close() for c in self._connections.values()), return_exceptions=True)
+        for streams in self._streams.values():
+            for s in streams:
+                s.close()
+        if self._token_source is not None:
+            with contextlib.suppress(Exception):
+                await self._token_source.aclose()
+        if self._stop is not None:
+            self._stop.set()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def run_forever(self) -> None:
+        """Block and run until ``close()`` or Ctrl-C (for scripts that are not async)."""
+        loop = self._private_loop()
+
+        async def main() -> None:
+            self._stop = asyncio.Event()
+            self._replay_deferred()
+            for conn in self._connections.values():
+                conn.start()
+            await self._stop.wait()
+
+        try:
+            loop.run_until_complete(main())
+        except KeyboardInterrupt:
+            pass
+        finally:
+            loop.run_until_complete(self.close())
+            loop.close()
+            self._own_loop = None
+
+    # requests (used by WebsocketAPIClient) ---------------------------------------------------------
+    async def request(
+        self,
+        ws_key: str,
+        method: str,
+        params: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        expected_replies: int = 1,
+        cl_ord_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Send a Spot v2 request (``add_order`` ...) and wait for its reply (or replies).
+
+        Waits for the connection (at most ``timeout``; nothing sent -> ``APIConnectionError`` with
+        ``retry_safe``), then sends with a fresh ``req_id``. No reply in time -> ``APITimeoutError``
+        (outcome unknown); socket lost meanwhile -> ``ConnectionLostError``; Kraken error -> the
+        mapped ``KrakenAPIError``.
+        """
+        timeout = self.request_timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        conn = self._connection(ws_key)
+        proto = conn.protocol
+        from .protocol_spot import SpotProtocol
+
+        if not isinstance(proto, SpotProtocol):
+            raise ValidationError(f"{ws_key} is not a Spot v2 key; trading requests need spotPrivateV2")
+        await conn.wait_ready(timeout)
+        wid = conn.new_waiter_id()
+        fut = conn.new_future(wid)
+        frame = proto.api_request(method, params, waiter_id=wid, expected_replies=expected_replies,
+                                  cl_ord_id=cl_ord_id)
+        req_id: int = frame["req_id"]
+        try:
+            await conn.send_request(frame)
+        except KrakenError:
+            proto.forget_request(req_id)
+            conn.forget(wid)
+            raise
+        try:
+            result: list[dict[str, Any]] = await asyncio.wait_for(fut, max(0.001, deadline - loop.time()))
+        except TimeoutError:
+            proto.forget_request(req_id)
+            conn.forget(wid)
+            raise APITimeoutError(
+                f"{method} (req_id {req_id}) got no reply within {timeout}s; its outcome is unknown"
+                + (f" (cl_ord_id {cl_ord_id})" if cl_ord_id else ""),
+                endpoint=method, cl_ord_id=cl_ord_id, req_id=req_id,
+            ) from None
+        return result
+
+
+class _Stream:
+    def __init__(self, ws_key: str, max_queue: int, droppable: bool) -> None:
+        self.ws_key = ws_key
+        self.droppable = droppable
+        self.dropped = 0
+        self._q: asyncio.Queue[MessageEvent | None] = asyncio.Queue(max_queue)
+
+    async def put(self, ev: WsEvent) -> None:
+        if not isinstance(ev, MessageEvent):
+            return
+        if self._q.full() and self.droppable:
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self._q.get_nowait()
+                self.dropped += 1
+        await self._q.put(ev)
+
+    async def get(self) -> MessageEvent | None:
+        return await self._q.get()
+
+    def close(self) -> None:
+        if self._q.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self._q.get_nowait()
+        with contextlib.suppress(asyncio.QueueFull):
+            self._q.put_nowait(None)

@@ -1,0 +1,666 @@
+"""The asyncio driver: one :class:`WsConnection` per ws key, over the ``websockets`` library.
+
+It only moves bytes and runs timers; decisions live in the pure protocol objects
+(:mod:`~krakenkit.ws.protocol_spot`, :mod:`~krakenkit.ws.protocol_futures`).
+
+Life of a connection::
+
+    connect (connect-rate budget) -> open -> authenticate (Spot: fresh GetWebSocketsToken token,
+    Derivatives: new signed challenge) -> authenticated -> ready (trading requests may go) ->
+    resubscribe every active topic once -> reconnected (on reconnects) ... read loop ...
+    socket gone (drop, close, stale) -> requests in flight fail with ConnectionLostError ->
+    close -> reconnecting(reason, delay) -> backoff -> connect ...
+
+Liveness: every received frame refreshes the connection. When idle for ``ping_interval`` it pings
+(Spot: application ``{"method": "ping"}``, Derivatives: protocol ping frame). Nothing received for
+``staleness_timeout`` -> the socket is aborted and reconnected (reason ``stale``).
+
+Event queue policy (bounded by ``max_queue`` events per connection): the reader never waits for
+user handlers; it puts events on a per-connection queue drained by a dispatcher task.
+
+* public keys (market data): when the queue is full the **oldest market-data message is dropped**
+  (a stale ticker is worth less than a fresh one); a ``queue_full`` event (policy ``drop_oldest``)
+  says so, once per episode. Live books are applied in the reader, before the queue, so they never
+  lose an update to a slow handler.
+* private keys (executions, balances, fills, orders, trading replies): **nothing is ever dropped**;
+  the reader stops reading until the handlers catch up (``queue_full`` with policy
+  ``backpressure``), which pushes back through the socket to the server. Staleness is not judged
+  while the reader is held back by the handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from krakenkit._core import jsonutil
+from krakenkit._core.environment import WS_KEY_MAP
+from krakenkit._core.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    InvalidResponseError,
+    KrakenError,
+)
+
+from .events import (
+    AuthenticatedEvent,
+    CloseEvent,
+    ExceptionEvent,
+    MessageEvent,
+    OpenEvent,
+    QueueFullEvent,
+    ReconnectedEvent,
+    ReconnectingEvent,
+    ResponseEvent,
+    WsEvent,
+)
+from .protocol_common import Backoff, ConnectBudget, Liveness, Outcome
+from .protocol_futures import FuturesProtocol
+from .protocol_spot import FrameKind, SpotProtocol
+
+if TYPE_CHECKING:
+    from .protocol_common import SubRequest
+
+__all__ = ["ConnectionOptions", "WsConnection"]
+
+log = logging.getLogger("krakenkit.ws")
+
+TokenProvider = Callable[[], Awaitable[str]]
+Deliver = Callable[[WsEvent], Awaitable[None] | None]
+RawHook = Callable[[str, Any, bytes], bool]
+
+
+@dataclass
+class ConnectionOptions:
+    staleness_timeout: float = 10.0
+    ping_interval: float = 3.0
+    backoff: Backoff = field(default_factory=Backoff)
+    max_queue: int = 10_000
+    open_timeout: float = 10.0
+    auth_timeout: float = 10.0
+    resubscribe_timeout: float = 10.0
+    close_timeout: float = 2.0
+    proxy: str | Literal[True] | None = True  # True: websockets reads HTTPS_PROXY/ALL_PROXY from the environment
+    compression: str | None = None
+    ssl: Any = None
+    user_agent: str = "krakenkit"
+    max_size: int | None = 2**24
+
+
+class WsConnection:
+    """One WebSocket connection for one ws key, reconnecting until closed."""
+
+    def __init__(
+        self,
+        ws_key: str,
+        url: str,
+        options: ConnectionOptions,
+        deliver: Deliver,
+        budget: ConnectBudget,
+        *,
+        token_provider: TokenProvider | None = None,
+        futures_credentials: tuple[str, str] | None = None,
+        raw_hook: RawHook | None = None,
+    ) -> None:
+        self.ws_key = ws_key
+        self.url = url
+        self.options = options
+        self.is_futures = ws_key in WS_KEY_MAP.DERIVATIVES
+        self.private = ws_key in WS_KEY_MAP.PRIVATE
+        self.protocol: SpotProtocol | FuturesProtocol = (
+            FuturesProtocol(ws_key) if self.is_futures else SpotProtocol(ws_key)
+        )
+        self._deliver = deliver
+        self._budget = budget
+        self._token_provider = token_provider
+        self._futures_credentials = futures_credentials
+        self.raw_hook = raw_hook
+        self._rng = random.Random()  # jitter, not security
+        self._waiters: dict[int, asyncio.Future[Any]] = {}
+        self._queue: deque[tuple[WsEvent, bool]] = deque()
+        self._wake = asyncio.Event()
+        self._space = asyncio.Event()
+        self._space.set()
+        self._queue_full_episode = False
+        self._backpressured = False
+        self.dropped_messages = 0
+        self._ws: ClientConnection | None = None
+        self._run_task: asyncio.Task[None] | None = None
+        self._dispatch_task: asyncio.Task[None] | None = None
+        self._session_tasks: set[asyncio.Task[Any]] = set()
+        self._ready = asyncio.Event()
+        self._closing = False
+        self._wakeup_sleep = asyncio.Event()
+        self._close_reason: str | None = None
+        self._challenge: asyncio.Future[str] | None = None
+        self.liveness: Liveness | None = None
+        self.connects = 0
+        self.sessions_ready = 0
+
+    # lifecycle ------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._run_task is None:
+            self._dispatch_task = asyncio.get_running_loop().create_task(
+                self._dispatch_loop(), name=f"krakenkit-ws-dispatch-{self.ws_key}"
+            )
+            self._run_task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"krakenkit-ws-{self.ws_key}"
+            )
+
+    @property
+    def started(self) -> bool:
+        return self._run_task is not None
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None
+
+    @property
+    def is_ready(self) -> bool:
+        return self._ready.is_set()
+
+    async def wait_ready(self, timeout: float | None) -> None:
+        """Wait until connected and authenticated (trading requests may go)."""
+        if self._ready.is_set():
+            return
+        self.start()
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        except TimeoutError:
+            raise APIConnectionError(
+                f"{self.ws_key}: not connected within {timeout}s; nothing was sent", retry_safe=True,
+                endpoint=self.url,
+            ) from None
+
+    async def close(self) -> None:
+        """Close for good: no reconnect, pending waiters fail, handlers see a final ``close``."""
+        if self._closing:
+            return
+        self._closing = True
+        self._wakeup_sleep.set()
+        ws = self._ws
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), self.options.close_timeout)
+            if ws.transport is not None:
+                ws.transport.abort()
+        if self._run_task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._run_task), self.options.close_timeout + 1)
+            except (TimeoutError, asyncio.CancelledError):
+                self._run_task.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._run_task
+        err = APIConnectionError(f"{self.ws_key}: client closed", retry_safe=False)
+        for fut in self._waiters.values():
+            if not fut.done():
+                fut.set_exception(err)
+        self._waiters.clear()
+        self._emit(CloseEvent(self.ws_key, None, "client closed", True))
+        if self._dispatch_task is not None:
+            # let handlers see what is queued (bounded wait), then stop the dispatcher
+            self._emit_sentinel()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._dispatch_task), 2.0)
+            except (TimeoutError, asyncio.CancelledError):
+                self._dispatch_task.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._dispatch_task
+
+    # futures for callers ----------------------------------------------------------------------------
+    def new_future(self, waiter_id: int) -> asyncio.Future[Any]:
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        fut.add_done_callback(_retrieve)
+        self._waiters[waiter_id] = fut
+        return fut
+
+    def resolve(self, outcomes: list[Outcome]) -> None:
+        for o in outcomes:
+            fut = self._waiters.pop(o.waiter_id, None)
+            if fut is None or fut.done():
+                continue
+            if o.error is not None:
+                fut.set_exception(o.error)
+            else:
+                fut.set_result(o.value)
+
+    def forget(self, waiter_id: int) -> None:
+        self._waiters.pop(waiter_id, None)
+
+    # subscriptions ----------------------------------------------------------------------------------
+    def subscribe(self, requests: list[SubRequest]) -> asyncio.Future[Any]:
+        wid, frames, outcomes = self.protocol.subscribe(requests)
+        fut = self.new_future(wid)
+        self.resolve(outcomes)
+        self._send_soon(frames)
+        self.start()
+        return fut
+
+    def unsubscribe(self, requests: list[SubRequest]) -> asyncio.Future[Any]:
+        wid, frames, outcomes = self.protocol.unsubscribe(requests)
+        fut = self.new_future(wid)
+        self.resolve(outcomes)
+        self._send_soon(frames)
+        return fut
+
+    def _send_soon(self, frames: list[dict[str, Any]]) -> None:
+        if not frames:
+            return
+        ws = self._ws
+        if ws is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._send_frames(ws, frames))
+        self._session_tasks.add(task)
+        task.add_done_callback(self._session_tasks.discard)
+
+    async def _send_frames(self, ws: ClientConnection, frames: list[dict[str, Any]]) -> None:
+        for frame in frames:
+            try:
+                await ws.send(jsonutil.dumps(frame), text=True)
+            except ConnectionClosed:
+                return  # the reader sees it too; the session ends and everything is re-sent
+
+    async def send_request(self, frame: dict[str, Any]) -> None:
+        """Send one request frame now (raises APIConnectionError when the socket is gone)."""
+        ws = self._ws
+        if ws is None:
+            raise APIConnectionError(f"{self.ws_key}: not connected", retry_safe=True)
+        try:
+            await ws.send(jsonutil.dumps(frame), text=True)
+        except ConnectionClosed as exc:
+            raise APIConnectionError(f"{self.ws_key}: connection closed while sending", retry_safe=False) from exc
+
+    def new_waiter_id(self) -> int:
+        return self.protocol.subs.new_waiter_id()
+
+    # events -------------------------------------------------------------------------------------------
+    def _emit(self, event: WsEvent, droppable: bool = False) -> None:
+        q = self._queue
+        if len(q) >= self.options.max_queue:
+            if droppable:
+                self._drop_oldest()
+            elif not self._queue_full_episode:
+                self._queue_full_episode = True
+                self._out_of_band(QueueFullEvent(self.ws_key, "backpressure", self.dropped_messages,
+                                                 self.options.max_queue))
+        q.append((event, droppable))
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def _drop_oldest(self) -> None:
+        q = self._queue
+        kept: list[tuple[WsEvent, bool]] = []
+        while q:
+            item = q.popleft()
+            if item[1]:
+                self.dropped_messages += 1
+                break
+            kept.append(item)
+        q.extendleft(reversed(kept))
+        if not self._queue_full_episode:
+            self._queue_full_episode = True
+            self._out_of_band(QueueFullEvent(self.ws_key, "drop_oldest", self.dropped_messages,
+                                             self.options.max_queue))
+
+    def _out_of_band(self, event: WsEvent) -> None:
+        """Deliver now, not through the (full, possibly stuck) queue: sync handlers run here, async
+        handlers in their own task."""
+        log.warning("%s: event queue full (%s, max_queue=%d)", self.ws_key, getattr(event, "policy", ""),
+                    self.options.max_queue)
+        res = self._deliver(event)
+        if res is not None:
+            task = asyncio.ensure_future(res)
+            self._session_tasks.add(task)
+            task.add_done_callback(self._session_tasks.discard)
+
+    def _emit_sentinel(self) -> None:
+        self._queue.append((_SENTINEL, False))
+        self._wake.set()
+
+    async def _dispatch_loop(self) -> None:
+        q = self._queue
+        wake = self._wake
+        deliver = self._deliver
+        low = max(1, self.options.max_queue // 2)
+        while True:
+            if not q:
+                wake.clear()
+                await wake.wait()
+                continue
+            event, _ = q.popleft()
+            if event is _SENTINEL:
+                return
+            if len(q) < low:
+                if self._queue_full_episode:
+                    self._queue_full_episode = False
+                if not self._space.is_set():
+                    self._space.set()
+            try:
+                res = deliver(event)
+                if res is not None:
+                    await res
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # pragma: no cover - deliver already guards handlers
+                log.exception("%s: event delivery failed", self.ws_key)
+
+    # the run loop -------------------------------------------------------------------------------------
+    async def _sleep(self, seconds: float) -> None:
+        if seconds <= 0 or self._closing:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup_sleep.wait(), seconds)
+
+    async def _run(self) -> None:
+        attempt = 0  # consecutive failures since the last good session
+        had_session = False
+        down_since: float | None = None
+        while not self._closing:
+            wait = self._budget.wait_time(time.monotonic())
+            if wait > 0:
+                log.warning("%s: connect budget exhausted, waiting %.1fs", self.ws_key, wait)
+                await self._sleep(wait)
+                if self._closing:
+                    break
+            self._budget.record(time.monotonic())
+            self.connects += 1
+            try:
+                ws = await connect(
+                    self.url,
+                    proxy=self.options.proxy,
+                    open_timeout=self.options.open_timeout,
+                    ping_interval=None,
+                    ping_timeout=None,
+                    close_timeout=self.options.close_timeout,
+                    compression=self.options.compression,
+                    max_size=self.options.max_size,
+                    user_agent_header=self.options.user_agent,
+                    ssl=self.options.ssl,
+                    max_queue=64,
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self._closing:
+                    break
+                attempt += 1
+                reason = f"connect failed: {exc!r}"
+                err = APIConnectionError(f"{self.ws_key}: {reason}", endpoint=self.url, retry_safe=True)
+                err.__cause__ = exc
+                self._emit(ExceptionEvent(self.ws_key, err))
+                delay = self.options.backoff.delay(attempt, self._rng)
+                self._emit(ReconnectingEvent(self.ws_key, reason, attempt, delay))
+                await self._sleep(delay)
+                continue
+            if self._closing:
+                with contextlib.suppress(Exception):
+                    await ws.close()
+                break
+            reconnect = had_session
+            ok, reason, _code = await self._session(ws, reconnect, attempt, down_since)
+            had_session = had_session or ok
+            down_since = time.monotonic()
+            attempt = 0 if ok else attempt + 1
+            if self._closing:
+                break
+            delay = self.options.backoff.delay(attempt, self._rng)
+            self._emit(ReconnectingEvent(self.ws_key, reason, attempt, delay))
+            await self._sleep(delay)
+
+    async def _session(
+        self, ws: ClientConnection, reconnect: bool, attempt: int, down_since: float | None
+    ) -> tuple[bool, str, int | None]:
+        """Run one connected socket until it goes. Returns (reached ready, reason, close code)."""
+        self._ws = ws
+        self._close_reason = None
+        self.liveness = Liveness(self.options.staleness_timeout, self.options.ping_interval, time.monotonic())
+        self._emit(OpenEvent(self.ws_key, self.url, reconnect))
+        good = asyncio.Event()
+        setup = asyncio.get_running_loop().create_task(self._setup(ws, reconnect, attempt, down_since, good))
+        watchdog = asyncio.get_running_loop().create_task(self._watchdog(ws))
+        reason = "connection closed"
+        code: int | None = None
+        try:
+            reason, code = await self._read_loop(ws)
+        finally:
+            self._ws = None
+            self._ready.clear()
+            for task in (setup, watchdog, *self._session_tasks):
+                task.cancel()
+            for task in (setup, watchdog, *self._session_tasks):
+                with contextlib.suppress(BaseException):
+                    await task
+            self._session_tasks.clear()
+            if self._challenge is not None and not self._challenge.done():
+                self._challenge.cancel()
+            self._challenge = None
+            if ws.transport is not None:
+                ws.transport.abort()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(ws.wait_closed(), 1.0)
+            self.resolve(self.protocol.on_connection_lost(reason))
+            self._emit(CloseEvent(self.ws_key, code, reason, self._closing))
+        return good.is_set(), reason, code
+
+    async def _setup(
+        self, ws: ClientConnection, reconnect: bool, attempt: int, down_since: float | None, good: asyncio.Event
+    ) -> None:
+        try:
+            await self._authenticate(ws)
+            frames = self.protocol.on_ready()
+            keys = list(self.protocol.subs.topics)
+            self._ready.set()
+            watch = self._watch_keys(keys)
+            await self._send_frames(ws, frames)
+            n = len(keys)
+            if watch is not None:
+                try:
+                    await asyncio.wait_for(watch, self.options.resubscribe_timeout)
+                except TimeoutError:
+                    self._emit(ExceptionEvent(self.ws_key, APITimeoutError(
+                        f"{self.ws_key}: resubscribe not acknowledged within {self.options.resubscribe_timeout}s")))
+                except KrakenError:
+                    pass  # a rejected topic was reported as an exception event already
+            good.set()
+            self.sessions_ready += 1
+            if reconnect:
+                downtime = time.monotonic() - down_since if down_since is not None else 0.0
+                self._emit(ReconnectedEvent(self.ws_key, attempt, downtime, n))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            err = exc if isinstance(exc, KrakenError) else APIConnectionError(
+                f"{self.ws_key}: connection setup failed: {exc!r}")
+            if err is not exc:
+                err.__cause__ = exc
+            self._emit(ExceptionEvent(self.ws_key, err))
+            self._close_reason = f"setup failed: {exc}"
+            if ws.transport is not None:
+                ws.transport.abort()
+
+    def _watch_keys(self, keys: list[Any]) -> asyncio.Future[Any] | None:
+        if not keys:
+            return None
+        wid, outcomes = self.protocol.subs.watch(keys)
+        if outcomes:
+            return None
+        return self.new_future(wid)
+
+    async def _authenticate(self, ws: ClientConnection) -> None:
+        if not self.private:
+            return
+        proto = self.protocol
+        if isinstance(proto, SpotProtocol):
+            if self._token_provider is None:
+                raise AuthenticationError(f"{self.ws_key} needs api_key/api_secret (a GetWebSocketsToken token)")
+            token = await asyncio.wait_for(self._token_provider(), self.options.auth_timeout)
+            proto.token = token
+            self._emit(AuthenticatedEvent(self.ws_key, "token"))
+            return
+        if self._futures_credentials is None:
+            raise AuthenticationError(f"{self.ws_key} needs futures_api_key/futures_api_secret")
+        key, secret = self._futures_credentials
+        self._challenge = asyncio.get_running_loop().create_future()
+        await ws.send(jsonutil.dumps(proto.challenge_request(key)), text=True)
+        try:
+            challenge = await asyncio.wait_for(self._challenge, self.options.auth_timeout)
+        except TimeoutError:
+            raise APITimeoutError(f"{self.ws_key}: no challenge within {self.options.auth_timeout}s") from None
+        proto.set_challenge(challenge, secret)
+        self._emit(AuthenticatedEvent(self.ws_key, "challenge"))
+
+    async def _watchdog(self, ws: ClientConnection) -> None:
+        live = self.liveness
+        assert live is not None
+        spot = isinstance(self.protocol, SpotProtocol)
+        while True:
+            await asyncio.sleep(live.next_check_in(time.monotonic()))
+            now = time.monotonic()
+            if self._backpressured:
+                live.on_rx(now)
+                continue
+            if live.is_stale(now):
+                self._close_reason = (
+                    f"stale: nothing received for {live.silent_for(now):.2f}s "
+                    f"(staleness_timeout {live.staleness_timeout}s)"
+                )
+                log.warning("%s: %s, reconnecting", self.ws_key, self._close_reason)
+                if ws.transport is not None:
+                    ws.transport.abort()
+                return
+            if live.ping_due(now):
+                live.on_ping(now)
+                try:
+                    if spot:
+                        assert isinstance(self.protocol, SpotProtocol)
+                        await ws.send(jsonutil.dumps(self.protocol.ping()), text=True)
+                    else:
+                        pong = await ws.ping()
+                        task: asyncio.Future[float] = asyncio.ensure_future(pong)
+                        task.add_done_callback(_mark_rx(live))
+                except ConnectionClosed:
+                    return
+
+    async def _read_loop(self, ws: ClientConnection) -> tuple[str, int | None]:
+        live = self.liveness
+        assert live is not None
+        key = self.ws_key
+        loads = jsonutil.loads
+        decode_error = msgspec.DecodeError
+        monotonic = time.monotonic
+        emit = self._emit
+        droppable = not self.private
+        data_field = "feed" if self.is_futures else "channel"
+        max_queue = self.options.max_queue
+        queue = self._queue
+        hook = self.raw_hook
+        while True:
+            try:
+                raw = await ws.recv(decode=False)
+            except ConnectionClosed as exc:
+                rcvd = exc.rcvd
+                code = rcvd.code if rcvd is not None else 1006
+                reason = self._close_reason or (
+                    f"closed by server (code {code}{': ' + rcvd.reason if rcvd is not None and rcvd.reason else ''})"
+                    if rcvd is not None else f"connection lost (code {code}, no close frame)"
+                )
+                return reason, code
+            live.last_rx = monotonic()
+            if isinstance(raw, str):  # pragma: no cover - decode=False gives bytes
+                raw = raw.encode()
+            try:
+                msg = loads(raw)
+            except decode_error as exc:
+                text = raw[:200].decode("utf-8", "replace")
+                err = InvalidResponseError(f"{key}: non-JSON frame: {text!r}", body_excerpt=text)
+                err.__cause__ = exc
+                emit(ExceptionEvent(key, err, raw))
+                continue
+            if type(msg) is dict:
+                ch = msg.get(data_field)
+                if ch is not None and ch != "heartbeat" and "event" not in msg:
+                    if hook is not None and hook(key, msg, raw):
+                        continue
+                    emit(MessageEvent(key, msg), droppable)
+                    if len(queue) >= max_queue and not droppable:
+                        await self._wait_for_space()
+                    continue
+            try:
+                self._on_control(msg, raw)
+            except Exception as exc:  # a frame we could not make sense of must not kill the socket
+                kerr: KrakenError = exc if isinstance(exc, KrakenError) else InvalidResponseError(
+                    f"{key}: could not handle frame: {exc!r}")
+                emit(ExceptionEvent(key, kerr, raw))
+
+    async def _wait_for_space(self) -> None:
+        self._space.clear()
+        self._backpressured = True
+        try:
+            await self._space.wait()
+        finally:
+            self._backpressured = False
+            if self.liveness is not None:
+                self.liveness.on_rx(time.monotonic())
+
+    def _on_control(self, msg: Any, raw: bytes) -> None:
+        key = self.ws_key
+        frame = self.protocol.on_frame(msg)
+        kind = frame.kind
+        if kind == FrameKind.HEARTBEAT or kind == FrameKind.PONG:
+            return
+        if kind == FrameKind.DATA:
+            if self.raw_hook is not None and self.raw_hook(key, msg, raw):
+                return
+            self._emit(MessageEvent(key, msg), not self.private)
+            return
+        if kind == FrameKind.MALFORMED:
+            self._emit(ExceptionEvent(key, InvalidResponseError(
+                f"{key}: unexpected frame: {raw[:200].decode('utf-8', 'replace')!r}"), raw))
+            return
+        if kind == FrameKind.CHALLENGE:
+            ch = self._challenge
+            challenge = msg.get("message") if isinstance(msg, dict) else None
+            if ch is not None and not ch.done() and isinstance(challenge, str):
+                ch.set_result(challenge)
+        self.resolve(frame.outcomes)
+        self._emit(ResponseEvent(key, msg, frame.req_id, frame.success))
+        if frame.error is not None:
+            self._emit(ExceptionEvent(key, frame.error, raw))
+
+    def abort_for_test(self) -> None:
+        """Drop the socket abruptly (used by tests and benchmarks)."""
+        ws = self._ws
+        if ws is not None and ws.transport is not None:
+            ws.transport.abort()
+
+
+_SENTINEL = CloseEvent("__sentinel__")
+
+
+def _mark_rx(live: Liveness) -> Callable[[asyncio.Future[float]], None]:
+    def done(fut: asyncio.Future[float]) -> None:
+        if not fut.cancelled() and fut.exception() is None:
+            live.on_rx(time.monotonic())
+
+    return done
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
+_ = websockets  # the driver is built on websockets >= 14 (asyncio implementation, proxy support)

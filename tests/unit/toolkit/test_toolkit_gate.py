@@ -1,0 +1,182 @@
+"""ReconnectGate state machine and backfill orchestration with a fake WebSocket client (no sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from krakenkit import TradingPausedError
+from krakenkit.toolkit import AccountState, GateCore, GateEvent, ReconnectGate
+
+
+@dataclass(frozen=True)
+class Ev:
+    ws_key: str
+    data: Any = None
+
+
+class FakeWs:
+    def __init__(self) -> None:
+        self.handlers: dict[str, list[Callable[[Any], Any]]] = {}
+
+    def on(self, name: str, fn: Callable[[Any], Any]) -> None:
+        self.handlers.setdefault(name, []).append(fn)
+
+    def emit(self, name: str, ev: Any) -> None:
+        for fn in self.handlers.get(name, []):
+            fn(ev)
+
+
+class FakeBackfill:
+    def __init__(self, fail: int = 0) -> None:
+        self.fail = fail
+        self.runs = 0
+        self.started = asyncio.Event()
+        self.proceed = asyncio.Event()
+        self.proceed.set()
+
+    async def run(self, state: AccountState) -> dict[str, int]:
+        self.runs += 1
+        self.started.set()
+        await self.proceed.wait()
+        if self.fail > 0:
+            self.fail -= 1
+            raise ConnectionError("REST down")
+        n = state.apply_spot_trades({"trades": {"TX1": {"ordertxid": "O1", "vol": "1", "price": "2", "time": 5.0}}})
+        return {"fills": n, "open_orders": 0}
+
+
+def test_core_reasons_and_cancel_only() -> None:
+    core = GateCore()
+    assert core.is_open("place")
+    assert core.close("status:cancel_only")
+    assert not core.is_open("place") and not core.is_open("amend") and core.is_open("cancel")
+    core.close("reconnecting:spotPrivateV2")
+    assert not core.is_open("cancel")
+    assert not core.open("status:cancel_only")  # still closed by the reconnect
+    assert core.open("reconnecting:spotPrivateV2")
+    assert core.is_open()
+
+
+def test_sync_admission_waits_for_reopen() -> None:
+    gate = ReconnectGate(wait_timeout=5.0)
+    gate.close("manual")
+    admitted = threading.Event()
+
+    def worker() -> None:
+        with gate.action_sync("place"):
+            admitted.set()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    assert not admitted.wait(0.05)
+    gate.open("manual")
+    assert admitted.wait(5)
+    t.join(5)
+    assert gate.core.inflight == 0 and gate.core.admitted == 1
+
+
+def test_bounded_wait_then_trading_paused() -> None:
+    gate = ReconnectGate(wait_timeout=0.05)
+    gate.close("status:maintenance")
+    with pytest.raises(TradingPausedError, match=r"status:maintenance"):
+        gate.acquire_sync("cancel")
+
+
+async def test_reconnect_closes_backfills_and_reopens() -> None:
+    ws = FakeWs()
+    bf = FakeBackfill()
+    bf.proceed.clear()
+    gate = ReconnectGate(ws, backfill=bf, keys=("spotPrivateV2",))
+    events: list[GateEvent] = []
+    gate.on("*", events.append)
+    ws.emit("reconnecting", Ev("spotPublicV2"))  # not watched
+    assert gate.is_open
+    ws.emit("reconnecting", Ev("spotPrivateV2"))
+    assert not gate.is_open
+    with pytest.raises(TradingPausedError):
+        await gate.acquire("place", timeout=0.01)
+    ws.emit("reconnected", Ev("spotPrivateV2"))
+    await asyncio.wait_for(bf.started.wait(), 5)
+    assert gate.reasons == frozenset({"backfill:spotPrivateV2"})  # still closed while backfilling
+    waiter = asyncio.create_task(gate.acquire("place", timeout=5))
+    await asyncio.sleep(0.01)
+    assert not waiter.done()
+    bf.proceed.set()
+    await asyncio.wait_for(waiter, 5)
+    gate.release()
+    assert gate.is_open
+    names = [e.name for e in events]
+    assert names == ["gate_closed", "backfill_started", "backfill_done", "gate_opened"]
+    done = next(e for e in events if e.name == "backfill_done")
+    assert done.counts == {"fills": 1, "open_orders": 0}
+    assert "TX1" in gate.state.fills
+
+
+async def test_backfill_retries_until_it_succeeds() -> None:
+    ws = FakeWs()
+    bf = FakeBackfill(fail=2)
+    gate = ReconnectGate(ws, backfill=bf, keys=("spotPrivateV2",), retry_delays=(0.01,))
+    ws.emit("reconnecting", Ev("spotPrivateV2"))
+    ws.emit("reconnected", Ev("spotPrivateV2"))
+    assert await gate.wait_open(5)
+    assert bf.runs == 3
+    assert [e.name for e in gate.history].count("backfill_failed") == 2
+
+
+async def test_backfill_waits_for_inflight_actions() -> None:
+    ws = FakeWs()
+    bf = FakeBackfill()
+    gate = ReconnectGate(ws, backfill=bf, keys=("spotPrivateV2",), drain_timeout=5.0)
+    await gate.acquire("place")  # an order in flight
+    ws.emit("reconnecting", Ev("spotPrivateV2"))
+    ws.emit("reconnected", Ev("spotPrivateV2"))
+    await asyncio.sleep(0.05)
+    assert bf.runs == 0  # waits for the in-flight action
+    gate.release()
+    assert await gate.wait_open(5)
+    assert bf.runs == 1
+
+
+async def test_status_channel_and_private_frames() -> None:
+    ws = FakeWs()
+    gate = ReconnectGate(ws, keys=("spotPrivateV2",))
+    ws.emit("message", Ev("spotPublicV2", {"channel": "status", "type": "update",
+                                           "data": [{"system": "maintenance"}]}))
+    assert gate.reasons == frozenset({"status:maintenance"})
+    ws.emit("message", Ev("spotPublicV2", {"channel": "status", "data": [{"system": "cancel_only"}]}))
+    assert gate.reasons == frozenset({"status:cancel_only"}) and gate.core.is_open("cancel")
+    ws.emit("message", Ev("spotPublicV2", {"channel": "status", "data": [{"system": "online"}]}))
+    assert gate.is_open
+    ws.emit("message", Ev("spotPrivateV2", {"channel": "executions", "type": "update", "sequence": 3, "data": [
+        {"order_id": "O9", "exec_id": "T9", "exec_type": "trade", "last_qty": 1, "last_price": 2,
+         "order_status": "filled", "cum_qty": 1}]}))
+    assert "T9" in gate.state.fills and gate.state.orders["O9"].status == "closed"
+    ws.emit("message", Ev("spotPublicV2", {"channel": "executions", "data": [
+        {"order_id": "O8", "exec_id": "T8", "exec_type": "trade"}]}))
+    assert "T8" not in gate.state.fills  # only the watched private keys feed the state
+    assert [e.name for e in gate.history] == ["gate_closed", "gate_closed", "gate_opened"]
+
+
+async def test_second_drop_during_backfill_restarts_it() -> None:
+    ws = FakeWs()
+    bf = FakeBackfill()
+    bf.proceed.clear()
+    gate = ReconnectGate(ws, backfill=bf, keys=("spotPrivateV2",))
+    ws.emit("reconnecting", Ev("spotPrivateV2"))
+    ws.emit("reconnected", Ev("spotPrivateV2"))
+    await asyncio.wait_for(bf.started.wait(), 5)
+    ws.emit("reconnecting", Ev("spotPrivateV2"))
+    await asyncio.sleep(0)
+    assert gate.reasons == frozenset({"reconnecting:spotPrivateV2"})
+    bf.proceed.set()
+    await asyncio.sleep(0.02)
+    assert not gate.is_open  # the cancelled backfill did not open it
+    ws.emit("reconnected", Ev("spotPrivateV2"))
+    assert await gate.wait_open(5)
+    await gate.aclose()
