@@ -150,6 +150,21 @@ def krakenkit_sync(url: str, seconds: float) -> list[Result]:
             Result("krakenkit SpotClient.get_account_balance", private, "raw-post", "signed, typed Decimals")]
 
 
+def raw_httpx_async(url: str, seconds: float, concurrency: int) -> list[Result]:
+    from krakenkit._core.jsonutil import loads
+
+    holder: dict[str, httpx.AsyncClient] = {}
+
+    async def call() -> object:
+        if "c" not in holder:
+            holder["c"] = httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency))
+        response = await holder["c"].get(url + "/0/public/Time")
+        return loads(response.content)
+
+    rate = measure_async(call, seconds, concurrency)
+    return [Result(f"raw httpx async GET x{concurrency}", rate, "raw-async", f"{concurrency} concurrent")]
+
+
 def krakenkit_async(url: str, seconds: float, concurrency: int) -> list[Result]:
     holder: dict[str, AsyncSpotClient] = {}
 
@@ -160,7 +175,7 @@ def krakenkit_async(url: str, seconds: float, concurrency: int) -> list[Result]:
         return holder["c"].get_server_time()
 
     rate = measure_async(make, seconds, concurrency)
-    return [Result(f"krakenkit AsyncSpotClient.get_server_time x{concurrency}", rate, "raw-get",
+    return [Result(f"krakenkit AsyncSpotClient.get_server_time x{concurrency}", rate, "raw-async",
                    f"{concurrency} concurrent")]
 
 
@@ -169,20 +184,48 @@ def python_kraken_sdk(url: str, seconds: float) -> list[Result]:
         return [Result("python-kraken-sdk Market.get_system_status", 0.0, "raw-get", "not installed")]
     from kraken.spot import Market
 
-    market = Market()
-    market.url = url  # the SDK keeps its base URL on the instance
-    return [Result("python-kraken-sdk Market.get_server_time", measure_sync(market.get_server_time, seconds),
-                   "raw-get")]
+    market = Market(url=url)
+    return [Result("python-kraken-sdk Market.get_system_status", measure_sync(market.get_system_status, seconds),
+                   "raw-get", "SystemStatus (no Time method)")]
 
 
 def ccxt_case(url: str, seconds: float) -> list[Result]:
     if importlib.util.find_spec("ccxt") is None:
         return [Result("ccxt kraken.fetch_time", 0.0, "raw-get", "not installed")]
-    import ccxt
+    import ccxt  # type: ignore[import-untyped]
 
     exchange = ccxt.kraken({"enableRateLimit": False})
     exchange.urls["api"] = {"public": url + "/0/public", "private": url + "/0/private"}
     return [Result("ccxt kraken.fetch_time", measure_sync(exchange.fetch_time, seconds), "raw-get")]
+
+
+def in_process_overhead(seconds: float) -> list[tuple[str, float, float]]:
+    """Client CPU per call with httpx.MockTransport (no sockets): (name, raw us, krakenkit us)."""
+    from krakenkit._core.jsonutil import loads
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=BODIES.get(request.url.path, b'{"error":[],"result":{}}'))
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    base = "https://api.kraken.com"
+    client = SpotClient(KEY, SECRET, http_client=http, max_retries=0)
+
+    def raw_get() -> object:
+        return loads(http.get(base + "/0/public/Time").content)
+
+    def raw_post() -> object:
+        return loads(http.post(base + "/0/private/Balance", content=b"nonce=1",
+                               headers={"API-Key": KEY, "API-Sign": "x",
+                                        "Content-Type": "application/x-www-form-urlencoded"}).content)
+
+    rows = []
+    for name, raw, ours in (("public GET Time", raw_get, client.get_server_time),
+                            ("private POST Balance (signed)", raw_post, client.get_account_balance)):
+        r = max(measure_sync(raw, seconds / 2) for _ in range(2))
+        k = max(measure_sync(ours, seconds / 2) for _ in range(2))
+        rows.append((name, 1e6 / r, 1e6 / k))
+    http.close()
+    return rows
 
 
 Case = Callable[[str, float], list[Result]]
@@ -212,24 +255,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--serve", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(_serve(args.serve))
         return
     url, stop = start_server()
+    cases: list[Case] = [
+        raw_httpx, krakenkit_sync,
+        lambda u, s: raw_httpx_async(u, s, args.concurrency),
+        lambda u, s: krakenkit_async(u, s, args.concurrency),
+        python_kraken_sdk, ccxt_case, *DERIVATIVES_CASES,
+    ]
+    best: dict[str, Result] = {}
     try:
-        results: list[Result] = []
-        results += raw_httpx(url, args.seconds)
-        results += krakenkit_sync(url, args.seconds)
-        results += krakenkit_async(url, args.seconds, args.concurrency)
-        for case in (python_kraken_sdk, ccxt_case, *DERIVATIVES_CASES):
-            try:
-                results += case(url, args.seconds)
-            except Exception as exc:  # a peer failing must not hide the table
-                results.append(Result(getattr(case, "__name__", "case"), 0.0, "raw-get", f"failed: {exc!r:.60}"))
+        # Alternate the cases over several rounds and keep each one's best: fair on a noisy machine.
+        for _ in range(args.rounds):
+            for case in cases:
+                try:
+                    got = case(url, args.seconds)
+                except Exception as exc:  # a peer failing must not hide the table
+                    got = [Result(getattr(case, "__name__", "case"), 0.0, "raw-get", f"failed: {exc!r:.60}")]
+                for r in got:
+                    if r.name not in best or r.calls_per_s > best[r.name].calls_per_s:
+                        best[r.name] = r
     finally:
         stop()
+    results = list(best.values())
     baselines = {r.baseline: r.calls_per_s for r in results if r.name.startswith("raw httpx")}
     print(f"{'client':<52} {'calls/s':>10} {'x raw':>7} {'us/call':>9}  note")
     for r in results:
@@ -238,7 +291,12 @@ def main() -> None:
         per_call = f"{1e6 / r.calls_per_s:.0f}" if r.calls_per_s else "-"
         print(f"{r.name:<52} {r.calls_per_s:>10.0f} {ratio:>7} {per_call:>9}  {r.note}")
     print("x raw = raw httpx calls/s / this client's calls/s for the same request (1.00 = no overhead);"
-          " async rows compare concurrent throughput to sequential raw calls")
+          " async rows compare to raw httpx async at the same concurrency")
+    print()
+    print("in-process (httpx.MockTransport, no sockets): client CPU per call")
+    print(f"{'request':<40} {'raw httpx us':>13} {'krakenkit us':>13} {'ratio':>6}")
+    for name, raw_us, kk_us in in_process_overhead(args.seconds):
+        print(f"{name:<40} {raw_us:>13.1f} {kk_us:>13.1f} {kk_us / raw_us:>6.2f}")
 
 
 if __name__ == "__main__":

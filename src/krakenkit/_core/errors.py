@@ -505,9 +505,9 @@ def error_from_futures_status(status: str, *, kind: str = "sendStatus", endpoint
 
 def is_outcome_unknown_error(exc: BaseException) -> bool:
     """True when an order request failed in a way that leaves its outcome unknown."""
-    if isinstance(exc, (APITimeoutError, OrderOutcomeUnknownError, ConnectionLostError)):
+    if isinstance(exc, (OrderOutcomeUnknownError, ConnectionLostError)):
         return True
-    if isinstance(exc, APIConnectionError):
+    if isinstance(exc, APIConnectionError):  # timeouts included: a connect timeout sent nothing
         # A connection that was never established (retry_safe) carried nothing to Kraken.
         return not exc.retry_safe
     if isinstance(exc, InvalidResponseError):

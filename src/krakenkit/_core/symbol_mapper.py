@@ -138,14 +138,14 @@ def _plain(value: Any) -> Any:
     """A client's response as plain JSON-like data (dicts, typed objects with ``raw``/``result``)."""
     if isinstance(value, (dict, list)):
         return value
-    if isinstance(value, Mapping):
-        return dict(value)
     for attr in ("raw", "result"):
         inner = getattr(value, attr, None)
         if isinstance(inner, Mapping):
             return dict(inner)
         if isinstance(inner, list):
             return inner
+    if isinstance(value, Mapping):
+        return dict(value)
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict):
         return to_dict()

@@ -33,6 +33,7 @@ SymbolContext = Literal["spot_rest", "spot_ws", "derivatives"]
 _DERIV_RE = re.compile(r"^(PF|PI|PV|FF|FI|FV|IN|RR)_[A-Z0-9]+(_[A-Z0-9]+)*$", re.IGNORECASE)
 _WS_RE = re.compile(r"^[A-Za-z0-9.]{1,16}/[A-Za-z0-9.]{1,16}$")
 _REST_RE = re.compile(r"^[A-Za-z0-9.]{2,32}$")
+_LEGACY_RE = re.compile(r"^[XZ][A-Z]{3}[XZ][A-Z]{3}$")
 
 # WS v2 / common names -> Kraken REST asset codes, for hints only (the SymbolMapper is exact).
 _REST_ALIASES = {"BTC": "XBT", "DOGE": "XDG"}
@@ -57,6 +58,9 @@ def _rest_hint(symbol: str) -> str:
     if "_" in symbol:
         rest = symbol.split("_", 1)[1].split("_")[0].upper()
         return rest
+    if _LEGACY_RE.match(symbol.upper()):  # XXBTZUSD -> XBTUSD
+        s = symbol.upper()
+        return s[1:4] + s[5:8]
     return symbol
 
 

@@ -144,8 +144,13 @@ class SpotBook:
         if isinstance(message, _RAW):
             try:
                 frame = _decode(message)
-            except msgspec.MsgspecError as exc:
-                raise InvalidResponseError(f"undecodable book frame: {exc}") from exc
+            except msgspec.ValidationError as exc:
+                # valid JSON of the wrong shape: if it was meant for this book, we lost an update
+                if self._concerns_me(message):
+                    self._valid = False
+                raise InvalidResponseError(f"malformed book frame: {exc}") from exc
+            except msgspec.DecodeError as exc:
+                raise InvalidResponseError(f"undecodable frame: {exc}") from exc
         else:
             frame = _from_mapping(message)
         if frame.channel != "book":
@@ -190,6 +195,15 @@ class SpotBook:
                 self._snapshot(e)
                 applied = True
         return applied
+
+    def _concerns_me(self, message: bytes | bytearray | memoryview | str) -> bool:
+        try:
+            msg = msgspec.json.decode(message)
+            if msg.get("channel") != "book":
+                return False
+            return any(not isinstance(e, dict) or e.get("symbol") in (self.symbol, None) for e in msg["data"])
+        except Exception:  # any shape we cannot read could have been ours
+            return True
 
     def _side(
         self,
@@ -242,7 +256,7 @@ class SpotBook:
             if i < top:
                 top = -1  # marks the side dirty; every later i < -1 test is False
         depth = self.depth
-        if len(keys) > depth:
+        if len(keys) > depth + 1:
             if depth < 10:
                 top = -1
             del keys[depth:]

@@ -16,9 +16,8 @@ volume at market and sells it back); Derivatives orders are only placed on the s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -121,16 +120,26 @@ class Rollout:
         self.confirm = confirm_live_trade
         self.timeout = timeout
         self.pair_info: dict[str, Any] = {}
+        self._http_client: Any = None
 
     # -- helpers --------------------------------------------------------------------------------
+
+    def _http(self) -> Any:
+        """One connection pool (and TLS context) for every REST client of the rollout."""
+        if self._http_client is None:
+            import httpx
+
+            self._http_client = httpx.AsyncClient(timeout=self.timeout)
+        return self._http_client
 
     def _spot(self, private: bool = False) -> Any:
         from ..rest import AsyncSpotClient
 
         if private:
             creds = self.t.require_spot()
-            return AsyncSpotClient(creds.api_key, creds.api_secret, environment=self.t.environment)
-        return AsyncSpotClient(environment=self.t.environment)
+            return AsyncSpotClient(creds.api_key, creds.api_secret, environment=self.t.environment,
+                                   http_client=self._http())
+        return AsyncSpotClient(environment=self.t.environment, http_client=self._http())
 
     def _ws(self, private: bool = False) -> Any:
         from ..ws.client import WebsocketClient
@@ -138,8 +147,13 @@ class Rollout:
         if private:
             creds = self.t.require_spot()
             return WebsocketClient(creds.api_key, creds.secret_value(), environment=self.t.environment,
-                                   staleness_timeout=10.0)
+                                   staleness_timeout=10.0, rest_client=self._spot(private=True))
         return WebsocketClient(environment=self.t.environment, staleness_timeout=10.0)
+
+    async def aclose(self) -> None:
+        if self._http_client is not None:
+            await self._http_client.aclose()
+            self._http_client = None
 
     def _precisions(self) -> dict[str, int]:
         pd, ld = self.pair_info.get("pair_decimals"), self.pair_info.get("lot_decimals")
@@ -460,6 +474,14 @@ async def run_rollout(target: Target, out: Output, *, confirm_live_trade: bool =
     ro = Rollout(target, out, confirm_live_trade=confirm_live_trade, timeout=timeout)
     steps = [ro.layer_public_rest, ro.layer_public_ws, ro.layer_private_ws, ro.layer_validated_orders,
              ro.layer_small_trade]
+    try:
+        return await _run_layers(ro, steps, out, until)
+    finally:
+        await ro.aclose()
+
+
+async def _run_layers(ro: Rollout, steps: Sequence[Callable[[_Layer], Awaitable[None]]], out: Output,
+                      until: int) -> tuple[bool, list[LayerResult]]:
     results: list[LayerResult] = []
     failed = False
     for i, (name, step) in enumerate(zip(LAYERS, steps, strict=True), start=1):
@@ -488,6 +510,4 @@ async def run_rollout(target: Target, out: Output, *, confirm_live_trade: bool =
         res.seconds = time.monotonic() - start
         out.line(f"{res.status}  layer {i} {name} ({res.seconds * 1000:.0f} ms)" +
                  (f": {res.note}" if res.note and res.status != "PASS" else ""))
-        with contextlib.suppress(Exception):
-            await asyncio.sleep(0)
     return not failed, results

@@ -90,6 +90,7 @@ from .derivatives_models import (
     CancelAllOrdersResult,
     CancelOrderResult,
     DeadManSwitchResult,
+    DerivList,
     DerivResult,
     EditOrderResult,
     Fill,
@@ -220,27 +221,27 @@ def _parse_batch(doc: Mapping[str, Any], call: Call, path: str) -> BatchOrderRes
 
 
 _PARSERS: dict[str, Any] = {
-    "get_trade_history": lambda d, c, p: [PublicTrade.from_json(x) for x in _items(d, "history")],
+    "get_trade_history": lambda d, c, p: DerivList([PublicTrade.from_json(x) for x in _items(d, "history")], d),
     "get_orderbook": lambda d, c, p: OrderBook.from_json(str(c.params.get("symbol", "")), d),
-    "get_tickers": lambda d, c, p: [Ticker.from_json(x) for x in _items(d, "tickers")],
+    "get_tickers": lambda d, c, p: DerivList([Ticker.from_json(x) for x in _items(d, "tickers")], d),
     "get_ticker": lambda d, c, p: Ticker.from_json(d.get("ticker") or {}),
-    "get_instruments": lambda d, c, p: [Instrument.from_json(x) for x in _items(d, "instruments")],
-    "get_instrument_status_list": lambda d, c, p: [
-        InstrumentStatus.from_json(x) for x in _items(d, "instrumentStatus")
-    ],
+    "get_instruments": lambda d, c, p: DerivList([Instrument.from_json(x) for x in _items(d, "instruments")], d),
+    "get_instrument_status_list": lambda d, c, p: DerivList(
+        [InstrumentStatus.from_json(x) for x in _items(d, "instrumentStatus")], d),
     "get_instrument_status": lambda d, c, p: InstrumentStatus.from_json(d),
-    "get_historical_funding_rates": lambda d, c, p: [FundingRate.from_json(x) for x in _items(d, "rates")],
+    "get_historical_funding_rates": lambda d, c, p: DerivList(
+        [FundingRate.from_json(x) for x in _items(d, "rates")], d),
     "submit_order": _parse_send,
     "edit_order": _parse_edit,
     "cancel_order": _parse_cancel,
     "batch_order_management": _parse_batch,
     "cancel_all_orders": _parse_cancel_all,
     "cancel_all_orders_after": lambda d, c, p: DeadManSwitchResult.from_json(d),
-    "get_open_orders": lambda d, c, p: [OpenOrder.from_json(x) for x in _items(d, "openOrders")],
+    "get_open_orders": lambda d, c, p: DerivList([OpenOrder.from_json(x) for x in _items(d, "openOrders")], d),
     "get_order_status": lambda d, c, p: OrderStatusResult.from_json(d),
     "get_accounts": lambda d, c, p: AccountsResult.from_json(d),
-    "get_open_positions": lambda d, c, p: [OpenPosition.from_json(x) for x in _items(d, "openPositions")],
-    "get_fills": lambda d, c, p: [Fill.from_json(x) for x in _items(d, "fills")],
+    "get_open_positions": lambda d, c, p: DerivList([OpenPosition.from_json(x) for x in _items(d, "openPositions")], d),
+    "get_fills": lambda d, c, p: DerivList([Fill.from_json(x) for x in _items(d, "fills")], d),
 }
 
 
@@ -443,7 +444,7 @@ class DerivativesCore(RestCore):
                 status="placed", order_id=detail.order_id, cli_ord_id=cli_ord_id, received_time=None,
                 order_events=[], recovered=True, raw=detail.raw,
             )
-        fills: list[Fill] = yield from self._subcall("get_fills", {})
+        fills: DerivList[Fill] = yield from self._subcall("get_fills", {})
         for fill in fills:
             if fill.cli_ord_id == cli_ord_id:
                 return SendOrderResult(

@@ -56,6 +56,7 @@ from .derivatives_models import (
     CancelAllOrdersResult,
     CancelOrderResult,
     DeadManSwitchResult,
+    DerivList,
     DerivResult,
     EditOrderResult,
     Fill,

@@ -18,6 +18,7 @@ from .derivatives_models import (
     CancelAllOrdersResult,
     CancelOrderResult,
     DeadManSwitchResult,
+    DerivList,
     DerivResult,
     EditOrderResult,
     Fill,
@@ -50,7 +51,7 @@ class _DerivativesSyncMethods:
         lastTime: str | None = None,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[PublicTrade]:
+    ) -> DerivList[PublicTrade]:
         """Recent public trades of one instrument.
 
         ``GET /derivatives/api/v3/history`` (public, read).
@@ -61,7 +62,7 @@ class _DerivativesSyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[PublicTrade] = self._call("get_trade_history", {"symbol": symbol, "lastTime": lastTime, **(extra_params or {})}, max_retries)
+        result: DerivList[PublicTrade] = self._call("get_trade_history", {"symbol": symbol, "lastTime": lastTime, **(extra_params or {})}, max_retries)
         return result
 
     def get_orderbook(
@@ -89,7 +90,7 @@ class _DerivativesSyncMethods:
         contractType: Sequence[str] | None = None,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[Ticker]:
+    ) -> DerivList[Ticker]:
         """Tickers of every instrument (and index).
 
         ``GET /derivatives/api/v3/tickers`` (public, read).
@@ -99,7 +100,7 @@ class _DerivativesSyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[Ticker] = self._call("get_tickers", {"contractType": contractType, **(extra_params or {})}, max_retries)
+        result: DerivList[Ticker] = self._call("get_tickers", {"contractType": contractType, **(extra_params or {})}, max_retries)
         return result
 
     def get_ticker(
@@ -127,7 +128,7 @@ class _DerivativesSyncMethods:
         contractType: Sequence[str] | None = None,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[Instrument]:
+    ) -> DerivList[Instrument]:
         """Every listed instrument with its specification.
 
         ``GET /derivatives/api/v3/instruments`` (public, read).
@@ -137,7 +138,7 @@ class _DerivativesSyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[Instrument] = self._call("get_instruments", {"contractType": contractType, **(extra_params or {})}, max_retries)
+        result: DerivList[Instrument] = self._call("get_instruments", {"contractType": contractType, **(extra_params or {})}, max_retries)
         return result
 
     def get_instrument_status_list(
@@ -146,7 +147,7 @@ class _DerivativesSyncMethods:
         contractType: Sequence[str] | None = None,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[InstrumentStatus]:
+    ) -> DerivList[InstrumentStatus]:
         """Price dislocation / volatility status of every instrument.
 
         ``GET /derivatives/api/v3/instruments/status`` (public, read).
@@ -156,7 +157,7 @@ class _DerivativesSyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[InstrumentStatus] = self._call("get_instrument_status_list", {"contractType": contractType, **(extra_params or {})}, max_retries)
+        result: DerivList[InstrumentStatus] = self._call("get_instrument_status_list", {"contractType": contractType, **(extra_params or {})}, max_retries)
         return result
 
     def get_instrument_status(
@@ -200,7 +201,7 @@ class _DerivativesSyncMethods:
         symbol: str,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[FundingRate]:
+    ) -> DerivList[FundingRate]:
         """Funding rate history of one perpetual.
 
         ``GET /derivatives/api/v3/historical-funding-rates`` (public, read).
@@ -210,7 +211,7 @@ class _DerivativesSyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[FundingRate] = self._call("get_historical_funding_rates", {"symbol": symbol, **(extra_params or {})}, max_retries)
+        result: DerivList[FundingRate] = self._call("get_historical_funding_rates", {"symbol": symbol, **(extra_params or {})}, max_retries)
         return result
 
     def get_open_rfqs(
@@ -401,7 +402,7 @@ class _DerivativesSyncMethods:
         *,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[OpenOrder]:
+    ) -> DerivList[OpenOrder]:
         """Your open orders.
 
         ``GET /derivatives/api/v3/openorders`` (signed, read).
@@ -409,7 +410,7 @@ class _DerivativesSyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[OpenOrder] = self._call("get_open_orders", dict(extra_params or {}), max_retries)
+        result: DerivList[OpenOrder] = self._call("get_open_orders", dict(extra_params or {}), max_retries)
         return result
 
     def get_order_status(
@@ -523,7 +524,7 @@ class _DerivativesSyncMethods:
         *,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[OpenPosition]:
+    ) -> DerivList[OpenPosition]:
         """Your open positions.
 
         ``GET /derivatives/api/v3/openpositions`` (signed, read).
@@ -531,7 +532,7 @@ class _DerivativesSyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[OpenPosition] = self._call("get_open_positions", dict(extra_params or {}), max_retries)
+        result: DerivList[OpenPosition] = self._call("get_open_positions", dict(extra_params or {}), max_retries)
         return result
 
     def get_position_percentile(
@@ -696,7 +697,7 @@ class _DerivativesSyncMethods:
         lastFillTime: str | None = None,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[Fill]:
+    ) -> DerivList[Fill]:
         """Your last 100 fills (before lastFillTime).
 
         ``GET /derivatives/api/v3/fills`` (signed, read).
@@ -706,7 +707,7 @@ class _DerivativesSyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[Fill] = self._call("get_fills", {"lastFillTime": lastFillTime, **(extra_params or {})}, max_retries)
+        result: DerivList[Fill] = self._call("get_fills", {"lastFillTime": lastFillTime, **(extra_params or {})}, max_retries)
         return result
 
     def get_self_trade_strategy(
@@ -1433,7 +1434,7 @@ class _DerivativesAsyncMethods:
         lastTime: str | None = None,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[PublicTrade]:
+    ) -> DerivList[PublicTrade]:
         """Recent public trades of one instrument.
 
         ``GET /derivatives/api/v3/history`` (public, read).
@@ -1444,7 +1445,7 @@ class _DerivativesAsyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[PublicTrade] = await self._call("get_trade_history", {"symbol": symbol, "lastTime": lastTime, **(extra_params or {})}, max_retries)
+        result: DerivList[PublicTrade] = await self._call("get_trade_history", {"symbol": symbol, "lastTime": lastTime, **(extra_params or {})}, max_retries)
         return result
 
     async def get_orderbook(
@@ -1472,7 +1473,7 @@ class _DerivativesAsyncMethods:
         contractType: Sequence[str] | None = None,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[Ticker]:
+    ) -> DerivList[Ticker]:
         """Tickers of every instrument (and index).
 
         ``GET /derivatives/api/v3/tickers`` (public, read).
@@ -1482,7 +1483,7 @@ class _DerivativesAsyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[Ticker] = await self._call("get_tickers", {"contractType": contractType, **(extra_params or {})}, max_retries)
+        result: DerivList[Ticker] = await self._call("get_tickers", {"contractType": contractType, **(extra_params or {})}, max_retries)
         return result
 
     async def get_ticker(
@@ -1510,7 +1511,7 @@ class _DerivativesAsyncMethods:
         contractType: Sequence[str] | None = None,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[Instrument]:
+    ) -> DerivList[Instrument]:
         """Every listed instrument with its specification.
 
         ``GET /derivatives/api/v3/instruments`` (public, read).
@@ -1520,7 +1521,7 @@ class _DerivativesAsyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[Instrument] = await self._call("get_instruments", {"contractType": contractType, **(extra_params or {})}, max_retries)
+        result: DerivList[Instrument] = await self._call("get_instruments", {"contractType": contractType, **(extra_params or {})}, max_retries)
         return result
 
     async def get_instrument_status_list(
@@ -1529,7 +1530,7 @@ class _DerivativesAsyncMethods:
         contractType: Sequence[str] | None = None,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[InstrumentStatus]:
+    ) -> DerivList[InstrumentStatus]:
         """Price dislocation / volatility status of every instrument.
 
         ``GET /derivatives/api/v3/instruments/status`` (public, read).
@@ -1539,7 +1540,7 @@ class _DerivativesAsyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[InstrumentStatus] = await self._call("get_instrument_status_list", {"contractType": contractType, **(extra_params or {})}, max_retries)
+        result: DerivList[InstrumentStatus] = await self._call("get_instrument_status_list", {"contractType": contractType, **(extra_params or {})}, max_retries)
         return result
 
     async def get_instrument_status(
@@ -1583,7 +1584,7 @@ class _DerivativesAsyncMethods:
         symbol: str,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[FundingRate]:
+    ) -> DerivList[FundingRate]:
         """Funding rate history of one perpetual.
 
         ``GET /derivatives/api/v3/historical-funding-rates`` (public, read).
@@ -1593,7 +1594,7 @@ class _DerivativesAsyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[FundingRate] = await self._call("get_historical_funding_rates", {"symbol": symbol, **(extra_params or {})}, max_retries)
+        result: DerivList[FundingRate] = await self._call("get_historical_funding_rates", {"symbol": symbol, **(extra_params or {})}, max_retries)
         return result
 
     async def get_open_rfqs(
@@ -1784,7 +1785,7 @@ class _DerivativesAsyncMethods:
         *,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[OpenOrder]:
+    ) -> DerivList[OpenOrder]:
         """Your open orders.
 
         ``GET /derivatives/api/v3/openorders`` (signed, read).
@@ -1792,7 +1793,7 @@ class _DerivativesAsyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[OpenOrder] = await self._call("get_open_orders", dict(extra_params or {}), max_retries)
+        result: DerivList[OpenOrder] = await self._call("get_open_orders", dict(extra_params or {}), max_retries)
         return result
 
     async def get_order_status(
@@ -1906,7 +1907,7 @@ class _DerivativesAsyncMethods:
         *,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[OpenPosition]:
+    ) -> DerivList[OpenPosition]:
         """Your open positions.
 
         ``GET /derivatives/api/v3/openpositions`` (signed, read).
@@ -1914,7 +1915,7 @@ class _DerivativesAsyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[OpenPosition] = await self._call("get_open_positions", dict(extra_params or {}), max_retries)
+        result: DerivList[OpenPosition] = await self._call("get_open_positions", dict(extra_params or {}), max_retries)
         return result
 
     async def get_position_percentile(
@@ -2079,7 +2080,7 @@ class _DerivativesAsyncMethods:
         lastFillTime: str | None = None,
         max_retries: int | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> list[Fill]:
+    ) -> DerivList[Fill]:
         """Your last 100 fills (before lastFillTime).
 
         ``GET /derivatives/api/v3/fills`` (signed, read).
@@ -2089,7 +2090,7 @@ class _DerivativesAsyncMethods:
         ``max_retries`` overrides the client's for this call; ``extra_params`` are sent as given
         (for parameters Kraken adds later).
         """
-        result: list[Fill] = await self._call("get_fills", {"lastFillTime": lastFillTime, **(extra_params or {})}, max_retries)
+        result: DerivList[Fill] = await self._call("get_fills", {"lastFillTime": lastFillTime, **(extra_params or {})}, max_retries)
         return result
 
     async def get_self_trade_strategy(

@@ -13,10 +13,10 @@ are only returned for a successful status; any other status raises
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from .._core.decimals import to_decimal_or_none
 from .._core.errors import OrderRejectedError, error_from_futures_status
@@ -33,6 +33,7 @@ __all__ = [
     "CancelAllOrdersResult",
     "CancelOrderResult",
     "DeadManSwitchResult",
+    "DerivList",
     "DerivResult",
     "EditOrderResult",
     "Fill",
@@ -99,6 +100,24 @@ class DerivResult:
     @property
     def server_time(self) -> str | None:
         return _s(self.raw, "serverTime") if isinstance(self.raw, Mapping) else None
+
+
+_T = TypeVar("_T")
+
+
+class DerivList(list[_T]):
+    """A list of typed items (tickers, fills, open orders, ...) that keeps the whole JSON response in
+    ``raw`` (e.g. ``raw["serverTime"]``, fields Kraken adds next to the list)."""
+
+    raw: Mapping[str, Any]
+
+    def __init__(self, items: Iterable[_T] = (), raw: Mapping[str, Any] | None = None) -> None:
+        super().__init__(items)
+        self.raw = raw if raw is not None else {}
+
+    @property
+    def server_time(self) -> str | None:
+        return _s(self.raw, "serverTime")
 
 
 # --- market data ---------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ log = logging.getLogger("krakenkit.sandbox")
 
 SYSTEM_STATUSES = ("online", "maintenance", "cancel_only", "post_only")
 NON_JSON_TEXT = "CloudFlare WebSocket proxy restarting"
+ERRORS_KEY: web.RequestKey[list[str]] = web.RequestKey("kk_errors", list)  # Kraken errors of a response
 
 CLOUDFLARE_502 = """<html>
 <head><title>502 Bad Gateway</title></head>
@@ -323,7 +324,7 @@ def fault_middleware(ctx: SandboxContext) -> Any:
                 response = web.Response(status=rule.status, text=text, content_type=ctype)
             else:
                 response = error_response(path, rule.error or "EService:Unavailable")
-            request["kk_errors"] = [rule.error or f"HTTP {rule.status}"]
+            request[ERRORS_KEY] = [rule.error or f"HTTP {rule.status}"]
         else:
             response = await handler(request)
         await _log(ctx, request, response)
@@ -348,7 +349,7 @@ async def _log(ctx: SandboxContext, request: web.Request, response: web.StreamRe
     params: dict[str, Any] = dict(request.query)
     params.update(_parse_body(raw, request.content_type))
     key = request.headers.get("API-Key") or request.headers.get("APIKey")
-    errors = request.get("kk_errors")
+    errors = request.get(ERRORS_KEY)
     ctx.request_log.add(
         "rest",
         request.method,

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from .auth import ApiKey, expected_signature
 from .engine import OHLC_INTERVALS, LedgerEntry, Order, OrderError, TradeRecord, to_decimal
+from .faults import ERRORS_KEY
 from .market import ASSETS, PAIRS, Pair, find_asset, find_pair
 from .spot import SpotExchange
 
@@ -210,7 +211,7 @@ class SpotRest:
 
     @staticmethod
     def err(request: web.Request, *errors: str) -> web.Response:
-        request["kk_errors"] = list(errors)
+        request[ERRORS_KEY] = list(errors)
         return web.Response(text=json.dumps({"error": list(errors)}), content_type="application/json")
 
     async def handle_public(self, request: web.Request) -> web.Response:

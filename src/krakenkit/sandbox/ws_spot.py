@@ -648,10 +648,10 @@ class SpotWs:
                 acct = c.key.account
                 if ("executions", "") in c.subs and acct in execs:
                     rows = [self._exec_row(e) for e in execs[acct]]
-                    rows = [r for r in rows if r is not None]
-                    if rows:
-                        c.send({"channel": "executions", "type": "update", "data": rows,
-                                "sequence": c.next_seq("executions")})
+                    for r in rows:  # one message per execution, as Kraken sends them
+                        if r is not None:
+                            c.send({"channel": "executions", "type": "update", "data": [r],
+                                    "sequence": c.next_seq("executions")})
                 if ("balances", "") in c.subs and acct in ledgers:
                     for le in ledgers[acct]:
                         c.send({"channel": "balances", "type": "update", "data": [self._ledger_row(le)],

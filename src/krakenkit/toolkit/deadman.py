@@ -63,6 +63,8 @@ class DeadMansSwitch:
         if name is None:
             raise ValidationError(f"{type(client).__name__} has no cancel_all_orders_after method", field="client")
         self._fn: Callable[..., Any] = getattr(client, name)
+        # WebsocketAPIClient.cancel_all_spot_orders_after(timeout_seconds, *, timeout=<request timeout>)
+        self._positional = name == "cancel_all_spot_orders_after"
         self.arms = 0
         self.failures = 0
         self.armed_until: float | None = None  # time.monotonic() when Kraken would fire
@@ -90,15 +92,20 @@ class DeadMansSwitch:
             except Exception:
                 log.exception("dead man's switch on_error failed")
 
+    def _args(self, seconds: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        return ((seconds,), {}) if self._positional else ((), {"timeout": seconds})
+
     # --- asyncio ------------------------------------------------------------------------------------------
     async def arm(self) -> None:
         """Arm once now (raises on failure)."""
         t0 = time.monotonic()
-        await call_any(self._fn, timeout=self.timeout)
+        args, kwargs = self._args(self.timeout)
+        await call_any(self._fn, *args, **kwargs)
         self._armed(t0)
 
     async def disarm(self) -> None:
-        await call_any(self._fn, timeout=0)
+        args, kwargs = self._args(0)
+        await call_any(self._fn, *args, **kwargs)
         self.armed_until = None
 
     async def start(self) -> None:
@@ -140,11 +147,13 @@ class DeadMansSwitch:
     # --- threads (blocking clients) -----------------------------------------------------------------------
     def arm_sync(self) -> None:
         t0 = time.monotonic()
-        call_sync(self._fn, timeout=self.timeout)
+        args, kwargs = self._args(self.timeout)
+        call_sync(self._fn, *args, **kwargs)
         self._armed(t0)
 
     def disarm_sync(self) -> None:
-        call_sync(self._fn, timeout=0)
+        args, kwargs = self._args(0)
+        call_sync(self._fn, *args, **kwargs)
         self.armed_until = None
 
     def start_sync(self) -> None:

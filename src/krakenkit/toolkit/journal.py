@@ -346,7 +346,10 @@ class _PGBackend:
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise JournalError("PostgreSQL journal needs psycopg 3: pip install 'krakenkit[postgres]'") from exc
         self._psycopg = psycopg
-        self._conn: Any = psycopg.connect(dsn, autocommit=True, connect_timeout=int(connect_timeout))
+        try:
+            self._conn: Any = psycopg.connect(dsn, autocommit=True, connect_timeout=int(connect_timeout))
+        except psycopg.Error as exc:
+            raise JournalError(f"cannot connect to the PostgreSQL journal: {exc}") from exc
         with self.transaction():
             # serialise concurrent schema creation by several bots starting at once
             self._conn.execute("SELECT pg_advisory_xact_lock(727001)")
@@ -569,16 +572,22 @@ class OrderJournal:
 
     def claim_unresolved(
         self, *, owner: str, account: str | None = None, product: str | None = None,
-        lease: float = 60.0, limit: int = 500,
+        lease: float = 60.0, limit: int = 500, include_own: bool = True,
     ) -> list[JournalEntry]:
         """Claim entries still in ``intent`` / ``sent`` / ``unknown`` for reconciliation.
 
         An entry is claimable when nobody holds it, its lease ran out, or ``owner`` already holds it (a
         restarted bot with the same owner takes its own entries back). PostgreSQL picks rows with
         ``FOR UPDATE SKIP LOCKED``, SQLite under ``BEGIN IMMEDIATE``: two reconcilers never get the same entry.
+        ``include_own=False`` skips entries ``owner`` already holds (to page through a large backlog).
         """
         now = self._clock()
-        where = ["status IN (?, ?, ?)", "(owner IS NULL OR owner = ? OR claimed_until IS NULL OR claimed_until < ?)"]
+        if include_own:
+            where = ["status IN (?, ?, ?)",
+                     "(owner IS NULL OR owner = ? OR claimed_until IS NULL OR claimed_until < ?)"]
+        else:
+            where = ["status IN (?, ?, ?)",
+                     "(owner IS NULL OR (owner <> ? AND (claimed_until IS NULL OR claimed_until < ?)))"]
         params: list[Any] = [S.INTENT.value, S.SENT.value, S.UNKNOWN.value, owner, now]
         if account is not None:
             where.append("account = ?")

@@ -36,7 +36,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from .._core.errors import (
+    APIConnectionError,
     DuplicateClientOrderIdError,
+    InvalidNonceError,
     KrakenAPIError,
     KrakenError,
     OrderOutcomeUnknownError,
@@ -273,8 +275,9 @@ class FuturesRestVenue:
 
 
 class SpotWsVenue(SpotRestVenue):
-    """Spot over the WebSocket API (``WebsocketAPIClient.submit_spot_order``); lookups over REST
-    (``rest`` = a ``SpotClient`` / ``AsyncSpotClient``), since the WS API has no order query."""
+    """Spot over the WebSocket API (``WebsocketAPIClient.submit_spot_order``; ``symbol`` in WS form, e.g.
+    ``BTC/USD``); lookups over REST (``rest`` = a ``SpotClient`` / ``AsyncSpotClient``), since the WS API has no
+    order query. A dropped socket (``ConnectionLostError``) or a reply timeout is an unknown outcome."""
 
     via = "ws"
 
@@ -287,14 +290,15 @@ class SpotWsVenue(SpotRestVenue):
                                   "symbol": req.symbol, "cl_ord_id": cl_ord_id, **req.params}
         if req.price is not None:
             params["limit_price"] = req.price
-        return self.ws_api.submit_spot_order, {"params": params}
+        return self.ws_api.submit_spot_order, params
 
     def parse_ack(self, response: Any, cl_ord_id: str) -> Found:
-        m = as_mapping(response)
-        body = m.get("result") if isinstance(m.get("result"), Mapping) else m
-        assert isinstance(body, Mapping)
-        oid = body.get("order_id") or getattr(response, "order_id", None)
-        return Found(order_id=oid, exchange_state="open")
+        oid = getattr(response, "order_id", None)
+        if not oid:
+            m = as_mapping(response)
+            body = m.get("result") if isinstance(m.get("result"), Mapping) else m
+            oid = body.get("order_id") if isinstance(body, Mapping) else None
+        return Found(order_id=oid or None, exchange_state=None)
 
 
 # --- the flows (one copy, yielded operations) -----------------------------------------------------------
@@ -480,6 +484,14 @@ class _SubmitterCore:
                 unknown = True
             else:
                 unknown = is_outcome_unknown_error(err)
+            if not unknown and _not_acted_on(err) and attempt < self.max_attempts:
+                # Kraken certainly did not act (nonce refused before processing, connection never made):
+                # send again with the same client id
+                self.stats["resent"] += 1
+                log.warning("order %s: %s (not acted on); re-sending (%d/%d)", cl_ord_id, type(err).__name__,
+                            attempt + 1, self.max_attempts)
+                yield _Sleep(self.poll_interval * attempt)
+                continue
             if not unknown:
                 if isinstance(err, KrakenAPIError):
                     yield _Journal(self.journal.mark_rejected, (cl_ord_id, f"{type(err).__name__}: {err}"))
@@ -534,6 +546,11 @@ class _SubmitterCore:
                 f"{report.unresolved} journal entr{'y' if report.unresolved == 1 else 'ies'} of this account "
                 "still have an unknown outcome (lookups failed); refusing new orders until they are resolved",
             )
+
+
+def _not_acted_on(exc: BaseException) -> bool:
+    """A failure after which Kraken certainly did nothing and re-sending is not a policy decision."""
+    return bool(getattr(exc, "retry_safe", False)) and isinstance(exc, (InvalidNonceError, APIConnectionError))
 
 
 def _run_journal(op: _Journal) -> Any:

@@ -23,7 +23,10 @@ from krakenkit._core.errors import APIConnectionError, InvalidResponseError, err
 from krakenkit._core.nonce import nonce_source_for
 from krakenkit._core.signing import spot_api_sign
 
-__all__ = ["SpotTokenSource", "TokenProvider"]
+__all__ = ["WS_ONLY_OPTIONS", "SpotTokenSource", "TokenProvider"]
+
+WS_ONLY_OPTIONS = frozenset({"ws_proxy", "open_timeout", "compression", "ssl", "user_agent"})
+"""``network_options`` keys meant for WebSockets only; the rest go to the REST client (httpx)."""
 
 log = logging.getLogger("krakenkit.ws")
 
@@ -78,8 +81,9 @@ class SpotTokenSource:
         except (ImportError, AttributeError):
             return None
         kwargs: dict[str, Any] = {"environment": self._environment}
-        if self._network_options:
-            kwargs["network_options"] = self._network_options
+        rest_options = {k: v for k, v in self._network_options.items() if k not in WS_ONLY_OPTIONS}
+        if rest_options:
+            kwargs["network_options"] = rest_options
         try:
             self._own_client = cls(self._api_key, self._api_secret, **kwargs)
         except TypeError:

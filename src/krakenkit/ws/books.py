@@ -28,8 +28,8 @@ BookCallback = Callable[["LiveBook"], Awaitable[None] | None]
 class LiveBook:
     """A book for one symbol, kept current by a :class:`~krakenkit.ws.client.WebsocketClient`.
 
-    ``await book.ready()`` waits for a verified snapshot. Reads (``best_bid()``, ``best_ask()``,
-    ``bids(n)``, ``asks(n)``, ``spread()``, ``mid()``, ``snapshot()``) go to the current pure book.
+    ``await book.ready()`` waits for a verified snapshot. Reads (``best_bid``, ``best_ask``, ``spread``, ``mid``,
+    ``bids(n)``, ``asks(n)``, ``snapshot()``) go to the current pure book.
     ``on_update(cb)`` registers ``cb(live_book)`` (sync or async), called after each applied frame.
     """
 

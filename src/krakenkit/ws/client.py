@@ -25,10 +25,11 @@ reconnected, exception, close, book_resync, queue_full. Queue policy: see
 :mod:`krakenkit.ws.connection` (drop-oldest market data on public keys, backpressure and never
 drop on private keys).
 
-``network_options``: ``proxy`` (URL, applies to REST token calls and WebSockets; ``ws_proxy``
-overrides for WebSockets only; default: the ``HTTPS_PROXY``/``ALL_PROXY`` environment),
-``open_timeout``, ``compression`` (``None`` default, or ``"deflate"``), ``ssl`` (an SSLContext),
-``user_agent``, ``timeout`` (REST token calls).
+``network_options``: what the REST client takes (httpx keyword arguments: ``proxy``, ``verify``,
+``timeout`` ...; used for the token calls) plus WebSocket options: ``proxy`` (a URL string applies to
+WebSockets too; ``ws_proxy`` overrides it for WebSockets only, ``""`` disables; default: the
+``HTTPS_PROXY``/``ALL_PROXY`` environment as websockets reads it), ``open_timeout``, ``compression``
+(``None`` default for the lowest latency, or ``"deflate"``), ``ssl`` (an ``SSLContext``), ``user_agent``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import contextlib
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from krakenkit._core.environment import LIVE, TESTNET, WS_KEY_MAP, Environment
 from krakenkit._core.errors import (
@@ -140,7 +141,12 @@ class WebsocketClient:
             else None
         )
         no = self._network_options
-        proxy = no.get("ws_proxy", no.get("proxy", True))
+        raw_proxy = no.get("ws_proxy", no.get("proxy"))
+        proxy: str | Literal[True] | None
+        if isinstance(raw_proxy, str):
+            proxy = raw_proxy or None  # "" disables
+        else:
+            proxy = True if raw_proxy is None else None  # absent: environment; an httpx.Proxy: not for WS
         self._options = ConnectionOptions(
             staleness_timeout=staleness_timeout,
             ping_interval=ping_interval,

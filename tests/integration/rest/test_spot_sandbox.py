@@ -38,7 +38,7 @@ def test_sync_full_cycle(sb: Sandbox, creds: tuple[str, str]) -> None:
         assert c.get_server_time().unixtime > 1_600_000_000
         ticker = c.get_ticker(pair="XBTUSD")
         info = next(iter(ticker.values()))
-        assert isinstance(info.ask, Decimal) and info.ask > info.bid
+        assert isinstance(info.ask, Decimal) and info.bid is not None and info.ask > info.bid
         book = c.get_order_book(pair="XBTUSD", count=5)
         levels = next(iter(book.values()))
         assert 0 < len(levels.asks) <= 5 and levels.asks[0].price > levels.bids[0].price

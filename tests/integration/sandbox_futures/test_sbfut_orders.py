@@ -304,3 +304,23 @@ async def test_leverage_preferences_change_margin(venue: Venue) -> None:
         assert (await send(c, limitPrice=bid - 100, size="0.5"))["status"] == "insufficientAvailableFunds"
     finally:
         await c.aclose()
+
+
+async def test_other_participants_take_orders_the_market_moves_through(venue: Venue) -> None:
+    c = await venue.client()
+    try:
+        ask = (await book(c))["asks"][0][0]
+        st = await send(c, side="sell", limitPrice=ask + 500, size="0.3", cliOrdId="resting-sell")
+        assert st["status"] == "placed"
+        assert (await c.get(D + "/fills")).json()["fills"] == []
+        # the index jumps 1% above our ask: the simulated participants lift it at our price
+        venue.exchange.engine.base_index["XBT"] = Decimal(ask + 500) * Decimal("1.01")
+        venue.exchange.step_market(1)
+        fills = (await c.get(D + "/fills")).json()["fills"]
+        assert [(f["cliOrdId"], f["fillType"], f["size"], f["price"]) for f in fills] == [
+            ("resting-sell", "maker", 0.3, ask + 500)
+        ]
+        pos = (await c.get(D + "/openpositions")).json()["openPositions"]
+        assert pos[0]["side"] == "short" and pos[0]["size"] == 0.3
+    finally:
+        await c.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sbfut_helpers import FutClient, Reference, Venue, WsClient, sign_challenge, wait_for
@@ -27,6 +28,9 @@ async def test_info_and_public_feeds(venue: Venue, ref: Reference) -> None:
     try:
         info = await ws.event("info")
         assert info == {"event": "info", "version": 1}
+        # protocol-level ping frames are answered
+        pong = await ws.conn.ping()
+        await asyncio.wait_for(pong, timeout=3)
         await ws.send({"event": "subscribe", "feed": "book", "product_ids": ["PF_XBTUSD"]})
         sub = await ws.event("subscribed")
         ref.check_ws("fws_book_subscribed", sub)

@@ -119,7 +119,7 @@ def test_pg_concurrent_bots_never_claim_the_same_entry(schema_dsn: str) -> None:
     def run(i: int) -> None:
         barrier.wait()
         while True:
-            got = bots[i].claim_unresolved(owner=f"bot{i}", lease=60.0, limit=7)
+            got = bots[i].claim_unresolved(owner=f"bot{i}", lease=60.0, limit=7, include_own=False)
             if not got:
                 return
             claimed[f"bot{i}"].extend(e.cl_ord_id for e in got)
@@ -129,6 +129,7 @@ def test_pg_concurrent_bots_never_claim_the_same_entry(schema_dsn: str) -> None:
         t.start()
     for t in threads:
         t.join(60)
+        assert not t.is_alive()
     all_ids = [cl for ids in claimed.values() for cl in ids]
     assert len(all_ids) == n and len(set(all_ids)) == n  # every entry once, none twice
     assert sum(1 for ids in claimed.values() if ids) >= 2  # they really competed
@@ -142,5 +143,5 @@ def test_pg_concurrent_bots_never_claim_the_same_entry(schema_dsn: str) -> None:
 
 
 def test_pg_open_rejects_bad_dsn() -> None:
-    with pytest.raises(Exception):  # noqa: B017 - psycopg.OperationalError
+    with pytest.raises(JournalError, match="cannot connect"):
         OrderJournal.open("postgresql://nobody@127.0.0.1:1/none?connect_timeout=1")

@@ -232,6 +232,7 @@ def test_futures_status_mapping() -> None:
 
 def test_outcome_unknown_classification() -> None:
     assert E.is_outcome_unknown_error(E.APITimeoutError("t"))
+    assert not E.is_outcome_unknown_error(E.APITimeoutError("connect timeout", retry_safe=True))
     assert not E.is_outcome_unknown_error(E.APIConnectionError("refused", retry_safe=True))
     assert E.is_outcome_unknown_error(E.error_from_spot(["EService:Unavailable"]))
     assert E.is_outcome_unknown_error(E.error_from_spot(["EGeneral:Internal error"]))
@@ -245,3 +246,8 @@ def test_secret_never_shows() -> None:
     assert "super-secret-value" not in repr(s) + str(s) + f"{s}" + repr([s])
     assert s.get_secret_value() == "super-secret-value"
     assert redact_mapping({"otp": "123", "a": [{"API-Sign": "x"}]}) == {"otp": "***", "a": [{"API-Sign": "***"}]}
+
+
+def test_derivatives_hint_unwraps_legacy_pair_names() -> None:
+    with pytest.raises(E.SymbolFormatError, match="'PF_XBTUSD'"):
+        validate_derivatives_symbol("XXBTZUSD")

@@ -328,3 +328,14 @@ def test_connect_error_is_safe_to_resend() -> None:
     with _client(handler) as client:
         assert _send(client).order_id == "o"
     assert len(seen) == 2
+
+
+def test_lists_keep_the_whole_response_in_raw() -> None:
+    handler, _ = _replying({"result": "success", "serverTime": "T", "fills": [
+        {"fill_id": "f1", "order_id": "o", "cliOrdId": "c", "symbol": "PF_XBTUSD", "side": "buy", "size": 1,
+         "price": 2, "fillTime": "t", "fillType": "maker"}]})
+    with _client(handler) as client:
+        fills = client.get_fills()
+    assert isinstance(fills, list) and fills[0].cli_ord_id == "c" and fills[0].size == Decimal(1)
+    assert fills.raw["serverTime"] == "T" and fills.server_time == "T"
+    assert fills.raw["fills"][0]["fill_id"] == "f1"

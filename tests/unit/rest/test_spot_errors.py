@@ -103,7 +103,7 @@ def client_answering(*answers: Any, max_retries: int = 0) -> tuple[SpotClient, l
 
 @pytest.mark.parametrize("error", list(EXPECTED), ids=list(EXPECTED))
 def test_every_error_string_maps_to_its_class(error: str) -> None:
-    client, seen = client_answering({"error": [error]})
+    client, _ = client_answering({"error": [error]})
     with pytest.raises(E.KrakenAPIError) as info:
         client.get_account_balance(max_retries=0)
     exc = info.value

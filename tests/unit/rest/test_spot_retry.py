@@ -23,7 +23,7 @@ from krakenkit.rest._base import (
 
 SECRET = base64.b64encode(b"retry-secret-" * 5).decode()
 NO_WAIT = RetryPolicy(base_delay=0, max_delay=0)
-R, C, O, A, W = (OperationKind.READ, OperationKind.CANCEL, OperationKind.ORDER_ENTRY, OperationKind.AMEND,
+R, C, O, A, W = (OperationKind.READ, OperationKind.CANCEL, OperationKind.ORDER_ENTRY, OperationKind.AMEND,  # noqa: E741
                  OperationKind.WRITE)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from krakenkit._core import jsonutil
+from krakenkit._core.environment import WS_KEY_MAP
 from krakenkit._core.errors import (
     ConnectionLostError,
     InsufficientFundsError,
@@ -16,7 +17,6 @@ from krakenkit._core.errors import (
     SymbolFormatError,
     ValidationError,
 )
-from krakenkit._core.environment import WS_KEY_MAP
 from krakenkit.ws.protocol_common import normalize_requests
 from krakenkit.ws.protocol_spot import FrameKind, SpotProtocol
 
@@ -82,7 +82,7 @@ def test_equal_requests_are_deduplicated_and_resolved_from_the_first_ack() -> No
 
 def test_subscriptions_made_while_disconnected_are_sent_when_ready() -> None:
     p = SpotProtocol()
-    wid, out, _ = p.subscribe(normalize_requests([
+    _wid, out, _ = p.subscribe(normalize_requests([
         {"topic": "ohlc", "payload": {"symbol": ["ALGO/USD", "MATIC/USD"], "interval": 5}},
         "heartbeat",
     ]))

@@ -293,6 +293,7 @@ class Engine:
         self.markets: dict[str, MarketState] = {}
         self.notifications: list[dict[str, Any]] = []
         self.public_execs: dict[str, deque[dict[str, Any]]] = {}
+        self.base_index: dict[str, Decimal] = {}  # one index price per underlying (XBT, ETH)
         self.start_time = now()
         for inst in instruments:
             self.markets[inst.symbol] = self._new_market(inst)
@@ -301,8 +302,11 @@ class Engine:
     def _new_market(self, inst: Instrument) -> MarketState:
         rng = self.rng
         now = self.now()
-        index = inst.start_price * (Decimal(1) + Decimal(rng.randint(-300, 300)) / Decimal(10000))
-        index = self._round_tick(inst, index)
+        base_index = self.base_index.get(inst.base)
+        if base_index is None:
+            base_index = inst.start_price * (Decimal(1) + Decimal(rng.randint(-300, 300)) / Decimal(10000))
+            self.base_index[inst.base] = base_index
+        index = self._round_tick(inst, base_index)
         premium = Decimal(rng.randint(-5, 5)) * inst.tick_size
         mark = index + premium
         st = MarketState(
@@ -1031,6 +1035,13 @@ class Engine:
 
     def _fire_trigger(self, acct: Account, st: MarketState, o: Order) -> None:
         now = self.now()
+        if o.reduce_only:
+            pos = acct.positions.get(o.symbol)
+            size = pos.size if pos else ZERO
+            if size == 0 or (size > 0) == (o.side == "buy"):
+                self._cancel(acct, o, "WOULD_NOT_REDUCE_POSITION", "would_not_reduce_position")
+                return
+            o.qty = min(o.qty, o.filled + abs(size))
         o.triggered = True
         o.last_update = now
         o.update_reason = "STOP_ORDER_TRIGGERED"
@@ -1231,12 +1242,29 @@ class Engine:
     def tick(self) -> None:
         """One step of the other participants: move index/mark, maybe trade, refill the book."""
         rng = self.rng
+        for base in sorted(self.base_index):
+            move = Decimal(rng.randint(-8, 8)) / Decimal(10000)
+            self.base_index[base] = self.base_index[base] * (1 + move)
         for st in self.markets.values():
             inst = st.inst
-            move = Decimal(rng.randint(-8, 8)) / Decimal(10000)
-            st.index = self._round_tick(inst, st.index * (1 + move))
+            st.index = self._round_tick(inst, self.base_index[inst.base])
             st.mark = st.index + Decimal(rng.randint(-3, 3)) * inst.tick_size
             st.price_events.append((self.now(), st.mark, seeded_uuid(rng)))
+            # resting orders the mark has moved through get taken by the other participants
+            for side in ("buy", "sell"):
+                best = st.best(_opposite(side))
+                if best is not None and ((side == "buy" and best < st.mark) or (side == "sell" and best > st.mark)):
+                    sweep = Order(
+                        order_id=seeded_uuid(rng),
+                        key=None,
+                        symbol=inst.symbol,
+                        side=side,
+                        order_type="ioc",
+                        qty=self._executable_qty(st, side, st.mark),
+                        limit_price=st.mark,
+                        received=self.now(),
+                    )
+                    self._execute(None, st, sweep)
             if rng.random() < 0.6:
                 side = rng.choice(("buy", "sell"))
                 qty = self._rand_qty(inst) / 4
