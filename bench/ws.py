@@ -99,7 +99,7 @@ async def bench_python_kraken_sdk(urls: dict[str, Any], seconds: float) -> tuple
 
 
 async def bench_ccxt_pro(urls: dict[str, Any], seconds: float) -> tuple[float, float]:
-    import ccxt.pro as ccxtpro
+    import ccxt.pro as ccxtpro  # type: ignore[import-untyped]
 
     ex = ccxtpro.kraken({"newUpdates": True})
     ex.urls["api"]["public"] = urls["rest"]  # ccxt appends /0/public/...
@@ -193,7 +193,8 @@ def main() -> None:
     if peers and isinstance(kk, tuple):
         best_rate = max(v[0] for v in peers.values())
         best_cost = min(v[1] for v in peers.values())
-        print(f"krakenkit vs fastest peer: {kk[0] / best_rate:.2f}x msgs/s, {best_cost / kk[1]:.2f}x msgs per CPU-second "
+        print(f"krakenkit vs fastest peer: {kk[0] / best_rate:.2f}x msgs/s, "
+              f"{best_cost / kk[1]:.2f}x msgs per CPU-second "
               "(target >= 2x; msgs/s is capped by what the one-process sandbox can produce)")
     recon.sort()
     p95 = recon[min(len(recon) - 1, int(len(recon) * 0.95))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,15 +36,37 @@ def test_every_example_has_expectations() -> None:
     assert SCRIPTS == sorted(EXPECTED), "add the new example to EXPECTED"
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_example_runs_against_the_sandbox(script: str) -> None:
+def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("KRAKENKIT_LIVE", "KRAKENKIT_PROXY", "API_SPOT_KEY", "API_SPOT_SECRET",
                         "API_FUTURES_KEY", "API_FUTURES_SECRET")}
     env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
-    proc = subprocess.run([sys.executable, str(EXAMPLES / script)], capture_output=True, text=True, timeout=60,
-                          env=env, cwd=EXAMPLES)
-    output = proc.stdout + proc.stderr
+    return env
+
+
+@pytest.fixture(scope="module")
+def started() -> Iterator[dict[str, subprocess.Popen[str]]]:
+    """All examples start at once (each with its own sandbox on its own port): the module takes as
+    long as the slowest script, not the sum."""
+    procs = {script: subprocess.Popen([sys.executable, str(EXAMPLES / script)], stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True, env=_env(), cwd=EXAMPLES)
+             for script in SCRIPTS}
+    yield procs
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_example_runs_against_the_sandbox(script: str, started: dict[str, subprocess.Popen[str]]) -> None:
+    proc = started[script]
+    try:
+        output, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+        pytest.fail(f"{script} did not finish within 60 s:\n{output}")
     assert proc.returncode == 0, output
     for expected in EXPECTED[script]:
         assert expected in output, f"{expected!r} not in output of {script}:\n{output}"

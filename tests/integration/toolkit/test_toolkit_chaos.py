@@ -35,6 +35,7 @@ from krakenkit.toolkit import (
     OrderJournal,
     OrderNotPlacedError,
 )
+from krakenkit.ws import WebsocketAPIClient
 
 S = JournalStatus
 CLIENT_TIMEOUT = 0.2
@@ -75,7 +76,8 @@ async def test_chaos_500_orders_with_faults_and_restart(sandbox: Sandbox, tmp_pa
                                                        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR)  # thousands of expected warnings; keep the run fast
     sb = sandbox
-    key, secret = sb.create_key(balances={"ZUSD": "100000000", "XXBT": "1000", "XETH": "10000"}, tier="pro")
+    key, secret = sb.create_key(balances={"ZUSD": "100000000", "ZEUR": "100000000", "XXBT": "1000", "XETH": "10000"},
+                                tier="pro")
     path = tmp_path / "chaos.sqlite3"
     rng = random.Random(20240601)
     n_orders, concurrency, restart_at = 500, 8, 250
@@ -89,6 +91,12 @@ async def test_chaos_500_orders_with_faults_and_restart(sandbox: Sandbox, tmp_pa
         sub = AsyncSafeOrderSubmitter.spot_rest(client, journal, owner="chaos-bot", grace=0.15,
                                                 poll_interval=0.03, max_attempts=4, max_lookup_errors=4)
         return client, sub
+
+    def build_ws(journal: OrderJournal, rest: AsyncSpotClient) -> tuple[WebsocketAPIClient, AsyncSafeOrderSubmitter]:
+        api = WebsocketAPIClient(key, secret, environment=sb.environment, request_timeout=CLIENT_TIMEOUT)
+        sub = AsyncSafeOrderSubmitter.spot_ws(api, journal, rest=rest, owner="chaos-bot-ws", grace=0.15,
+                                              poll_interval=0.03, max_attempts=4, max_lookup_errors=4)
+        return api, sub
 
     def inject() -> None:
         r = rng.random()
@@ -108,24 +116,37 @@ async def test_chaos_500_orders_with_faults_and_restart(sandbox: Sandbox, tmp_pa
             sb.faults.fail_next(rng.choice(["OpenOrders", "ClosedOrders"]), error="EService:Unavailable")
             faults["lookup_unavailable"] += 1
 
+    def is_ws(i: int) -> bool:
+        return i % 10 == 5
+
     def order_args(i: int) -> dict[str, Any]:
         kind = i % 10
         if kind == 0:  # market order: fills at once, closed -> found via ClosedOrders
             return {"symbol": "XBTUSD", "side": "buy" if i % 20 else "sell", "order_type": "market",
                     "quantity": "0.0001"}
-        pair, price = (("XBTUSD", Decimal("20000") + i), ("ETHUSD", Decimal("1000") + i))[i % 2]
+        if is_ws(i):  # over the WebSocket API (WS symbol form)
+            return {"symbol": "BTC/EUR", "side": "buy", "order_type": "limit", "quantity": "0.0002",
+                    "price": Decimal("20000") + i}
+        pair, price = (("XBTUSD", Decimal("20000") + i), ("ETHUSD", Decimal("1000") + i),
+                       ("XBTEUR", Decimal("20000") + i))[i % 3]
         return {"symbol": pair, "side": "buy", "order_type": "limit", "quantity": "0.01" if pair == "ETHUSD"
                 else "0.0002", "price": price}
 
     outcomes: collections.Counter[str] = collections.Counter()
     queue: asyncio.Queue[int] = asyncio.Queue()
 
-    async def worker(sub: AsyncSafeOrderSubmitter) -> None:
+    async def worker(sub: AsyncSafeOrderSubmitter, ws_sub: AsyncSafeOrderSubmitter) -> None:
         while True:
             i = await queue.get()
             try:
-                inject()
-                r = await sub.submit(**order_args(i))
+                if is_ws(i):
+                    if rng.random() < 0.4:  # the private socket drops while the order is on its way
+                        asyncio.get_running_loop().call_soon(sb.faults.drop_ws_connections, "spotPrivateV2")
+                        faults["ws_dropped"] += 1
+                    r = await ws_sub.submit(**order_args(i))
+                else:
+                    inject()
+                    r = await sub.submit(**order_args(i))
                 outcomes["acknowledged_recovered" if r.recovered else "acknowledged"] += 1
             except OrderNotPlacedError:
                 outcomes["not_placed"] += 1
@@ -139,10 +160,13 @@ async def test_chaos_500_orders_with_faults_and_restart(sandbox: Sandbox, tmp_pa
     # --- first run, up to the "crash" ---------------------------------------------------------------
     journal = OrderJournal.open(path)
     client, sub = build(journal)
+    api, ws_sub = build_ws(journal, client)
     await sub.start()
+    await ws_sub.start()
+    await api.connect()
     for i in range(restart_at):
         queue.put_nowait(i)
-    workers = [asyncio.create_task(worker(sub)) for _ in range(concurrency)]
+    workers = [asyncio.create_task(worker(sub, ws_sub)) for _ in range(concurrency)]
     await queue.join()
     # crash while orders are in flight: hold the next answers long, and kill the tasks mid-request
     for _ in range(concurrency):
@@ -164,29 +188,35 @@ async def test_chaos_500_orders_with_faults_and_restart(sandbox: Sandbox, tmp_pa
     await asyncio.gather(*in_flight, *workers, return_exceptions=True)
     left_sent = [e for e in journal.entries() if e.status in (S.SENT, S.UNKNOWN)]
     assert len(left_sent) >= concurrency  # the crash really left in-flight entries behind
-    await client.aclose() if hasattr(client, "aclose") else None
-    with contextlib.suppress(Exception):
-        await crash_client.aclose()
+    for c in (client, crash_client):
+        with contextlib.suppress(Exception):
+            await c.aclose()
+    await api.close()
     sb.faults.clear()
     journal.close()
-    del sub, crash_sub
+    del sub, crash_sub, ws_sub
 
     # --- restart: a new process would do exactly this ------------------------------------------------
     journal = OrderJournal.open(path)
     client, sub = build(journal)
+    api, ws_sub = build_ws(journal, client)
     report = await sub.start()
     assert report.checked >= concurrency and report.unresolved == 0
     assert report.acknowledged >= concurrency  # the held orders were processed by the exchange
+    await ws_sub.start()
+    await api.connect()
     for i in range(restart_at, n_orders):
         queue.put_nowait(i)
-    workers = [asyncio.create_task(worker(sub)) for _ in range(concurrency)]
+    workers = [asyncio.create_task(worker(sub, ws_sub)) for _ in range(concurrency)]
     await queue.join()
     for t in workers:
         t.cancel()
     await asyncio.gather(*workers, return_exceptions=True)
     sb.faults.clear()
     final = await sub.reconcile()
-    assert final.unresolved == 0
+    final_ws = await ws_sub.reconcile()
+    assert final.unresolved == 0 and final_ws.unresolved == 0
+    await api.close()
     elapsed = time.monotonic() - t0
 
     result = verify(sb, key, journal)
@@ -196,12 +226,16 @@ async def test_chaos_500_orders_with_faults_and_restart(sandbox: Sandbox, tmp_pa
     assert sum(faults.values()) >= 60, faults
     assert result["acknowledged"] >= n_orders * 0.9
     stats = dict(sub.stats)
+    ws_stats = dict(ws_sub.stats)
     journal.close()
     with contextlib.suppress(Exception):
         await client.aclose()
     print(f"\nCHAOS: orders={total_submitted} faults={dict(faults)} total_faults={sum(faults.values())} "
-          f"outcomes={dict(outcomes)} restart_report={report} journal={result} stats_after_restart={stats} "
-          f"elapsed={elapsed:.1f}s")
+          f"outcomes={dict(outcomes)} restart: checked={report.checked} acknowledged={report.acknowledged} "
+          f"not_placed={report.not_placed} journal={result} rest_stats_after_restart={stats} "
+          f"ws_stats_after_restart={ws_stats} elapsed={elapsed:.1f}s")
+    assert faults["ws_dropped"] >= 5
+    assert ws_stats["acknowledged"] > 0
     assert elapsed < 30
 
 
