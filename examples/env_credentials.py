@@ -12,7 +12,7 @@ from pathlib import Path
 from _target import target
 
 from krakenkit import MissingCredentialsError
-from krakenkit._core.credentials import CredentialStore, Credentials
+from krakenkit._core.credentials import Credentials, CredentialStore
 from krakenkit.rest import SpotClient
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")

@@ -256,9 +256,9 @@ class SpotBook:
             if i < top:
                 top = -1  # marks the side dirty; every later i < -1 test is False
         depth = self.depth
-        if len(keys) > depth + 1:
-            if depth < 10:
-                top = -1
+        if len(keys) > depth:
+            # Truncation cannot change the top 10 unnoticed: with depth < 10 the list only grows
+            # past depth through an insert at an index <= depth < 10, which marked it dirty.
             del keys[depth:]
             del frags[depth:]
         return top < 0

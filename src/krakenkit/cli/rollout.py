@@ -243,8 +243,7 @@ class Rollout:
         ws.on("message", on_message)
         ws.on("reconnected", on_reconnected)
         async with ws:
-            # the book is opened first: it subscribes as the connection opens (see the report: a book
-            # added to an already open connection does not start in the WS client yet)
+            # the book is opened first, so it subscribes as the connection opens
             live_book = ws.book(WS_SYMBOL, depth=10, **self._precisions())
 
             async def connect() -> str:

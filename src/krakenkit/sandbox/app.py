@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import signal
 import threading
 from collections.abc import Callable, Coroutine, Mapping
 from decimal import Decimal
@@ -381,13 +382,34 @@ def describe(sb: Sandbox) -> str:
     return "\n".join(lines)
 
 
-def serve(port: int, seed: int = 1) -> None:
-    """Run a sandbox on ``port`` until interrupted (used by ``krakenkit sandbox``). Logs, prints nothing."""
+def serve(
+    port: int,
+    seed: int = 1,
+    *,
+    host: str = "127.0.0.1",
+    fast_mode: bool = False,
+    market: bool = True,
+    rate_limits: bool = True,
+    on_ready: Callable[[Sandbox], None] | None = None,
+) -> None:
+    """Run a sandbox on ``port`` (0 = a free one) until interrupted (SIGINT / SIGTERM).
+
+    Used by ``krakenkit sandbox`` and ``python -m krakenkit.sandbox``. ``on_ready(sb)`` is called once
+    it listens (``sb.rest_url`` / ``sb.ws_urls`` are then final). Logs, prints nothing.
+    """
 
     async def main() -> None:
-        async with Sandbox(seed=seed, port=port, host="127.0.0.1") as sb:
-            log.info("%s", describe(sb))
-            await asyncio.Event().wait()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+        async with Sandbox(seed=seed, port=port, host=host, fast_mode=fast_mode, market=market,
+                           rate_limits=rate_limits) as sb:
+            if on_ready is not None:
+                on_ready(sb)
+            log.info("sandbox ready on %s (fast_mode=%s)", sb.rest_url, fast_mode)
+            await stop.wait()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -29,6 +28,7 @@ from .engine import (
     TradeEvent,
     TradeRecord,
 )
+from .fastbook import TAIL, FastRing, build_ring, corrupt_head, ws_frame
 from .market import ASSETS, PAIRS, Pair, find_pair
 from .spot import SpotExchange
 
@@ -49,6 +49,9 @@ BOOK_DEPTHS = (10, 25, 100, 500, 1000)
 L3_DEPTHS = (10, 100, 1000)
 _enc = msgspec.json.Encoder(decimal_format="number")
 _dec = msgspec.json.Decoder(float_hook=Decimal)
+WAKE = ""  # queued to wake the writer (never sent)
+FAST_BATCH = 512  # fast-mode frames per stream per write
+FAST_HIGH_WATER = 256 * 1024  # transport write buffer limit while streaming
 
 
 def ts(t: float) -> str:
@@ -82,6 +85,7 @@ class Conn:
         self.last_sent = time.monotonic()
         self.tasks: list[asyncio.Task[None]] = []
         self.deferred: list[str] | None = None
+        self.fast: dict[str, FastStream] = {}  # fast-mode book streams by symbol
 
     # LiveConnection
     def abort(self) -> None:
@@ -125,6 +129,16 @@ class Conn:
         return n
 
 
+class FastStream:
+    """A connection's position in a fast-mode ring."""
+
+    __slots__ = ("pos", "ring")
+
+    def __init__(self, ring: FastRing) -> None:
+        self.ring = ring
+        self.pos = 0
+
+
 class BookView:
     """The top ``depth`` levels of one side pair as last published, shared by all subscribers."""
 
@@ -142,6 +156,7 @@ class SpotWs:
         self._next_conn_id = 13834774380200032777 % (2**63)
         self.views: dict[tuple[str, int], BookView] = {}
         self.l3views: dict[tuple[str, int], dict[str, tuple[str, Decimal, Decimal, float]]] = {}
+        self.rings: dict[tuple[str, int], FastRing] = {}
         ex.listeners.append(self.on_events)
         self.ctx.faults.add_status_listener(self.on_status)
         self._bbo: dict[str, tuple[Decimal | None, Decimal | None, Decimal, Decimal]] = {}
@@ -204,17 +219,57 @@ class SpotWs:
         ws = conn.ws
         try:
             while True:
+                if conn.fast and not conn.stalled:
+                    if not await self._fast_round(conn):
+                        return
+                    continue
                 text = await conn.queue.get()
                 if text is None or conn.closed:
                     return
-                if conn.stalled and text.startswith("{"):
+                if text == WAKE or (conn.stalled and text.startswith("{")):
                     continue
                 await ws.send_str(text)
                 conn.last_sent = time.monotonic()
-        except (ConnectionResetError, RuntimeError, asyncio.CancelledError):
+        except (ConnectionError, RuntimeError, asyncio.CancelledError):
             return
         except Exception:  # pragma: no cover
             log.debug("ws writer stopped", exc_info=True)
+
+    async def _fast_round(self, conn: Conn) -> bool:
+        """Fast mode: write queued messages, then one batch of every ring stream, straight to the
+        transport as pre-built frames; wait while the transport is paused (flow control). Returns
+        False when the connection is gone."""
+        tr = conn.request.transport
+        if tr is None or tr.is_closing() or conn.closed:
+            return False
+        if tr.get_write_buffer_limits()[1] < FAST_HIGH_WATER:
+            tr.set_write_buffer_limits(high=FAST_HIGH_WATER)
+        parts: list[bytes] = []
+        q = conn.queue
+        while not q.empty():
+            text = q.get_nowait()
+            if text is None:
+                return False
+            if text != WAKE:
+                parts.append(ws_frame(text.encode()))
+        stamp = ts(time.time())
+        faults = self.ctx.faults
+        for sym, st in list(conn.fast.items()):
+            ring = st.ring
+            if faults.take_corrupt_checksum(sym) and len(ring):
+                first = corrupt_head(ring, st.pos % len(ring))
+                rest, st.pos = ring.batch(st.pos + 1, FAST_BATCH - 1, stamp)
+                sep = stamp.encode() + TAIL
+                parts.append(first + sep + rest)
+            else:
+                data, st.pos = ring.batch(st.pos, FAST_BATCH, stamp)
+                parts.append(data)
+        if parts:
+            tr.write(b"".join(parts))
+            conn.last_sent = time.monotonic()
+        await conn.request.writer.drain()  # returns at once unless the transport paused writing
+        await asyncio.sleep(0)  # let the reader (unsubscribe, ping) and other connections run
+        return True
 
     # requests --------------------------------------------------------------------------------------------
     def _on_text(self, conn: Conn, text: str) -> None:
@@ -384,6 +439,8 @@ class SpotWs:
             if not sub:
                 conn.subs.pop((channel, sym), None)
                 if channel == "book":
+                    conn.fast.pop(sym, None)
+                if channel == "book":
                     result["snapshot"] = snapshot
                 if channel == "ticker":
                     result["event_trigger"] = trigger
@@ -468,12 +525,28 @@ class SpotWs:
             value ^= 0x5A5A5A5A
         return value
 
+    def _ring(self, pair: Pair, depth: int) -> FastRing:
+        ring = self.rings.get((pair.key, depth))
+        if ring is None:
+            bids, asks = self._top(pair, depth)
+            ring = build_ring(pair.symbol, bids, asks, depth, pair.pair_decimals, pair.lot_decimals,
+                              pair.tick_size, seed=self.ctx.seed)
+            self.rings[(pair.key, depth)] = ring
+        return ring
+
     def _book_snapshot(self, conn: Conn, pair: Pair, depth: int, snapshot: bool) -> None:
-        view = self._view(pair, depth)
         if self.ctx.fast_mode:
-            task = asyncio.create_task(self._fast_book(conn, pair, depth))
-            conn.tasks.append(task)
+            # synthetic stream: a frozen snapshot, then its ring of updates as fast as the socket takes them
+            ring = self._ring(pair, depth)
+            if snapshot:
+                msg = ring.snapshot_message(ts(time.time()))
+                if self.ctx.faults.take_corrupt_checksum(pair.symbol):
+                    msg["data"][0]["checksum"] ^= 0x5A5A5A5A
+                conn.send(msg)
+            conn.fast[pair.symbol] = FastStream(ring)
+            conn.queue.put_nowait(WAKE)
             return
+        view = self._view(pair, depth)
         if not snapshot:
             return
         pd, ld = pair.pair_decimals, pair.lot_decimals
@@ -530,53 +603,6 @@ class SpotWs:
             value ^= 0x5A5A5A5A
         return value
 
-    # fast mode -------------------------------------------------------------------------------------------
-    async def _fast_book(self, conn: Conn, pair: Pair, depth: int) -> None:
-        """Synthetic book stream for benchmarks: snapshot, then updates as fast as the socket drains."""
-        import random
-
-        rng = random.Random(self.ctx.seed)
-        view = self._view(pair, depth)
-        bids = dict(view.bids)
-        asks = dict(view.asks)
-        pd, ld = pair.pair_decimals, pair.lot_decimals
-        sym = pair.symbol
-
-        def cks() -> int:
-            a = sorted(asks.items())[:10]
-            b = sorted(bids.items(), reverse=True)[:10]
-            return book_checksum(a, b, pd, ld)
-
-        conn.send({"channel": "book", "type": "snapshot", "data": [{
-            "symbol": sym,
-            "bids": [{"price": q(p, pd), "qty": q(x, ld)} for p, x in sorted(bids.items(), reverse=True)],
-            "asks": [{"price": q(p, pd), "qty": q(x, ld)} for p, x in sorted(asks.items())],
-            "checksum": cks(), "timestamp": ts(time.time())}]})
-        qtys = [q(D(rng.randrange(1, 500000)) / D(10000), ld) for _ in range(512)]
-        bid_prices = sorted(bids, reverse=True)
-        ask_prices = sorted(asks)
-        i = 0
-        while not conn.closed:
-            if conn.queue.qsize() > 512 or conn.stalled:
-                await asyncio.sleep(0.0005)
-                continue
-            stamp = ts(time.time())
-            for _ in range(256):
-                i += 1
-                qty = qtys[i & 511]
-                if i & 1:
-                    p = bid_prices[(i >> 1) % len(bid_prices)] if bid_prices else pair.start_price
-                    bids[p] = qty
-                    upd: dict[str, Any] = {"symbol": sym, "bids": [{"price": q(p, pd), "qty": qty}], "asks": []}
-                else:
-                    p = ask_prices[(i >> 1) % len(ask_prices)] if ask_prices else pair.start_price
-                    asks[p] = qty
-                    upd = {"symbol": sym, "bids": [], "asks": [{"price": q(p, pd), "qty": qty}]}
-                upd["checksum"] = cks_fast(asks, bids, ask_prices, bid_prices, pd, ld)
-                upd["timestamp"] = stamp
-                conn.send({"channel": "book", "type": "update", "data": [upd]})
-            await asyncio.sleep(0)
-
     # events ----------------------------------------------------------------------------------------------
     def on_status(self, status: str) -> None:
         for c in list(self.conns):
@@ -611,7 +637,8 @@ class SpotWs:
         for key in touched:
             pair = PAIRS[key]
             sym = pair.symbol
-            self._publish_book(pair, subs_by.get(("book", sym), []))
+            if not self.ctx.fast_mode:  # fast-mode book subscribers get their synthetic stream only
+                self._publish_book(pair, subs_by.get(("book", sym), []))
             self._publish_l3(pair, subs_by.get(("level3", sym), []))
             ts_list = trades.get(key)
             if ts_list:
@@ -1088,13 +1115,3 @@ def instrument_data() -> dict[str, Any]:
                       "marginable": False, "has_index": True, "cost_min": p.costmin, "tick_size": p.tick_size,
                       "price_increment": p.tick_size, "qty_min": p.ordermin})
     return {"assets": assets, "pairs": pairs}
-
-
-def cks_fast(asks: dict[Decimal, Decimal], bids: dict[Decimal, Decimal], ask_prices: list[Decimal],
-             bid_prices: list[Decimal], pd: int, ld: int) -> int:
-    """Checksum for the fast stream, whose price set never changes (so no sorting per message)."""
-    return book_checksum(((p, asks[p]) for p in ask_prices[:10]), ((p, bids[p]) for p in bid_prices[:10]), pd, ld)
-
-
-def _unused(_: Iterable[Any]) -> None:  # pragma: no cover
-    return None

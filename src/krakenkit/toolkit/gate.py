@@ -62,6 +62,7 @@ class GateEvent:
     counts: Mapping[str, int] = field(default_factory=dict)
     error: BaseException | None = None
     duration: float = 0.0
+    inflight: int = 0  # order actions admitted before and still running (gate_closed)
     at: float = field(default_factory=time.time)
 
 
@@ -82,7 +83,7 @@ class GateCore:
         self._inflight = 0
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self.admitted = 0
-        self.admitted_while_closed = 0  # stays 0: the invariant tests check
+        self.admissions: deque[tuple[float, str]] = deque(maxlen=10_000)  # (time.time(), action)
 
     @property
     def reasons(self) -> frozenset[str]:
@@ -137,9 +138,13 @@ class GateCore:
         with self._cond:
             if not self._allows(action):
                 return False
-            self._inflight += 1
-            self.admitted += 1
+            self._admit_locked(action)
             return True
+
+    def _admit_locked(self, action: str) -> None:
+        self._inflight += 1
+        self.admitted += 1
+        self.admissions.append((time.time(), action))
 
     def release(self) -> None:
         with self._cond:
@@ -162,8 +167,7 @@ class GateCore:
                 if left is not None and left <= 0:
                     return False
                 self._cond.wait(left)
-            self._inflight += 1
-            self.admitted += 1
+            self._admit_locked(action)
             return True
 
     # async waiting -----------------------------------------------------------------------------------
@@ -370,7 +374,7 @@ class ReconnectGate:
     def close(self, reason: str) -> None:
         """Close the gate for ``reason`` (manual pauses use e.g. ``"manual"``)."""
         self.core.close(reason)
-        self._emit(GateEvent("gate_closed", reason=reason, reasons=self.core.reasons))
+        self._emit(GateEvent("gate_closed", reason=reason, reasons=self.core.reasons, inflight=self.core.inflight))
 
     def open(self, reason: str) -> None:
         if self.core.open(reason):

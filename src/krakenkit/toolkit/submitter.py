@@ -450,29 +450,27 @@ class _SubmitterCore:
         recorded = False
         while True:
             attempt += 1
+            if not recorded:
+                yield _Journal(self.journal.record_intent, kwargs={
+                    "cl_ord_id": cl_ord_id, "symbol": req.symbol, "side": req.side,
+                    "order_type": req.order_type, "quantity": req.quantity, "price": req.price,
+                    "params": req.params, "account": self.account, "product": venue.product, "via": venue.via,
+                    "owner": self.owner, "lease": self.lease,
+                })
+                recorded = True
+            # 'sent' is durable before the request can leave; the gate is passed last, right before the
+            # send, so nothing goes out once the gate has closed
+            yield _Journal(self.journal.mark_sent, (cl_ord_id,), {"owner": self.owner, "lease": self.lease})
+            fn, kwargs = venue.send(req, cl_ord_id)
+            admitted = False
             if self.gate is not None:
                 try:
                     yield _Admit("place")
-                except KrakenError as exc:
-                    if recorded:  # an earlier attempt is certainly absent; nothing is out there
-                        yield _Journal(self.journal.mark_not_placed, (cl_ord_id, f"{type(exc).__name__}: {exc}"))
+                except KrakenError as exc:  # TradingPausedError: this attempt never left the process
+                    yield _Journal(self.journal.mark_not_placed, (cl_ord_id, f"{type(exc).__name__}: {exc}"))
+                    self.stats["not_placed"] += 1
                     raise
-            admitted = self.gate is not None
-            try:
-                if not recorded:
-                    yield _Journal(self.journal.record_intent, kwargs={
-                        "cl_ord_id": cl_ord_id, "symbol": req.symbol, "side": req.side,
-                        "order_type": req.order_type, "quantity": req.quantity, "price": req.price,
-                        "params": req.params, "account": self.account, "product": venue.product, "via": venue.via,
-                        "owner": self.owner, "lease": self.lease,
-                    })
-                    recorded = True
-                yield _Journal(self.journal.mark_sent, (cl_ord_id,), {"owner": self.owner, "lease": self.lease})
-                fn, kwargs = venue.send(req, cl_ord_id)
-            except BaseException:
-                if admitted and self.gate is not None:
-                    self.gate.release()
-                raise
+                admitted = True
             sent_at = self._clock()
             kind, value = yield _Call(fn, kwargs, release_gate=admitted)
             if kind == "ok":

@@ -202,6 +202,13 @@ class WebsocketClient:
             with contextlib.suppress(ValueError):
                 table.get(name, []).remove(handler)
 
+    def _inline_ok(self, name: str, ws_key: str) -> bool:
+        """True when delivering ``name`` events of ``ws_key`` needs no await (only sync handlers, no
+        stream): the connection may then deliver at once instead of queueing."""
+        if name == "book_update" or self._async_handlers.get(name):
+            return False
+        return not (name == "message" and self._streams.get(ws_key))
+
     def _deliver(self, event: WsEvent) -> Awaitable[None] | None:
         name = event.name
         sync = self._sync_handlers.get(name)
@@ -265,6 +272,7 @@ class WebsocketClient:
         )
         if self._books:
             conn.raw_hook = self._book_hook
+        conn._inline_ok = self._inline_ok
         self._connections[ws_key] = conn
         return conn
 
@@ -403,7 +411,7 @@ class WebsocketClient:
             known = await fut
         self._start_spot_book(live, conn, *known)
 
-    def _book_hook(self, ws_key: str, msg: Any, raw: bytes) -> bool:
+    def _book_hook(self, ws_key: str, msg: Any, raw: bytes | bytearray | memoryview) -> bool:
         """Runs in the reader for every data frame once books exist. Never consumes the frame."""
         if ws_key in WS_KEY_MAP.DERIVATIVES:
             feed = msg.get("feed")
@@ -423,7 +431,7 @@ class WebsocketClient:
             self._on_instrument(msg)
         return False
 
-    def _apply(self, live: LiveBook, msg: Any, raw: bytes) -> None:
+    def _apply(self, live: LiveBook, msg: Any, raw: bytes | bytearray | memoryview) -> None:
         book = live.book
         if book is None:
             return

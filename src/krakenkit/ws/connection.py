@@ -38,12 +38,14 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 
 from krakenkit._core import jsonutil
 from krakenkit._core.environment import WS_KEY_MAP
@@ -80,7 +82,7 @@ log = logging.getLogger("krakenkit.ws")
 
 TokenProvider = Callable[[], Awaitable[str]]
 Deliver = Callable[[WsEvent], Awaitable[None] | None]
-RawHook = Callable[[str, Any, bytes], bool]
+RawHook = Callable[[str, Any, bytes | bytearray | memoryview], bool]
 
 
 @dataclass
@@ -120,6 +122,8 @@ class WsConnection:
         self.options = options
         self.is_futures = ws_key in WS_KEY_MAP.DERIVATIVES
         self.private = ws_key in WS_KEY_MAP.PRIVATE
+        self._data_field = "feed" if self.is_futures else "channel"
+        self._droppable = not self.private
         self.protocol: SpotProtocol | FuturesProtocol = (
             FuturesProtocol(ws_key) if self.is_futures else SpotProtocol(ws_key)
         )
@@ -132,10 +136,9 @@ class WsConnection:
         self._waiters: dict[int, asyncio.Future[Any]] = {}
         self._queue: deque[tuple[WsEvent, bool]] = deque()
         self._wake = asyncio.Event()
-        self._space = asyncio.Event()
-        self._space.set()
         self._queue_full_episode = False
-        self._backpressured = False
+        self._backpressured = False  # reading paused because handlers lag (private keys)
+        self._inline_ok: Callable[[str, str], bool] = lambda _name, _key: False
         self.dropped_messages = 0
         self._ws: ClientConnection | None = None
         self._run_task: asyncio.Task[None] | None = None
@@ -150,6 +153,15 @@ class WsConnection:
         self.connects = 0
         self.sessions_ready = 0
 
+    @property
+    def _connection_class(self) -> type[ClientConnection]:
+        handler = self.on_frame
+
+        class _Conn(_FastClientConnection):
+            on_data = staticmethod(handler)
+
+        return _Conn
+
     # lifecycle ------------------------------------------------------------------------------------
     def start(self) -> None:
         if self._run_task is None:
@@ -159,6 +171,24 @@ class WsConnection:
             self._run_task = asyncio.get_running_loop().create_task(
                 self._run(), name=f"krakenkit-ws-{self.ws_key}"
             )
+
+    @property
+    def pending_requests(self) -> int:
+        """Trading requests sent and not yet answered (Spot)."""
+        proto = self.protocol
+        return proto.pending_requests if isinstance(proto, SpotProtocol) else 0
+
+    @property
+    def token(self) -> str | None:
+        """The WebSocket token of the current Spot private connection (None when not connected)."""
+        proto = self.protocol
+        return proto.token if isinstance(proto, SpotProtocol) else None
+
+    @property
+    def challenge(self) -> str | None:
+        """The challenge signed for the current Derivatives private connection."""
+        proto = self.protocol
+        return proto.original_challenge if isinstance(proto, FuturesProtocol) else None
 
     @property
     def started(self) -> bool:
@@ -289,16 +319,39 @@ class WsConnection:
     # events -------------------------------------------------------------------------------------------
     def _emit(self, event: WsEvent, droppable: bool = False) -> None:
         q = self._queue
+        if not q and self._inline_ok(event.name, self.ws_key):
+            # nothing queued and only sync handlers: deliver now (same order, no queue hop)
+            self._deliver(event)
+            return
         if len(q) >= self.options.max_queue:
             if droppable:
                 self._drop_oldest()
-            elif not self._queue_full_episode:
-                self._queue_full_episode = True
-                self._out_of_band(QueueFullEvent(self.ws_key, "backpressure", self.dropped_messages,
-                                                 self.options.max_queue))
+            else:
+                self._pause_reading()
         q.append((event, droppable))
         if not self._wake.is_set():
             self._wake.set()
+
+    def _pause_reading(self) -> None:
+        """Private keys never drop: stop reading the socket until the handlers catch up."""
+        if not self._backpressured:
+            self._backpressured = True
+            ws = self._ws
+            if ws is not None and ws.transport is not None:
+                ws.transport.pause_reading()
+            if not self._queue_full_episode:
+                self._queue_full_episode = True
+                self._out_of_band(QueueFullEvent(self.ws_key, "backpressure", self.dropped_messages,
+                                                 self.options.max_queue))
+
+    def _resume_reading(self) -> None:
+        if self._backpressured:
+            self._backpressured = False
+            if self.liveness is not None:
+                self.liveness.on_rx(time.monotonic())
+            ws = self._ws
+            if ws is not None and ws.transport is not None and not ws.transport.is_closing():
+                ws.transport.resume_reading()
 
     def _drop_oldest(self) -> None:
         q = self._queue
@@ -346,8 +399,8 @@ class WsConnection:
             if len(q) < low:
                 if self._queue_full_episode:
                     self._queue_full_episode = False
-                if not self._space.is_set():
-                    self._space.set()
+                if self._backpressured:
+                    self._resume_reading()
             try:
                 res = deliver(event)
                 if res is not None:
@@ -377,6 +430,7 @@ class WsConnection:
                     break
             self._budget.record(time.monotonic())
             self.connects += 1
+            self.liveness = Liveness(self.options.staleness_timeout, self.options.ping_interval, time.monotonic())
             try:
                 ws = await connect(
                     self.url,
@@ -390,6 +444,7 @@ class WsConnection:
                     user_agent_header=self.options.user_agent,
                     ssl=self.options.ssl,
                     max_queue=64,
+                    create_connection=self._connection_class,
                 )
             except asyncio.CancelledError:
                 raise
@@ -426,7 +481,9 @@ class WsConnection:
         """Run one connected socket until it goes. Returns (reached ready, reason, close code)."""
         self._ws = ws
         self._close_reason = None
-        self.liveness = Liveness(self.options.staleness_timeout, self.options.ping_interval, time.monotonic())
+        if self.liveness is None:  # pragma: no cover - set before connecting
+            self.liveness = Liveness(self.options.staleness_timeout, self.options.ping_interval, time.monotonic())
+        self.liveness.on_rx(time.monotonic())
         self._emit(OpenEvent(self.ws_key, self.url, reconnect))
         good = asyncio.Event()
         setup = asyncio.get_running_loop().create_task(self._setup(ws, reconnect, attempt, down_since, good))
@@ -555,18 +612,8 @@ class WsConnection:
                     return
 
     async def _read_loop(self, ws: ClientConnection) -> tuple[str, int | None]:
-        live = self.liveness
-        assert live is not None
-        key = self.ws_key
-        loads = jsonutil.loads
-        decode_error = msgspec.DecodeError
-        monotonic = time.monotonic
-        emit = self._emit
-        droppable = not self.private
-        data_field = "feed" if self.is_futures else "channel"
-        max_queue = self.options.max_queue
-        queue = self._queue
-        hook = self.raw_hook
+        """Data frames are handled by :meth:`on_frame` straight from the protocol (see
+        :class:`_FastClientConnection`); ``recv`` only sees fragmented messages and the close."""
         while True:
             try:
                 raw = await ws.recv(decode=False)
@@ -578,44 +625,38 @@ class WsConnection:
                     if rcvd is not None else f"connection lost (code {code}, no close frame)"
                 )
                 return reason, code
-            live.last_rx = monotonic()
-            if isinstance(raw, str):  # pragma: no cover - decode=False gives bytes
-                raw = raw.encode()
-            try:
-                msg = loads(raw)
-            except decode_error as exc:
-                text = raw[:200].decode("utf-8", "replace")
-                err = InvalidResponseError(f"{key}: non-JSON frame: {text!r}", body_excerpt=text)
-                err.__cause__ = exc
-                emit(ExceptionEvent(key, err, raw))
-                continue
-            if type(msg) is dict:
-                ch = msg.get(data_field)
-                if ch is not None and ch != "heartbeat" and "event" not in msg:
-                    if hook is not None and hook(key, msg, raw):
-                        continue
-                    emit(MessageEvent(key, msg), droppable)
-                    if len(queue) >= max_queue and not droppable:
-                        await self._wait_for_space()
-                    continue
-            try:
-                self._on_control(msg, raw)
-            except Exception as exc:  # a frame we could not make sense of must not kill the socket
-                kerr: KrakenError = exc if isinstance(exc, KrakenError) else InvalidResponseError(
-                    f"{key}: could not handle frame: {exc!r}")
-                emit(ExceptionEvent(key, kerr, raw))
+            self.on_frame(raw.encode() if isinstance(raw, str) else raw)
 
-    async def _wait_for_space(self) -> None:
-        self._space.clear()
-        self._backpressured = True
+    def on_frame(self, raw: bytes | bytearray | memoryview) -> None:
+        """One complete text/binary message (runs inside the protocol's ``data_received``)."""
+        live = self.liveness
+        if live is not None:
+            live.last_rx = _monotonic()
         try:
-            await self._space.wait()
-        finally:
-            self._backpressured = False
-            if self.liveness is not None:
-                self.liveness.on_rx(time.monotonic())
+            msg = _loads(raw)
+        except _DecodeError as exc:
+            data = bytes(raw)
+            text = data[:200].decode("utf-8", "replace")
+            err = InvalidResponseError(f"{self.ws_key}: non-JSON frame: {text!r}", body_excerpt=text)
+            err.__cause__ = exc
+            self._emit(ExceptionEvent(self.ws_key, err, data))
+            return
+        try:
+            if type(msg) is dict:
+                ch = msg.get(self._data_field)
+                if ch is not None and ch != "heartbeat" and "event" not in msg:
+                    hook = self.raw_hook
+                    if hook is not None and hook(self.ws_key, msg, raw):
+                        return
+                    self._emit(MessageEvent(self.ws_key, msg), self._droppable)
+                    return
+            self._on_control(msg, raw)
+        except Exception as exc:  # a frame we could not make sense of must not kill the socket
+            kerr: KrakenError = exc if isinstance(exc, KrakenError) else InvalidResponseError(
+                f"{self.ws_key}: could not handle frame: {exc!r}")
+            self._emit(ExceptionEvent(self.ws_key, kerr, bytes(raw)))
 
-    def _on_control(self, msg: Any, raw: bytes) -> None:
+    def _on_control(self, msg: Any, raw: bytes | bytearray | memoryview) -> None:
         key = self.ws_key
         frame = self.protocol.on_frame(msg)
         kind = frame.kind
@@ -627,8 +668,9 @@ class WsConnection:
             self._emit(MessageEvent(key, msg), not self.private)
             return
         if kind == FrameKind.MALFORMED:
+            data = bytes(raw)
             self._emit(ExceptionEvent(key, InvalidResponseError(
-                f"{key}: unexpected frame: {raw[:200].decode('utf-8', 'replace')!r}"), raw))
+                f"{key}: unexpected frame: {data[:200].decode('utf-8', 'replace')!r}"), data))
             return
         if kind == FrameKind.CHALLENGE:
             ch = self._challenge
@@ -638,7 +680,7 @@ class WsConnection:
         self.resolve(frame.outcomes)
         self._emit(ResponseEvent(key, msg, frame.req_id, frame.success))
         if frame.error is not None:
-            self._emit(ExceptionEvent(key, frame.error, raw))
+            self._emit(ExceptionEvent(key, frame.error, bytes(raw)))
 
     def abort_for_test(self) -> None:
         """Drop the socket abruptly (used by tests and benchmarks)."""
@@ -648,6 +690,37 @@ class WsConnection:
 
 
 _SENTINEL = CloseEvent("__sentinel__")
+_monotonic = time.monotonic
+_loads = msgspec.json.Decoder(float_hook=Decimal).decode  # = jsonutil.loads, accepting any buffer
+_DecodeError = msgspec.DecodeError
+_OP_TEXT = Opcode.TEXT
+_OP_BINARY = Opcode.BINARY
+_OP_CONT = Opcode.CONT
+
+
+class _FastClientConnection(ClientConnection):
+    """websockets' asyncio connection with a fast path: each complete (unfragmented) data frame
+    goes straight to ``on_data`` from ``data_received``, skipping the message assembler and one
+    ``await recv()`` per message. Fragmented messages, control frames and the closing handshake
+    take websockets' normal path."""
+
+    on_data: Callable[[bytes | bytearray | memoryview], None] | None = None
+    _fragmented = False
+
+    def process_event(self, event: Any) -> None:
+        cb = self.on_data
+        if cb is not None and self.response is not None and type(event) is Frame:
+            op = event.opcode
+            if op is _OP_TEXT or op is _OP_BINARY:
+                if event.fin and not self._fragmented:
+                    cb(event.data)
+                    return
+                self._fragmented = True
+            elif op is _OP_CONT and event.fin:
+                super().process_event(event)
+                self._fragmented = False
+                return
+        super().process_event(event)
 
 
 def _mark_rx(live: Liveness) -> Callable[[asyncio.Future[float]], None]:

@@ -59,7 +59,7 @@ def test_rollout_in_process_human_output(capsys: pytest.CaptureFixture[str]) -> 
 def test_failing_layer_fails_the_command_in_process(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     """No WebSocket token can be had: layer 3 fails, 4 and 5 are not run, exit code 1."""
     sandbox.faults.fail_next("/0/private/GetWebSocketsToken", n=1000, error="EGeneral:Permission denied")
-    code = main(["rollout", "--sandbox-url", sandbox.rest_url, "--timeout", "3"])
+    code = main(["rollout", "--sandbox-url", sandbox.rest_url, "--timeout", "2"])
     out = capsys.readouterr().out
     assert code == 1, out
     assert "PASS  layer 1 public REST" in out and "PASS  layer 2 public WS" in out

@@ -116,7 +116,7 @@ async def test_drop_brings_back_same_subscriptions_with_a_fresh_token(sb: Sandbo
             ws.subscribe({"topic": "executions", "payload": {"snap_orders": True, "snap_trades": False}}, PRIV),
             ws.subscribe("balances", PRIV),
         ), 5)
-        token_before = ws.connection(PRIV).protocol.token
+        token_before = ws.connection(PRIV).token
         assert token_calls(sb) == 1
         before_pub, before_priv = ws_subscribes(sb, PUB), ws_subscribes(sb, PRIV)
 
@@ -132,7 +132,7 @@ async def test_drop_brings_back_same_subscriptions_with_a_fresh_token(sb: Sandbo
         assert sorted(map(repr, strip)) == sorted(map(repr, [{k: v for k, v in p.items() if k != "token"}
                                                              for p in after_priv]))
         assert token_calls(sb) == 2  # a fresh GetWebSocketsToken per connection
-        assert ws.connection(PRIV).protocol.token not in (None, token_before)
+        assert ws.connection(PRIV).token not in (None, token_before)
         assert len(rec.of("authenticated", PRIV)) == 2
         # data flows again on the new connections
         n = len(rec.of("message", PUB))
@@ -268,3 +268,42 @@ async def test_full_queue_drops_oldest_market_data_and_warns() -> None:
             assert full.policy == "drop_oldest" and full.max_queue == 50
             assert ws.connection(PUB).dropped_messages > 0
             assert len(ws.connection(PUB)._queue) <= 52
+
+
+async def test_connect_failures_back_off_and_report_each_attempt() -> None:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    backoff = Backoff(first_jitter=0.0, base=0.02, factor=2, max_delay=0.08, jitter=0.0)
+    ws = WebsocketClient(ws_urls={PUB: f"ws://127.0.0.1:{port}/v2"}, reconnect_backoff=backoff)
+    rec = Recorder(ws)
+    async with ws:
+        ws.subscribe("heartbeat", PUB)
+        evs = await rec.wait("reconnecting", PUB, count=4)
+        assert [e.attempt for e in evs[:4]] == [1, 2, 3, 4]
+        assert [e.delay for e in evs[:4]] == pytest.approx([0.02, 0.04, 0.08, 0.08])
+        assert all(e.reason.startswith("connect failed") for e in evs)
+        errs = rec.of("exception", PUB)
+        assert errs and all(getattr(e.error, "retry_safe", False) for e in errs)
+    assert ws.subscriptions(PUB)[0]["topic"] == "heartbeat"  # still wanted, never acked
+
+
+def test_run_forever_for_scripts() -> None:
+    with Sandbox(seed=1, rate_limits=False) as sandbox:
+        ws = WebsocketClient(environment=sandbox.environment)
+        got: list[Any] = []
+
+        @ws.on("message")
+        def on_message(ev: Any) -> None:
+            if ev.channel == "ticker":
+                got.append(ev)
+                asyncio.get_running_loop().create_task(ws.close())
+
+        acks = ws.subscribe({"topic": "ticker", "payload": {"symbol": ["BTC/USD"]}}, PUB)  # outside any loop
+        ws.run_forever()
+        assert got and got[0].data["data"][0]["symbol"] == "BTC/USD"
+        assert acks.done() and acks.result()[0]["result"]["symbol"] == "BTC/USD"
+        assert ws.closed

@@ -80,14 +80,14 @@ async def test_private_futures_feeds_rechallenge_after_reconnect(sb: Sandbox) ->
     async with ws:
         await asyncio.wait_for(asyncio.gather(*(ws.subscribe(f, DPRIV) for f in feeds)), 5)
         await rec.wait("authenticated", DPRIV)
-        first = ws.connection(DPRIV).protocol.original_challenge
+        first = ws.connection(DPRIV).challenge
         subs_before = len(futures_ws_requests(sb, "subscribe"))
         sb.faults.drop_ws_connections()
         await rec.wait("reconnected", DPRIV)
         auths = rec.of("authenticated", DPRIV)
         assert len(auths) == 2 and {a.method for a in auths} == {"challenge"}
         assert len(futures_ws_requests(sb, "challenge")) == 2
-        second = ws.connection(DPRIV).protocol.original_challenge
+        second = ws.connection(DPRIV).challenge
         assert second and second != first
         resent = futures_ws_requests(sb, "subscribe")[subs_before:]
         assert sorted(r["feed"] for r in resent) == sorted(feeds)  # each exactly once

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from krakenkit import MissingCredentialsError
-from krakenkit._core.credentials import CredentialStore, Credentials, parse_env_file, parse_env_text
+from krakenkit._core.credentials import Credentials, CredentialStore, parse_env_file, parse_env_text
 from krakenkit._core.secrets import Secret
 
 SECRET = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg=="

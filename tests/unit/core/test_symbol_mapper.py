@@ -86,13 +86,13 @@ def test_perpetuals(mapper: SymbolMapper) -> None:
 
 
 def test_unknown_symbols_raise_clear_errors(mapper: SymbolMapper) -> None:
-    with pytest.raises(UnknownSymbolError, match="unknown Spot pair 'BTC/USDX'.*did you mean"):
+    with pytest.raises(UnknownSymbolError, match=r"unknown Spot pair 'BTC/USDX'.*did you mean"):
         mapper.to_rest("BTC/USDX")
     with pytest.raises(UnknownSymbolError, match="unknown Spot pair 'FOOBAR'"):
         mapper.to_ws("FOOBAR")
     with pytest.raises(UnknownSymbolError, match="unknown Derivatives instrument 'PF_SOLUSD'"):
         mapper.instrument("PF_SOLUSD")
-    with pytest.raises(SymbolFormatError, match="Derivatives instrument, not a Spot pair.*'BTC/USD'"):
+    with pytest.raises(SymbolFormatError, match=r"Derivatives instrument, not a Spot pair.*'BTC/USD'"):
         mapper.to_rest("PF_XBTUSD")
     with pytest.raises(SymbolFormatError):
         mapper.to_rest("")

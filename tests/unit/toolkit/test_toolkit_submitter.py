@@ -233,13 +233,14 @@ def test_entries_leased_by_another_live_bot_are_left_alone(journal: OrderJournal
     assert journal.get("theirs").status is S.SENT
 
 
-def test_gate_raise_mode_refuses_before_journaling(journal: OrderJournal) -> None:
+def test_gate_raise_mode_refuses_and_journals_not_placed(journal: OrderJournal) -> None:
     gate = ReconnectGate(on_closed="raise")
     gate.close("manual")
     ex = FakeExchange()
     with pytest.raises(TradingPausedError):
         make(ex, journal, gate=gate).submit("XBTUSD", "buy", "market", "1")
-    assert journal.entries() == [] and ex.sends == []
+    (e,) = journal.entries()
+    assert e.status is S.NOT_PLACED and "TradingPausedError" in (e.error or "") and ex.sends == []
     assert gate.core.inflight == 0
 
 

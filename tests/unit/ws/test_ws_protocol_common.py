@@ -19,6 +19,7 @@ def test_normalize_requests_accepts_the_reference_sdk_forms() -> None:
         SubRequest("ticker", {"symbol": ["BTC/USD"]})
     ]
     assert [r.topic for r in normalize_requests(["a", {"topic": "b"}])] == ["a", "b"]
+    bad: object
     for bad in ([], 3, {"payload": {}}, {"topic": "x", "symbol": ["BTC/USD"]}, {"topic": "x", "payload": 1}):
         with pytest.raises(ValidationError):
             normalize_requests(bad)

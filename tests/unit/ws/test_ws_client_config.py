@@ -1,0 +1,103 @@
+"""Client construction and the connection's queue policy, without sockets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from krakenkit import LIVE, WS_KEY_MAP, Environment
+from krakenkit._core.errors import MissingCredentialsError, ValidationError
+from krakenkit.ws import WebsocketClient
+from krakenkit.ws.connection import ConnectionOptions, WsConnection
+from krakenkit.ws.events import MessageEvent, QueueFullEvent, WsEvent
+from krakenkit.ws.protocol_common import ConnectBudget
+
+
+def test_urls_live_testnet_overrides_and_environment() -> None:
+    assert WebsocketClient().environment.ws_url(WS_KEY_MAP.spotPublicV2) == "wss://ws.kraken.com/v2"
+    assert WebsocketClient().environment.ws_url(WS_KEY_MAP.spotL3V2) == "wss://ws-l3.kraken.com/v2"
+    demo = WebsocketClient(testnet=True).environment
+    assert demo.ws_url(WS_KEY_MAP.derivativesPublicV1) == "wss://demo-futures.kraken.com/ws/v1"
+    ws = WebsocketClient(ws_urls={"spotPublicV2": "ws://127.0.0.1:1/v2"})
+    assert ws.environment.ws_url("spotPublicV2") == "ws://127.0.0.1:1/v2"
+    assert ws.environment.ws_url("spotPrivateV2") == LIVE.ws_url("spotPrivateV2")
+    env = Environment("http://x", "http://x", {k: f"ws://x/{k}" for k in WS_KEY_MAP.ALL}, "sandbox")
+    assert WebsocketClient(environment=env).environment.ws_url("spotBetaPublicV2") == "ws://x/spotBetaPublicV2"
+
+
+def test_credentials_are_checked_per_key() -> None:
+    with pytest.raises(MissingCredentialsError):
+        WebsocketClient("key-only")
+    with pytest.raises(MissingCredentialsError):
+        WebsocketClient(futures_api_key="k")
+    ws = WebsocketClient()
+    with pytest.raises(MissingCredentialsError):
+        ws.connection(WS_KEY_MAP.spotPrivateV2)
+    with pytest.raises(MissingCredentialsError):
+        ws.connection(WS_KEY_MAP.derivativesPrivateV1)
+    with pytest.raises(ValidationError):
+        ws.connection("spotPublicV3")
+    with pytest.raises(ValidationError):
+        ws.on("mesage", print)
+
+
+def test_proxy_options_reach_the_websocket_driver() -> None:
+    assert WebsocketClient()._options.proxy is True  # websockets reads the environment
+    assert WebsocketClient(network_options={"proxy": "http://p:3128"})._options.proxy == "http://p:3128"
+    opts = WebsocketClient(network_options={"proxy": "http://p:3128", "ws_proxy": "socks5://s:1080"})._options
+    assert opts.proxy == "socks5://s:1080"
+    assert WebsocketClient(network_options={"ws_proxy": ""})._options.proxy is None
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.paused = 0
+        self.resumed = 0
+
+    def pause_reading(self) -> None:
+        self.paused += 1
+
+    def resume_reading(self) -> None:
+        self.resumed += 1
+
+    def is_closing(self) -> bool:
+        return False
+
+
+class _WS:
+    def __init__(self) -> None:
+        self.transport = _Transport()
+
+
+def _conn(ws_key: str, max_queue: int) -> tuple[WsConnection, list[WsEvent]]:
+    seen: list[WsEvent] = []
+
+    def deliver(ev: WsEvent) -> None:
+        seen.append(ev)
+
+    conn = WsConnection(ws_key, "ws://x", ConnectionOptions(max_queue=max_queue), deliver, ConnectBudget())
+    return conn, seen
+
+
+def test_public_queue_drops_oldest_market_data_and_warns_once() -> None:
+    conn, seen = _conn(WS_KEY_MAP.spotPublicV2, 3)
+    for i in range(6):
+        conn._emit(MessageEvent(conn.ws_key, {"i": i}), True)
+    kept = [ev.data["i"] for ev, _ in conn._queue if isinstance(ev, MessageEvent)]
+    assert kept == [3, 4, 5] and conn.dropped_messages == 3
+    warnings = [e for e in seen if isinstance(e, QueueFullEvent)]
+    assert len(warnings) == 1 and warnings[0].policy == "drop_oldest"
+
+
+def test_private_queue_never_drops_and_pauses_reading() -> None:
+    conn, seen = _conn(WS_KEY_MAP.spotPrivateV2, 3)
+    ws: Any = _WS()
+    conn._ws = ws
+    for i in range(6):
+        conn._emit(MessageEvent(conn.ws_key, {"i": i}), False)
+    assert [ev.data["i"] for ev, _ in conn._queue if isinstance(ev, MessageEvent)] == list(range(6))
+    assert conn.dropped_messages == 0 and ws.transport.paused == 1 and conn._backpressured
+    assert [e.policy for e in seen if isinstance(e, QueueFullEvent)] == ["backpressure"]
+    conn._resume_reading()
+    assert ws.transport.resumed == 1 and not conn._backpressured
