@@ -215,7 +215,10 @@ class RetryPolicy:
 
     base_delay: float = 0.25
     max_delay: float = 8.0
-    nonce_resends: int = 1          # extra re-signed sends after EAPI:Invalid nonce
+    nonce_resends: int = 1          # extra re-signed sends after EAPI:Invalid nonce (raise it when many
+                                    # concurrent sends on one key can reach Kraken out of order)
+    outcome_grace: float = 1.0      # an order of unknown outcome may still be reaching the book: after a
+                                    # lookup finds nothing, wait this long and look once more before resending
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,6 +536,11 @@ class RestCore:
                         call.endpoint.path, error.__class__.__name__, client_id)
             try:
                 found = yield from self._resolve_outcome(call, error)
+                if found is None and self._retry_policy.outcome_grace > 0:
+                    log.info("%s %s: no order with client id %s yet; looking again in %.2fs", self.product,
+                             call.endpoint.path, client_id, self._retry_policy.outcome_grace)
+                    yield Sleep(self._retry_policy.outcome_grace)
+                    found = yield from self._resolve_outcome(call, error)
             except KrakenError as lookup_error:
                 raise self._outcome_unknown(call, error, f"lookup by client id failed: {lookup_error}") \
                     from lookup_error

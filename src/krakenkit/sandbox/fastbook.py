@@ -4,7 +4,7 @@ The ring is derived deterministically from a book snapshot: random quantity chan
 levels plus, now and then, a level replaced by a new price (a ``qty 0`` delete and an add in the
 same message, so the depth stays full). Every frame carries the checksum computed with the
 sandbox's own :func:`~krakenkit.sandbox.checksum.book_checksum` after applying it. The last frames
-restore the snapshot exactly, so the ring can be replayed forever: a subscriber that got the
+restore the snapshot exactly (one message), so the ring can be replayed forever: a subscriber that got the
 snapshot and then frames ``0, 1, 2, ...`` (wrapping around) always holds a consistent book.
 
 Frames are server WebSocket frames (FIN + text opcode, unmasked, length header included) whose
@@ -216,13 +216,16 @@ def build_ring(
                 emit({name: [(p, new_qty(side.qty[p]))]})
         else:
             emit({name: [(p, new_qty(side.qty[p]))]})
-    # restore the snapshot: one message per side (deletes first, then levels back at their qty)
+    # restore the snapshot in one message (both sides at once, so it never crosses on the way)
+    restore: dict[str, list[tuple[Decimal, Decimal]]] = {}
     for name, snap in (("bids", snap_b), ("asks", snap_a)):
         side = sides[name]
         want = dict(snap)
         changes = [(p, ZERO) for p in list(side.prices) if p not in want]
         changes += [(p, x) for p, x in snap if side.qty.get(p) != x]
         if changes:
-            emit({name: changes})
+            restore[name] = changes
+    if restore:
+        emit(restore)
     assert sides["bids"].top(depth) == snap_b and sides["asks"].top(depth) == snap_a
     return ring

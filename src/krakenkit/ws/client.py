@@ -273,6 +273,7 @@ class WebsocketClient:
         if self._books:
             conn.raw_hook = self._book_hook
         conn._inline_ok = self._inline_ok
+        conn.disconnect_hook = self._on_disconnect
         self._connections[ws_key] = conn
         return conn
 
@@ -473,6 +474,15 @@ class WebsocketClient:
             req = SubRequest("book", {"symbol": [live.symbol], "depth": live.depth})
         conn.unsubscribe([req])
         conn.subscribe([req])
+
+    def _on_disconnect(self, ws_key: str) -> None:
+        """Books of a lost connection are stale until the resubscribe brings a fresh snapshot."""
+        for (key, _), live in self._books.items():
+            if key == ws_key:
+                live._set_ready(False)
+                live.resyncing = False
+                if live.book is not None:
+                    live.book.reset()
 
     def _on_instrument(self, msg: Any) -> None:
         data = msg.get("data")

@@ -132,6 +132,7 @@ class WsConnection:
         self._token_provider = token_provider
         self._futures_credentials = futures_credentials
         self.raw_hook = raw_hook
+        self.disconnect_hook: Callable[[str], None] | None = None
         self._rng = random.Random()  # jitter, not security
         self._waiters: dict[int, asyncio.Future[Any]] = {}
         self._queue: deque[tuple[WsEvent, bool]] = deque()
@@ -222,6 +223,7 @@ class WsConnection:
         self._closing = True
         self._wakeup_sleep.set()
         ws = self._ws
+        in_session = ws is not None
         if ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), self.options.close_timeout)
@@ -239,7 +241,8 @@ class WsConnection:
             if not fut.done():
                 fut.set_exception(err)
         self._waiters.clear()
-        self._emit(CloseEvent(self.ws_key, None, "client closed", True))
+        if not in_session:  # a live session already reported its final close
+            self._emit(CloseEvent(self.ws_key, None, "client closed", True))
         if self._dispatch_task is not None:
             # let handlers see what is queued (bounded wait), then stop the dispatcher
             self._emit_sentinel()
@@ -495,20 +498,25 @@ class WsConnection:
         finally:
             self._ws = None
             self._ready.clear()
-            for task in (setup, watchdog, *self._session_tasks):
+            tasks = (setup, watchdog, *self._session_tasks)
+            for task in tasks:
                 task.cancel()
-            for task in (setup, watchdog, *self._session_tasks):
-                with contextlib.suppress(BaseException):
-                    await task
-            self._session_tasks.clear()
             if self._challenge is not None and not self._challenge.done():
                 self._challenge.cancel()
             self._challenge = None
+            # in-flight requests fail now (ConnectionLostError); topics wait for the next session
+            self.resolve(self.protocol.on_connection_lost(reason))
+            if self.disconnect_hook is not None:
+                self.disconnect_hook(self.ws_key)
+            self._backpressured = False
+            for task in tasks:
+                with contextlib.suppress(BaseException):
+                    await task
+            self._session_tasks.clear()
             if ws.transport is not None:
                 ws.transport.abort()
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(ws.wait_closed(), 1.0)
-            self.resolve(self.protocol.on_connection_lost(reason))
             self._emit(CloseEvent(self.ws_key, code, reason, self._closing))
         return good.is_set(), reason, code
 

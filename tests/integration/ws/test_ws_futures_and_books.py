@@ -142,3 +142,17 @@ async def test_derivatives_book_ready_and_seq_gap_resyncs(sb: Sandbox) -> None:
         assert not book.is_ready
         await asyncio.wait_for(book.ready(), 10)
         assert book.resyncs == 1
+
+
+async def test_books_are_not_ready_while_disconnected_and_come_back(sb: Sandbox) -> None:
+    ws = WebsocketClient(environment=sb.environment, reconnect_backoff=FAST)
+    rec = Recorder(ws)
+    async with ws:
+        btc = ws.book("BTC/USD", depth=10, price_precision=1, qty_precision=8)
+        await asyncio.wait_for(btc.ready(), 10)
+        sb.faults.drop_ws_connections(PUB)
+        await rec.wait("close", PUB)
+        assert not btc.is_ready  # stale data is not served as current
+        await rec.wait("reconnected", PUB)
+        await asyncio.wait_for(btc.ready(), 10)
+        assert btc.best_bid is not None and btc.resyncs == 0

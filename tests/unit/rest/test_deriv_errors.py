@@ -18,7 +18,7 @@ from krakenkit.rest.derivatives import DerivativesClient
 pytestmark = pytest.mark.filterwarnings("ignore::krakenkit.rest.derivatives.KrakenDeprecationWarning")
 
 SECRET = base64.b64encode(b"s" * 64).decode()
-NO_WAIT = RetryPolicy(base_delay=0.0, max_delay=0.0)
+NO_WAIT = RetryPolicy(base_delay=0.0, max_delay=0.0, outcome_grace=0)
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -16,7 +16,7 @@ from krakenkit.rest import RetryPolicy, SpotClient
 
 README = Path("/work/shared/kraken-reference/README.md").read_text()
 SECRET = base64.b64encode(b"err-secret-" * 6).decode()
-NO_WAIT = RetryPolicy(base_delay=0, max_delay=0)
+NO_WAIT = RetryPolicy(base_delay=0, max_delay=0, outcome_grace=0)
 
 
 def readme_spot_errors() -> list[str]:

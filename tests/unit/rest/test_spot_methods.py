@@ -248,7 +248,7 @@ def test_each_send_gets_a_fresh_nonce_and_signature() -> None:
         return httpx.Response(200, json={"error": [], "result": {"ZUSD": "1.5"}})
 
     from krakenkit.rest import RetryPolicy
-    client = SpotClient(KEY, SECRET, retry_policy=RetryPolicy(base_delay=0, max_delay=0),
+    client = SpotClient(KEY, SECRET, retry_policy=RetryPolicy(base_delay=0, max_delay=0, outcome_grace=0),
                         http_client=httpx.Client(transport=httpx.MockTransport(handler)))
     bal = client.get_account_balance()
     assert bal["ZUSD"] == Decimal("1.5")

@@ -22,7 +22,7 @@ from krakenkit.rest._base import (
 )
 
 SECRET = base64.b64encode(b"retry-secret-" * 5).decode()
-NO_WAIT = RetryPolicy(base_delay=0, max_delay=0)
+NO_WAIT = RetryPolicy(base_delay=0, max_delay=0, outcome_grace=0)
 R, C, O, A, W = (OperationKind.READ, OperationKind.CANCEL, OperationKind.ORDER_ENTRY, OperationKind.AMEND,  # noqa: E741
                  OperationKind.WRITE)
 
@@ -356,3 +356,33 @@ async def test_async_read_retries() -> None:
     async with AsyncSpotClient(http_client=http, retry_policy=NO_WAIT, max_retries=1) as client:
         assert (await client.get_server_time()).unixtime == 9
     await http.aclose()
+
+
+def test_unknown_outcome_looks_again_after_a_grace_period_before_resending() -> None:
+    """An order still reaching the book is found by the second lookup: no resend, no duplicate."""
+    empty_open = {"error": [], "result": {"open": {}}}
+    empty_closed = {"error": [], "result": {"closed": {}, "count": 0}}
+    late_open = {"error": [], "result": {"open": {"OLATE1-AAAAA-BBBBBB": ORDER_INFO}}}
+    script = Script(AddOrder=[httpx.ReadTimeout("lost")], OpenOrders=[empty_open, late_open],
+                    ClosedOrders=[empty_closed])
+    client = make(script, max_retries=2, retry_policy=RetryPolicy(base_delay=0, max_delay=0, outcome_grace=0.5))
+    flow = client._flow(client._make_call("AddOrder", {**ORDER_ARGS, "cl_ord_id": "my-id-1"}))
+    steps: list[str] = []
+    step = next(flow)
+    try:
+        while True:
+            if isinstance(step, Sleep):
+                steps.append(f"sleep {step.seconds}")
+                step = flow.send(None)
+            else:
+                steps.append(step.request.url.path.rsplit("/", 1)[-1])
+                reply: Any
+                try:
+                    reply = script(step.request)
+                except httpx.HTTPError as exc:
+                    reply = exc
+                step = flow.send(reply)
+    except StopIteration as stop:
+        result = stop.value
+    assert steps == ["AddOrder", "OpenOrders", "ClosedOrders", "sleep 0.5", "OpenOrders"]
+    assert result.recovered and result.txid == ["OLATE1-AAAAA-BBBBBB"]

@@ -29,7 +29,7 @@ def assert_clean(text: str) -> None:
 
 
 def client(handler: Any, **kw: Any) -> SpotClient:
-    return SpotClient("public-key-abcdef", SECRET, otp=OTP, retry_policy=RetryPolicy(base_delay=0, max_delay=0),
+    return SpotClient("public-key-abcdef", SECRET, otp=OTP, retry_policy=RetryPolicy(base_delay=0, max_delay=0, outcome_grace=0),
                       http_client=httpx.Client(transport=httpx.MockTransport(handler)), **kw)
 
 

@@ -101,3 +101,21 @@ def test_private_queue_never_drops_and_pauses_reading() -> None:
     assert [e.policy for e in seen if isinstance(e, QueueFullEvent)] == ["backpressure"]
     conn._resume_reading()
     assert ws.transport.resumed == 1 and not conn._backpressured
+
+
+def test_frames_are_classified_and_garbage_becomes_exception_events() -> None:
+    from krakenkit._core.errors import InvalidResponseError
+    from krakenkit.ws.events import ExceptionEvent
+
+    conn, _ = _conn(WS_KEY_MAP.spotPublicV2, 100)
+    conn.on_frame(b"CloudFlare WebSocket proxy restarting")
+    conn.on_frame(b"[1, 2]")
+    conn.on_frame(memoryview(b'{"channel":"ticker","type":"update","data":[{"bid":0.10025}]}'))
+    conn.on_frame(b'{"channel":"heartbeat"}')
+    events = [ev for ev, _ in conn._queue]
+    assert [type(e).__name__ for e in events] == ["ExceptionEvent", "ExceptionEvent", "MessageEvent"]
+    first = events[0]
+    assert isinstance(first, ExceptionEvent) and isinstance(first.error, InvalidResponseError)
+    assert first.raw == b"CloudFlare WebSocket proxy restarting"
+    msg = events[2]
+    assert isinstance(msg, MessageEvent) and str(msg.data["data"][0]["bid"]) == "0.10025"
