@@ -11,6 +11,12 @@ its ``handle_message``, it keeps its own order book while doing so). Then the sa
 krakenkit's connection ``--drops`` times (admin HTTP fault) and the time from the drop request to
 the ``reconnected`` event (connected again and every subscription acknowledged) is reported as
 p50/p95.
+
+Reading the table: msgs/s is what each client delivered while the sandbox produced as fast as each
+socket drained, so it is capped by the sandbox (one Python process) and by machine load; client CPU
+per message is the client's own cost. python-kraken-sdk reads with ``max_queue=None`` and one
+event-loop turn per message: when the server floods faster than that, its unbounded buffer grows and
+its delivered rate collapses (seen as a tiny msgs/s with a huge CPU per delivered message).
 """
 
 from __future__ import annotations

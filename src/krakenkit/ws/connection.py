@@ -42,7 +42,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
-import websockets
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
@@ -153,6 +152,24 @@ class WsConnection:
         self.liveness: Liveness | None = None
         self.connects = 0
         self.sessions_ready = 0
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Arguments for ``websockets.asyncio.client.connect`` (keep-alive is ours, not the library's)."""
+        kwargs: dict[str, Any] = {
+            "proxy": self.options.proxy,
+            "open_timeout": self.options.open_timeout,
+            "ping_interval": None,
+            "ping_timeout": None,
+            "close_timeout": self.options.close_timeout,
+            "compression": self.options.compression,
+            "max_size": self.options.max_size,
+            "user_agent_header": self.options.user_agent,
+            "max_queue": 64,
+            "create_connection": self._connection_class,
+        }
+        if self.options.ssl is not None:  # absent: websockets makes a default TLS context for wss://
+            kwargs["ssl"] = self.options.ssl
+        return kwargs
 
     @property
     def _connection_class(self) -> type[ClientConnection]:
@@ -435,20 +452,7 @@ class WsConnection:
             self.connects += 1
             self.liveness = Liveness(self.options.staleness_timeout, self.options.ping_interval, time.monotonic())
             try:
-                ws = await connect(
-                    self.url,
-                    proxy=self.options.proxy,
-                    open_timeout=self.options.open_timeout,
-                    ping_interval=None,
-                    ping_timeout=None,
-                    close_timeout=self.options.close_timeout,
-                    compression=self.options.compression,
-                    max_size=self.options.max_size,
-                    user_agent_header=self.options.user_agent,
-                    ssl=self.options.ssl,
-                    max_queue=64,
-                    create_connection=self._connection_class,
-                )
+                ws = await connect(self.url, **self.connect_kwargs())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -743,5 +747,3 @@ def _retrieve(fut: asyncio.Future[Any]) -> None:
     if not fut.cancelled():
         fut.exception()
 
-
-_ = websockets  # the driver is built on websockets >= 14 (asyncio implementation, proxy support)

@@ -119,3 +119,15 @@ def test_frames_are_classified_and_garbage_becomes_exception_events() -> None:
     assert first.raw == b"CloudFlare WebSocket proxy restarting"
     msg = events[2]
     assert isinstance(msg, MessageEvent) and str(msg.data["data"][0]["bid"]) == "0.10025"
+
+
+def test_connect_arguments_keep_tls_for_wss_urls() -> None:
+    import ssl
+
+    conn, _ = _conn(WS_KEY_MAP.spotPublicV2, 10)
+    kwargs = conn.connect_kwargs()
+    assert "ssl" not in kwargs  # websockets then creates a default TLS context for wss://
+    assert kwargs["ping_interval"] is None and kwargs["proxy"] is True
+    ctx = ssl.create_default_context()
+    ws = WebsocketClient(network_options={"ssl": ctx})
+    assert ws.connection(WS_KEY_MAP.spotPublicV2).connect_kwargs()["ssl"] is ctx
