@@ -59,16 +59,12 @@ def ref_checksum(asks: dict[Decimal, Decimal], bids: dict[Decimal, Decimal]) -> 
 
 
 def _top10(view: list[int], book: dict[int, int]) -> dict[Decimal, Decimal]:
-    return {
-        Decimal(p).scaleb(-PRICE_PRECISION): Decimal(book[p]).scaleb(-QTY_PRECISION) for p in view[:10]
-    }
+    return {Decimal(p).scaleb(-PRICE_PRECISION): Decimal(book[p]).scaleb(-QTY_PRECISION) for p in view[:10]}
 
 
 def _frame(kind: str, bids: list[tuple[int, int]], asks: list[tuple[int, int]], checksum: int, ts: str) -> bytes:
     def side(levels: list[tuple[int, int]]) -> str:
-        return ",".join(
-            f'{{"price":{_text(p, PRICE_PRECISION)},"qty":{_text(q, QTY_PRECISION)}}}' for p, q in levels
-        )
+        return ",".join(f'{{"price":{_text(p, PRICE_PRECISION)},"qty":{_text(q, QTY_PRECISION)}}}' for p, q in levels)
 
     return (
         f'{{"channel":"book","type":"{kind}","data":[{{"symbol":"{SYMBOL}","bids":[{side(bids)}],'
@@ -104,8 +100,15 @@ def make_stream(depth: int, updates: int, seed: int) -> list[bytes]:
         return sorted(book, reverse=bid)[:depth]
 
     vb, va = view(true_bids, True), view(true_asks, False)
-    frames = [_frame("snapshot", [(p, true_bids[p]) for p in vb], [(p, true_asks[p]) for p in va],
-                     ref_checksum(_top10(va, true_asks), _top10(vb, true_bids)), "2024-01-01T00:00:00.000000Z")]
+    frames = [
+        _frame(
+            "snapshot",
+            [(p, true_bids[p]) for p in vb],
+            [(p, true_asks[p]) for p in va],
+            ref_checksum(_top10(va, true_asks), _top10(vb, true_bids)),
+            "2024-01-01T00:00:00.000000Z",
+        )
+    ]
     n = 0
     while len(frames) <= updates:
         n += 1
@@ -146,16 +149,19 @@ def make_stream(depth: int, updates: int, seed: int) -> list[bytes]:
             ch = changed[bid]
             new_set = set(new_view)
             entering = new_set.difference(old_view)
-            msg = [(p, book[p]) for p in sorted(ch | entering) if p in new_set]
-            msg += [(p, 0) for p in ch if p in old_view and p not in book]  # deleted, not pushed out
-            rng.shuffle(msg)
+            # deletes first (of visible levels that are gone, not pushed out), then the changed and
+            # entering levels: the order Kraken uses, and one that per-level truncating peers need
+            msg = [(p, 0) for p in sorted(ch) if p in old_view and p not in book]
+            msg += [(p, book[p]) for p in sorted(ch | entering, reverse=bid) if p in new_set]
             sides.append(msg)
         vb, va = nb, na
         if not sides[0] and not sides[1]:
             continue
-        ts = f"2024-01-01T{(n // 3_600_000) % 24:02d}:{(n // 60_000) % 60:02d}:{(n // 1000) % 60:02d}.{n % 1000:03d}000Z"
-        frames.append(_frame("update", sides[0], sides[1],
-                             ref_checksum(_top10(va, true_asks), _top10(vb, true_bids)), ts))
+        hh, mm, ss, ms = (n // 3_600_000) % 24, (n // 60_000) % 60, (n // 1000) % 60, n % 1000
+        ts = f"2024-01-01T{hh:02d}:{mm:02d}:{ss:02d}.{ms:03d}000Z"
+        frames.append(
+            _frame("update", sides[0], sides[1], ref_checksum(_top10(va, true_asks), _top10(vb, true_bids)), ts)
+        )
     return frames
 
 
@@ -201,48 +207,89 @@ def run_reference(frames: list[bytes], depth: int) -> Any:
     return (bids, asks)
 
 
-def _ccxt_runner() -> tuple[Runner | None, str]:
-    if importlib.util.find_spec("ccxt") is None:
-        return None, "ccxt not installed (pip install ccxt)"
-    try:
-        import ccxt  # type: ignore[import-not-found, unused-ignore]
-        from ccxt.async_support.base.ws.order_book import OrderBook  # type: ignore[import-not-found, unused-ignore]
-    except Exception as exc:  # pragma: no cover - depends on the peer's version
-        return None, f"ccxt import failed: {exc!r}"
-
-    exchange = ccxt.kraken()
-
-    def crc(book: Any) -> int:
-        # ccxt kraken v1-style checksum over its float book (as in ccxt/pro/kraken.py handle_order_book)
-        payload = ""
-        for side in (book["asks"], book["bids"]):
-            for price, amount in side[:10]:
-                p = exchange.number_to_string(price) if False else repr(price)
-                a = repr(amount)
-                payload += (p.replace(".", "").lstrip("0") + a.replace(".", "").lstrip("0"))
-        return zlib.crc32(payload.encode())
-
-    def run(frames: list[bytes], depth: int) -> Any:
-        book: Any = None
-        for frame in frames:
-            msg = json.loads(frame)
-            entry = msg["data"][0]
-            if msg["type"] == "snapshot":
-                book = OrderBook({}, depth)
-            for key, side in (("bids", book["bids"]), ("asks", book["asks"])):
-                for lvl in entry[key]:
-                    side.store(float(lvl["price"]), float(lvl["qty"]))
-            book.limit()
-            crc(book)
-        return book
-
-    return run, f"ccxt {getattr(ccxt, '__version__', '?')} OrderBook (float) + its-style crc32"
+class _Stop(Exception):
+    pass
 
 
 def _kraken_sdk_runner() -> tuple[Runner | None, str]:
+    """python-kraken-sdk's SpotOrderBookClient.on_message, driven offline (no socket, no REST)."""
     if importlib.util.find_spec("kraken") is None:
-        return None, "python-kraken-sdk not installed (pip install python-kraken-sdk)"
-    return None, "python-kraken-sdk installed but no offline hook wired"
+        return None, "python-kraken-sdk not installed (.venv/bin/pip install python-kraken-sdk)"
+    try:
+        from importlib.metadata import version
+
+        from kraken.spot.orderbook import SpotOrderBookClient  # type: ignore[import-not-found, import-untyped, unused-ignore]
+    except Exception as exc:  # pragma: no cover - depends on the peer's version
+        return None, f"python-kraken-sdk import failed: {exc!r}"
+
+    def run(frames: list[bytes], depth: int) -> Any:
+        client = SpotOrderBookClient.__new__(SpotOrderBookClient)
+        # the state its constructor and first message would build (it asks REST for the decimals)
+        client._SpotOrderBookClient__book = {  # type: ignore[attr-defined]
+            SYMBOL: {
+                "bid": {},
+                "ask": {},
+                "valid": True,
+                "price_decimals": PRICE_PRECISION,
+                "qty_decimals": QTY_PRECISION,
+            }
+        }
+        client._SpotOrderBookClient__depth = depth  # type: ignore[attr-defined]
+        client._SpotOrderBookClient__callback = lambda pair, message: None  # type: ignore[attr-defined]
+
+        async def invalid(pairs: list[str]) -> None:
+            raise _Stop
+
+        client.remove_book = invalid  # type: ignore[method-assign]
+        on_message = client.on_message
+        loads = json.loads  # what its websocket connector does with each frame
+        for frame in frames:
+            coro = on_message(loads(frame))
+            try:
+                coro.send(None)
+            except StopIteration:
+                pass
+            except _Stop:
+                raise RuntimeError("python-kraken-sdk reported a checksum mismatch") from None
+        return client
+
+    return run, f"python-kraken-sdk {version('python-kraken-sdk')} SpotOrderBookClient (checksum on)"
+
+
+class _FakeClient:
+    def __init__(self) -> None:
+        self.subscriptions: dict[str, Any] = {}
+
+    def resolve(self, result: Any, message_hash: Any) -> None:
+        pass
+
+    def reject(self, error: Any, message_hash: Any) -> None:
+        raise RuntimeError(f"ccxt rejected: {error}")
+
+
+def _ccxt_runner() -> tuple[Runner | None, str]:
+    """ccxt.pro kraken handle_order_book (v2 book channel, its OrderBook classes), driven offline."""
+    if importlib.util.find_spec("ccxt") is None:
+        return None, "ccxt not installed (.venv/bin/pip install ccxt)"
+    try:
+        import ccxt.pro  # type: ignore[import-not-found, import-untyped, unused-ignore]
+    except Exception as exc:  # pragma: no cover - depends on the peer's version
+        return None, f"ccxt.pro import failed: {exc!r}"
+
+    def run(frames: list[bytes], depth: int) -> Any:
+        exchange = ccxt.pro.kraken()
+        client = _FakeClient()
+        client.subscriptions[exchange.get_message_hash("orderbook", None, SYMBOL)] = {"limit": depth}
+        handle = exchange.handle_order_book
+        loads = json.loads  # what its websocket client does with each frame
+        for frame in frames:
+            handle(client, loads(frame))
+        return exchange.orderbooks[SYMBOL]
+
+    return run, (
+        f"ccxt {ccxt.__version__} pro.kraken handle_order_book (checksum off: its default, "
+        "'not reliable'; prices/qtys as float)"
+    )
 
 
 def measure(runner: Runner, frames: list[bytes], depth: int, repeat: int) -> float:
@@ -294,8 +341,10 @@ def main(argv: list[str] | None = None) -> int:
         frames = make_stream(depth, args.updates, args.seed)
         gen = time.perf_counter() - t0
         avg = sum(map(len, frames[1:])) / (len(frames) - 1)
-        print(f"depth {depth}: stream generated in {gen:.1f} s, snapshot {len(frames[0])} B, "
-              f"update frames {avg:.0f} B on average")
+        print(
+            f"depth {depth}: stream generated in {gen:.1f} s, snapshot {len(frames[0])} B, "
+            f"update frames {avg:.0f} B on average"
+        )
         kk = measure(run_krakenkit, frames, depth, args.repeat)
         mem = memory(run_krakenkit, frames, depth)
         rows.append((depth, "krakenkit SpotBook", kk, mem, 1.0))

@@ -46,6 +46,5 @@ def check_symbol(symbol: object, name: str = "symbol") -> str:
 
 def check_depth(depth: object) -> int:
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValidationError(f"depth must be a positive int (10, 25, 100, 500, 1000), got {depth!r}",
-                              field="depth")
+        raise ValidationError(f"depth must be a positive int (10, 25, 100, 500, 1000), got {depth!r}", field="depth")
     return depth

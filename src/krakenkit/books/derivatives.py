@@ -67,6 +67,9 @@ class DerivativesBook:
 
     def apply(self, message: bytes | bytearray | memoryview | str | Mapping[str, Any]) -> bool:
         """Apply one ``book_snapshot`` or ``book`` message. Returns ``True`` when it changed the book."""
+        feed: Any
+        product: Any
+        seq: Any
         if isinstance(message, _RAW):
             try:
                 f = futures_decoder.decode(message)
@@ -74,8 +77,12 @@ class DerivativesBook:
                 raise InvalidResponseError(f"undecodable derivatives book message: {exc}") from exc
             feed, product, seq = f.feed, f.product_id, f.seq
             msg: Mapping[str, Any] = {
-                "side": f.side, "price": f.price, "qty": f.qty, "timestamp": f.timestamp,
-                "bids": f.bids, "asks": f.asks,
+                "side": f.side,
+                "price": f.price,
+                "qty": f.qty,
+                "timestamp": f.timestamp,
+                "bids": f.bids,
+                "asks": f.asks,
             }
         else:
             try:

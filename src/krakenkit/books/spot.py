@@ -304,9 +304,7 @@ class SpotBook:
         self._adirty = self._bdirty = True
         self._valid = True
 
-    def _load(
-        self, levels: list[V2Level], cache: dict[Any, tuple[int, str]], bid: bool
-    ) -> tuple[list[int], list[str]]:
+    def _load(self, levels: list[V2Level], cache: dict[Any, tuple[int, str]], bid: bool) -> tuple[list[int], list[str]]:
         qp = self.qty_precision
         by_key: dict[int, str] = {}
         for lvl in levels:

@@ -88,7 +88,7 @@ def spell(value: Decimal, precision: int, how: str) -> str:
     if how == "padded":
         return format(value, f".{precision}f")
     if how == "exp":
-        sign, digits, exp = value.normalize().as_tuple()
+        _sign, digits, exp = value.normalize().as_tuple()
         assert isinstance(exp, int)
         return f"{''.join(map(str, digits))}e{exp}" if value else "0e0"
     if how == "quoted":
@@ -115,9 +115,7 @@ class Msg:
         how = self.spellings_iter()
 
         def side(levels: list[tuple[Decimal, Decimal]]) -> str:
-            return ",".join(
-                f'{{"price":{spell(p, pp, next(how))},"qty":{spell(q, qp, next(how))}}}' for p, q in levels
-            )
+            return ",".join(f'{{"price":{spell(p, pp, next(how))},"qty":{spell(q, qp, next(how))}}}' for p, q in levels)
 
         kind = "snapshot" if self.snapshot else "update"
         return (
@@ -354,8 +352,9 @@ class Driver:
         self.ref = RefBook(depth, pp, qp)
 
     def send(self, kind: str, bids: Sequence[tuple[str, str]] = (), asks: Sequence[tuple[str, str]] = ()) -> None:
-        self.ref.apply(kind == "snapshot", [(Decimal(p), Decimal(q)) for p, q in bids],
-                       [(Decimal(p), Decimal(q)) for p, q in asks])
+        self.ref.apply(
+            kind == "snapshot", [(Decimal(p), Decimal(q)) for p, q in bids], [(Decimal(p), Decimal(q)) for p, q in asks]
+        )
         assert self.book.apply(frame(kind, list(bids), list(asks), self.ref.checksum()))
         assert_same(self.book, self.ref)
 

@@ -78,7 +78,7 @@ def test_checksum_functions_on_vector_data() -> None:
     asks = [(lvl["price"], lvl["qty"]) for lvl in msg["asks"]]
     bids = [(lvl["price"], lvl["qty"]) for lvl in msg["bids"]]
     assert checksum_v2(asks, bids, 1, 8) == 3310070434
-    assert checksum_v2(asks + [("99999.9", "1")], bids, 1, 8) == 3310070434  # only 10 per side
+    assert checksum_v2([*asks, ("99999.9", "1")], bids, 1, 8) == 3310070434  # only 10 per side
     assert checksum_v2(bids, asks, 1, 8) != 3310070434  # order matters: asks first
     l3 = loads(_frame("ws-v2-examples/ws2_level3_checksum_guide_snapshot_BTCUSD.json"))["data"][0]
 
@@ -120,8 +120,9 @@ def test_format_level_fragment(value: Any, precision: int, expected: str) -> Non
     assert format_level_fragment(value, precision) == expected
 
 
-@pytest.mark.parametrize("value", ["0.56601", Decimal("1.23456789012"), "-1", "abc", "", "NaN", "Infinity",
-                                   None, True, [1], "1.2.3"])
+@pytest.mark.parametrize(
+    "value", ["0.56601", Decimal("1.23456789012"), "-1", "abc", "", "NaN", "Infinity", None, True, [1], "1.2.3"]
+)
 def test_format_level_fragment_refuses(value: Any) -> None:
     with pytest.raises(InvalidResponseError):
         format_level_fragment(value, 4)
@@ -134,9 +135,7 @@ def test_format_level_fragment_bad_precision(precision: Any) -> None:
 
 
 def test_vector_with_wrong_checksum_is_refused() -> None:
-    raw = _frame("ws-v2-examples/ws2_book_checksum_guide_snapshot_BTCUSD.json").replace(
-        b"3310070434", b"3310070435"
-    )
+    raw = _frame("ws-v2-examples/ws2_book_checksum_guide_snapshot_BTCUSD.json").replace(b"3310070434", b"3310070435")
     book = SpotBook("BTC/USD", 10, 1, 8)
     with pytest.raises(ChecksumMismatchError) as info:
         book.apply(raw)
