@@ -1,11 +1,76 @@
-"""krakenkit: production-grade Python SDK for the Kraken exchange."""
+"""krakenkit: production-grade Python SDK for the Kraken exchange.
+
+Clients and tools are imported lazily on first use, so ``import krakenkit`` stays cheap and the
+sandbox's server dependencies load only when the sandbox is used.
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ._core.environment import LIVE, TESTNET, WS_KEY_MAP, Environment
 from ._core.errors import *  # noqa: F403 - the exception tree is public API
 from ._core.errors import __all__ as _errors_all
 
+if TYPE_CHECKING:
+    from ._core.credentials import Credentials, CredentialStore
+    from ._core.ratelimit import derivatives_rate_limiter, spot_rate_limiter
+    from ._core.symbol_mapper import SymbolMapper
+    from .books import DerivativesBook, SpotBook, SpotL3Book
+    from .rest.derivatives import AsyncDerivativesClient, DerivativesClient, KrakenDeprecationWarning
+    from .rest.spot import AsyncSpotClient, SpotClient
+    from .sandbox import Sandbox
+    from .toolkit import (
+        AccountState,
+        AsyncSafeOrderSubmitter,
+        DeadMansSwitch,
+        OrderJournal,
+        OrderNotPlacedError,
+        ReconnectGate,
+        SafeOrderSubmitter,
+    )
+    from .ws import WebsocketAPIClient, WebsocketClient
+
 __version__ = "0.1.0"
 
-__all__ = ["LIVE", "TESTNET", "WS_KEY_MAP", "Environment", "__version__", *_errors_all]
+_LAZY: dict[str, str] = {
+    "SpotClient": "krakenkit.rest.spot",
+    "AsyncSpotClient": "krakenkit.rest.spot",
+    "DerivativesClient": "krakenkit.rest.derivatives",
+    "AsyncDerivativesClient": "krakenkit.rest.derivatives",
+    "KrakenDeprecationWarning": "krakenkit.rest.derivatives",
+    "WebsocketClient": "krakenkit.ws",
+    "WebsocketAPIClient": "krakenkit.ws",
+    "SpotBook": "krakenkit.books",
+    "SpotL3Book": "krakenkit.books",
+    "DerivativesBook": "krakenkit.books",
+    "Sandbox": "krakenkit.sandbox",
+    "Credentials": "krakenkit._core.credentials",
+    "CredentialStore": "krakenkit._core.credentials",
+    "SymbolMapper": "krakenkit._core.symbol_mapper",
+    "spot_rate_limiter": "krakenkit._core.ratelimit",
+    "derivatives_rate_limiter": "krakenkit._core.ratelimit",
+    "OrderJournal": "krakenkit.toolkit",
+    "SafeOrderSubmitter": "krakenkit.toolkit",
+    "AsyncSafeOrderSubmitter": "krakenkit.toolkit",
+    "ReconnectGate": "krakenkit.toolkit",
+    "AccountState": "krakenkit.toolkit",
+    "DeadMansSwitch": "krakenkit.toolkit",
+    "OrderNotPlacedError": "krakenkit.toolkit",
+}
+
+__all__ = ["LIVE", "TESTNET", "WS_KEY_MAP", "Environment", "__version__", *_errors_all, *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'krakenkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -29,7 +29,8 @@ def assert_clean(text: str) -> None:
 
 
 def client(handler: Any, **kw: Any) -> SpotClient:
-    return SpotClient("public-key-abcdef", SECRET, otp=OTP, retry_policy=RetryPolicy(base_delay=0, max_delay=0, outcome_grace=0),
+    policy = RetryPolicy(base_delay=0, max_delay=0, outcome_grace=0)
+    return SpotClient("public-key-abcdef", SECRET, otp=OTP, retry_policy=policy,
                       http_client=httpx.Client(transport=httpx.MockTransport(handler)), **kw)
 
 
