@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import httpx
 from aiohttp import web
 
+from krakenkit._core.ratelimit import NoRateLimit  # measure client overhead, not waiting
 from krakenkit.rest import AsyncSpotClient, SpotClient
 
 KEY = "bench-key"
@@ -143,7 +144,7 @@ def raw_httpx(url: str, seconds: float) -> list[Result]:
 
 
 def krakenkit_sync(url: str, seconds: float) -> list[Result]:
-    with SpotClient(KEY, SECRET, base_url=url, max_retries=0) as client:
+    with SpotClient(KEY, SECRET, base_url=url, max_retries=0, rate_limiter=NoRateLimit()) as client:
         public = measure_sync(client.get_server_time, seconds)
         private = measure_sync(client.get_account_balance, seconds)
     return [Result("krakenkit SpotClient.get_server_time", public, "raw-get", "typed result"),
@@ -170,7 +171,7 @@ def krakenkit_async(url: str, seconds: float, concurrency: int) -> list[Result]:
 
     def make() -> Awaitable[object]:
         if "c" not in holder:
-            holder["c"] = AsyncSpotClient(KEY, SECRET, base_url=url, max_retries=0,
+            holder["c"] = AsyncSpotClient(KEY, SECRET, base_url=url, max_retries=0, rate_limiter=NoRateLimit(),
                                           network_options={"limits": httpx.Limits(max_connections=concurrency)})
         return holder["c"].get_server_time()
 
@@ -208,7 +209,7 @@ def in_process_overhead(seconds: float) -> list[tuple[str, float, float]]:
 
     http = httpx.Client(transport=httpx.MockTransport(handler))
     base = "https://api.kraken.com"
-    client = SpotClient(KEY, SECRET, http_client=http, max_retries=0)
+    client = SpotClient(KEY, SECRET, http_client=http, max_retries=0, rate_limiter=NoRateLimit())
 
     def raw_get() -> object:
         return loads(http.get(base + "/0/public/Time").content)

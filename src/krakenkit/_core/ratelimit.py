@@ -44,6 +44,7 @@ which is how the tests run hours of traffic in milliseconds.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -72,6 +73,8 @@ __all__ = [
     "derivatives_rate_limiter",
     "edit_cost",
     "normalize_pair_key",
+    "shared_derivatives_rate_limiter",
+    "shared_spot_rate_limiter",
     "spot_rate_limiter",
 ]
 
@@ -849,3 +852,35 @@ def derivatives_rate_limiter(mode: Mode = "wait", *, clock: Clock = time.monoton
                              **options: Any) -> DerivativesRateLimiter:
     """The Derivatives limiter for one API key (500 units / 10 s, history pool of 100)."""
     return DerivativesRateLimiter(mode, clock=clock, **options)
+
+
+# --- one limiter per API key, shared by every client of that key in this process ---------------
+
+_shared_limiters: dict[tuple[str, str, str], Any] = {}
+_shared_lock = threading.Lock()
+
+
+def _key_ident(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def shared_spot_rate_limiter(api_key: str, tier: Tier | str = "intermediate") -> SpotRateLimiter:
+    """The process-wide Spot limiter of one key (Kraken counts per key, across REST and WS)."""
+    ident = ("spot", _key_ident(api_key), str(tier))
+    with _shared_lock:
+        limiter = _shared_limiters.get(ident)
+        if limiter is None:
+            limiter = _shared_limiters[ident] = spot_rate_limiter(tier)
+        assert isinstance(limiter, SpotRateLimiter)
+        return limiter
+
+
+def shared_derivatives_rate_limiter(api_key: str) -> DerivativesRateLimiter:
+    """The process-wide Derivatives limiter of one key."""
+    ident = ("derivatives", _key_ident(api_key), "")
+    with _shared_lock:
+        limiter = _shared_limiters.get(ident)
+        if limiter is None:
+            limiter = _shared_limiters[ident] = derivatives_rate_limiter()
+        assert isinstance(limiter, DerivativesRateLimiter)
+        return limiter

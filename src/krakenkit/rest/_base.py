@@ -367,7 +367,9 @@ class RestCore:
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
         self._max_retries = max_retries
-        self._rate_limiter: RateLimiter = rate_limiter if rate_limiter is not None else NoRateLimit()
+        # Rate limiting is on by default: one limiter per API key, shared in the process. Pass
+        # rate_limiter=NoRateLimit() to switch it off, or e.g. spot_rate_limiter("pro") for another tier.
+        self._rate_limiter: RateLimiter = rate_limiter if rate_limiter is not None else self._default_rate_limiter()
         self._retry_policy = retry_policy or RetryPolicy()
         self._rng: Callable[[float, float], float] = random.uniform
 
@@ -417,6 +419,10 @@ class RestCore:
 
     def _client_order_id(self, call: Call) -> str | None:
         return None
+
+    def _default_rate_limiter(self) -> RateLimiter:
+        """The limiter used when the caller passes none (products override: per-key shared limiter)."""
+        return NoRateLimit()
 
     def _resolve_outcome(self, call: Call, error: KrakenError) -> Flow:
         """Look an order of unknown outcome up; return the recovered result or None (not found)."""

@@ -29,7 +29,7 @@ from .._core.errors import (
 from .._core.ids import generate_spot_order_id, validate_spot_cl_ord_id
 from .._core.jsonutil import dumps
 from .._core.nonce import NonceProvider, NonceSource, nonce_source_for
-from .._core.ratelimit import RateLimiter
+from .._core.ratelimit import NoRateLimit, RateLimiter, shared_spot_rate_limiter
 from .._core.secrets import REDACTED, Secret, redact_mapping
 from .._core.signing import decode_secret, spot_api_sign
 from .._core.symbols import validate_spot_rest_symbol
@@ -403,6 +403,12 @@ class SpotCore(RestCore):
         if kind is not OperationKind.READ and call.params.get("validate") in ("true", True):
             return OperationKind.READ  # validate-only: nothing is placed
         return kind
+
+    def _default_rate_limiter(self) -> RateLimiter:
+        """Kraken's Spot counters (intermediate tier) for this key, shared with every client of the key."""
+        if self._credentials is None:
+            return NoRateLimit()
+        return shared_spot_rate_limiter(self._credentials.key, "intermediate")
 
     def _client_order_id(self, call: Call) -> str | None:
         if call.endpoint.name in ("AddOrder", "AmendOrder", "CancelOrder"):

@@ -60,7 +60,7 @@ from .._core.errors import (
 )
 from .._core.ids import generate_futures_order_id
 from .._core.nonce import NonceProvider, nonce_source_for
-from .._core.ratelimit import RateLimiter
+from .._core.ratelimit import NoRateLimit, RateLimiter, shared_derivatives_rate_limiter
 from .._core.secrets import Secret
 from .._core.signing import decode_secret
 from ._base import (
@@ -418,6 +418,12 @@ class DerivativesCore(RestCore):
 
     def _parse_response(self, call: Call, response: httpx.Response) -> Any:
         return parse_deriv_response(call, response)
+
+    def _default_rate_limiter(self) -> RateLimiter:
+        """Kraken's Derivatives cost budgets for this key, shared with every client of the key."""
+        if not self._api_key:
+            return NoRateLimit()
+        return shared_derivatives_rate_limiter(self._api_key)
 
     def _client_order_id(self, call: Call) -> str | None:
         if call.endpoint.name == "submit_order":

@@ -44,7 +44,10 @@ class Sandbox:
         rate_limits: bool = True,
         market: bool = True,
         fast_mode: bool = False,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """``clock``: the exchange's time source (unix seconds; default ``time.time``). Tests inject one
+        to move time forward (token expiry, GTD expiry, rate-limit decay) without waiting."""
         self.host = host
         self._port = port
         self.ctx = SandboxContext(
@@ -57,6 +60,8 @@ class Sandbox:
             market=market,
             fast_mode=fast_mode,
         )
+        if clock is not None:
+            self.ctx.clock = clock
         self.spot = SpotExchange(self.ctx)
         self.rest = SpotRest(self.spot)
         self.ws = SpotWs(self.spot)
@@ -265,8 +270,20 @@ class Sandbox:
             raise KeyError("unknown api key")
         return k
 
+    def _futures_key(self, api_key: str) -> bool:
+        fut = self.futures
+        return api_key not in self.spot.keys.keys and fut is not None and api_key in fut.engine.accounts
+
     def orders(self, api_key: str) -> list[dict[str, Any]]:
-        """Every order of the key's account (open and closed), REST ``QueryOrders`` form plus ``txid``."""
+        """Every order of the key's account (open and closed).
+
+        Spot key: REST ``QueryOrders`` form plus ``txid``, oldest first. Futures key: the Derivatives
+        ``orders/status`` form (from the Futures plug-in).
+        """
+        if self._futures_key(api_key):
+            fut = self.futures
+            result: list[dict[str, Any]] = self._call(lambda: fut.orders(api_key))
+            return result
 
         def get() -> list[dict[str, Any]]:
             acc = self.spot.engine.account(self._key(api_key).account)
@@ -280,6 +297,11 @@ class Sandbox:
         return self._call(get)
 
     def balances(self, api_key: str) -> dict[str, Decimal]:
+        """Balances by asset; for a Futures key those of its flex account (as the plug-in reports them)."""
+        if self._futures_key(api_key):
+            fut = self.futures
+            raw: dict[str, str] = self._call(lambda: fut.balances(api_key))
+            return {k: Decimal(v) for k, v in raw.items()}
         return self._call(lambda: self.spot.balances_of(self._key(api_key)))
 
     def holds(self, api_key: str) -> dict[str, Decimal]:

@@ -9,6 +9,7 @@ on the connections registered in ``SandboxContext.ws_registry``.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -289,8 +290,6 @@ def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
         return {}
     text = raw.decode("utf-8", "replace")
     if "json" in content_type or text.lstrip().startswith("{"):
-        import json
-
         try:
             val = json.loads(text)
         except ValueError:
@@ -343,11 +342,19 @@ def fault_middleware(ctx: SandboxContext) -> Any:
 
 async def _log(ctx: SandboxContext, request: web.Request, response: web.StreamResponse) -> None:
     try:
-        raw = await request.read() if request.can_read_body else b""
+        # body_exists, not can_read_body: the handler has usually read the body already (aiohttp
+        # keeps it, so read() returns it again), e.g. every Futures form body
+        raw = await request.read() if request.body_exists else b""
     except Exception:  # pragma: no cover
         raw = b""
     params: dict[str, Any] = dict(request.query)
     params.update(_parse_body(raw, request.content_type))
+    if is_futures_path(request.path) and isinstance(params.get("json"), str):
+        # Futures batchorder sends json=<JSON text>: log it structured, so its fields get redacted too
+        try:
+            params["json"] = json.loads(params["json"])
+        except ValueError:
+            pass
     key = request.headers.get("API-Key") or request.headers.get("APIKey")
     errors = request.get(ERRORS_KEY)
     ctx.request_log.add(

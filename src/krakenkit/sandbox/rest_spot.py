@@ -158,7 +158,7 @@ class SpotRest:
             "OrderAmends": self.order_amends,
             "TradesHistory": self.trades_history,
             "QueryTrades": self.query_trades,
-            "OpenPositions": lambda k, p: {},
+            "OpenPositions": self.open_positions,
             "Ledgers": self.ledgers,
             "QueryLedgers": self.query_ledgers,
             "TradeVolume": self.trade_volume,
@@ -598,6 +598,19 @@ class SpotRest:
         trades = _bool(params.get("trades", False))
         orders = self._filter(sorted(acc.open_orders.values(), key=lambda o: o.seq), params)
         return {"open": {o.txid: self.order_info(o, trades) for o in orders}}
+
+    def open_positions(self, key: ApiKey, params: Params) -> Any:
+        """No margin trading in the sandbox (no pair has leverage), so never a position; but the shape
+        follows Kraken: an object keyed by position txid, or with ``consolidation=market`` a list of
+        per-pair consolidated positions."""
+        self.ex.engine.account(key.account)
+        consolidation = str(params.get("consolidation", "") or "")
+        if consolidation not in ("", "market"):
+            raise OrderError("EGeneral:Invalid arguments:consolidation")
+        _bool(params.get("docalcs", False))
+        if consolidation == "market":
+            return []
+        return {}
 
     def closed_orders(self, key: ApiKey, params: Params) -> Any:
         acc = self.ex.engine.account(key.account)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import datetime
@@ -46,6 +45,7 @@ WS_PATHS = {
 }
 PRIVATE_KEYS = {"spotPrivateV2", "spotBetaPrivateV2"}
 BOOK_DEPTHS = (10, 25, 100, 500, 1000)
+TRIGGER_ORDER_TYPES = frozenset({"stop-loss", "take-profit", "stop-loss-limit", "take-profit-limit"})
 L3_DEPTHS = (10, 100, 1000)
 _enc = msgspec.json.Encoder(decimal_format="number")
 _dec = msgspec.json.Decoder(float_hook=Decimal)
@@ -86,6 +86,7 @@ class Conn:
         self.tasks: list[asyncio.Task[None]] = []
         self.deferred: list[str] | None = None
         self.fast: dict[str, FastStream] = {}  # fast-mode book streams by symbol
+        self.fast_used = False
 
     # LiveConnection
     def abort(self) -> None:
@@ -170,8 +171,15 @@ class SpotWs:
             c.closed = True
             for t in c.tasks:
                 t.cancel()
-            with contextlib.suppress(Exception):
-                await c.ws.close()
+            tr = c.request.transport
+            if c.fast_used and tr is not None:
+                tr.abort()  # a flooded client may not read up to our close frame
+                continue
+            try:
+                await asyncio.wait_for(c.ws.close(), 2.0)
+            except Exception:
+                if tr is not None:
+                    tr.abort()
 
     async def heartbeat_loop(self) -> None:
         while True:
@@ -211,8 +219,14 @@ class SpotWs:
             self.ctx.ws_registry.unregister(conn)
             for t in conn.tasks:
                 t.cancel()
-            if conn.key is not None:
-                pass
+            tr = request.transport
+            if conn.fast_used and tr is not None:
+                # aiohttp answered the client's close frame behind whatever fast-mode data is still
+                # buffered: if that has not drained shortly, the client is not reading any more, so
+                # reset the connection instead of holding it. (A client that paused reading, as
+                # ``websockets`` does while closing with a full queue, only notices at its close
+                # timeout either way.)
+                asyncio.get_running_loop().call_later(0.5, _abort_if_stuck, tr)
         return ws
 
     async def _writer(self, conn: Conn) -> None:
@@ -543,8 +557,10 @@ class SpotWs:
                 if self.ctx.faults.take_corrupt_checksum(pair.symbol):
                     msg["data"][0]["checksum"] ^= 0x5A5A5A5A
                 conn.send(msg)
-            conn.fast[pair.symbol] = FastStream(ring)
-            conn.queue.put_nowait(WAKE)
+            if len(ring):  # an empty book has nothing to stream
+                conn.fast[pair.symbol] = FastStream(ring)
+                conn.fast_used = True
+                conn.queue.put_nowait(WAKE)
             return
         view = self._view(pair, depth)
         if not snapshot:
@@ -780,7 +796,21 @@ class SpotWs:
         })
         if o.post_only:
             row["post_only"] = True
+        if o.ordertype in TRIGGER_ORDER_TYPES:
+            row["triggers"] = self._triggers(o)
         return row
+
+    def _triggers(self, o: Order, at: float | None = None) -> dict[str, Any]:
+        """The ``triggers`` object of a stop / take-profit order (``status`` untriggered | triggered)."""
+        pd = o.pair.pair_decimals
+        trig = q(o.stopprice if o.triggered and o.stopprice else (o.price or D(0)), pd)
+        out: dict[str, Any] = {"reference": "last", "price": trig, "price_type": "static", "actual_price": trig,
+                               "status": "triggered" if o.triggered else "untriggered"}
+        if o.triggered:
+            out["last_price"] = q(self.ex.engine.books[o.pair.key].last_price, pd)
+            if at is not None:
+                out["timestamp"] = ts(at)
+        return out
 
     def _trade_row(self, o: Order, tr: TradeRecord, status: str) -> dict[str, Any]:
         p = o.pair
@@ -820,6 +850,17 @@ class SpotWs:
                         "avg_price": q(o.avg_price, o.pair.pair_decimals)})
             if e.exec_type != "filled" and e.reason:
                 row["reason"] = e.reason
+            return row
+        if e.exec_type == "restated" and e.reason == "triggered":
+            # a stop / take-profit order triggered: a status event carrying the triggers block (rows
+            # are built after the whole operation; at its trigger the order was open and unfilled)
+            row = {"timestamp": ts(e.time), "exec_type": "status", "order_status": "new",
+                   "order_id": o.txid}
+            self._ids(o, row)
+            row.update({"symbol": o.pair.symbol, "side": o.side, "order_type": o.ordertype,
+                        "order_qty": q(o.vol, o.pair.lot_decimals), "triggers": self._triggers(o, e.time)})
+            if o.limit_price is not None:
+                row["limit_price"] = q(o.limit_price, o.pair.pair_decimals)
             return row
         if e.exec_type == "amended":
             row = {"timestamp": ts(e.time), "exec_type": "amended", "order_status": self._order_status(o),
@@ -1094,6 +1135,11 @@ TRADING = {
     "batch_add": "t_batch_add",
     "batch_cancel": "t_batch_cancel",
 }
+
+
+def _abort_if_stuck(tr: asyncio.BaseTransport) -> None:
+    if isinstance(tr, asyncio.WriteTransport) and tr.get_write_buffer_size() > 0:
+        tr.abort()
 
 
 def _as_list(v: Any) -> list[Any]:

@@ -19,7 +19,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def load_rest_examples() -> dict[str, Any]:
-    return json.loads((FIXTURES / "spot_rest_examples.json").read_text())["examples"]
+    out: dict[str, Any] = json.loads((FIXTURES / "spot_rest_examples.json").read_text())["examples"]
+    return out
 
 
 def load_ws(name: str) -> list[Any]:
@@ -67,7 +68,8 @@ class Raw:
         r = self.http.post(path, content=body, headers={"API-Key": self.key, "API-Sign": sig,
                                                          "Content-Type": ctype})
         assert r.status_code == 200, r.text
-        return r.json()
+        out: dict[str, Any] = r.json()
+        return out
 
     def ok(self, method: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
         out = self.post(method, data, **kw)
@@ -77,7 +79,8 @@ class Raw:
     def public(self, method: str, **params: Any) -> dict[str, Any]:
         r = self.http.get(f"/0/public/{method}", params=params)
         assert r.status_code == 200
-        return r.json()
+        out: dict[str, Any] = r.json()
+        return out
 
 
 def _kind(v: Any) -> str:

@@ -47,14 +47,26 @@ class IndependentBook:
         return zlib.crc32("".join(tok(p, self.pp) + tok(q, self.qp) for p, q in a + b).encode())
 
 
+# websockets stops reading while it closes with a full queue, so against a stream that never pauses
+# its close handshake only ends at close_timeout: keep that short.
+
+
 async def next_msg(ws: Any, pred: Any, timeout: float = 5.0) -> dict[str, Any]:
     async def loop() -> dict[str, Any]:
         while True:
-            m = json.loads(await ws.recv(), parse_float=D)
+            m: dict[str, Any] = json.loads(await ws.recv(), parse_float=D)
             if pred(m):
                 return m
 
     return await asyncio.wait_for(loop(), timeout)
+
+
+async def wait_for_condition(cond: Any, timeout: float) -> None:
+    async def loop() -> None:
+        while not cond():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(loop(), timeout)
 
 
 async def drain_until_closed(ws: Any) -> None:
@@ -78,7 +90,7 @@ async def subscribe(ws: Any, symbol: str, depth: int) -> dict[str, Any]:
 async def test_fast_stream_is_consistent_across_the_ring() -> None:
     async with Sandbox(seed=5, market=True, fast_mode=True) as sb:
         ring_len = 0
-        async with websockets.connect(sb.ws_urls["spotPublicV2"]) as ws:
+        async with websockets.connect(sb.ws_urls["spotPublicV2"], close_timeout=0.2) as ws:
             snap = await subscribe(ws, "DOGE/USD", 25)
             ring_len = len(sb.ws.rings[("XDGUSD", 25)])
             book = IndependentBook(snap, 25, 7, 8)
@@ -94,31 +106,40 @@ async def test_fast_stream_is_consistent_across_the_ring() -> None:
                 assert upd["symbol"] == "DOGE/USD" and upd["timestamp"].endswith("Z")
             assert deletes > 0
         # a second connection gets the same (frozen) snapshot and the ring from its start
-        async with websockets.connect(sb.ws_urls["spotPublicV2"]) as ws2:
+        async with websockets.connect(sb.ws_urls["spotPublicV2"], close_timeout=0.2) as ws2:
             snap2 = await subscribe(ws2, "DOGE/USD", 25)
             assert snap2["checksum"] == snap["checksum"] and snap2["bids"] == snap["bids"]
 
 
 async def test_commands_work_while_streaming_and_unsubscribe_stops_it() -> None:
     async with Sandbox(seed=1, market=False, fast_mode=True) as sb:
-        async with websockets.connect(sb.ws_urls["spotPublicV2"]) as ws:
+        async with websockets.connect(sb.ws_urls["spotPublicV2"], close_timeout=0.2) as ws:
             await subscribe(ws, "BTC/USD", 10)
             await ws.send(json.dumps({"method": "ping", "req_id": 42}))
             pong = await next_msg(ws, lambda m: m.get("method") == "pong")
             assert pong["req_id"] == 42
-            # a second stream on the same connection, then a checksum fault on it
+            # a second stream on the same connection, whose snapshot carries a corrupted checksum
+            sb.faults.corrupt_next_checksum("ETH/USD")
             await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "book", "symbol": ["ETH/USD"]}}))
             snap = (await next_msg(ws, lambda m: book_of("snapshot")(m) and m["data"][0]["symbol"] == "ETH/USD"))
             eth = IndependentBook(snap["data"][0], 10, 2, 8)
+            assert eth.checksum() != snap["data"][0]["checksum"]
+            # again without a snapshot: the stream restarts from the same frozen snapshot, and the
+            # first update carries the corrupted checksum
+            await ws.send(json.dumps({"method": "unsubscribe", "params": {"channel": "book", "symbol": ["ETH/USD"]}}))
+            await next_msg(ws, lambda m: m.get("method") == "unsubscribe")
             sb.faults.corrupt_next_checksum("ETH/USD")
-            bad = 0
-            for _ in range(3000):
+            await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "book", "symbol": ["ETH/USD"],
+                                                                         "snapshot": False}}))
+            assert (await next_msg(ws, lambda m: m.get("method") == "subscribe"))["result"]["snapshot"] is False
+            results: list[bool] = []
+            while len(results) < 300:
                 m = await next_msg(ws, book_of("update"))
                 upd = m["data"][0]
                 if upd["symbol"] == "ETH/USD":
                     eth.apply(upd)
-                    bad += eth.checksum() != upd["checksum"]
-            assert bad == 1
+                    results.append(eth.checksum() == upd["checksum"])
+            assert results[0] is False and all(results[1:])
             await ws.send(json.dumps({"method": "unsubscribe", "req_id": 7,
                                       "params": {"channel": "book", "symbol": ["BTC/USD", "ETH/USD"]}}))
             for _ in range(2):
@@ -132,12 +153,17 @@ async def test_commands_work_while_streaming_and_unsubscribe_stops_it() -> None:
 
 async def test_fast_stream_survives_a_slow_reader_and_drop_fault() -> None:
     async with Sandbox(seed=1, market=False, fast_mode=True) as sb:
-        async with websockets.connect(sb.ws_urls["spotPublicV2"], max_queue=16) as ws:
+        async with websockets.connect(sb.ws_urls["spotPublicV2"], max_queue=16, close_timeout=0.2) as ws:
             snap = await subscribe(ws, "BTC/USD", 10)
-            await asyncio.sleep(0.3)  # not reading: the server must pause on flow control, not buffer without end
+            # not reading: the server must pause on flow control, not buffer without end
             conn = next(iter(sb.ws.conns))
             tr = conn.request.transport
-            assert tr is not None and tr.get_write_buffer_size() <= 2 * 1024 * 1024
+            assert tr is not None
+            await wait_for_condition(lambda: conn.request.protocol.writing_paused, 5)
+            assert tr.get_write_buffer_size() <= 1024 * 1024
+            for _ in range(3):  # stays paused while we do not read
+                await asyncio.sleep(0)
+            assert conn.request.protocol.writing_paused and tr.get_write_buffer_size() <= 1024 * 1024
             book = IndependentBook(snap, 10, 1, 8)
             for _ in range(500):
                 upd = (await next_msg(ws, book_of("update")))["data"][0]
@@ -160,7 +186,7 @@ def test_sandbox_runs_in_its_own_process() -> None:
         url = info["ws"]["spotPublicV2"]
 
         async def run() -> None:
-            async with websockets.connect(url) as ws:
+            async with websockets.connect(url, close_timeout=0.2) as ws:
                 snap = await subscribe(ws, "BTC/USD", 10)
                 book = IndependentBook(snap, 10, 1, 8)
                 for _ in range(1000):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sandbox_testkit import Raw, assert_shape, load_rest_examples, sign
@@ -92,7 +93,7 @@ def test_private_shapes(raw: Raw) -> None:
     bex = raw.ok("BalanceEx")
     # the OpenAPI example prints numbers but its schema (and Kraken) use strings
     assert all(isinstance(v["balance"], str) and isinstance(v["hold_trade"], str) for v in bex.values())
-    for method, data, dyn in [
+    cases: list[tuple[str, dict[str, Any], frozenset[str]]] = [
         ("TradeBalance", {}, frozenset()),
         ("OpenOrders", {"trades": True}, frozenset({"$.result.open"})),
         ("ClosedOrders", {}, frozenset({"$.result.closed"})),
@@ -112,7 +113,8 @@ def test_private_shapes(raw: Raw) -> None:
         ("WithdrawInfo", {"asset": "XBT", "key": "btc-wallet-1", "amount": "0.1"}, frozenset()),
         ("Earn/Strategies", {}, frozenset()),
         ("Earn/AllocateStatus", {"strategy_id": "x"}, frozenset()),
-    ]:
+    ]
+    for method, data, dyn in cases:
         out = raw.post(method, data)
         ex = EX[f"/0/private/{method}"]
         if method == "QueryOrders":

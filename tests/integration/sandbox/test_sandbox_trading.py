@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -216,7 +217,7 @@ def test_accept_then_timeout_processes_order(raw: Raw, sb: Sandbox) -> None:
     assert len(raw.ok("OpenOrders", {"cl_ord_id": "timeout-1"})["open"]) == 1
 
 
-def _signed(raw: Raw, method: str, data: dict[str, str]) -> dict[str, object]:
+def _signed(raw: Raw, method: str, data: dict[str, str]) -> dict[str, Any]:
     import urllib.parse
 
     from sandbox_testkit import sign

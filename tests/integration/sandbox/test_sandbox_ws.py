@@ -31,7 +31,7 @@ def _crc(asks: list[tuple[D, D]], bids: list[tuple[D, D]], pp: int, qp: int) -> 
 async def recv(ws: Any, pred: Any = None, timeout: float = 5.0) -> dict[str, Any]:
     async def loop() -> dict[str, Any]:
         while True:
-            msg = json.loads(await ws.recv(), parse_float=D)
+            msg: dict[str, Any] = json.loads(await ws.recv(), parse_float=D)
             if pred is None or pred(msg):
                 return msg
 
@@ -65,8 +65,9 @@ async def test_status_ping_and_public_channels() -> None:
         assert_shape(status, load_ws("ws2_status_update.json")[0])
         await ws.send(json.dumps({"method": "ping", "req_id": 101}))
         assert_shape(await recv(ws, ack("pong")), load_ws("ws2_pong.json")[0])
-        for channel, extra in [("ticker", {}), ("trade", {"snapshot": True}), ("ohlc", {"interval": 5}),
-                               ("book", {})]:
+        extras: list[tuple[str, dict[str, Any]]] = [
+            ("ticker", {}), ("trade", {"snapshot": True}), ("ohlc", {"interval": 5}), ("book", {})]
+        for channel, extra in extras:
             await ws.send(json.dumps({"method": "subscribe", "params": {"channel": channel, "symbol": ["BTC/USD"],
                                                                          **extra}}))
             a = await recv(ws, ack("subscribe"))

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from krakenkit import KrakenError, OrderOutcomeUnknownError
+from krakenkit._core.ratelimit import NoRateLimit
 from krakenkit.rest import AsyncSpotClient
 from krakenkit.sandbox import Sandbox
 from krakenkit.toolkit import (
@@ -87,7 +88,8 @@ async def test_chaos_500_orders_with_faults_and_restart(sandbox: Sandbox, tmp_pa
     def build(journal: OrderJournal) -> tuple[AsyncSpotClient, AsyncSafeOrderSubmitter]:
         # max_retries=0: the client does one lookup by cl_ord_id and then raises, so the submitter's own
         # grace / lookup / re-send path is what gets exercised
-        client = AsyncSpotClient(key, secret, environment=sb.environment, timeout=CLIENT_TIMEOUT, max_retries=0)
+        client = AsyncSpotClient(key, secret, environment=sb.environment, timeout=CLIENT_TIMEOUT, max_retries=0,
+                                 rate_limiter=NoRateLimit())
         sub = AsyncSafeOrderSubmitter.spot_rest(client, journal, owner="chaos-bot", grace=0.15,
                                                 poll_interval=0.03, max_attempts=4, max_lookup_errors=4)
         return client, sub
@@ -172,7 +174,8 @@ async def test_chaos_500_orders_with_faults_and_restart(sandbox: Sandbox, tmp_pa
     for _ in range(concurrency):
         sb.faults.accept_then_timeout("AddOrder", delay=5.0)
     faults["accept_then_timeout(crash)"] += concurrency
-    crash_client = AsyncSpotClient(key, secret, environment=sb.environment, timeout=10.0, max_retries=0)
+    crash_client = AsyncSpotClient(key, secret, environment=sb.environment, timeout=10.0, max_retries=0,
+                                   rate_limiter=NoRateLimit())
     crash_sub = AsyncSafeOrderSubmitter.spot_rest(crash_client, journal, owner="chaos-bot")
     await crash_sub.start()
     before = len([r for r in sb.requests if r["path"].endswith("AddOrder")])
@@ -245,9 +248,10 @@ CHILD = textwrap.dedent("""
     from krakenkit.rest import SpotClient
     from krakenkit.toolkit import OrderJournal, SafeOrderSubmitter
     from krakenkit._core.environment import Environment
+    from krakenkit._core.ratelimit import NoRateLimit
     url, key, secret, path = sys.argv[1:5]
     env = Environment(spot_rest_url=url, futures_rest_url=url, name="sandbox")
-    client = SpotClient(key, secret, environment=env, timeout=30.0, max_retries=0)
+    client = SpotClient(key, secret, environment=env, timeout=30.0, max_retries=0, rate_limiter=NoRateLimit())
     sub = SafeOrderSubmitter.spot_rest(client, OrderJournal.open(path), owner="crashing-bot")
     sub.start()
     i = 0

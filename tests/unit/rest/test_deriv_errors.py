@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from krakenkit._core import errors as E
+from krakenkit._core.ratelimit import NoRateLimit
 from krakenkit.rest._base import RetryPolicy
 from krakenkit.rest.derivatives import DerivativesClient
 
@@ -26,6 +27,7 @@ Handler = Callable[[httpx.Request], httpx.Response]
 def _client(handler: Handler, **kw: Any) -> DerivativesClient:
     nonces = itertools.count(1)
     kw.setdefault("retry_policy", NO_WAIT)
+    kw.setdefault("rate_limiter", NoRateLimit())  # these tests script rate-limit errors; the limiter would wait
     return DerivativesClient("K", SECRET, http_client=httpx.Client(transport=httpx.MockTransport(handler)),
                              nonce_source=lambda: next(nonces), **kw)
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 import krakenkit._core.errors as E
+from krakenkit._core.ratelimit import NoRateLimit
 from krakenkit.rest import RetryPolicy, SpotClient
 
 README = Path("/work/shared/kraken-reference/README.md").read_text()
@@ -96,7 +97,7 @@ def client_answering(*answers: Any, max_retries: int = 0) -> tuple[SpotClient, l
             return item
         return httpx.Response(200, json=item)
 
-    client = SpotClient("k", SECRET, max_retries=max_retries, retry_policy=NO_WAIT,
+    client = SpotClient("k", SECRET, max_retries=max_retries, retry_policy=NO_WAIT, rate_limiter=NoRateLimit(),
                         http_client=httpx.Client(transport=httpx.MockTransport(handler)))
     return client, seen
 

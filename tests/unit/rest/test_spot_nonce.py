@@ -10,6 +10,7 @@ import urllib.parse
 import httpx
 
 from krakenkit._core.nonce import NonceSource, nonce_source_for
+from krakenkit._core.ratelimit import NoRateLimit
 from krakenkit.rest import AsyncSpotClient, SpotClient
 
 SECRET = base64.b64encode(b"nonce-secret-" * 5).decode()
@@ -79,10 +80,11 @@ async def test_client_sends_unique_nonces_concurrently() -> None:
         return httpx.Response(200, json={"error": [], "result": {}})
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    async with AsyncSpotClient("concurrent-key", SECRET, http_client=http) as client:
+    async with AsyncSpotClient("concurrent-key", SECRET, http_client=http, rate_limiter=NoRateLimit()) as client:
         await asyncio.gather(*(client.get_account_balance() for _ in range(300)))
     await http.aclose()
-    sync_client = SpotClient("concurrent-key", SECRET, http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    sync_client = SpotClient("concurrent-key", SECRET, http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+                             rate_limiter=NoRateLimit())
     threads = [threading.Thread(target=sync_client.get_account_balance) for _ in range(50)]
     for t in threads:
         t.start()

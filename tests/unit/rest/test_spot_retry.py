@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 import krakenkit._core.errors as E
+from krakenkit._core.ratelimit import NoRateLimit
 from krakenkit.rest import AsyncSpotClient, RetryPolicy, SpotClient
 from krakenkit.rest._base import (
     Decision,
@@ -103,6 +104,7 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 def make(handler: Handler, **kw: Any) -> SpotClient:
     kw.setdefault("retry_policy", NO_WAIT)
+    kw.setdefault("rate_limiter", NoRateLimit())  # these tests script rate-limit errors; the limiter would wait
     return SpotClient("k", SECRET, http_client=httpx.Client(transport=httpx.MockTransport(handler)), **kw)
 
 

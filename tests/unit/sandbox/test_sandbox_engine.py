@@ -51,7 +51,7 @@ def test_post_only_ioc_and_cl_ord_id() -> None:
     e = engine()
     e.add_order("A", BTC, "sell", "limit", "0.5", "65000.0")
     po = e.add_order("B", BTC, "buy", "limit", "0.1", "65000.0", post_only=True)
-    assert (po.status, po.reason, po.vol_exec) == ("canceled", "Post only order", 0)
+    assert po.status == "canceled" and po.reason == "Post only order" and po.vol_exec == 0
     ioc = e.add_order("B", BTC, "buy", "limit", "1", "65000.0", timeinforce="IOC")
     assert ioc.status == "canceled" and ioc.vol_exec == D("0.5")
     a = e.add_order("B", BTC, "buy", "limit", "0.1", "50000.0", cl_ord_id="abc")
