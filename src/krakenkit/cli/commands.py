@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
-import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -213,32 +211,35 @@ async def cmd_order(args: argparse.Namespace, target: Target, out: Output) -> in
 # --- sandbox --------------------------------------------------------------------------------------
 
 
+def sandbox_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``serve()`` keyword arguments of ``krakenkit sandbox``'s flags."""
+    return {"host": args.host, "fast_mode": args.fast, "market": not args.no_market,
+            "rate_limits": not args.no_rate_limits}
+
+
 def cmd_sandbox(args: argparse.Namespace, out: Output) -> int:
-    """Run a sandbox in the foreground until Ctrl-C / SIGTERM."""
-    from ..sandbox import Sandbox, describe
+    """Run a sandbox in the foreground until Ctrl-C / SIGTERM (through :func:`krakenkit.sandbox.serve`)."""
+    from .. import sandbox
 
-    stop = threading.Event()
+    options = sandbox_options(args)
+    settings = {"seed": args.seed, "fast_mode": options["fast_mode"], "market": options["market"],
+                "rate_limits": options["rate_limits"]}
 
-    def handler(signum: int, frame: Any) -> None:
-        stop.set()
+    def ready(sb: Any) -> None:
+        text = sandbox.describe(sb)
+        out.document({"command": "sandbox", "rest_url": sb.rest_url, "ws_urls": sb.ws_urls, "describe": text,
+                      "settings": settings, "ready": True})
+        out.line(text)
+        out.line("  Settings: " + ", ".join([
+            f"seed {args.seed}",
+            "fast mode ON (synthetic book streams)" if options["fast_mode"] else "fast mode off",
+            "simulated market ON" if options["market"] else "simulated market off",
+            "rate limits enforced" if options["rate_limits"] else "rate limits OFF",
+        ]))
+        out.line("")
+        out.line(f"ready: {sb.rest_url}  (Ctrl-C to stop)")
+        out.line(f"try:  krakenkit rollout --sandbox-url {sb.rest_url}")
 
-    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    for s in old:
-        signal.signal(s, handler)
-    try:
-        with Sandbox(seed=args.seed, port=args.port, host=args.host, rate_limits=not args.no_rate_limits,
-                     market=not args.no_market) as sb:
-            text = describe(sb)
-            out.document({"command": "sandbox", "rest_url": sb.rest_url, "ws_urls": sb.ws_urls, "describe": text,
-                          "ready": True})
-            out.line(text)
-            out.line("")
-            out.line(f"ready: {sb.rest_url}  (Ctrl-C to stop)")
-            out.line(f"try:  krakenkit rollout --sandbox-url {sb.rest_url}")
-            while not stop.wait(0.2):
-                pass
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+    sandbox.serve(args.port, args.seed, on_ready=ready, **options)
     out.line("sandbox stopped")
     return 0

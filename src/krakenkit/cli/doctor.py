@@ -52,6 +52,16 @@ async def _timed(out: Output, checks: list[Check], name: str, fn: Callable[[], A
     out.check(check)
 
 
+def clock_skew(server_unixtime: int, sent: float, got: float) -> float:
+    """Server clock minus local clock, in seconds.
+
+    Kraken's ``unixtime`` is truncated to whole seconds: the server read its clock somewhere in
+    ``[unixtime, unixtime + 1)`` between ``sent`` and ``got``, so the estimate uses the middle of both
+    intervals (error at most about 0.5 s plus half the round trip).
+    """
+    return server_unixtime + 0.5 - (sent + got) / 2
+
+
 async def run_doctor(target: Target, out: Output, *, max_skew: float = 5.0) -> tuple[bool, list[Check]]:
     from ..rest import AsyncSpotClient
 
@@ -75,9 +85,9 @@ async def run_doctor(target: Target, out: Output, *, max_skew: float = 5.0) -> t
             sent = time.time()
             st = _raw(await spot.get_server_time())
             got = time.time()
-        skew = float(st["unixtime"]) - (sent + got) / 2
+        skew = clock_skew(int(st["unixtime"]), sent, got)
         rtt = got - sent
-        detail = f"skew {skew:+.2f} s (round trip {rtt * 1000:.0f} ms; server time has 1 s resolution)"
+        detail = f"skew {skew:+.1f} s (round trip {rtt * 1000:.0f} ms; server time has 1 s resolution)"
         if abs(skew) > max_skew:
             return "FAIL", detail + f": more than {max_skew:.0f} s, fix NTP (expiretm/deadline and signing suffer)"
         if abs(skew) > 1.5:

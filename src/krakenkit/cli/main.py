@@ -70,12 +70,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cl-ord-id", help="client order id (default: a fresh UUID)")
     p.add_argument("--execute", action="store_true", help="really place it (default: validate only)")
 
-    p = sub.add_parser("sandbox", parents=[common], help="run the local sandbox in the foreground")
-    p.add_argument("--port", type=int, default=8787)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--no-rate-limits", action="store_true", help="disable the sandbox's rate limits")
-    p.add_argument("--no-market", action="store_true", help="no simulated market participants")
+    p = sub.add_parser("sandbox", parents=[common], help="run the local sandbox in the foreground",
+                       description="Run the local Kraken-compatible exchange until Ctrl-C / SIGTERM. Prints its "
+                                   "URLs and a ready-made Spot (and Derivatives) key; with --json one JSON "
+                                   "document once it listens.")
+    p.add_argument("--port", type=int, default=8787, help="TCP port (0 = a free one; default 8787)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--seed", type=int, default=1,
+                   help="seed of the simulated market and generated ids (same seed, same run; default 1)")
+    p.add_argument("--fast", action="store_true",
+                   help="fast mode (benchmarks): book subscriptions get a synthetic checksum-valid update "
+                        "stream as fast as the socket takes it")
+    p.add_argument("--no-market", action="store_true",
+                   help="no simulated market participants: prices move only when you trade")
+    p.add_argument("--no-rate-limits", action="store_true",
+                   help="do not enforce Kraken's rate limits (the clients still limit themselves)")
 
     p = sub.add_parser("doctor", parents=[common], help="credentials, clock skew, key permissions")
     add_target_arguments(p, "live")
@@ -95,18 +104,42 @@ def _setup_logging(verbose: int) -> None:
 
 
 async def _rollout(args: argparse.Namespace, out: Output) -> int:
-    from .rollout import run_rollout
+    from .rollout import LAYERS, run_rollout
 
     start = time.monotonic()
     with open_target(args, market=True) as target:
-        out.line(f"krakenkit rollout against {target.label}")
+        if target.is_live:
+            out.line("krakenkit rollout: 5 layers against LIVE Kraken (real account)")
+        else:
+            out.line(f"krakenkit rollout: 5 layers against the sandbox at {target.environment.spot_rest_url}")
+            started = "a running" if target.sandbox is None else "started for this run"
+            out.line(f"  (a local simulated exchange, {started}: no real money, no credentials needed)")
         ok, results = await run_rollout(target, out, confirm_live_trade=args.confirm_live_trade,
                                         until=args.until, timeout=args.timeout)
         label = target.label
+        is_live = target.is_live
     total = time.monotonic() - start
     passed = sum(r.status == "PASS" for r in results)
-    out.line(f"RESULT: {'PASS' if ok else 'FAIL'} ({passed}/5 layers passed, {total:.1f} s)")
+    skipped = [r for r in results if r.status == "SKIP"]
+    failed = next((r for r in results if r.status == "FAIL"), None)
+    out.line("")
+    summary = f"{passed}/{len(LAYERS)} layers passed"
+    if skipped and not failed:
+        summary += f", {len(skipped)} skipped"
+    out.line(f"RESULT: {'PASS' if ok else 'FAIL'}  ({summary} in {total:.1f} s)")
+    first_failure: dict[str, Any] | None = None
+    if failed is not None:
+        bad = next((c for c in failed.checks if c.status == "FAIL"), None)
+        where = f"layer {failed.number} {failed.name}" + (f", check '{bad.name}'" if bad else "")
+        out.line(f"  failed at {where}: {bad.detail if bad else failed.note}")
+        out.line("  later layers were not run; rerun with -v for the client log")
+        first_failure = {"layer": failed.number, "name": failed.name, "check": bad.name if bad else None,
+                         "detail": bad.detail if bad else failed.note}
+    elif not is_live and passed == len(LAYERS):
+        out.line("  next: the same against Kraken: krakenkit rollout --live  (reads API_SPOT_KEY / API_SPOT_SECRET;")
+        out.line("        layer 5 trades real money only with --confirm-live-trade)")
     out.document({"command": "rollout", "target": label, "ok": ok, "seconds": round(total, 3),
+                  "passed": passed, "first_failure": first_failure,
                   "layers": [r.as_dict() for r in results]})
     return 0 if ok else 1
 

@@ -16,14 +16,18 @@ volume at market and sells it back); Derivatives orders are only placed on the s
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from .._core.errors import KrakenError
 from .._core.ids import generate_futures_order_id, generate_spot_order_id
+from .doctor import clock_skew
 from .output import Check, Output
 from .target import Target
 
@@ -34,6 +38,9 @@ LAYERS = ("public REST", "public WS", "private WS", "validated orders", "small l
 REST_PAIR = "XBTUSD"
 WS_SYMBOL = "BTC/USD"
 FUTURES_SYMBOL = "PF_XBTUSD"
+
+T = TypeVar("T")
+log = logging.getLogger("krakenkit.cli")
 
 
 @dataclass
@@ -77,23 +84,27 @@ def _first(mapping: Any) -> Any:
 class _Layer:
     """Runs the checks of one layer, timing each and stopping at the first failure."""
 
-    def __init__(self, result: LayerResult, out: Output) -> None:
+    def __init__(self, result: LayerResult, out: Output, errors: _ClientErrors | None = None) -> None:
         self.result = result
         self.out = out
+        self.errors = errors or _ClientErrors()
 
     async def check(self, name: str, fn: Callable[[], Awaitable[str | tuple[str, str]]],
                     *, timeout: float = 15.0) -> None:
         start = time.monotonic()
         status, detail = "PASS", ""
+        self.errors.reset()
         try:
             async with self.out.progress.running(name):
-                got = await asyncio.wait_for(fn(), timeout)
+                got = await self.errors.race(fn(), timeout)
             if isinstance(got, tuple):
                 status, detail = got
             else:
                 detail = got
         except TimeoutError:
-            status, detail = "FAIL", f"no answer within {timeout:.0f} s"
+            status, detail = "FAIL", f"no answer within {_secs(timeout)}"
+            if self.errors.last is not None:
+                detail += f" (last error: {_describe(self.errors.last)})"
         except LayerFailed as exc:
             status, detail = "FAIL", str(exc)
         except KrakenError as exc:
@@ -112,6 +123,59 @@ class _Layer:
         self.out.check(check)
 
 
+def _secs(seconds: float) -> str:
+    return f"{seconds:g} s"
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class _ClientErrors:
+    """Errors the WebSocket clients survived (``exception`` events) while a check runs.
+
+    A client keeps retrying after, say, a refused token, so a check that waits for it would only
+    time out. An authentication error cannot heal by retrying: the check fails at once with it.
+    Any other error is named if the check then times out.
+    """
+
+    def __init__(self) -> None:
+        self.last: BaseException | None = None
+        self._fatal: asyncio.Future[BaseException] | None = None
+
+    def reset(self) -> None:
+        self.last = None
+        self._fatal = None
+
+    def on_exception(self, event: Any) -> None:
+        from .._core.errors import AuthenticationError
+
+        error = getattr(event, "error", None)
+        if not isinstance(error, BaseException):
+            return
+        self.last = error
+        if isinstance(error, AuthenticationError) and self._fatal is not None and not self._fatal.done():
+            self._fatal.set_result(error)
+
+    async def race(self, work: Awaitable[T], timeout: float) -> T:
+        loop = asyncio.get_running_loop()
+        self._fatal = fatal = loop.create_future()
+        task = asyncio.ensure_future(work)
+        try:
+            done, _ = await asyncio.wait({task, fatal}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if task in done:
+                return task.result()
+            if fatal in done:
+                raise LayerFailed(_describe(fatal.result()))
+            raise TimeoutError
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            self._fatal = None
+
+
 class Rollout:
     def __init__(self, target: Target, out: Output, *, confirm_live_trade: bool = False,
                  timeout: float = 15.0) -> None:
@@ -121,6 +185,7 @@ class Rollout:
         self.timeout = timeout
         self.pair_info: dict[str, Any] = {}
         self._http_client: Any = None
+        self.errors = _ClientErrors()
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -146,9 +211,12 @@ class Rollout:
 
         if private:
             creds = self.t.require_spot()
-            return WebsocketClient(creds.api_key, creds.secret_value(), environment=self.t.environment,
-                                   staleness_timeout=10.0, rest_client=self._spot(private=True))
-        return WebsocketClient(environment=self.t.environment, staleness_timeout=10.0)
+            ws = WebsocketClient(creds.api_key, creds.secret_value(), environment=self.t.environment,
+                                 staleness_timeout=10.0, rest_client=self._spot(private=True))
+        else:
+            ws = WebsocketClient(environment=self.t.environment, staleness_timeout=10.0)
+        ws.on("exception", self.errors.on_exception)
+        return ws
 
     async def aclose(self) -> None:
         if self._http_client is not None:
@@ -182,11 +250,12 @@ class Rollout:
                 sent = time.time()
                 st = await spot.get_server_time()
                 got = time.time()
-                unixtime = float(_raw(st)["unixtime"])
-                skew = unixtime - (sent + got) / 2
+                unixtime = int(_raw(st)["unixtime"])
+                skew = clock_skew(unixtime, sent, got)
                 if abs(skew) > 5:
                     raise LayerFailed(f"clock skew {skew:+.1f} s against the server (nonces and expiries suffer)")
-                return f"server {int(unixtime)}, skew {skew:+.2f} s"
+                when = datetime.fromtimestamp(unixtime, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+                return f"{when}, local clock skew {skew:+.1f} s (server time has 1 s resolution)"
 
             async def status() -> str:
                 st = _raw(await spot.get_system_status())
@@ -308,7 +377,7 @@ class Rollout:
                                    key)
                 while "executions" not in seen:
                     await asyncio.sleep(0.02)
-                return f"executions snapshot: {len(seen['executions'].get('data') or [])} open orders"
+                return f"snapshot received, {len(seen['executions'].get('data') or [])} open orders"
 
             async def balances() -> str:
                 await ws.subscribe("balances", key)
@@ -316,7 +385,7 @@ class Rollout:
                     await asyncio.sleep(0.02)
                 data = seen["balances"].get("data") or []
                 assets = sorted(str(row.get("asset")) for row in data if isinstance(row, dict))
-                return f"balances snapshot: {', '.join(assets) or 'no assets'}"
+                return f"snapshot received: {', '.join(assets) or 'no assets'}"
 
             await layer.check("authenticate", auth, timeout=self.timeout)
             await layer.check("executions", executions, timeout=self.timeout)
@@ -355,8 +424,8 @@ class Rollout:
         from ..rest.derivatives import AsyncDerivativesClient
 
         fcreds = self.t.futures
-        async with AsyncDerivativesClient(fcreds.api_key, fcreds.secret_value(),
-                                          environment=self.t.environment) as deriv:
+        async with AsyncDerivativesClient(fcreds.api_key, fcreds.secret_value(), environment=self.t.environment,
+                                          http_client=self._http()) as deriv:
             async def deriv_order() -> str:
                 tickers = await deriv.get_tickers()
                 mark = None
@@ -467,10 +536,18 @@ def _balance_mismatches(rest: Any, stream: dict[str, Decimal]) -> dict[str, tupl
     return out
 
 
+def _preload() -> None:
+    """Import the clients before the clock starts, so layer times measure the checks, not imports."""
+    from .. import books, rest, ws  # noqa: F401
+    from ..rest import derivatives  # noqa: F401
+
+
 async def run_rollout(target: Target, out: Output, *, confirm_live_trade: bool = False, until: int = 5,
                       timeout: float = 15.0) -> tuple[bool, list[LayerResult]]:
     """Run the layers in order; stop at the first failure. Returns (ok, results)."""
+    _preload()
     ro = Rollout(target, out, confirm_live_trade=confirm_live_trade, timeout=timeout)
+    ro._http()  # the shared connection pool (its TLS context takes a while to build)
     steps = [ro.layer_public_rest, ro.layer_public_ws, ro.layer_private_ws, ro.layer_validated_orders,
              ro.layer_small_trade]
     try:
@@ -492,7 +569,7 @@ async def _run_layers(ro: Rollout, steps: Sequence[Callable[[_Layer], Awaitable[
             out.line(f"SKIP  layer {i} {name}: {res.note}")
             continue
         out.line(f"layer {i}/5  {name}")
-        layer = _Layer(res, out)
+        layer = _Layer(res, out, ro.errors)
         start = time.monotonic()
         try:
             await step(layer)
@@ -502,9 +579,12 @@ async def _run_layers(ro: Rollout, steps: Sequence[Callable[[_Layer], Awaitable[
         except _Skipped:
             res.status = "SKIP"
             res.note = res.checks[-1].detail if res.checks else ""
-        except KrakenError as exc:  # e.g. missing credentials
+        except Exception as exc:  # e.g. missing credentials, or a bug: reported, not a traceback
+            if not isinstance(exc, KrakenError):
+                log.debug("layer %d failed unexpectedly", i, exc_info=exc)
             res.status, res.note = "FAIL", f"{type(exc).__name__}: {exc}"
-            out.check(Check("setup", "FAIL", res.note))
+            res.checks.append(Check("setup", "FAIL", res.note))
+            out.check(res.checks[-1])
             failed = True
         res.seconds = time.monotonic() - start
         out.line(f"{res.status}  layer {i} {name} ({res.seconds * 1000:.0f} ms)" +

@@ -50,8 +50,9 @@ from krakenkit._core.errors import (
     SequenceGapError,
     ValidationError,
 )
+from krakenkit._core.ratelimit import NoRateLimit, RateLimiter, shared_spot_rate_limiter, spot_rate_limiter
 from krakenkit._core.symbols import classify_symbol, validate_derivatives_symbol, validate_spot_ws_symbol
-from krakenkit.books import DerivativesBook, SpotBook
+from krakenkit.books import DerivativesBook, SpotBook, SpotL3Book
 
 from ._auth import SpotTokenSource, TokenProvider
 from .books import LiveBook
@@ -69,6 +70,9 @@ from .protocol_common import Backoff, ConnectBudget, SubRequest, normalize_reque
 __all__ = ["WebsocketClient"]
 
 log = logging.getLogger("krakenkit.ws")
+
+_TRADING_KEYS = frozenset({WS_KEY_MAP.spotPrivateV2, WS_KEY_MAP.spotBetaPrivateV2})
+L3_DEPTHS = (10, 100, 1000)
 
 H = TypeVar("H", bound=Callable[..., Any])
 Handler = Callable[[Any], Awaitable[None] | None]
@@ -91,6 +95,12 @@ class WebsocketClient:
     :param max_queue: events buffered per connection before the queue policy applies.
     :param rest_client: object with ``async get_web_sockets_token()`` used for Spot tokens.
     :param token_provider: coroutine function returning a token (overrides ``rest_client``).
+    :param rate_limiter: the Spot limiter fed from the ``executions`` channel (every row: order ages;
+        ``ratecounter`` values when subscribed with ``ratecounter: true``). Default: the process-wide
+        limiter of ``api_key`` (:func:`~krakenkit._core.ratelimit.shared_spot_rate_limiter`, the one
+        the REST clients and :class:`~krakenkit.ws.WebsocketAPIClient` of that key use); a private
+        one with only a ``token_provider``; :class:`~krakenkit._core.ratelimit.NoRateLimit` without
+        Spot credentials.
     """
 
     def __init__(
@@ -112,6 +122,7 @@ class WebsocketClient:
         rest_client: Any = None,
         token_provider: TokenProvider | None = None,
         request_timeout: float = 10.0,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         if (api_key is None) != (api_secret is None):
             raise MissingCredentialsError("pass both api_key and api_secret (or neither)", field="api_secret")
@@ -135,6 +146,20 @@ class WebsocketClient:
             self._token_provider = self._token_source
         else:
             self._token_provider = None
+        if rate_limiter is None:
+            if api_key is not None:
+                rate_limiter = shared_spot_rate_limiter(api_key, "intermediate")
+            elif self._token_provider is not None:
+                rate_limiter = spot_rate_limiter("intermediate")  # no key to share it by
+            else:
+                rate_limiter = NoRateLimit()
+        self.rate_limiter: RateLimiter = rate_limiter
+        observe_execution = getattr(rate_limiter, "observe_execution", None)
+        observe_ratecounter = getattr(rate_limiter, "observe_ratecounter", None)
+        self._observe_execution: Callable[[Mapping[str, Any]], None] | None = (
+            observe_execution if callable(observe_execution) else None)
+        self._observe_ratecounter: Callable[[str, float], None] | None = (
+            observe_ratecounter if callable(observe_ratecounter) else None)
         self._futures_credentials = (
             (futures_api_key, futures_api_secret)
             if futures_api_key is not None and futures_api_secret is not None
@@ -270,8 +295,8 @@ class WebsocketClient:
             token_provider=self._token_provider,
             futures_credentials=self._futures_credentials,
         )
-        if self._books:
-            conn.raw_hook = self._book_hook
+        if self._books or (ws_key in _TRADING_KEYS and (self._observe_execution or self._observe_ratecounter)):
+            conn.raw_hook = self._frame_hook
         conn._inline_ok = self._inline_ok
         conn.disconnect_hook = self._on_disconnect
         self._connections[ws_key] = conn

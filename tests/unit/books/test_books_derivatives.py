@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kraken_reference import REFERENCE
 from krakenkit._core.errors import InvalidResponseError, SequenceGapError
 from krakenkit._core.jsonutil import loads
 from krakenkit.books import DerivativesBook
 
-REF = Path("/work/shared/kraken-reference/futures-ws-examples")
+REF = REFERENCE / "futures-ws-examples"
 PID = "PF_XBTUSD"
 
 

@@ -9,19 +9,19 @@ from __future__ import annotations
 import json
 import zlib
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kraken_reference import REFERENCE
 from krakenkit._core.errors import ChecksumMismatchError, InvalidResponseError
 from krakenkit._core.jsonutil import loads
 from krakenkit.books import L3Order, SpotL3Book
 
 SYMBOL = "BTC/USD"
-REF = Path("/work/shared/kraken-reference/ws-v2-examples")
+REF = REFERENCE / "ws-v2-examples"
 
 Order = tuple[str, Decimal, Decimal]  # order_id, price, qty
 

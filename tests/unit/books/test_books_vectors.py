@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kraken_reference import REFERENCE
 from krakenkit._core.errors import ChecksumMismatchError, InvalidResponseError, ValidationError
 from krakenkit._core.jsonutil import loads
 from krakenkit.books import (
@@ -19,7 +19,7 @@ from krakenkit.books import (
     format_level_fragment,
 )
 
-REF = Path("/work/shared/kraken-reference")
+REF = REFERENCE
 VECTORS = json.loads((REF / "vectors.json").read_text())
 
 

@@ -6,10 +6,10 @@ import base64
 import hashlib
 import hmac
 import json
-from pathlib import Path
 
 import pytest
 
+from kraken_reference import REFERENCE
 from krakenkit._core.errors import ValidationError
 from krakenkit._core.signing import (
     futures_authent,
@@ -18,7 +18,7 @@ from krakenkit._core.signing import (
     spot_api_sign,
 )
 
-REF = Path(__file__).resolve().parents[3].parent / "shared" / "kraken-reference"
+REF = REFERENCE
 VECTORS = json.loads((REF / "vectors.json").read_text())
 
 

@@ -11,17 +11,17 @@ import urllib.parse
 import warnings
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from kraken_reference import REFERENCE
 from krakenkit._core.errors import MissingCredentialsError, SymbolFormatError, ValidationError
 from krakenkit.rest.derivatives import AsyncDerivativesClient, DerivativesClient, KrakenDeprecationWarning
 from krakenkit.rest.derivatives_endpoints import DERIV_ENDPOINTS
 
-REF = Path(__file__).resolve().parents[3].parent / "shared" / "kraken-reference"
+REF = REFERENCE
 SECRET = base64.b64encode(bytes(range(64))).decode()
 
 pytestmark = pytest.mark.filterwarnings("ignore::krakenkit.rest.derivatives.KrakenDeprecationWarning")

@@ -5,17 +5,17 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 import krakenkit._core.errors as E
+from kraken_reference import REFERENCE
 from krakenkit._core.ratelimit import NoRateLimit
 from krakenkit.rest import RetryPolicy, SpotClient
 
-README = Path("/work/shared/kraken-reference/README.md").read_text()
+README = (REFERENCE / "README.md").read_text()
 SECRET = base64.b64encode(b"err-secret-" * 6).decode()
 NO_WAIT = RetryPolicy(base_delay=0, max_delay=0, outcome_grace=0)
 

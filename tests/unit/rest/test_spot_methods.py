@@ -9,19 +9,19 @@ import inspect
 import json
 import urllib.parse
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from kraken_reference import REFERENCE
 from krakenkit._core.signing import spot_api_sign
 from krakenkit.rest import AsyncSpotClient, SpotClient
 from krakenkit.rest._base import Endpoint, Param
 from krakenkit.rest._codegen import SPOT_METHODS_FILE, render_spot
 from krakenkit.rest.spot_endpoints import SPOT_ENDPOINTS
 
-REF = Path("/work/shared/kraken-reference")
+REF = REFERENCE
 SECRET = base64.b64encode(b"unit-test-secret-" * 4).decode()
 KEY = "unit-test-key"
 

@@ -7,10 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from kraken_reference import REFERENCE
 from krakenkit._core.jsonutil import loads
 from krakenkit.toolkit import AccountState, Fill
 
-REF = Path("/work/shared/kraken-reference")
+REF = REFERENCE
 WS2 = REF / "ws-v2-examples"
 FWS = REF / "futures-ws-examples"
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kraken_reference import REFERENCE
 from krakenkit._core import jsonutil
 from krakenkit._core.environment import WS_KEY_MAP
 from krakenkit._core.errors import KrakenAPIError, SymbolFormatError, ValidationError
@@ -15,7 +15,7 @@ from krakenkit.ws.protocol_common import normalize_requests
 from krakenkit.ws.protocol_futures import FuturesProtocol
 from krakenkit.ws.protocol_spot import FrameKind
 
-REF = Path(__file__).resolve().parents[3].parent / "shared" / "kraken-reference" / "futures-ws-examples"
+REF = REFERENCE / "futures-ws-examples"
 SECRET = "aDPXclXySiSXFOqdqmvlh3rf94QBaX6KpeDwwJD7x3cPx6qMI1Pp/aMW60liaVChZ5IBlQnHP7JxkWqQKul4Mg=="
 
 

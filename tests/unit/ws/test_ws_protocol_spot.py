@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kraken_reference import REFERENCE
 from krakenkit._core import jsonutil
 from krakenkit._core.environment import WS_KEY_MAP
 from krakenkit._core.errors import (
@@ -20,7 +20,7 @@ from krakenkit._core.errors import (
 from krakenkit.ws.protocol_common import normalize_requests
 from krakenkit.ws.protocol_spot import FrameKind, SpotProtocol
 
-REF = Path(__file__).resolve().parents[3].parent / "shared" / "kraken-reference" / "ws-v2-examples"
+REF = REFERENCE / "ws-v2-examples"
 
 
 def frames(name: str) -> list[Any]:
