@@ -112,8 +112,9 @@ async def _rollout(args: argparse.Namespace, out: Output) -> int:
             out.line("krakenkit rollout: 5 layers against LIVE Kraken (real account)")
         else:
             out.line(f"krakenkit rollout: 5 layers against the sandbox at {target.environment.spot_rest_url}")
-            started = "a running" if target.sandbox is None else "started for this run"
-            out.line(f"  (a local simulated exchange, {started}: no real money, no credentials needed)")
+            what = "a running local sandbox" if target.sandbox is None else \
+                "a local simulated exchange started for this run"
+            out.line(f"  ({what}: no real money, no credentials needed)")
         ok, results = await run_rollout(target, out, confirm_live_trade=args.confirm_live_trade,
                                         until=args.until, timeout=args.timeout)
         label = target.label

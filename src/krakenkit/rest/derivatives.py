@@ -490,7 +490,8 @@ class DerivativesClient(SyncDriver, DerivativesCore, _DerivativesSyncMethods):
         network_options: extra ``httpx.Client`` keyword arguments (``proxy``, ``verify``, ``limits``...).
         http_client: your own ``httpx.Client`` (you close it).
         nonce_source: a callable giving strictly increasing ints (default: shared per API key).
-        rate_limiter: a :class:`~krakenkit._core.ratelimit.RateLimiter` (default: none).
+        rate_limiter: a :class:`~krakenkit._core.ratelimit.RateLimiter` (default: the per-key shared limiter;
+            pass ``NoRateLimit()`` to switch it off).
         retry_policy: backoff settings (:class:`~krakenkit.rest._base.RetryPolicy`).
     """
 

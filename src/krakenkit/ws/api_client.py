@@ -23,10 +23,29 @@ be in flight on the one connection. Outcomes:
 Money parameters (``order_qty``, ``limit_price``, ``trigger_price``, ``display_qty``,
 ``cash_order_qty``, ``triggers.price`` ...) take ``Decimal``, ``str`` or ``int`` and go on the wire as
 JSON numbers written from the exact ``Decimal``.
+
+Rate limiting is on by default: every trading request is first booked on the Spot trading counter
+of its pair (:class:`~krakenkit._core.ratelimit.SpotRateLimiter`: add +1, amend/edit/cancel by order
+age, batch add +n/2; intermediate tier) and waits (``asyncio.sleep``) until it fits. The limiter is
+the process-wide one of the API key (:func:`~krakenkit._core.ratelimit.shared_spot_rate_limiter`),
+shared with the REST clients of that key, since Kraken counts REST, WS and FIX on one counter. It
+learns order ages from replies and from the ``executions`` channel of the underlying
+:class:`~krakenkit.ws.WebsocketClient` (and Kraken's own counter with ``ratecounter: true``), and
+assumes the pair's counter full after ``EOrder:Rate limit exceeded``. ``rate_limiter=NoRateLimit()``
+switches it off; ``spot_rate_limiter("pro")`` (or ``mode="raise"``: refuse with ``RateLimitError``
+and ``retry_after`` instead of waiting) chooses another model. The wait is not part of ``timeout``.
+
+Connection defaults (those of :class:`~krakenkit.ws.WebsocketClient`): ``staleness_timeout`` 10 s
+(nothing received for that long -> reconnect), app ping when idle for ``ping_interval`` 3 s,
+reconnect at once (within 50 ms) after a drop and then capped jittered exponential backoff
+(0.25 s doubling to 30 s, never giving up), at most 150 connects per 600 s. A private connection
+never drops an event: a full queue (``max_queue`` 10,000) holds the reader back instead.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,8 +53,9 @@ from typing import Any
 
 from krakenkit._core.decimals import to_decimal
 from krakenkit._core.environment import WS_KEY_MAP
-from krakenkit._core.errors import ValidationError
+from krakenkit._core.errors import RateLimitError, ValidationError
 from krakenkit._core.ids import generate_spot_order_id, validate_spot_cl_ord_id
+from krakenkit._core.ratelimit import RateLimiter
 from krakenkit._core.symbols import validate_spot_ws_symbol
 
 from .client import WebsocketClient
@@ -51,6 +71,8 @@ __all__ = [
     "EditOrderResult",
     "WebsocketAPIClient",
 ]
+
+log = logging.getLogger("krakenkit.ws")
 
 _MONEY = frozenset({"order_qty", "limit_price", "trigger_price", "display_qty", "cash_order_qty", "price"})
 _SIGNED_MONEY = frozenset({"price"})  # triggers.price may be a negative offset
@@ -153,6 +175,12 @@ class BatchCancelResult(_Base):
     count: int = 0
 
 
+def _result_of(replies: list[dict[str, Any]]) -> Any:
+    """What the limiter learns from: the ``result`` of the reply (a list of them for several)."""
+    results = [r.get("result") for r in replies]
+    return results[0] if len(results) == 1 else results
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -166,6 +194,11 @@ class WebsocketAPIClient:
 
     Pass ``api_key``/``api_secret`` (and any :class:`WebsocketClient` option such as
     ``environment=``), or an existing ``ws_client=`` to share its private connection.
+
+    ``rate_limiter``: ``None`` (default) uses the client's limiter, which is the process-wide Spot
+    limiter of the API key (shared with REST); ``NoRateLimit()`` switches limiting off; any
+    :class:`~krakenkit._core.ratelimit.RateLimiter` replaces it (passed on to the
+    :class:`WebsocketClient` this client creates, so its ``executions`` feed reaches it too).
     """
 
     def __init__(
@@ -176,14 +209,17 @@ class WebsocketAPIClient:
         ws_client: WebsocketClient | None = None,
         ws_key: str = WS_KEY_MAP.spotPrivateV2,
         request_timeout: float = 10.0,
+        rate_limiter: RateLimiter | None = None,
         **ws_options: Any,
     ) -> None:
         if ws_key not in (WS_KEY_MAP.spotPrivateV2, WS_KEY_MAP.spotBetaPrivateV2):
             raise ValidationError("trading over WebSocket uses spotPrivateV2 or spotBetaPrivateV2", field="ws_key")
         self._own = ws_client is None
-        self.ws = ws_client or WebsocketClient(api_key, api_secret, request_timeout=request_timeout, **ws_options)
+        self.ws = ws_client or WebsocketClient(api_key, api_secret, request_timeout=request_timeout,
+                                               rate_limiter=rate_limiter, **ws_options)
         self.ws_key = ws_key
         self.request_timeout = request_timeout
+        self.rate_limiter: RateLimiter = rate_limiter if rate_limiter is not None else self.ws.rate_limiter
 
     async def __aenter__(self) -> WebsocketAPIClient:
         await self.ws.__aenter__()
@@ -212,10 +248,24 @@ class WebsocketAPIClient:
         self, method: str, params: dict[str, Any], *, timeout: float | None, expected: int = 1,
         cl_ord_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        return await self.ws.request(
-            self.ws_key, method, params, timeout=self.request_timeout if timeout is None else timeout,
-            expected_replies=expected, cl_ord_id=cl_ord_id,
-        )
+        limiter = self.rate_limiter
+        wait = limiter.reserve(method, params)  # mode="raise": RateLimitError here, nothing sent
+        if wait > 0:
+            log.debug("%s waits %.3fs for the trading rate counter", method, wait)
+            await asyncio.sleep(wait)
+        try:
+            replies = await self.ws.request(
+                self.ws_key, method, params, timeout=self.request_timeout if timeout is None else timeout,
+                expected_replies=expected, cl_ord_id=cl_ord_id,
+            )
+        except RateLimitError:
+            limiter.on_rate_limited(method, params)  # Kraken's counter is ahead of ours: assume it full
+            raise
+        try:
+            limiter.on_response(method, params, _result_of(replies))
+        except Exception:  # the order went through; a limiter hiccup must not hide that
+            log.exception("rate limiter could not take the reply of %s", method)
+        return replies
 
     # orders ---------------------------------------------------------------------------------------
     async def submit_spot_order(

@@ -21,9 +21,28 @@ are refused before anything is sent. After any reconnect: a fresh token (Spot pr
 signed challenge (Derivatives private), then every active subscription exactly once.
 
 Events (see :mod:`krakenkit.ws.events`): open, authenticated, message, response, reconnecting,
-reconnected, exception, close, book_resync, queue_full. Queue policy: see
-:mod:`krakenkit.ws.connection` (drop-oldest market data on public keys, backpressure and never
-drop on private keys).
+reconnected, exception, close, book_resync, queue_full.
+
+Defaults (details in :mod:`krakenkit.ws.connection`):
+
+* queue policy, ``max_queue=10_000`` events per connection (and per ``stream()``): public keys drop
+  the oldest market-data message when full (``queue_full`` policy ``drop_oldest``); private keys
+  never drop, the reader waits for the handlers instead (``queue_full`` policy ``backpressure``);
+  live books are applied before the queue and never miss an update;
+* staleness: ``staleness_timeout=10.0`` s with nothing received -> reconnect (reason ``stale``);
+  an idle connection is pinged every ``ping_interval=3.0`` s (Spot app ping, Derivatives protocol
+  ping), so only a peer that stopped answering goes stale;
+* reconnect: forever while open; first retry within 50 ms, then jittered exponential backoff from
+  0.25 s up to 30 s (``reconnect_backoff=Backoff(...)``), at most 150 connects per 600 s
+  (``connect_budget``); trading requests in flight fail with ``ConnectionLostError``.
+
+Books: ``ws.book("BTC/USD")`` (Spot L2), ``ws.book("BTC/USD", level3=True)`` / ``ws.l3_book(...)``
+(Spot level3 on ``spotL3V2``) and ``ws.book("PF_XBTUSD")`` (Derivatives); see :mod:`krakenkit.ws.books`.
+
+Rate limits: with Spot credentials the ``executions`` frames of ``spotPrivateV2`` feed the key's
+shared :class:`~krakenkit._core.ratelimit.SpotRateLimiter` (order ages from every row; Kraken's own
+trading counter when subscribed with ``{"topic": "executions", "payload": {"ratecounter": True}}``),
+the limiter :class:`~krakenkit.ws.WebsocketAPIClient` and the REST clients of that key book on.
 
 ``network_options``: what the REST client takes (httpx keyword arguments: ``proxy``, ``verify``,
 ``timeout`` ...; used for the token calls) plus WebSocket options: ``proxy`` (a URL string applies to
@@ -39,6 +58,7 @@ import contextlib
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from decimal import Decimal
 from typing import Any, Literal, TypeVar, overload
 
 from krakenkit._core.environment import LIVE, TESTNET, WS_KEY_MAP, Environment
@@ -87,12 +107,15 @@ class WebsocketClient:
     :param testnet: Derivatives demo URLs.
     :param ws_urls: per-key URL overrides, e.g. ``{"spotPublicV2": "ws://..."}``.
     :param environment: a full :class:`~krakenkit.Environment` (e.g. ``sandbox.environment``).
-    :param staleness_timeout: seconds without any frame after which a connection is reconnected.
-    :param ping_interval: ping an idle connection this often (Spot app ping, Derivatives protocol ping).
+    :param staleness_timeout: seconds without any frame after which a connection is reconnected
+        (default 10).
+    :param ping_interval: ping an idle connection this often (Spot app ping, Derivatives protocol
+        ping; default 3).
     :param reconnect_backoff: :class:`~krakenkit.ws.protocol_common.Backoff` (first retry within
         ``first_jitter`` seconds, then capped jittered exponential; retries never stop).
     :param connect_budget: ``(max_connects, per_seconds)`` shared by all connections of this client.
-    :param max_queue: events buffered per connection before the queue policy applies.
+    :param max_queue: events buffered per connection before the queue policy applies (default
+        10,000; public keys drop the oldest message, private keys hold the reader back).
     :param rest_client: object with ``async get_web_sockets_token()`` used for Spot tokens.
     :param token_provider: coroutine function returning a token (overrides ``rest_client``).
     :param rate_limiter: the Spot limiter fed from the ``executions`` channel (every row: order ages;
@@ -387,17 +410,35 @@ class WebsocketClient:
         symbol: str,
         depth: int = 10,
         *,
+        level3: bool = False,
         price_precision: int | None = None,
         qty_precision: int | None = None,
         ws_key: str | None = None,
     ) -> LiveBook:
         """A live book for ``symbol``: ``"BTC/USD"`` (Spot v2 ``book``) or ``"PF_XBTUSD"``
-        (Derivatives ``book``). Spot precisions come from the ``instrument`` channel unless passed."""
+        (Derivatives ``book``). Spot precisions come from the ``instrument`` channel unless passed.
+
+        ``level3=True``: the order-by-order Spot book (:class:`~krakenkit.books.SpotL3Book`, channel
+        ``level3`` on ``spotL3V2``; needs ``api_key``/``api_secret`` for the token; ``depth`` 10, 100
+        or 1000). Its precisions come from ``instrument`` on ``spotPublicV2`` unless passed. Same
+        ready/resync behaviour as L2; reads add ``bid_orders()``, ``ask_orders()``, ``order(id)``,
+        ``queue_position(id)``.
+        """
         if not self._in_loop():
             raise ValidationError("ws.book() must be called inside the event loop (async with / run_forever)")
         kind = classify_symbol(symbol)
-        if ws_key is None:
+        if level3:
+            if kind == "derivatives":
+                raise ValidationError("level3 books are Spot only (Derivatives have no level3 feed)", field="level3")
+            ws_key = WS_KEY_MAP.spotL3V2 if ws_key is None else ws_key
+            if ws_key != WS_KEY_MAP.spotL3V2:
+                raise ValidationError(f"level3 books live on {WS_KEY_MAP.spotL3V2!r}, not {ws_key!r}", field="ws_key")
+            if depth not in L3_DEPTHS:
+                raise ValidationError(f"level3 depth must be one of {L3_DEPTHS}, got {depth!r}", field="depth")
+        elif ws_key is None:
             ws_key = WS_KEY_MAP.derivativesPublicV1 if kind == "derivatives" else WS_KEY_MAP.spotPublicV2
+        elif ws_key == WS_KEY_MAP.spotL3V2:
+            raise ValidationError(f"{ws_key!r} carries level3 books: pass level3=True", field="ws_key")
         if ws_key in WS_KEY_MAP.DERIVATIVES:
             validate_derivatives_symbol(symbol)
         else:
@@ -405,12 +446,11 @@ class WebsocketClient:
         existing = self._books.get((ws_key, symbol))
         if existing is not None:
             return existing
-        live = LiveBook(ws_key, symbol, depth if ws_key in WS_KEY_MAP.SPOT else None)
+        conn = self._connection(ws_key)  # refuses missing credentials before anything is registered
+        live = LiveBook(ws_key, symbol, depth if ws_key in WS_KEY_MAP.SPOT else None, level3=level3)
         self._books[(ws_key, symbol)] = live
-        for conn in self._connections.values():
-            conn.raw_hook = self._book_hook
-        conn = self._connection(ws_key)
-        conn.raw_hook = self._book_hook
+        for other in self._connections.values():
+            other.raw_hook = self._frame_hook
         if ws_key in WS_KEY_MAP.DERIVATIVES:
             live.book = DerivativesBook(symbol)
             conn.subscribe([SubRequest("book", {"product_ids": [symbol]})])
@@ -421,10 +461,19 @@ class WebsocketClient:
         conn.start()
         return live
 
+    def l3_book(self, symbol: str, depth: int = 10, *, price_precision: int | None = None,
+                qty_precision: int | None = None) -> LiveBook:
+        """``book(symbol, depth, level3=True)``: a live order-by-order Spot book on ``spotL3V2``."""
+        return self.book(symbol, depth, level3=True, price_precision=price_precision, qty_precision=qty_precision)
+
+    @staticmethod
+    def _spot_book_request(live: LiveBook) -> SubRequest:
+        return SubRequest("level3" if live.level3 else "book", {"symbol": [live.symbol], "depth": live.depth})
+
     def _start_spot_book(self, live: LiveBook, conn: WsConnection, pp: int, qp: int) -> None:
         assert live.depth is not None
-        live.book = SpotBook(live.symbol, live.depth, pp, qp)
-        conn.subscribe([SubRequest("book", {"symbol": [live.symbol], "depth": live.depth})])
+        live.book = (SpotL3Book if live.level3 else SpotBook)(live.symbol, live.depth, pp, qp)
+        conn.subscribe([self._spot_book_request(live)])
 
     async def _spot_book_when_precise(self, live: LiveBook, conn: WsConnection) -> None:
         known = self._precisions.get(live.symbol)
@@ -433,12 +482,16 @@ class WebsocketClient:
             self._precision_waiters.setdefault(live.symbol, []).append(fut)
             if not self._instrument_subscribed:
                 self._instrument_subscribed = True
-                conn.subscribe([SubRequest("instrument", {})])
+                # level3 connections carry level3 only: instruments come from the public connection
+                source = self._connection(WS_KEY_MAP.spotPublicV2) if live.level3 else conn
+                source.raw_hook = self._frame_hook
+                source.subscribe([SubRequest("instrument", {})])
             known = await fut
         self._start_spot_book(live, conn, *known)
 
-    def _book_hook(self, ws_key: str, msg: Any, raw: bytes | bytearray | memoryview) -> bool:
-        """Runs in the reader for every data frame once books exist. Never consumes the frame."""
+    def _frame_hook(self, ws_key: str, msg: Any, raw: bytes | bytearray | memoryview) -> bool:
+        """Runs in the reader for every data frame of a connection with books or a fed rate limiter.
+        Never consumes the frame."""
         if ws_key in WS_KEY_MAP.DERIVATIVES:
             feed = msg.get("feed")
             if feed == "book" or feed == "book_snapshot":
@@ -447,26 +500,54 @@ class WebsocketClient:
                     self._apply(live, msg, raw)
             return False
         ch = msg.get("channel")
-        if ch == "book":
+        if ch == "book" or ch == "level3":
+            level3 = ch == "level3"
             for entry in msg.get("data") or ():
                 sym = entry.get("symbol") if isinstance(entry, dict) else None
                 live = self._books.get((ws_key, sym)) if isinstance(sym, str) else None
-                if live is not None:
+                if live is not None and live.level3 == level3:
                     self._apply(live, msg, raw)
+        elif ch == "executions":
+            self._observe_executions(msg)
         elif ch == "instrument":
             self._on_instrument(msg)
         return False
+
+    def _observe_executions(self, msg: Any) -> None:
+        """Feed the rate limiter: every execution row (order ages), and Kraken's own trading counter
+        where the frame carries one (``ratecounter: true`` subscriptions). Never raises: a private
+        frame must reach the handlers whatever the limiter thinks of it."""
+        try:
+            observe_row, observe_counter = self._observe_execution, self._observe_ratecounter
+            data = msg.get("data")
+            rows = [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+            symbols: list[str] = []
+            for row in rows:
+                if observe_row is not None:
+                    observe_row(row)
+                sym = row.get("symbol")
+                if isinstance(sym, str) and sym not in symbols:
+                    symbols.append(sym)
+                if observe_counter is not None and isinstance(sym, str) and "ratecounter" not in row \
+                        and "rate_count" not in row:
+                    value = _number(row.get("ratecount"))
+                    if value is not None:
+                        observe_counter(sym, value)
+            if observe_counter is not None:
+                value = _number(msg.get("ratecounter", msg.get("ratecount", msg.get("rate_count"))))
+                if value is not None:
+                    for sym in symbols:
+                        observe_counter(sym, value)
+        except Exception:
+            log.exception("rate limiter could not take an executions frame")
 
     def _apply(self, live: LiveBook, msg: Any, raw: bytes | bytearray | memoryview) -> None:
         book = live.book
         if book is None:
             return
         try:
-            changed = book.apply(raw if isinstance(book, SpotBook) else msg)
-        except (ChecksumMismatchError, SequenceGapError) as exc:
-            self._resync(live, exc)
-            return
-        except KrakenError as exc:
+            changed = book.apply(msg if isinstance(book, DerivativesBook) else raw)
+        except KrakenError as exc:  # ChecksumMismatchError, SequenceGapError, InvalidResponseError ...
             self._resync(live, exc)
             return
         if changed:
@@ -496,7 +577,7 @@ class WebsocketClient:
             if live.book is not None:
                 live.book.reset()
         else:
-            req = SubRequest("book", {"symbol": [live.symbol], "depth": live.depth})
+            req = self._spot_book_request(live)
         conn.unsubscribe([req])
         conn.subscribe([req])
 
@@ -674,3 +755,9 @@ class _Stream:
                 self._q.get_nowait()
         with contextlib.suppress(asyncio.QueueFull):
             self._q.put_nowait(None)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    return float(value)

@@ -11,12 +11,22 @@ Life of a connection::
     socket gone (drop, close, stale) -> requests in flight fail with ConnectionLostError ->
     close -> reconnecting(reason, delay) -> backoff -> connect ...
 
-Liveness: every received frame refreshes the connection. When idle for ``ping_interval`` it pings
-(Spot: application ``{"method": "ping"}``, Derivatives: protocol ping frame). Nothing received for
-``staleness_timeout`` -> the socket is aborted and reconnected (reason ``stale``).
+Liveness (defaults from :class:`~krakenkit.ws.WebsocketClient`): every received frame (data,
+heartbeat, pong) refreshes the connection. When nothing was received for ``ping_interval``
+(default 3 s) it pings (Spot: application ``{"method": "ping"}``, Derivatives: a protocol ping
+frame; sent from its own task, so a full send buffer cannot hide the silence). Nothing received
+for ``staleness_timeout`` (default 10 s: a half-open socket, a stalled server, a peer that stopped
+answering pings) -> the socket is aborted and reconnected (``reconnecting`` reason ``stale: ...``).
 
-Event queue policy (bounded by ``max_queue`` events per connection): the reader never waits for
-user handlers; it puts events on a per-connection queue drained by a dispatcher task.
+Reconnects never stop while the client is open: the first retry after a connection that was up
+waits at most ``Backoff.first_jitter`` (50 ms), then failures back off exponentially with jitter
+(0.25 s doubling, capped at 30 s, each scaled down by up to half); every attempt counts against the
+client's connect budget (default 150 per 600 s, shared by its connections). After a reconnect:
+fresh token / challenge, every active subscription re-sent exactly once, ``reconnected`` when all
+are acked.
+
+Event queue policy (bounded by ``max_queue`` events per connection, default 10,000): the reader
+never waits for user handlers; it puts events on a per-connection queue drained by a dispatcher task.
 
 * public keys (market data): when the queue is full the **oldest market-data message is dropped**
   (a stale ticker is worth less than a fresh one); a ``queue_full`` event (policy ``drop_oldest``)
@@ -612,16 +622,26 @@ class WsConnection:
                 return
             if live.ping_due(now):
                 live.on_ping(now)
-                try:
-                    if spot:
-                        assert isinstance(self.protocol, SpotProtocol)
-                        await ws.send(jsonutil.dumps(self.protocol.ping()), text=True)
-                    else:
-                        pong = await ws.ping()
-                        task: asyncio.Future[float] = asyncio.ensure_future(pong)
-                        task.add_done_callback(_mark_rx(live))
-                except ConnectionClosed:
-                    return
+                # sent from its own task: a socket whose send buffer is full (a half-open peer)
+                # must not hold up this loop, which is what notices the silence
+                task = asyncio.get_running_loop().create_task(self._send_ping(ws, live, spot))
+                self._session_tasks.add(task)
+                task.add_done_callback(self._session_tasks.discard)
+
+    async def _send_ping(self, ws: ClientConnection, live: Liveness, spot: bool) -> None:
+        """Spot: application ``ping`` (answered by ``pong``, a frame like any other); Derivatives:
+        a protocol ping whose pong refreshes the liveness. An unanswered ping changes nothing, so
+        a silent peer goes stale after ``staleness_timeout``."""
+        try:
+            if spot:
+                assert isinstance(self.protocol, SpotProtocol)
+                await ws.send(jsonutil.dumps(self.protocol.ping()), text=True)
+            else:
+                pong = await ws.ping()
+                fut: asyncio.Future[float] = asyncio.ensure_future(pong)
+                fut.add_done_callback(_mark_rx(live))
+        except ConnectionClosed:
+            return
 
     async def _read_loop(self, ws: ClientConnection) -> tuple[str, int | None]:
         """Data frames are handled by :meth:`on_frame` straight from the protocol (see

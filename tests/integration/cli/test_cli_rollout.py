@@ -53,20 +53,28 @@ def test_rollout_in_process_human_output(capsys: pytest.CaptureFixture[str]) -> 
         assert f"PASS  layer {n} {name} (" in out
     assert "[  ok] server time" in out and " ms)" in out
     assert "[  ok] Spot validate=True: accepted, not placed" in out
-    assert "RESULT: PASS (5/5 layers passed" in out
+    assert "RESULT: PASS  (5/5 layers passed in " in out
+    assert "against the sandbox at http://127.0.0.1:" in out
+    assert "(a local simulated exchange started for this run: no real money, no credentials needed)" in out
+    assert "next: the same against Kraken: krakenkit rollout --live" in out
 
 
 def test_failing_layer_fails_the_command_in_process(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     """No WebSocket token can be had: layer 3 fails, 4 and 5 are not run, exit code 1."""
     sandbox.faults.fail_next("/0/private/GetWebSocketsToken", n=1000, error="EGeneral:Permission denied")
-    code = main(["rollout", "--sandbox-url", sandbox.rest_url, "--timeout", "2"])
+    code = main(["rollout", "--sandbox-url", sandbox.rest_url, "--timeout", "30"])
     out = capsys.readouterr().out
     assert code == 1, out
     assert "PASS  layer 1 public REST" in out and "PASS  layer 2 public WS" in out
+    assert "(a running local sandbox: no real money, no credentials needed)" in out
+    # the refused token is named, at once: not a 30 s "no answer" while the client keeps retrying
+    assert "[FAIL] authenticate: PermissionDeniedError: EGeneral:Permission denied" in out
+    assert "no answer within" not in out
     assert "FAIL  layer 3 private WS" in out
     assert "SKIP  layer 4 validated orders: an earlier layer failed" in out
     assert "SKIP  layer 5 small live trade: an earlier layer failed" in out
-    assert "RESULT: FAIL (2/5 layers passed" in out
+    assert "RESULT: FAIL  (2/5 layers passed in " in out
+    assert "failed at layer 3 private WS, check 'authenticate': PermissionDeniedError" in out
     assert sandbox.orders(sandbox.create_key()[0]) == []
 
 
@@ -81,6 +89,33 @@ def test_failing_layer_subprocess_json(sandbox: Sandbox) -> None:
     assert [layer["status"] for layer in doc["layers"]] == ["FAIL", "SKIP", "SKIP", "SKIP", "SKIP"]
     failed = [c for c in doc["layers"][0]["checks"] if c["status"] == "FAIL"]
     assert failed[0]["name"] == "system status" and "maintenance" in failed[0]["detail"]
+    assert doc["passed"] == 0
+    assert doc["first_failure"]["layer"] == 1 and doc["first_failure"]["check"] == "system status"
+    assert "maintenance" in doc["first_failure"]["detail"]
+
+
+def test_layer_times_measure_the_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    """A layer's time is its checks' time plus little (imports and TLS setup happen before the clock)."""
+    code = main(["rollout", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["first_failure"] is None and doc["passed"] == 5
+    for layer in doc["layers"]:
+        in_checks = sum(c["seconds"] for c in layer["checks"])
+        assert layer["seconds"] - in_checks < 0.5, layer
+
+
+def test_unexpected_error_in_a_layer_is_a_fail_not_a_traceback(monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from krakenkit.cli import rollout
+
+    async def broken(self: object, layer: object) -> None:
+        raise AttributeError("something is missing")
+
+    monkeypatch.setattr(rollout.Rollout, "layer_public_ws", broken)
+    assert main(["rollout"]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] setup: AttributeError: something is missing" in out
+    assert "failed at layer 2 public WS, check 'setup': AttributeError: something is missing" in out
 
 
 def test_until_stops_early(capsys: pytest.CaptureFixture[str]) -> None:

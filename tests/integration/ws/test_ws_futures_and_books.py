@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from krakenkit import WS_KEY_MAP
-from krakenkit._core.errors import SequenceGapError
+from krakenkit._core.errors import MissingCredentialsError, SequenceGapError
 from krakenkit.sandbox import Sandbox
-from krakenkit.ws import Backoff, WebsocketClient
+from krakenkit.ws import Backoff, WebsocketAPIClient, WebsocketClient
 from krakenkit.ws.events import WsEvent
 
 DPUB = WS_KEY_MAP.derivativesPublicV1
 DPRIV = WS_KEY_MAP.derivativesPrivateV1
 PUB = WS_KEY_MAP.spotPublicV2
+L3 = WS_KEY_MAP.spotL3V2
 FAST = Backoff(first_jitter=0.01, base=0.05, max_delay=0.5)
 
 
@@ -136,7 +138,7 @@ async def test_derivatives_book_ready_and_seq_gap_resyncs(sb: Sandbox) -> None:
         assert seq is not None
         gap = {"feed": "book", "product_id": "PF_XBTUSD", "side": "buy", "seq": seq + 5, "price": 1, "qty": 1,
                "timestamp": 1}
-        ws._book_hook(DPUB, gap, b"")  # what the reader does with a frame that skips sequence numbers
+        ws._frame_hook(DPUB, gap, b"")  # what the reader does with a frame that skips sequence numbers
         (ev,) = await rec.wait("book_resync", DPUB)
         assert ev.reason == "sequence_gap" and isinstance(ev.error, SequenceGapError)
         assert not book.is_ready
@@ -156,3 +158,75 @@ async def test_books_are_not_ready_while_disconnected_and_come_back(sb: Sandbox)
         await rec.wait("reconnected", PUB)
         await asyncio.wait_for(btc.ready(), 10)
         assert btc.best_bid is not None and btc.resyncs == 0
+
+
+async def test_stalled_derivatives_connection_is_detected_and_reconnected(sb: Sandbox) -> None:
+    """No feed subscribed: only protocol pings keep the connection alive, so a stalled server (which
+    answers nothing, pings included, like a half-open socket) must be noticed by staleness."""
+    ws = WebsocketClient(environment=sb.environment, staleness_timeout=0.6, ping_interval=0.15,
+                         reconnect_backoff=FAST)
+    rec = Recorder(ws)
+    async with ws:
+        await ws.connect(DPUB, timeout=5)
+        conn = ws.connection(DPUB)
+        live = conn.liveness
+        assert live is not None
+        opened = live.last_rx
+        # idle but answered: pongs keep it fresh past one staleness window
+        await asyncio.wait_for(_until(lambda: live.last_rx > opened + 0.7), 5)
+        assert rec.of("reconnecting", DPUB) == []
+        t0 = time.monotonic()
+        sb.faults.stall_ws(DPUB)
+        (ev,) = await rec.wait("reconnecting", DPUB, timeout=3)
+        elapsed = time.monotonic() - t0
+        assert ev.reason.startswith("stale")
+        assert elapsed <= 0.6 + 0.5
+        await rec.wait("open", DPUB, count=2, timeout=5)
+        assert conn.connects == 2
+
+
+async def test_level3_book_ready_resyncs_on_corrupted_checksum_and_tracks_own_orders(sb: Sandbox) -> None:
+    key, secret = sb.create_key()
+    ws = WebsocketClient(key, secret, environment=sb.environment, reconnect_backoff=FAST)
+    rec = Recorder(ws)
+    async with ws:
+        book = ws.book("BTC/USD", depth=10, level3=True)
+        assert ws.l3_book("BTC/USD") is book and book.level3 and book.ws_key == L3
+        await asyncio.wait_for(book.ready(), 10)
+        bid, ask = book.best_bid, book.best_ask
+        assert bid is not None and ask is not None and bid[0] < ask[0]
+        orders = book.bid_orders(1)
+        assert orders and all(o.price == bid[0] for o in orders)
+        assert sum(o.qty for o in orders) == bid[1]  # the L2 view is the sum of the L3 queue
+        # an own order joins the back of the best bid's queue
+        api = WebsocketAPIClient(ws_client=ws)
+        placed = await api.submit_spot_order(order_type="limit", side="buy", symbol="BTC/USD", order_qty="0.01",
+                                             limit_price=bid[0], post_only=True)
+        await asyncio.wait_for(_until(lambda: book.order(placed.order_id) is not None), 10)
+        pos = book.queue_position(placed.order_id)
+        assert pos is not None and pos[0] >= len(orders) - 1
+        # a corrupted level3 checksum: not ready, book_resync, resubscribe of that symbol, ready again
+        sb.faults.corrupt_next_checksum("BTC/USD")
+        (ev,) = await rec.wait("book_resync", L3, timeout=10)
+        assert ev.symbol == "BTC/USD" and ev.reason == "checksum_mismatch"
+        await asyncio.wait_for(book.ready(), 10)
+        assert book.resyncs == 1
+        unsubs = [r["params"]["params"] for r in sb.requests
+                  if r["transport"] == "ws" and r["method"] == "unsubscribe" and r["path"] == L3]
+        assert [(u["channel"], u["symbol"]) for u in unsubs] == [("level3", ["BTC/USD"])]
+        assert book.order(placed.order_id) is not None  # still there after the fresh snapshot
+        # a dropped connection: not ready until the reconnect's snapshot (with a fresh token)
+        sb.faults.drop_ws_connections(L3)
+        await rec.wait("close", L3)
+        assert not book.is_ready
+        await rec.wait("reconnected", L3, timeout=10)
+        await asyncio.wait_for(book.ready(), 10)
+        assert book.resyncs == 1 and len(rec.of("authenticated", L3)) == 2
+
+
+async def test_level3_book_needs_spot_credentials(sb: Sandbox) -> None:
+    ws = WebsocketClient(environment=sb.environment)
+    async with ws:
+        with pytest.raises(MissingCredentialsError):
+            ws.book("BTC/USD", level3=True)
+        assert ws._books == {}  # nothing half-registered

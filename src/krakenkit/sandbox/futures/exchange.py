@@ -17,7 +17,7 @@ from ._util import iso_ms, num
 from .engine import Engine, Event
 from .ratelimit import RateLimiter
 from .rest import FuturesRest
-from .ws import FuturesWsConnection
+from .ws import FuturesWsConnection, new_ws_response
 
 __all__ = ["FuturesExchange"]
 
@@ -164,7 +164,7 @@ class FuturesExchange:
             conn.on_event(ev)
 
     async def _ws_handler(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(autoping=True)
+        ws = new_ws_response()  # pings answered by the connection itself (silent while stalled)
         await ws.prepare(request)
         conn = FuturesWsConnection(self, request, ws)
         registry = getattr(self.ctx, "ws_registry", None)

@@ -4,6 +4,10 @@ Message shapes follow Kraken's official examples (futures-ws-examples/). One con
 both public and private feeds; it is registered with the sandbox's ws registry as
 ``derivativesPublicV1`` and re-labelled ``derivativesPrivateV1`` once it has asked for a
 challenge, so connection faults aimed at either key reach it.
+
+Protocol pings are answered here, not by aiohttp (``autoping`` off, see :func:`new_ws_response`):
+a stalled connection (``faults.stall_ws``) answers nothing at all, pings included, like a real
+half-open connection, so a client's ping-based liveness check notices it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from .engine import Account, Event, Fill, Order
 if TYPE_CHECKING:
     from .exchange import FuturesExchange
 
-__all__ = ["PRIVATE_FEEDS", "PUBLIC_FEEDS", "FuturesWsConnection"]
+__all__ = ["PRIVATE_FEEDS", "PUBLIC_FEEDS", "FuturesWsConnection", "new_ws_response"]
 
 log = logging.getLogger("krakenkit.sandbox.futures.ws")
 
@@ -49,6 +53,11 @@ WS_TYPE = {
     "stp": "stop",
     "take_profit": "take_profit",
 }
+
+
+def new_ws_response() -> web.WebSocketResponse:
+    """The response for ``/ws/v1``: pings are answered by :class:`FuturesWsConnection` itself."""
+    return web.WebSocketResponse(autoping=False)
 
 
 class FuturesWsConnection:
@@ -113,6 +122,12 @@ class FuturesWsConnection:
         try:
             async for msg in self.ws:
                 if self.stalled:
+                    continue  # a stalled connection answers nothing, pings included
+                if msg.type == WSMsgType.PING:
+                    with contextlib.suppress(ConnectionError, RuntimeError):
+                        await self.ws.pong(msg.data)
+                    continue
+                if msg.type == WSMsgType.PONG:
                     continue
                 if msg.type == WSMsgType.TEXT:
                     self._on_text(msg.data)
