@@ -67,7 +67,7 @@ def _row(name: str, samples: list[float]) -> tuple[str, float, float, float]:
 def bench_derivatives(n: int = 2000) -> list[tuple[str, float, float, float]]:
     """Rows of (name, p50 us, p99 us, calls/s)."""
     rows = []
-    mock = DerivativesClient("K", SECRET, http_client=httpx.Client(
+    mock = DerivativesClient("K", SECRET, rate_limiter=NoRateLimit(), http_client=httpx.Client(
         transport=httpx.MockTransport(lambda r: httpx.Response(200, content=PLACED))))
 
     def build_sign() -> None:

@@ -40,11 +40,13 @@ from .errors import SymbolFormatError
 from .symbols import SymbolContext, classify_symbol, validate_symbol
 
 __all__ = [
+    "LEGACY_ASSET_CODES",
     "DerivativeInstrument",
     "SpotPair",
     "SymbolMapper",
     "UnknownSymbolError",
     "default_cache_dir",
+    "ws_asset_name",
 ]
 
 log = logging.getLogger("krakenkit.symbols")
@@ -92,6 +94,22 @@ class DerivativeInstrument:
     @property
     def spot_ws(self) -> str:
         return f"{self.base}/{self.quote}"
+
+
+# Kraken's legacy X/Z-prefixed asset codes (REST Balance, Ledgers) and their WS v2 names.
+LEGACY_ASSET_CODES: Mapping[str, str] = {
+    "XXBT": "BTC", "XETH": "ETH", "XXDG": "DOGE", "XXRP": "XRP", "XLTC": "LTC", "XXLM": "XLM",
+    "XETC": "ETC", "XMLN": "MLN", "XREP": "REP", "XZEC": "ZEC", "XXMR": "XMR",
+    "ZUSD": "USD", "ZEUR": "EUR", "ZGBP": "GBP", "ZCAD": "CAD", "ZJPY": "JPY", "ZAUD": "AUD",
+    "XBT": "BTC", "XDG": "DOGE",
+}
+
+
+def ws_asset_name(code: str) -> str:
+    """The WS v2 name of a REST asset code: ``XXBT`` -> ``BTC``, ``ZUSD`` -> ``USD``, ``XBT.F`` -> ``BTC.F``;
+    codes that are the same on both APIs are returned unchanged."""
+    base, dot, suffix = code.partition(".")
+    return LEGACY_ASSET_CODES.get(base.upper(), base) + dot + suffix
 
 
 def _ws_asset(name: str) -> str:

@@ -1,6 +1,6 @@
 """msgspec decoders for raw book frames (internal).
 
-Numbers with a fraction arrive as their own JSON text (``float_hook=str``), integers as ``int``
+Numbers with a fraction arrive as their own JSON text (``float_hook=format``, the identity on ``str``), integers as ``int``
 and quoted numbers as ``str``: every form goes through :func:`krakenkit.books._checksum.fragment`
 exactly, without a float or a Decimal round trip. Unknown fields are ignored.
 """
@@ -72,6 +72,8 @@ class FuturesFrame(msgspec.Struct, gc=False):
     asks: list[dict[str, Any]] = []
 
 
-v2_decoder: msgspec.json.Decoder[V2Frame] = msgspec.json.Decoder(V2Frame, float_hook=str)
-v2_l3_decoder: msgspec.json.Decoder[V2L3Frame] = msgspec.json.Decoder(V2L3Frame, float_hook=str)
+# ``format`` is the identity on ``str`` (``format(s) is s``) and, unlike ``str``, a builtin function
+# with a fast calling convention: ~3 numbers a frame pay one C call each instead of a type call.
+v2_decoder: msgspec.json.Decoder[V2Frame] = msgspec.json.Decoder(V2Frame, float_hook=format)
+v2_l3_decoder: msgspec.json.Decoder[V2L3Frame] = msgspec.json.Decoder(V2L3Frame, float_hook=format)
 futures_decoder: msgspec.json.Decoder[FuturesFrame] = msgspec.json.Decoder(FuturesFrame, float_hook=Decimal)

@@ -28,7 +28,7 @@ import msgspec
 from krakenkit._core.errors import ChecksumMismatchError, InvalidResponseError, KrakenError
 
 from ._checksum import _check_precision, fragment
-from ._common import BookSnapshot, Level, check_depth, check_symbol, scaled_to_decimal
+from ._common import Level, VerifiedBookReads, check_depth, check_symbol, scaled_to_decimal
 from ._wire import V2Entry, V2Frame, V2Level, v2_decoder
 
 __all__ = ["SpotBook"]
@@ -63,7 +63,7 @@ def _from_mapping(message: Mapping[str, Any]) -> V2Frame:
         raise InvalidResponseError(f"malformed book frame: {exc!r}") from exc
 
 
-class SpotBook:
+class SpotBook(VerifiedBookReads):
     """Local L2 book for one Spot WS v2 ``book`` subscription.
 
     ``apply(message)`` takes the raw frame as ``bytes``/``str`` (decoded here with msgspec, numbers
@@ -331,82 +331,20 @@ class SpotBook:
         self._valid = False
         self._last_checksum = None
 
-    # ------------------------------------------------------------------ reads
+    # ------------------------------------------------------------------ reads (BookReads hooks)
 
-    @property
-    def is_valid(self) -> bool:
-        """True after a verified snapshot until a checksum mismatch or a malformed message."""
-        return self._valid
+    def _levels(self, bid: bool, n: int | None) -> list[Level]:
+        keys, frags = (self._bk, self._bf) if bid else (self._ak, self._af)
+        pp, qp = self.price_precision, self.qty_precision
+        out: list[Level] = []
+        for i in range(len(keys) if n is None else min(n, len(keys))):
+            key = keys[i]
+            pf = str(-key if key < 0 else key)
+            out.append((scaled_to_decimal(pf, pp), scaled_to_decimal(frags[i][len(pf) :], qp)))
+        return out
 
-    @property
-    def ready(self) -> bool:
-        """Same as :attr:`is_valid`: the book holds a verified picture of the market."""
-        return self._valid
-
-    @property
-    def last_update(self) -> str | None:
-        """``timestamp`` of the last applied entry (RFC 3339 text as Kraken sent it)."""
-        return self._last_update
-
-    @property
-    def last_checksum(self) -> int | None:
-        """The last checksum verified (with ``verify=False``: the last one received)."""
-        return self._last_checksum
-
-    def _level(self, key: int, frag: str) -> Level:
-        pf = str(-key if key < 0 else key)
-        return (
-            scaled_to_decimal(pf, self.price_precision),
-            scaled_to_decimal(frag[len(pf) :], self.qty_precision),
-        )
-
-    def _levels(self, keys: list[int], frags: list[str], n: int | None) -> list[Level]:
-        count = len(keys) if n is None else max(min(n, len(keys)), 0)
-        level = self._level
-        return [level(keys[i], frags[i]) for i in range(count)]
-
-    @property
-    def best_bid(self) -> Level | None:
-        """``(price, qty)`` of the highest bid, or None."""
-        return self._level(self._bk[0], self._bf[0]) if self._bk else None
-
-    @property
-    def best_ask(self) -> Level | None:
-        """``(price, qty)`` of the lowest ask, or None."""
-        return self._level(self._ak[0], self._af[0]) if self._ak else None
-
-    @property
-    def spread(self) -> Decimal | None:
-        """Best ask minus best bid (exact), or None when a side is empty."""
-        if not self._ak or not self._bk:
-            return None
-        return Decimal(f"{self._ak[0] + self._bk[0]}E-{self.price_precision}")
-
-    @property
-    def mid(self) -> Decimal | None:
-        """(best bid + best ask) / 2 (exact), or None when a side is empty."""
-        if not self._ak or not self._bk:
-            return None
-        return Decimal(f"{(self._ak[0] - self._bk[0]) * 5}E-{self.price_precision + 1}")
-
-    def bids(self, n: int | None = None) -> list[Level]:
-        """Best ``n`` bids (all when None), highest price first."""
-        return self._levels(self._bk, self._bf, n)
-
-    def asks(self, n: int | None = None) -> list[Level]:
-        """Best ``n`` asks (all when None), lowest price first."""
-        return self._levels(self._ak, self._af, n)
-
-    def snapshot(self) -> BookSnapshot:
-        """An immutable copy of the whole book; later messages do not change it."""
-        return BookSnapshot(
-            symbol=self.symbol,
-            bids=tuple(self.bids()),
-            asks=tuple(self.asks()),
-            valid=self._valid,
-            last_update=self._last_update,
-            checksum=self._last_checksum,
-        )
+    def _edge(self) -> tuple[int, int] | None:
+        return (self._ak[0], self._bk[0]) if self._ak and self._bk else None
 
     def __len__(self) -> int:
         return len(self._ak) + len(self._bk)

@@ -52,12 +52,13 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Concatenate, Literal, ParamSpec, Self, TypeVar, cast
 
 import httpx
 
@@ -69,6 +70,7 @@ from .._core.errors import (
     InvalidResponseError,
     KrakenAPIError,
     KrakenError,
+    MissingCredentialsError,
     OrderOutcomeUnknownError,
     RateLimitError,
     ServiceUnavailableError,
@@ -77,14 +79,17 @@ from .._core.errors import (
     is_outcome_unknown_error,
 )
 from .._core.jsonutil import JSONDecodeError, loads
+from .._core.nonce import NonceProvider, NonceSource, nonce_source_for
 from .._core.ratelimit import NoRateLimit, RateLimiter
-from .._core.secrets import redact_mapping
+from .._core.secrets import REDACTED, Secret, redact_mapping
+from .._core.signing import decode_secret
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "AsyncDriver",
     "Call",
+    "Credentials",
     "Decision",
     "Endpoint",
     "Flow",
@@ -95,11 +100,14 @@ __all__ = [
     "Send",
     "Sleep",
     "SyncDriver",
+    "as_secret",
     "backoff_delay",
     "body_excerpt",
     "decide_retry",
     "decode_json_body",
+    "make_credentials",
     "map_transport_error",
+    "mask_key",
 ]
 
 DEFAULT_TIMEOUT = 10.0
@@ -346,6 +354,86 @@ def decode_json_body(response: httpx.Response, endpoint: str) -> Any:
 
 
 # ----------------------------------------------------------------------------------------------
+# Credentials (shared by every product)
+# ----------------------------------------------------------------------------------------------
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def mask_key(key: str) -> str:
+    """An API key as shown in reprs and logs: the first 4 characters of a long key, never the rest."""
+    return (key[:4] + "..." if len(key) > 8 else "") + REDACTED
+
+
+class Credentials:
+    """API key + decoded secret. Neither value shows in repr/str; the base64 text is not kept; the
+    secret only leaves through :meth:`sign`, handed straight to a signing function."""
+
+    __slots__ = ("_key", "_secret")
+
+    def __init__(self, key: str, secret: bytes) -> None:
+        self._key = key
+        self._secret = secret
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    def sign(self, fn: Callable[Concatenate[bytes, _P], _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        """``fn(secret_bytes, *args, **kwargs)``: e.g. ``creds.sign(spot_api_sign, path, nonce, body)``."""
+        return fn(self._secret, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<credentials key={mask_key(self._key)} secret={REDACTED}>"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> str:
+        raise TypeError("credentials cannot be pickled")
+
+
+def as_secret(value: str | Secret | bytes | None) -> Secret | None:
+    """A constructor's first step: from here on its frame holds a Secret, never the plain text."""
+    if value is None or value == "" or value == b"":
+        return None
+    if isinstance(value, Secret):
+        return value if value.get_secret_value() else None
+    if isinstance(value, bytes):
+        return Secret(value.decode("ascii", "replace"))
+    if isinstance(value, str):
+        return Secret(value)
+    raise ValidationError("api_secret must be a str", field="api_secret")
+
+
+def _decode_secret_checked(secret: Secret) -> bytes:
+    """Decode without letting the plain secret reach a traceback's frame locals or messages."""
+    try:
+        decoded = decode_secret(secret.get_secret_value())
+    except ValidationError:
+        decoded = b""
+    if not decoded:
+        raise ValidationError("api_secret is not valid base64: copy the private key exactly as Kraken showed it",
+                              field="api_secret")
+    return decoded
+
+
+def make_credentials(api_key: str | None, secret: Secret | None) -> Credentials | None:
+    """Both or neither: ``None`` for a public-only client; the errors never carry the secret.
+    ``secret`` comes from :func:`as_secret` (so no frame of the constructor holds the plain text)."""
+    if bool(api_key) != bool(secret):
+        missing = "api_secret" if api_key else "api_key"
+        raise MissingCredentialsError(
+            f"{missing} is missing: pass both api_key and api_secret (or neither for public data only)",
+            field=missing)
+    if api_key is not None and not isinstance(api_key, str):
+        raise ValidationError("api_key must be a str", field="api_key")
+    if not api_key or secret is None:
+        return None
+    return Credentials(api_key, _decode_secret_checked(secret))
+
+
+# ----------------------------------------------------------------------------------------------
 # The engine
 # ----------------------------------------------------------------------------------------------
 
@@ -357,13 +445,29 @@ class RestCore:
     product: ClassVar[str] = "generic"
     logger: ClassVar[logging.Logger] = logging.getLogger("krakenkit.rest")
 
+    env_key: ClassVar[str] = ""      # environment variables read by from_env()
+    env_secret: ClassVar[str] = ""
+    _http_class: ClassVar[type[Any]] = httpx.Client  # the driver's client class (sync or async)
+
     _http: Any
     _owns_http: bool
+    _credentials: Credentials | None
 
-    def _init_core(self, *, base_url: str, timeout: float | httpx.Timeout | None, max_retries: int,
-                   rate_limiter: RateLimiter | None, retry_policy: RetryPolicy | None = None) -> None:
-        if max_retries < 0:
-            raise ValidationError("max_retries must be >= 0", field="max_retries")
+    def _init_core(self, *, api_key: str | None, api_secret: Secret | None, base_url: str,
+                   timeout: float | httpx.Timeout | None, max_retries: int, rate_limiter: RateLimiter | None,
+                   retry_policy: RetryPolicy | None, nonce_source: NonceProvider | None,
+                   http_client: httpx.Client | httpx.AsyncClient | None,
+                   network_options: Mapping[str, Any] | None) -> None:
+        """The constructor steps every product shares: credentials (checked first), config, limiter,
+        nonce source, and last the HTTP client (nothing to close if an earlier check raises).
+        ``api_secret`` is already wrapped by :func:`as_secret` (the constructor's first line)."""
+        self._credentials = make_credentials(api_key, api_secret)
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValidationError("max_retries must be an int >= 0", field="max_retries")
+        if http_client is not None and not isinstance(http_client, self._http_class):
+            raise ValidationError(
+                f"http_client must be an {self._http_class.__module__}.{self._http_class.__name__} "
+                f"for {type(self).__name__}", field="http_client")
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
         self._max_retries = max_retries
@@ -372,6 +476,62 @@ class RestCore:
         self._rate_limiter: RateLimiter = rate_limiter if rate_limiter is not None else self._default_rate_limiter()
         self._retry_policy = retry_policy or RetryPolicy()
         self._rng: Callable[[float, float], float] = random.uniform
+        if nonce_source is None:
+            nonce_source = nonce_source_for(api_key) if self._credentials and api_key else NonceSource()
+        self._nonce: NonceProvider = nonce_source
+        if http_client is not None:
+            self._http = http_client
+            self._owns_http = False
+        else:
+            options = dict(network_options or {})
+            options.setdefault("timeout", timeout)
+            self._http = self._http_class(**options)
+            self._owns_http = True
+
+    @classmethod
+    def _credentials_from_env(cls, key_var: str | None = None, secret_var: str | None = None) -> tuple[str, Secret]:
+        key_var = key_var or cls.env_key
+        secret_var = secret_var or cls.env_secret
+        key = os.environ.get(key_var)
+        secret = os.environ.get(secret_var)
+        missing = [name for name, value in ((key_var, key), (secret_var, secret)) if not value]
+        if missing:
+            raise MissingCredentialsError(
+                f"environment variable{'s' if len(missing) > 1 else ''} {' and '.join(missing)} "
+                f"{'are' if len(missing) > 1 else 'is'} not set (expected the {cls.product.capitalize()} API key "
+                f"in {key_var} and its private key in {secret_var})", field=missing[0])
+        assert key is not None and secret is not None
+        return key, Secret(secret)
+
+    @classmethod
+    def from_env(cls, key_var: str | None = None, secret_var: str | None = None, **kwargs: Any) -> Self:
+        """A client with the key from the product's environment variables (``env_key`` / ``env_secret``,
+        names overridable); other keyword arguments go to the constructor."""
+        key, secret = cls._credentials_from_env(key_var, secret_var)
+        factory: Callable[..., Any] = cls
+        return cast(Self, factory(key, secret, **kwargs))
+
+    @property
+    def has_credentials(self) -> bool:
+        return getattr(self, "_credentials", None) is not None
+
+    @property
+    def api_key(self) -> str | None:
+        creds = getattr(self, "_credentials", None)
+        return creds.key if creds else None
+
+    def __repr__(self) -> str:
+        # getattr: robust while __init__ is still running (e.g. a repr in a debugger or a log line)
+        creds = getattr(self, "_credentials", None)
+        limiter = getattr(self, "_rate_limiter", None)
+        return (f"{type(self).__name__}(base_url={getattr(self, '_base_url', None)!r}, "
+                f"api_key={mask_key(creds.key) if creds else None!r}, "
+                f"rate_limiter={type(limiter).__name__ if limiter is not None else None})")
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> str:
+        raise TypeError(f"{type(self).__name__} cannot be pickled")
 
     @property
     def base_url(self) -> str:
@@ -419,6 +579,11 @@ class RestCore:
 
     def _client_order_id(self, call: Call) -> str | None:
         return None
+
+    @classmethod
+    def _public_name(cls) -> str:
+        """The client class a user would name in a message (``SpotClient``, ``DerivativesClient``)."""
+        return cls.__name__.removeprefix("Async")
 
     def _default_rate_limiter(self) -> RateLimiter:
         """The limiter used when the caller passes none (products override: per-key shared limiter)."""
@@ -472,6 +637,12 @@ class RestCore:
         if extra:
             params = {**extra, **{k: v for k, v in params.items() if v is not None}}
         wire = self._prepare_params(endpoint, params)
+        if endpoint.auth and self._credentials is None:
+            # Input errors first (above): they are the caller's to fix whatever key the client holds.
+            raise MissingCredentialsError(
+                f"{endpoint.python_method or endpoint.name}() is private: create the client with api_key and "
+                f"api_secret (or {self._public_name()}.from_env() with {self.env_key}/{self.env_secret})",
+                endpoint=endpoint.path, field="api_key")
         return Call(endpoint, wire, self._max_retries if max_retries is None else max_retries, timeout)
 
     def _subcall(self, name: str, params: Mapping[str, Any], max_retries: int | None = None) -> Flow:

@@ -6,7 +6,6 @@ Pure (no I/O): the sync/async twins in ``spot.py`` add only the driver.
 from __future__ import annotations
 
 import logging
-import os
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -28,10 +27,10 @@ from .._core.errors import (
 )
 from .._core.ids import generate_spot_order_id, validate_spot_cl_ord_id
 from .._core.jsonutil import dumps
-from .._core.nonce import NonceProvider, NonceSource, nonce_source_for
+from .._core.nonce import NonceProvider
 from .._core.ratelimit import NoRateLimit, RateLimiter, shared_spot_rate_limiter
 from .._core.secrets import REDACTED, Secret, redact_mapping
-from .._core.signing import decode_secret, spot_api_sign
+from .._core.signing import spot_api_sign
 from .._core.symbols import validate_spot_rest_symbol
 from ._base import (
     DEFAULT_MAX_RETRIES,
@@ -43,7 +42,9 @@ from ._base import (
     Param,
     RestCore,
     RetryPolicy,
+    as_secret,
     decode_json_body,
+    mask_key,
 )
 from .spot_endpoints import SPOT_ENDPOINTS, SPOT_ENDPOINTS_BY_PATH
 from .spot_types import AddOrderResult, ClosedOrders, KrakenResult, OpenOrders, RawResult
@@ -63,66 +64,14 @@ _ORDER_MONEY_FIELDS = ("volume", "displayvol")
 _ORDER_PRICE_FIELDS = ("price", "price2")
 
 
-class _Credentials:
-    """API key + decoded secret. Neither value shows in repr/str; the base64 text is not kept."""
-
-    __slots__ = ("_key", "_secret")
-
-    def __init__(self, key: str, secret: bytes) -> None:
-        self._key = key
-        self._secret = secret
-
-    @property
-    def key(self) -> str:
-        return self._key
-
-    def sign(self, uri_path: str, nonce: int, body: bytes) -> str:
-        return spot_api_sign(self._secret, uri_path, nonce, body)
-
-    def __repr__(self) -> str:
-        return f"<credentials key={_mask_key(self._key)} secret={REDACTED}>"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> str:
-        raise TypeError("credentials cannot be pickled")
-
-
-def _mask_key(key: str) -> str:
-    return (key[:4] + "..." if len(key) > 8 else "") + REDACTED
-
-
-def _decode_secret_checked(secret: Secret) -> bytes:
-    """Decode without letting the plain secret reach a traceback's frame locals or messages."""
-    try:
-        decoded = decode_secret(secret.get_secret_value())
-    except ValidationError:
-        decoded = b""
-    if not decoded:
-        raise ValidationError("api_secret is not valid base64: copy the private key exactly as Kraken showed it",
-                              field="api_secret")
-    return decoded
-
-
-def _wrap_secret(value: str | Secret | bytes | None) -> Secret | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, Secret):
-        return value
-    if isinstance(value, bytes):
-        return Secret(value.decode("ascii", "replace"))
-    if isinstance(value, str):
-        return Secret(value)
-    raise ValidationError("api_secret must be a str", field="api_secret")
-
-
 class SpotCore(RestCore):
     """Everything Spot that is not I/O. Constructor arguments: see :class:`krakenkit.rest.SpotClient`."""
 
     endpoints: ClassVar[Mapping[str, Endpoint]] = SPOT_ENDPOINTS
     product: ClassVar[str] = "spot"
     logger: ClassVar[logging.Logger] = _log
-    _http_class: ClassVar[type[Any]] = httpx.Client
+    env_key: ClassVar[str] = ENV_KEY
+    env_secret: ClassVar[str] = ENV_SECRET
 
     def __init__(
         self,
@@ -141,86 +90,29 @@ class SpotCore(RestCore):
         symbol_check: bool = True,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
-        api_secret = _wrap_secret(api_secret)  # from here on the local holds a Secret only
-        if bool(api_key) != bool(api_secret):
-            missing = "api_secret" if api_key else "api_key"
-            raise MissingCredentialsError(
-                f"{missing} is missing: pass both api_key and api_secret (or neither for public data only)",
-                field=missing)
-        if api_key is not None and not isinstance(api_key, str):
-            raise ValidationError("api_key must be a str", field="api_key")
-        self._credentials = _Credentials(api_key, _decode_secret_checked(api_secret)) \
-            if api_key and api_secret else None
+        api_secret = as_secret(api_secret)  # first: no frame below holds the plain secret
         if environment is not None and base_url is None:
             base_url = environment.spot_rest_url
         self._environment = environment
-        self._init_core(base_url=base_url or DEFAULT_SPOT_URL, timeout=timeout, max_retries=max_retries,
-                        rate_limiter=rate_limiter, retry_policy=retry_policy)
+        self._init_core(api_key=api_key, api_secret=api_secret, base_url=base_url or DEFAULT_SPOT_URL,
+                        timeout=timeout, max_retries=max_retries, rate_limiter=rate_limiter,
+                        retry_policy=retry_policy, nonce_source=nonce_source, http_client=http_client,
+                        network_options=network_options)
         if isinstance(otp, str):
             otp = Secret(otp) if otp else None
         self._otp: Secret | Callable[[], str] | None = otp
-        if nonce_source is None:
-            nonce_source = nonce_source_for(api_key) if api_key else NonceSource()
-        self._nonce: NonceProvider = nonce_source
         self._symbol_check = symbol_check
-        if http_client is not None:
-            if not isinstance(http_client, self._http_class):
-                raise ValidationError(
-                    f"http_client must be an {self._http_class.__module__}.{self._http_class.__name__} "
-                    f"for {type(self).__name__}", field="http_client")
-            self._http = http_client
-            self._owns_http = False
-        else:
-            options = dict(network_options or {})
-            options.setdefault("timeout", timeout)
-            self._http = self._http_class(**options)
-            self._owns_http = True
 
     # --- construction helpers -------------------------------------------------------------------
-
-    @classmethod
-    def _credentials_from_env(cls, key_var: str = ENV_KEY, secret_var: str = ENV_SECRET) -> tuple[str, Secret]:
-        key = os.environ.get(key_var)
-        secret = os.environ.get(secret_var)
-        missing = [name for name, value in ((key_var, key), (secret_var, secret)) if not value]
-        if missing:
-            raise MissingCredentialsError(
-                f"environment variable{'s' if len(missing) > 1 else ''} {' and '.join(missing)} "
-                f"{'are' if len(missing) > 1 else 'is'} not set (expected the Spot API key in {key_var} and its "
-                f"private key in {secret_var})", field=missing[0])
-        assert key is not None and secret is not None
-        return key, Secret(secret)
 
     @staticmethod
     def generate_new_order_id() -> str:
         """A fresh random ``cl_ord_id`` (UUID4)."""
         return generate_spot_order_id()
 
-    @property
-    def has_credentials(self) -> bool:
-        return self._credentials is not None
-
-    @property
-    def api_key(self) -> str | None:
-        return self._credentials.key if self._credentials else None
-
-    def __repr__(self) -> str:
-        creds = getattr(self, "_credentials", None)  # robust while __init__ is still running
-        key = _mask_key(creds.key) if creds else None
-        return f"{type(self).__name__}(base_url={getattr(self, '_base_url', None)!r}, api_key={key!r})"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> str:
-        raise TypeError(f"{type(self).__name__} cannot be pickled")
-
     # --- request building (hooks) ------------------------------------------------------------
 
     def _prepare_params(self, endpoint: Endpoint, params: Mapping[str, Any]) -> dict[str, Any]:
-        if endpoint.auth and self._credentials is None:
-            raise MissingCredentialsError(
-                f"{endpoint.python_method or endpoint.name}() is private: create the client with api_key and "
-                "api_secret (or SpotClient.from_env())", endpoint=endpoint.path, field="api_key")
         wire = super()._prepare_params(endpoint, params)
         name = endpoint.name
         if name == "AddOrder":
@@ -342,12 +234,12 @@ class SpotCore(RestCore):
                 items.append(("otp", otp))
             body = urllib.parse.urlencode(items).encode()
             content_type = _FORM
-        headers = {"API-Key": creds.key, "API-Sign": creds.sign(endpoint.path, nonce, body),
+        headers = {"API-Key": creds.key, "API-Sign": creds.sign(spot_api_sign, endpoint.path, nonce, body),
                    "Content-Type": content_type}
         if debug:
             shown = {"nonce": nonce, **call.params, **({"otp": otp} if otp else {})}
             _log.debug("-> %s %s %s headers=%s", endpoint.method, endpoint.path, redact_mapping(shown),
-                       {"API-Key": _mask_key(creds.key), "API-Sign": REDACTED})
+                       {"API-Key": mask_key(creds.key), "API-Sign": REDACTED})
         return self._http_request("POST", url, content=body, headers=headers, timeout=call.timeout)
 
     # --- response parsing (hook) ---------------------------------------------------------------

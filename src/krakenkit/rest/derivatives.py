@@ -31,13 +31,12 @@ What a call raises:
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import warnings
 from collections.abc import Generator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import httpx
 
@@ -49,7 +48,6 @@ from .._core.errors import (
     InvalidArgumentsError,
     InvalidResponseError,
     KrakenError,
-    MissingCredentialsError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -59,10 +57,9 @@ from .._core.errors import (
     error_from_futures_status,
 )
 from .._core.ids import generate_futures_order_id
-from .._core.nonce import NonceProvider, nonce_source_for
+from .._core.nonce import NonceProvider
 from .._core.ratelimit import NoRateLimit, RateLimiter, shared_derivatives_rate_limiter
 from .._core.secrets import Secret
-from .._core.signing import decode_secret
 from ._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -74,6 +71,7 @@ from ._base import (
     RestCore,
     RetryPolicy,
     SyncDriver,
+    as_secret,
     body_excerpt,
     decode_json_body,
 )
@@ -330,48 +328,36 @@ def _resolve_environment(base_url: str | None, environment: Environment | None, 
 
 
 class DerivativesCore(RestCore):
-    """Everything the Derivatives twins share (pure: no I/O)."""
+    """Everything the Derivatives twins share (pure: no I/O). Constructor: see :class:`DerivativesClient`."""
 
     endpoints: ClassVar[Mapping[str, Endpoint]] = DERIV_ENDPOINTS
     product: ClassVar[str] = "derivatives"
     logger: ClassVar[logging.Logger] = log
+    env_key: ClassVar[str] = ENV_KEY
+    env_secret: ClassVar[str] = ENV_SECRET
 
-    _api_key: str | None
-    _api_secret: Secret | None
-    _secret_bytes: bytes | None
-    _nonce: NonceProvider | None
-
-    def _init_derivatives(
+    def __init__(
         self,
-        api_key: str | None,
-        api_secret: str | Secret | None,
+        api_key: str | None = None,
+        api_secret: str | Secret | None = None,
         *,
-        base_url: str | None,
-        environment: Environment | None,
-        testnet: bool,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
-        nonce_source: NonceProvider | None,
-        rate_limiter: RateLimiter | None,
-        retry_policy: RetryPolicy | None,
+        base_url: str | None = None,
+        environment: Environment | None = None,
+        testnet: bool = False,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        network_options: Mapping[str, Any] | None = None,
+        http_client: httpx.Client | httpx.AsyncClient | None = None,
+        nonce_source: NonceProvider | None = None,
+        rate_limiter: RateLimiter | None = None,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
-        secret = api_secret if isinstance(api_secret, Secret) or not api_secret else Secret(api_secret)
-        if bool(api_key) != bool(secret):
-            missing = "api_secret" if api_key else "api_key"
-            raise MissingCredentialsError(
-                f"{missing} is missing: pass both api_key and api_secret (or neither for public data only)",
-                field=missing)
-        if api_key is not None and not isinstance(api_key, str):
-            raise ValidationError("api_key must be a str", field="api_key")
-        self._api_key = api_key or None
-        self._api_secret = secret or None
-        self._secret_bytes = decode_secret(secret.get_secret_value()) if secret else None
-        self._nonce = nonce_source if nonce_source is not None else (
-            nonce_source_for(api_key) if api_key else None
-        )
+        api_secret = as_secret(api_secret)  # first: no frame below holds the plain secret
         self._testnet = testnet
-        self._init_core(base_url=_resolve_environment(base_url, environment, testnet), timeout=timeout,
-                        max_retries=max_retries, rate_limiter=rate_limiter, retry_policy=retry_policy)
+        self._init_core(api_key=api_key, api_secret=api_secret,
+                        base_url=_resolve_environment(base_url, environment, testnet), timeout=timeout,
+                        max_retries=max_retries, rate_limiter=rate_limiter, retry_policy=retry_policy,
+                        nonce_source=nonce_source, http_client=http_client, network_options=network_options)
         _warn_deprecated_once()
 
     @staticmethod
@@ -380,24 +366,7 @@ class DerivativesCore(RestCore):
         be resolved by looking the order up instead of sending it twice."""
         return generate_futures_order_id()
 
-    @property
-    def has_credentials(self) -> bool:
-        return self._api_key is not None
-
-    def __repr__(self) -> str:
-        key = "***" if self._api_key else None
-        return f"{type(self).__name__}(base_url={self._base_url!r}, api_key={key!r})"
-
     # --- hooks ---------------------------------------------------------------------------------
-
-    def _prepare_params(self, endpoint: Endpoint, params: Mapping[str, Any]) -> dict[str, Any]:
-        if endpoint.auth and not self.has_credentials:
-            raise MissingCredentialsError(
-                f"{endpoint.python_method}() is a private endpoint: create the client with api_key and "
-                f"api_secret (or DerivativesClient.from_env() with {ENV_KEY}/{ENV_SECRET})",
-                field="api_key", endpoint=endpoint.path,
-            )
-        return super()._prepare_params(endpoint, params)
 
     def _convert_param(self, endpoint: Endpoint, spec: Param, value: Any) -> Any:
         return convert_param(endpoint, spec, value)
@@ -407,9 +376,10 @@ class DerivativesCore(RestCore):
         headers = {"Accept": "application/json"}
         if req.content_type:
             headers["Content-Type"] = req.content_type
+        creds = self._credentials
         if call.endpoint.auth:
-            assert self._api_key is not None and self._secret_bytes is not None and self._nonce is not None
-            headers.update(deriv_auth_headers(self._api_key, self._secret_bytes, req, self._nonce()))
+            assert creds is not None  # _make_call refuses a private call without credentials
+            headers.update(creds.sign(lambda secret: deriv_auth_headers(creds.key, secret, req, self._nonce())))
         # The URL carries our own encoded query, the body our own encoded text: the bytes signed are
         # the bytes sent (httpx leaves already percent-encoded text alone).
         return self._http_request(call.endpoint.method, self._base_url + req.target,
@@ -421,9 +391,9 @@ class DerivativesCore(RestCore):
 
     def _default_rate_limiter(self) -> RateLimiter:
         """Kraken's Derivatives cost budgets for this key, shared with every client of the key."""
-        if not self._api_key:
+        if self._credentials is None:
             return NoRateLimit()
-        return shared_derivatives_rate_limiter(self._api_key)
+        return shared_derivatives_rate_limiter(self._credentials.key)
 
     def _client_order_id(self, call: Call) -> str | None:
         if call.endpoint.name == "submit_order":
@@ -460,23 +430,6 @@ class DerivativesCore(RestCore):
         return None
 
 
-def _http_kwargs(timeout: float | httpx.Timeout | None, network_options: Mapping[str, Any] | None) -> dict[str, Any]:
-    kwargs: dict[str, Any] = dict(network_options or {})
-    kwargs.setdefault("timeout", timeout)
-    return kwargs
-
-
-def _env_credentials(key_var: str, secret_var: str) -> tuple[str, Secret]:
-    key = os.environ.get(key_var, "")
-    secret = os.environ.get(secret_var, "")
-    missing = [n for n, v in ((key_var, key), (secret_var, secret)) if not v]
-    if missing:
-        raise MissingCredentialsError(
-            f"environment variable(s) {' and '.join(missing)} not set (expected the Derivatives API key in "
-            f"{key_var} and its private key in {secret_var})", field=missing[0])
-    return key, Secret(secret)
-
-
 class DerivativesClient(SyncDriver, DerivativesCore, _DerivativesSyncMethods):
     """Blocking Kraken Derivatives REST client (deprecated by Kraken on 2027-03-01).
 
@@ -493,38 +446,12 @@ class DerivativesClient(SyncDriver, DerivativesCore, _DerivativesSyncMethods):
         rate_limiter: a :class:`~krakenkit._core.ratelimit.RateLimiter` (default: the per-key shared limiter;
             pass ``NoRateLimit()`` to switch it off).
         retry_policy: backoff settings (:class:`~krakenkit.rest._base.RetryPolicy`).
+
+    ``DerivativesClient.from_env()`` reads the key from ``API_FUTURES_KEY`` / ``API_FUTURES_SECRET``
+    (names overridable).
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        api_secret: str | Secret | None = None,
-        *,
-        base_url: str | None = None,
-        environment: Environment | None = None,
-        testnet: bool = False,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        network_options: Mapping[str, Any] | None = None,
-        http_client: httpx.Client | None = None,
-        nonce_source: NonceProvider | None = None,
-        rate_limiter: RateLimiter | None = None,
-        retry_policy: RetryPolicy | None = None,
-    ) -> None:
-        self._init_derivatives(api_key, api_secret, base_url=base_url, environment=environment, testnet=testnet,
-                               timeout=timeout, max_retries=max_retries, nonce_source=nonce_source,
-                               rate_limiter=rate_limiter, retry_policy=retry_policy)
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise ValidationError(f"http_client must be an httpx.Client for {type(self).__name__}",
-                                  field="http_client")
-        self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client(**_http_kwargs(timeout, network_options))
-
-    @classmethod
-    def from_env(cls, key_var: str = ENV_KEY, secret_var: str = ENV_SECRET, **kwargs: Any) -> Self:
-        """A client with the key from ``API_FUTURES_KEY`` / ``API_FUTURES_SECRET`` (names overridable)."""
-        key, secret = _env_credentials(key_var, secret_var)
-        return cls(key, secret, **kwargs)
+    _http_class: ClassVar[type[Any]] = httpx.Client
 
 
 class AsyncDerivativesClient(AsyncDriver, DerivativesCore, _DerivativesAsyncMethods):
@@ -534,35 +461,4 @@ class AsyncDerivativesClient(AsyncDriver, DerivativesCore, _DerivativesAsyncMeth
     Use ``async with AsyncDerivativesClient(...) as client:`` or ``await client.aclose()``.
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        api_secret: str | Secret | None = None,
-        *,
-        base_url: str | None = None,
-        environment: Environment | None = None,
-        testnet: bool = False,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        network_options: Mapping[str, Any] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        nonce_source: NonceProvider | None = None,
-        rate_limiter: RateLimiter | None = None,
-        retry_policy: RetryPolicy | None = None,
-    ) -> None:
-        self._init_derivatives(api_key, api_secret, base_url=base_url, environment=environment, testnet=testnet,
-                               timeout=timeout, max_retries=max_retries, nonce_source=nonce_source,
-                               rate_limiter=rate_limiter, retry_policy=retry_policy)
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise ValidationError(f"http_client must be an httpx.AsyncClient for {type(self).__name__}",
-                                  field="http_client")
-        self._owns_http = http_client is None
-        self._http = (http_client if http_client is not None
-                      else httpx.AsyncClient(**_http_kwargs(timeout, network_options)))
-
-    @classmethod
-    def from_env(cls, key_var: str = ENV_KEY, secret_var: str = ENV_SECRET, **kwargs: Any) -> Self:
-        """A client with the key from ``API_FUTURES_KEY`` / ``API_FUTURES_SECRET`` (names overridable)."""
-        key, secret = _env_credentials(key_var, secret_var)
-        return cls(key, secret, **kwargs)
-
+    _http_class: ClassVar[type[Any]] = httpx.AsyncClient

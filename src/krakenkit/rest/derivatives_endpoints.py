@@ -6,7 +6,7 @@ is the one table that drives the client: for every method of
 ``{placeholders}``, filled from keyword arguments of the same name), whether the call is signed, its
 cost (:func:`cost_of`; pool: :func:`pool_of`), its retry class (``OperationKind``: order entry is
 never resent blindly), its parameters (kinds drive validation) and where they travel. The typed
-methods are generated from it (:mod:`krakenkit.rest.derivatives_codegen`).
+methods are generated from it (:mod:`krakenkit.rest._codegen`).
 
 Wire rules (``kraken-reference/README.md``):
 

@@ -14,9 +14,9 @@ are only returned for a successful status; any other status raises
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from typing import Any, Final, TypeVar
+from typing import Any, ClassVar, Final, Self, TypeVar
 
 from .._core.decimals import to_decimal_or_none
 from .._core.errors import OrderRejectedError, error_from_futures_status
@@ -77,6 +77,45 @@ def _b(data: Mapping[str, Any], key: str) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def _int(data: Mapping[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    return value if isinstance(value, int) else None
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    return str(data.get(key, ""))
+
+
+# Field annotation -> reader. A record's field ``mark_price`` reads JSON key ``markPrice`` unless the
+# record names another key in ``_keys``; ``raw`` is the whole JSON object.
+_READERS: Final[Mapping[str, Any]] = {"Decimal | None": _d, "str | None": _s, "bool | None": _b, "str": _text,
+                                      "int | None": _int}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+class _Record:
+    """Mixin of the flat records: ``from_json`` reads every field by its annotation (see ``_READERS``)."""
+
+    __slots__ = ()
+    _keys: ClassVar[Mapping[str, str]] = {}
+    _plans: ClassVar[dict[type, list[tuple[str, Any, str]]]] = {}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Self:
+        plan = _Record._plans.get(cls)
+        if plan is None:
+            plan = [(f.name, _READERS[str(f.type)], cls._keys.get(f.name) or _camel(f.name))
+                    for f in fields(cls) if f.name != "raw"]  # type: ignore[arg-type]
+            _Record._plans[cls] = plan
+        factory: Any = cls
+        record: Self = factory(raw=d, **{name: read(d, key) for name, read, key in plan})
+        return record
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
 
@@ -124,7 +163,7 @@ class DerivList(list[_T]):
 
 
 @dataclass(frozen=True, slots=True)
-class Ticker:
+class Ticker(_Record):
     symbol: str
     pair: str | None
     tag: str | None
@@ -148,22 +187,9 @@ class Ticker:
     post_only: bool | None
     raw: Mapping[str, Any] = field(repr=False)
 
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> Ticker:
-        return cls(
-            symbol=str(d.get("symbol", "")), pair=_s(d, "pair"), tag=_s(d, "tag"),
-            mark_price=_d(d, "markPrice"), index_price=_d(d, "indexPrice"),
-            bid=_d(d, "bid"), bid_size=_d(d, "bidSize"), ask=_d(d, "ask"), ask_size=_d(d, "askSize"),
-            last=_d(d, "last"), last_size=_d(d, "lastSize"), last_time=_s(d, "lastTime"),
-            vol24h=_d(d, "vol24h"), volume_quote=_d(d, "volumeQuote"), open_interest=_d(d, "openInterest"),
-            open24h=_d(d, "open24h"), funding_rate=_d(d, "fundingRate"),
-            funding_rate_prediction=_d(d, "fundingRatePrediction"), change24h=_d(d, "change24h"),
-            suspended=_b(d, "suspended"), post_only=_b(d, "postOnly"), raw=d,
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class Instrument:
+class Instrument(_Record):
     symbol: str
     type: str | None
     pair: str | None
@@ -180,38 +206,15 @@ class Instrument:
     last_trading_time: str | None
     raw: Mapping[str, Any] = field(repr=False)
 
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> Instrument:
-        return cls(
-            symbol=str(d.get("symbol", "")), type=_s(d, "type"), pair=_s(d, "pair"), base=_s(d, "base"),
-            quote=_s(d, "quote"), underlying=_s(d, "underlying"), tick_size=_d(d, "tickSize"),
-            contract_size=_d(d, "contractSize"),
-            contract_value_trade_precision=_d(d, "contractValueTradePrecision"),
-            max_position_size=_d(d, "maxPositionSize"), tradeable=_b(d, "tradeable"),
-            post_only=_b(d, "postOnly"), opening_date=_s(d, "openingDate"),
-            last_trading_time=_s(d, "lastTradingTime"), raw=d,
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class InstrumentStatus:
+class InstrumentStatus(_Record):
     tradeable: str
     experiencing_dislocation: bool | None
     price_dislocation_direction: str | None
     experiencing_extreme_volatility: bool | None
     extreme_volatility_initial_margin_multiplier: Decimal | None
     raw: Mapping[str, Any] = field(repr=False)
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> InstrumentStatus:
-        return cls(
-            tradeable=str(d.get("tradeable", "")),
-            experiencing_dislocation=_b(d, "experiencingDislocation"),
-            price_dislocation_direction=_s(d, "priceDislocationDirection"),
-            experiencing_extreme_volatility=_b(d, "experiencingExtremeVolatility"),
-            extreme_volatility_initial_margin_multiplier=_d(d, "extremeVolatilityInitialMarginMultiplier"),
-            raw=d,
-        )
 
 
 def _levels(value: Any) -> list[tuple[Decimal, Decimal]]:
@@ -243,7 +246,9 @@ class OrderBook:
 
 
 @dataclass(frozen=True, slots=True)
-class PublicTrade:
+class PublicTrade(_Record):
+    _keys: ClassVar[Mapping[str, str]] = {"trade_id": "trade_id"}
+
     time: str | None
     trade_id: int | None
     price: Decimal | None
@@ -253,28 +258,13 @@ class PublicTrade:
     uid: str | None
     raw: Mapping[str, Any] = field(repr=False)
 
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> PublicTrade:
-        tid = d.get("trade_id")
-        return cls(
-            time=_s(d, "time"), trade_id=tid if isinstance(tid, int) else None, price=_d(d, "price"),
-            size=_d(d, "size"), side=_s(d, "side"), type=_s(d, "type"), uid=_s(d, "uid"), raw=d,
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class FundingRate:
+class FundingRate(_Record):
     timestamp: str | None
     funding_rate: Decimal | None
     relative_funding_rate: Decimal | None
     raw: Mapping[str, Any] = field(repr=False)
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> FundingRate:
-        return cls(
-            timestamp=_s(d, "timestamp"), funding_rate=_d(d, "fundingRate"),
-            relative_funding_rate=_d(d, "relativeFundingRate"), raw=d,
-        )
 
 
 # --- account ---------------------------------------------------------------------------------------
@@ -323,7 +313,7 @@ class AccountsResult:
 
 
 @dataclass(frozen=True, slots=True)
-class OpenPosition:
+class OpenPosition(_Record):
     symbol: str
     side: str | None
     size: Decimal | None
@@ -334,17 +324,11 @@ class OpenPosition:
     max_fixed_leverage: Decimal | None
     raw: Mapping[str, Any] = field(repr=False)
 
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> OpenPosition:
-        return cls(
-            symbol=str(d.get("symbol", "")), side=_s(d, "side"), size=_d(d, "size"), price=_d(d, "price"),
-            fill_time=_s(d, "fillTime"), unrealized_funding=_d(d, "unrealizedFunding"),
-            pnl_currency=_s(d, "pnlCurrency"), max_fixed_leverage=_d(d, "maxFixedLeverage"), raw=d,
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class OpenOrder:
+class OpenOrder(_Record):
+    _keys: ClassVar[Mapping[str, str]] = {"order_id": "order_id"}
+
     order_id: str
     cli_ord_id: str | None
     symbol: str
@@ -361,20 +345,11 @@ class OpenOrder:
     last_update_time: str | None
     raw: Mapping[str, Any] = field(repr=False)
 
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> OpenOrder:
-        return cls(
-            order_id=str(d.get("order_id", "")), cli_ord_id=_s(d, "cliOrdId"), symbol=str(d.get("symbol", "")),
-            side=_s(d, "side"), order_type=_s(d, "orderType"), status=_s(d, "status"),
-            limit_price=_d(d, "limitPrice"), stop_price=_d(d, "stopPrice"), filled_size=_d(d, "filledSize"),
-            unfilled_size=_d(d, "unfilledSize"), reduce_only=_b(d, "reduceOnly"),
-            trigger_signal=_s(d, "triggerSignal"), received_time=_s(d, "receivedTime"),
-            last_update_time=_s(d, "lastUpdateTime"), raw=d,
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class Fill:
+class Fill(_Record):
+    _keys: ClassVar[Mapping[str, str]] = {"fill_id": "fill_id", "order_id": "order_id"}
+
     fill_id: str
     order_id: str | None
     cli_ord_id: str | None
@@ -385,14 +360,6 @@ class Fill:
     fill_time: str | None
     fill_type: str | None
     raw: Mapping[str, Any] = field(repr=False)
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> Fill:
-        return cls(
-            fill_id=str(d.get("fill_id", "")), order_id=_s(d, "order_id"), cli_ord_id=_s(d, "cliOrdId"),
-            symbol=str(d.get("symbol", "")), side=_s(d, "side"), size=_d(d, "size"), price=_d(d, "price"),
-            fill_time=_s(d, "fillTime"), fill_type=_s(d, "fillType"), raw=d,
-        )
 
 
 # --- order entry -----------------------------------------------------------------------------------

@@ -17,36 +17,27 @@ network_options, http_client, otp, nonce_source, rate_limiter, symbol_check=True
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import httpx
 
 from ._base import AsyncDriver, SyncDriver
-from ._spot_core import ENV_KEY, ENV_SECRET, SpotCore
+from ._spot_core import SpotCore
 from ._spot_methods import AsyncSpotMethods, SpotMethods
 
 __all__ = ["AsyncSpotClient", "SpotClient"]
 
 
 class SpotClient(SyncDriver, SpotCore, SpotMethods):
-    """Blocking Kraken Spot REST client (``httpx.Client``). Use as a context manager or call ``close()``."""
+    """Blocking Kraken Spot REST client (``httpx.Client``). Use as a context manager or call ``close()``.
+
+    ``SpotClient.from_env()`` reads the key from ``API_SPOT_KEY`` / ``API_SPOT_SECRET`` (names overridable).
+    """
 
     _http_class: ClassVar[type[Any]] = httpx.Client
-
-    @classmethod
-    def from_env(cls, key_var: str = ENV_KEY, secret_var: str = ENV_SECRET, **kwargs: Any) -> Self:
-        """Credentials from ``API_SPOT_KEY`` / ``API_SPOT_SECRET`` (names overridable)."""
-        key, secret = cls._credentials_from_env(key_var, secret_var)
-        return cls(key, secret, **kwargs)
 
 
 class AsyncSpotClient(AsyncDriver, SpotCore, AsyncSpotMethods):
     """Asyncio Kraken Spot REST client (``httpx.AsyncClient``): ``async with AsyncSpotClient(...) as c:``."""
 
     _http_class: ClassVar[type[Any]] = httpx.AsyncClient
-
-    @classmethod
-    def from_env(cls, key_var: str = ENV_KEY, secret_var: str = ENV_SECRET, **kwargs: Any) -> Self:
-        """Credentials from ``API_SPOT_KEY`` / ``API_SPOT_SECRET`` (names overridable)."""
-        key, secret = cls._credentials_from_env(key_var, secret_var)
-        return cls(key, secret, **kwargs)

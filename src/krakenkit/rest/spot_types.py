@@ -148,11 +148,14 @@ class MappingResult(KrakenResult, Mapping[str, T], Generic[T]):
 
     @classmethod
     def parse(cls, raw: Any) -> Any:
+        return cls._from_items(raw, raw if isinstance(raw, dict) else {}, cls._item)
+
+    @classmethod
+    def _from_items(cls, raw: Any, src: Mapping[str, Any], item: Any) -> Any:
         obj = cls.__new__(cls)
         obj.raw = raw
         obj.warnings = []
-        src = raw if isinstance(raw, dict) else {}
-        obj._items = _convert(src, GenericAlias(dict, (str, cls._item)))
+        obj._items = _convert(src, GenericAlias(dict, (str, item)))
         return obj
 
     def __getitem__(self, key: str) -> T:
@@ -341,22 +344,19 @@ class Depth(MappingResult[OrderBook]):
     _item = OrderBook
 
 
-class _SeriesResult(KrakenResult, Mapping[str, list[T]], Generic[T]):
+class _SeriesResult(MappingResult[list[T]], Generic[T]):
     """``{pair: [rows...], "last": cursor}``: mapping pair -> rows, plus ``last`` and ``rows``."""
 
-    __slots__ = ("_items", "last")
+    __slots__ = ("last",)
     _row: ClassVar[Any]
-    _items: dict[str, list[T]]
     last: Any
 
     @classmethod
     def parse(cls, raw: Any) -> Any:
-        obj = cls.__new__(cls)
-        obj.raw = raw
-        obj.warnings = []
         src = dict(raw) if isinstance(raw, dict) else {}
-        obj.last = src.pop("last", None)
-        obj._items = _convert(src, GenericAlias(dict, (str, GenericAlias(list, (cls._row,)))))
+        last = src.pop("last", None)
+        obj = cls._from_items(raw, src, GenericAlias(list, (cls._row,)))
+        obj.last = last
         return obj
 
     @property
@@ -368,15 +368,6 @@ class _SeriesResult(KrakenResult, Mapping[str, list[T]], Generic[T]):
     def rows(self) -> list[T]:
         """The rows of the (first) pair."""
         return next(iter(self._items.values()), [])
-
-    def __getitem__(self, key: str) -> list[T]:
-        return self._items[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
 
     def _repr_fields(self) -> str:
         return f"pair={self.pair!r}, rows={len(self.rows)}, last={self.last!r}"

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from .._core.symbol_mapper import ws_asset_name
 from ._util import as_mapping, dec, dec0, to_epoch, unwrap_result
 
 __all__ = ["AccountState", "Fill", "OrderView", "Position"]
@@ -117,6 +118,11 @@ class AccountState:
         self.sequence_gaps = 0
         self.duplicates_dropped = 0
         self.last_fill_ts: float | None = None
+        # stream writes are numbered so a REST snapshot requested before one of them cannot undo it
+        self._stream_gen = 0
+        self._positions_gen = 0
+        self._balance_gen: dict[str, int] = {}
+        self.stale_snapshots_skipped = 0
         self._fill_listeners: list[Callable[[Fill], None]] = []
         self._order_listeners: list[Callable[[OrderView], None]] = []
 
@@ -145,6 +151,12 @@ class AccountState:
     def fills_for(self, order_id: str) -> list[Fill]:
         with self._lock:
             return [f for f in self.fills.values() if f.order_id == order_id]
+
+    def stream_mark(self) -> int:
+        """A marker to take right before requesting a REST snapshot (positions, balances) and pass to its
+        ``apply_*``: what the stream wrote after the mark is newer than the snapshot and is kept."""
+        with self._lock:
+            return self._stream_gen
 
     def reset_sequences(self, channel: str | None = None) -> None:
         """Forget the last sequence seen (call when a connection is replaced)."""
@@ -268,7 +280,8 @@ class AccountState:
             return 0
         if feed == "open_positions":
             self._replace_positions(
-                self._futures_position(p) for p in msg.get("positions") or [] if isinstance(p, Mapping)
+                (self._futures_position(p) for p in msg.get("positions") or [] if isinstance(p, Mapping)),
+                stream=True,
             )
             return 0
         if feed in ("balances", "balances_snapshot"):
@@ -346,6 +359,8 @@ class AccountState:
                     self._ledger_ids.add(lid)
                 bal = dec(item.get("balance"))
                 if bal is not None:
+                    self._stream_gen += 1
+                    self._balance_gen[item["asset"]] = self._stream_gen
                     self.balances[item["asset"]] = bal
 
     def _futures_ws_fill(self, f: Mapping[str, Any]) -> Fill:
@@ -402,37 +417,43 @@ class AccountState:
         return Position(symbol=str(p.get("instrument") or p.get("symbol")), size=size,
                         entry_price=dec(p.get("entry_price") if "entry_price" in p else p.get("price")), raw=dict(p))
 
-    def _replace_positions(self, positions: Iterable[Position]) -> int:
+    def _replace_positions(self, positions: Iterable[Position], *, stream: bool = False,
+                           mark: int | None = None) -> int:
         new = {p.symbol: p for p in positions if p.size != 0}
         with self._lock:
+            if stream:
+                self._stream_gen += 1
+                self._positions_gen = self._stream_gen
+            elif mark is not None and self._positions_gen > mark:
+                # the stream sent the full position set after this snapshot was requested: it is newer
+                self.stale_snapshots_skipped += 1
+                log.info("positions snapshot older than the stream's last update; kept the stream's")
+                return len(self.positions)
             self.positions = new
         return len(new)
 
     # --- REST backfill ---------------------------------------------------------------------------------
     def apply_spot_open_orders(self, result: Any, *, as_of: float | None = None) -> int:
         """``OpenOrders`` result (``{"open": {txid: order}}``): the full open set. Returns orders listed."""
-        res = unwrap_result(result)
-        opened = res.get("open")
-        orders = opened if isinstance(opened, Mapping) else res
-        seen: list[str] = []
-        for txid, o in orders.items():
-            if isinstance(o, Mapping):
-                self.upsert_order(self._spot_rest_order(str(txid), o))
-                seen.append(str(txid))
+        seen = self._apply_spot_order_map(result, "open")
         self._replace_open_set(seen, as_of)
         return len(seen)
 
     def apply_spot_orders(self, result: Any) -> int:
         """``ClosedOrders`` (``{"closed": {...}}``) or ``QueryOrders`` (``{txid: order}``) results."""
+        return len(self._apply_spot_order_map(result, "closed", need_status=True))
+
+    def _apply_spot_order_map(self, result: Any, key: str, *, need_status: bool = False) -> list[str]:
+        """Upsert every order of ``{key: {txid: order}}`` (or a bare ``{txid: order}``); their txids."""
         res = unwrap_result(result)
-        closed = res.get("closed")
-        orders = closed if isinstance(closed, Mapping) else res
-        n = 0
+        inner = res.get(key)
+        orders = inner if isinstance(inner, Mapping) else res
+        seen: list[str] = []
         for txid, o in orders.items():
-            if isinstance(o, Mapping) and "status" in o:
+            if isinstance(o, Mapping) and (not need_status or "status" in o):
                 self.upsert_order(self._spot_rest_order(str(txid), o))
-                n += 1
-        return n
+                seen.append(str(txid))
+        return seen
 
     def _spot_rest_order(self, txid: str, o: Mapping[str, Any]) -> OrderView:
         descr = o.get("descr") if isinstance(o.get("descr"), Mapping) else {}
@@ -462,16 +483,23 @@ class AccountState:
             ))
         return new
 
-    def apply_spot_balances(self, result: Any) -> int:
-        """``Balance`` (``{"ZUSD": "1.0"}``) or ``BalanceEx`` (``{"ZUSD": {"balance": ...}}``)."""
+    def apply_spot_balances(self, result: Any, *, mark: int | None = None) -> int:
+        """``Balance`` (``{"ZUSD": "1.0"}``) or ``BalanceEx`` (``{"ZUSD": {"balance": ...}}``), stored under the
+        WS v2 asset names the ``balances`` stream uses (``ZUSD`` -> ``USD``, ``XXBT`` -> ``BTC``). With ``mark``
+        (:meth:`stream_mark` taken before the request) an asset the stream updated since keeps that value."""
         res = unwrap_result(result)
         with self._lock:
             for asset, val in res.items():
                 if isinstance(val, Mapping):
                     val = val.get("balance")
                 d = dec(val)
-                if d is not None:
-                    self.balances[str(asset)] = d
+                if d is None:
+                    continue
+                name = ws_asset_name(str(asset))  # one name per asset: the stream's (BTC, USD), not XXBT/ZUSD
+                if mark is not None and self._balance_gen.get(name, 0) > mark:
+                    self.stale_snapshots_skipped += 1
+                    continue
+                self.balances[name] = d
         return len(res)
 
     def apply_futures_open_orders(self, result: Any, *, as_of: float | None = None) -> int:
@@ -504,9 +532,12 @@ class AccountState:
             ))
         return new
 
-    def apply_futures_positions(self, result: Any) -> int:
-        """REST ``openpositions`` (``{"openPositions": [...]}``): the full set. Returns positions held."""
-        return self._replace_positions(self._futures_position(p) for p in _items(result, "openPositions"))
+    def apply_futures_positions(self, result: Any, *, mark: int | None = None) -> int:
+        """REST ``openpositions`` (``{"openPositions": [...]}``): the full set. Returns positions held. With
+        ``mark`` (:meth:`stream_mark` taken before the request) it is dropped when the stream's
+        ``open_positions`` (a full set too) arrived after the mark: that one is newer."""
+        return self._replace_positions((self._futures_position(p) for p in _items(result, "openPositions")),
+                                       mark=mark)
 
 
 def _items(result: Any, *keys: str) -> list[Mapping[str, Any]]:

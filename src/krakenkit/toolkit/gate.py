@@ -255,7 +255,8 @@ class SpotBackfill:
                 break
         counts["fills"] = new_fills
         if self.balances and hasattr(self.client, "get_account_balance"):
-            counts["balances"] = state.apply_spot_balances(await call_any(self.client.get_account_balance))
+            mark = state.stream_mark()
+            counts["balances"] = state.apply_spot_balances(await call_any(self.client.get_account_balance), mark=mark)
         return counts
 
 
@@ -270,9 +271,11 @@ class FuturesBackfill:
     async def run(self, state: AccountState) -> dict[str, int]:
         as_of = time.time()
         counts = {
-            "open_orders": state.apply_futures_open_orders(await call_any(self.client.get_open_orders), as_of=as_of),
-            "positions": state.apply_futures_positions(await call_any(self.client.get_open_positions)),
+            "open_orders": state.apply_futures_open_orders(await call_any(self.client.get_open_orders), as_of=as_of)
         }
+        # fills that reach the stream while this request is out move the position: keep the stream's set
+        mark = state.stream_mark()
+        counts["positions"] = state.apply_futures_positions(await call_any(self.client.get_open_positions), mark=mark)
         known = state.last_fill_ts
         new = 0
         kwargs: dict[str, Any] = {}
@@ -452,10 +455,10 @@ class ReconnectGate:
         task = self._tasks.pop(key, None)
         if task is not None and not task.done():
             task.cancel()
-        self.core.drop_prefix(f"backfill:{key}")
         reason = f"reconnecting:{key}"
         if reason not in self.core.reasons:
-            self.close(reason)
+            self.close(reason)  # first: dropping the backfill reason before this could open the gate
+        self.core.drop_prefix(f"backfill:{key}")
         self.state.reset_sequences()
 
     def _on_reconnected(self, ev: Any) -> None:

@@ -197,6 +197,18 @@ _ORDER_COLUMNS = (
 )
 
 
+def _add_equals(where: list[str], params: list[Any], **columns: Any) -> None:
+    """Add ``column = ?`` to a WHERE list for every column given a value (None: no filter)."""
+    for column, value in columns.items():
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+
+
+def _where_sql(where: Sequence[str]) -> str:
+    return " WHERE " + " AND ".join(where) if where else ""
+
+
 def _row_to_entry(row: Sequence[Any]) -> JournalEntry:
     (cl, account, product, via, symbol, side, otype, qty, price, params, status, order_id, xstate, filled,
      error, attempts, owner, claimed_until, created, updated, sent, resolved) = row
@@ -589,12 +601,7 @@ class OrderJournal:
             where = ["status IN (?, ?, ?)",
                      "(owner IS NULL OR (owner <> ? AND (claimed_until IS NULL OR claimed_until < ?)))"]
         params: list[Any] = [S.INTENT.value, S.SENT.value, S.UNKNOWN.value, owner, now]
-        if account is not None:
-            where.append("account = ?")
-            params.append(account)
-        if product is not None:
-            where.append("product = ?")
-            params.append(product)
+        _add_equals(where, params, account=account, product=product)
         with self._lock, self._db.transaction():
             ids = self._db.select_for_claim(" AND ".join(where), params, limit)
             for cl in ids:
@@ -648,15 +655,8 @@ class OrderJournal:
             statuses = [status] if isinstance(status, (str, JournalStatus)) else list(status)
             where.append("status IN (" + ", ".join("?" for _ in statuses) + ")")
             params.extend(JournalStatus(s).value for s in statuses)
-        if account is not None:
-            where.append("account = ?")
-            params.append(account)
-        if product is not None:
-            where.append("product = ?")
-            params.append(product)
-        sql = f"SELECT {_ORDER_COLUMNS} FROM krakenkit_orders"  # noqa: S608
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        _add_equals(where, params, account=account, product=product)
+        sql = f"SELECT {_ORDER_COLUMNS} FROM krakenkit_orders" + _where_sql(where)  # noqa: S608
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY created_at, cl_ord_id", params).fetchall()
         return [_row_to_entry(r) for r in rows]
@@ -675,16 +675,9 @@ class OrderJournal:
     def fills(self, *, cl_ord_id: str | None = None, account: str | None = None) -> list[JournalFill]:
         where: list[str] = []
         params: list[Any] = []
-        if cl_ord_id is not None:
-            where.append("cl_ord_id = ?")
-            params.append(cl_ord_id)
-        if account is not None:
-            where.append("account = ?")
-            params.append(account)
-        sql = ("SELECT fill_id, account, product, order_id, cl_ord_id, symbol, side, qty, price, fee, fee_asset, ts, "
-               "raw FROM krakenkit_fills")
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        _add_equals(where, params, cl_ord_id=cl_ord_id, account=account)
+        columns = "fill_id, account, product, order_id, cl_ord_id, symbol, side, qty, price, fee, fee_asset, ts, raw"
+        sql = f"SELECT {columns} FROM krakenkit_fills" + _where_sql(where)  # noqa: S608 - column names are ours
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY recorded_at, fill_id", params).fetchall()
         return [
@@ -695,11 +688,10 @@ class OrderJournal:
         ]
 
     def counts(self, *, account: str | None = None) -> dict[str, int]:
-        sql = "SELECT status, COUNT(*) FROM krakenkit_orders"
+        where: list[str] = []
         params: list[Any] = []
-        if account is not None:
-            sql += " WHERE account = ?"
-            params.append(account)
+        _add_equals(where, params, account=account)
+        sql = "SELECT status, COUNT(*) FROM krakenkit_orders" + _where_sql(where)  # noqa: S608
         with self._lock:
             rows = self._db.execute(sql + " GROUP BY status", params).fetchall()
         return {str(r[0]): int(r[1]) for r in rows}

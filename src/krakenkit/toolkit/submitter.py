@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from .._core.errors import (
     APIConnectionError,
@@ -42,6 +42,7 @@ from .._core.errors import (
     KrakenAPIError,
     KrakenError,
     OrderOutcomeUnknownError,
+    OrderRejectedError,
     is_outcome_unknown_error,
 )
 from .._core.ids import (
@@ -61,6 +62,7 @@ __all__ = [
     "OrderNotPlacedError",
     "OrderRequest",
     "ReconcileReport",
+    "Refused",
     "SafeOrderSubmitter",
     "SpotRestVenue",
     "SpotWsVenue",
@@ -114,6 +116,13 @@ class SubmitResult:
     response: Any = None
 
 
+@dataclass(frozen=True)
+class Refused:
+    """Evidence that Kraken refused the order (its own record of the client id says rejected)."""
+
+    error: str
+
+
 @dataclass
 class ReconcileReport:
     checked: int = 0
@@ -122,9 +131,10 @@ class ReconcileReport:
     abandoned: int = 0
     unresolved: int = 0
     entries: list[JournalEntry] = field(default_factory=list)
+    rejected: int = 0
 
 
-Lookup = tuple[Callable[..., Any], dict[str, Any], Callable[[Any, str], Found | None]]
+Lookup = tuple[Callable[..., Any], dict[str, Any], Callable[[Any, str], Found | Refused | None]]
 
 
 class Venue(Protocol):
@@ -158,28 +168,45 @@ def _spot_find_in(result: Any, key: str, cl_ord_id: str) -> Found | None:
     return None
 
 
-class SpotRestVenue:
-    """Spot over REST (``SpotClient`` / ``AsyncSpotClient``): ``AddOrder`` with ``cl_ord_id``; lookups by
-    ``OpenOrders`` then ``ClosedOrders`` filtered by ``cl_ord_id``."""
+class _ClientVenue:
+    """What the venues share: a client whose ``submit_order`` takes the order under the venue's own wire
+    names (``_fields``: symbol, side, order type, quantity, client id, price), and its client id rules."""
 
-    product = "spot"
+    product = ""
     via = "rest"
+    _fields: tuple[str, str, str, str, str, str]
+    _new_id: Callable[[], str]
+    _validate_id: Callable[[str], str]
 
     def __init__(self, client: Any) -> None:
         self.client = client
 
     def new_client_id(self) -> str:
-        return generate_spot_order_id()
+        return type(self)._new_id()
 
     def validate_client_id(self, value: str) -> str:
-        return validate_spot_cl_ord_id(value)
+        return type(self)._validate_id(value)
+
+    def _order_kwargs(self, req: OrderRequest, cl_ord_id: str) -> dict[str, Any]:
+        symbol, side, order_type, quantity, client_id, price = self._fields
+        kwargs: dict[str, Any] = {symbol: req.symbol, side: req.side, order_type: req.order_type,
+                                  quantity: req.quantity, client_id: cl_ord_id, **req.params}
+        if req.price is not None:
+            kwargs[price] = req.price
+        return kwargs
 
     def send(self, req: OrderRequest, cl_ord_id: str) -> tuple[Callable[..., Any], dict[str, Any]]:
-        kwargs: dict[str, Any] = {"pair": req.symbol, "type": req.side, "ordertype": req.order_type,
-                                  "volume": req.quantity, "cl_ord_id": cl_ord_id, **req.params}
-        if req.price is not None:
-            kwargs["price"] = req.price
-        return self.client.submit_order, kwargs
+        return self.client.submit_order, self._order_kwargs(req, cl_ord_id)
+
+
+class SpotRestVenue(_ClientVenue):
+    """Spot over REST (``SpotClient`` / ``AsyncSpotClient``): ``AddOrder`` with ``cl_ord_id``; lookups by
+    ``OpenOrders`` then ``ClosedOrders`` filtered by ``cl_ord_id``."""
+
+    product = "spot"
+    _fields = ("pair", "type", "ordertype", "volume", "cl_ord_id", "price")
+    _new_id = staticmethod(generate_spot_order_id)
+    _validate_id = staticmethod(validate_spot_cl_ord_id)
 
     def parse_ack(self, response: Any, cl_ord_id: str) -> Found:
         oid = getattr(response, "order_id", None)
@@ -204,18 +231,24 @@ _FUTURES_STATES = {"ENTERED_BOOK": "open", "TRIGGER_PLACED": "open", "FULLY_EXEC
                    "CANCELLED": "canceled", "REJECTED": "rejected"}
 
 
-def _futures_find_status(result: Any, cl_ord_id: str) -> Found | None:
+def _futures_find_status(result: Any, cl_ord_id: str) -> Found | Refused | None:
     orders = getattr(result, "orders", None)
     items = orders if isinstance(orders, list) else as_mapping(result).get("orders") or []
+    refused: Refused | None = None
     for d in items:
         m = as_mapping(d)
         order = m.get("order") if isinstance(m.get("order"), Mapping) else {}
         assert isinstance(order, Mapping)
+        if order.get("cliOrdId") != cl_ord_id:
+            continue
         status = str(m.get("status", ""))
-        if order.get("cliOrdId") == cl_ord_id and status != "REJECTED":
+        if status != "REJECTED":
             return Found(order_id=order.get("orderId"), exchange_state=_FUTURES_STATES.get(status, status.lower()),
                          filled=dec(order.get("filled")), recovered=True)
-    return None
+        error = str(m.get("error") or "REJECTED")
+        if error != "CLIENT_ORDER_ID_IN_USE":  # that one is a refused re-send, not the order's fate
+            refused = Refused(error)
+    return refused
 
 
 def _futures_find_fill(result: Any, cl_ord_id: str) -> Found | None:
@@ -236,35 +269,31 @@ def _futures_find_open(result: Any, cl_ord_id: str) -> Found | None:
     return None
 
 
-class FuturesRestVenue:
+class FuturesRestVenue(_ClientVenue):
     """Derivatives over REST (``DerivativesClient`` / ``AsyncDerivativesClient``): ``sendorder`` with
     ``cliOrdId``; lookups by ``orders/status`` (open + closed in the last 5 s), open orders, then fills.
     ``order_type`` takes Kraken's values (``lmt``, ``mkt``, ``post``, ``ioc``, ...)."""
 
     product = "futures"
-    via = "rest"
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def new_client_id(self) -> str:
-        return generate_futures_order_id()
-
-    def validate_client_id(self, value: str) -> str:
-        return validate_futures_cli_ord_id(value)
-
-    def send(self, req: OrderRequest, cl_ord_id: str) -> tuple[Callable[..., Any], dict[str, Any]]:
-        kwargs: dict[str, Any] = {"orderType": req.order_type, "symbol": req.symbol, "side": req.side,
-                                  "size": req.quantity, "cliOrdId": cl_ord_id, **req.params}
-        if req.price is not None:
-            kwargs["limitPrice"] = req.price
-        return self.client.submit_order, kwargs
+    _fields = ("symbol", "side", "orderType", "size", "cliOrdId", "limitPrice")
+    _new_id = staticmethod(generate_futures_order_id)
+    _validate_id = staticmethod(validate_futures_cli_ord_id)
 
     def parse_ack(self, response: Any, cl_ord_id: str) -> Found:
         oid = getattr(response, "order_id", None)
-        status = str(getattr(response, "status", "placed"))
-        state = "closed" if status == "filled" else "open"
-        return Found(order_id=oid, exchange_state=state, recovered=bool(getattr(response, "recovered", False)))
+        recovered = bool(getattr(response, "recovered", False))
+        if str(getattr(response, "status", "placed")) == "filled":  # recovered from the fills
+            return Found(order_id=oid, exchange_state="closed", recovered=recovered)
+        detail_status = as_mapping(response).get("status")  # recovered from orders/status: its raw entry
+        if recovered and isinstance(detail_status, str):
+            state = _FUTURES_STATES.get(detail_status, detail_status.lower())
+        else:
+            # sendStatus.orderEvents: a PLACE event means it rests (or waits for its trigger); executions
+            # without one mean it filled at once (market / crossing limit / ioc)
+            kinds = {str(e.get("type")) for e in getattr(response, "order_events", None) or []
+                     if isinstance(e, Mapping)}
+            state = "closed" if "EXECUTION" in kinds and "PLACE" not in kinds else "open"
+        return Found(order_id=oid, exchange_state=state, recovered=recovered)
 
     def lookups(self, cl_ord_id: str) -> list[Lookup]:
         return [
@@ -280,17 +309,14 @@ class SpotWsVenue(SpotRestVenue):
     order query. A dropped socket (``ConnectionLostError``) or a reply timeout is an unknown outcome."""
 
     via = "ws"
+    _fields = ("symbol", "side", "order_type", "order_qty", "cl_ord_id", "limit_price")
 
     def __init__(self, ws_api: Any, rest: Any) -> None:
         super().__init__(rest)
         self.ws_api = ws_api
 
     def send(self, req: OrderRequest, cl_ord_id: str) -> tuple[Callable[..., Any], dict[str, Any]]:
-        params: dict[str, Any] = {"order_type": req.order_type, "side": req.side, "order_qty": req.quantity,
-                                  "symbol": req.symbol, "cl_ord_id": cl_ord_id, **req.params}
-        if req.price is not None:
-            params["limit_price"] = req.price
-        return self.ws_api.submit_spot_order, params
+        return self.ws_api.submit_spot_order, self._order_kwargs(req, cl_ord_id)
 
     def parse_ack(self, response: Any, cl_ord_id: str) -> Found:
         oid = getattr(response, "order_id", None)
@@ -305,10 +331,9 @@ class SpotWsVenue(SpotRestVenue):
 
 
 @dataclass(frozen=True)
-class _Call:  # a client call; the driver returns ("ok", result) or ("err", exception)
+class _Call:  # a client call; the driver sends back its result or throws its exception into the flow
     fn: Callable[..., Any]
     kwargs: dict[str, Any]
-    release_gate: bool = False
 
 
 @dataclass(frozen=True)
@@ -324,15 +349,30 @@ class _Sleep:
 
 
 @dataclass(frozen=True)
-class _Admit:  # pass the gate (raises TradingPausedError)
+class _Admit:  # pass the gate (raises TradingPausedError); the flow releases the slot itself
     action: str
 
 
-Op = _Call | _Journal | _Sleep | _Admit
+@dataclass(frozen=True)
+class _Locked:  # run the inner flow holding the submitter's reconcile lock
+    flow: Generator[Any, Any, Any]
+
+
+Op = _Call | _Journal | _Sleep | _Admit | _Locked
 Flow = Generator[Op, Any, Any]
 
 _ABSENT = object()
 _UNRESOLVED = object()
+
+
+def _step(flow: Flow, outcome: tuple[bool, Any]) -> tuple[bool, Any]:
+    """Feed the last operation's ``(ok, value-or-exception)`` into the flow: ``(False, next op)`` or
+    ``(True, the flow's return value)``. The drivers of both twins are this plus their I/O."""
+    ok, value = outcome
+    try:
+        return False, (flow.send(value) if ok else flow.throw(value))
+    except StopIteration as stop:
+        return True, stop.value
 
 
 class _SubmitterCore:
@@ -365,9 +405,19 @@ class _SubmitterCore:
         self.block_on_unresolved = block_on_unresolved
         self._clock = clock
         self._inflight: set[str] = set()
+        self._inflight_lock = threading.Lock()
         self._dirty = True  # reconcile before the first order
         self.stats: dict[str, int] = {"submitted": 0, "acknowledged": 0, "rejected": 0, "not_placed": 0,
                                       "unknown": 0, "recovered": 0, "resent": 0, "lookups": 0}
+
+    # --- builders ----------------------------------------------------------------------------------------
+    @classmethod
+    def spot_rest(cls, client: Any, journal: OrderJournal, **kwargs: Any) -> Self:
+        return cls(SpotRestVenue(client), journal, **kwargs)
+
+    @classmethod
+    def futures_rest(cls, client: Any, journal: OrderJournal, **kwargs: Any) -> Self:
+        return cls(FuturesRestVenue(client), journal, **kwargs)
 
     # --- helpers ------------------------------------------------------------------------------------------
     def _request(self, symbol: str, side: str, order_type: str, quantity: Any, price: Any,
@@ -379,35 +429,34 @@ class _SubmitterCore:
                             params=dict(params))
 
     def _resolve(self, cl_ord_id: str, deadline: float) -> Flow:
-        """Poll the venue's lookups until found (-> Found), certainly absent after ``deadline``
-        (-> _ABSENT), or lookups keep failing (-> _UNRESOLVED)."""
+        """Poll the venue's lookups until found (-> Found), refused by Kraken (-> Refused), certainly
+        absent after ``deadline`` (-> _ABSENT), or lookups keep failing (-> _UNRESOLVED)."""
         errors = 0
         while True:
-            found: Found | None = None
             failed: BaseException | None = None
+            refused: Refused | None = None
             for fn, kwargs, parse in self.venue.lookups(cl_ord_id):
                 self.stats["lookups"] += 1
-                kind, value = yield _Call(fn, dict(kwargs))
-                if kind == "err":
-                    failed = value
-                    break
                 try:
-                    found = parse(value, cl_ord_id)
-                except Exception as exc:  # a shape we do not understand counts as a failed lookup
+                    found = parse((yield _Call(fn, dict(kwargs))), cl_ord_id)
+                except Exception as exc:  # a failed call, or a shape we do not understand
                     failed = exc
                     break
-                if found is not None:
+                if isinstance(found, Found):
                     return found
+                refused = refused or found
             if failed is not None:
                 errors += 1
                 log.warning("lookup of %s failed (%d/%d): %r", cl_ord_id, errors, self.max_lookup_errors, failed)
                 if errors >= self.max_lookup_errors:
                     return _UNRESOLVED
+            elif refused is not None:
+                return refused  # Kraken's own record says it refused this client id: final
             elif self._clock() >= deadline:
                 return _ABSENT
             yield _Sleep(self.poll_interval)
 
-    def reconcile_flow(self) -> Flow:
+    def _reconcile_flow(self) -> Flow:
         report = ReconcileReport()
         entries: list[JournalEntry] = yield _Journal(
             self.journal.claim_unresolved,
@@ -415,7 +464,7 @@ class _SubmitterCore:
                     "lease": self.lease},
         )
         for entry in entries:
-            if entry.cl_ord_id in self._inflight:
+            if self._is_inflight(entry.cl_ord_id):
                 continue  # a sibling task is sending it right now
             report.checked += 1
             cl = entry.cl_ord_id
@@ -431,6 +480,9 @@ class _SubmitterCore:
                 e = yield _Journal(self.journal.mark_acknowledged, (cl, res.order_id),
                                    {"exchange_state": res.exchange_state, "detail": {"reconciled": True}})
                 report.acknowledged += 1
+            elif isinstance(res, Refused):
+                e = yield _Journal(self.journal.mark_rejected, (cl, f"reconciled: refused by Kraken: {res.error}"))
+                report.rejected += 1
             elif res is _ABSENT:
                 e = yield _Journal(self.journal.mark_not_placed, (cl, "reconciled: no order with this client id"))
                 report.not_placed += 1
@@ -439,9 +491,45 @@ class _SubmitterCore:
                 report.unresolved += 1
             report.entries.append(e)
         if report.checked:
-            log.warning("reconciled %d journal entries: %d acknowledged, %d not placed, %d abandoned, %d unresolved",
-                        report.checked, report.acknowledged, report.not_placed, report.abandoned, report.unresolved)
+            log.warning("reconciled %d journal entries: %d acknowledged, %d not placed, %d rejected, %d abandoned, "
+                        "%d unresolved", report.checked, report.acknowledged, report.not_placed, report.rejected,
+                        report.abandoned, report.unresolved)
         return report
+
+    def reconcile_flow(self, *, only_if_dirty: bool = False) -> Flow:
+        """Reconcile under the submitter's lock (``only_if_dirty``: skip when nothing is left to do, the
+        check before every order; then a report with unresolved entries refuses the order)."""
+        if only_if_dirty and not self._dirty:
+            return None
+        report: ReconcileReport | None = yield _Locked(self._reconcile_locked(only_if_dirty))
+        if only_if_dirty and report is not None:
+            self._check_reconciled(report)
+        return report
+
+    def _reconcile_locked(self, only_if_dirty: bool) -> Flow:
+        if only_if_dirty and not self._dirty:
+            return None  # a sibling reconciled while we waited for the lock
+        report: ReconcileReport = yield from self._reconcile_flow()
+        self._dirty = report.unresolved > 0
+        return report
+
+    def place_flow(self, symbol: str, side: str, order_type: str, quantity: Any, price: Any,
+                   cl_ord_id: str | None, params: Mapping[str, Any]) -> Flow:
+        """One order, start to end: reconcile what is left over, journal, send, resolve."""
+        yield from self.reconcile_flow(only_if_dirty=True)
+        req = self._request(symbol, side, order_type, quantity, price, params)
+        cl = self._new_id(cl_ord_id)
+        with self._inflight_lock:
+            self._inflight.add(cl)
+        try:
+            result: SubmitResult = yield from self.submit_flow(req, cl)
+            return result
+        except GeneratorExit:  # cancelled mid-order: the entry stays 'sent'; reconcile it before the next
+            self._dirty = True
+            raise
+        finally:
+            with self._inflight_lock:
+                self._inflight.discard(cl)
 
     def submit_flow(self, req: OrderRequest, cl_ord_id: str) -> Flow:
         venue = self.venue
@@ -462,21 +550,25 @@ class _SubmitterCore:
             # send, so nothing goes out once the gate has closed
             yield _Journal(self.journal.mark_sent, (cl_ord_id,), {"owner": self.owner, "lease": self.lease})
             fn, kwargs = venue.send(req, cl_ord_id)
-            admitted = False
-            if self.gate is not None:
+            gate = self.gate
+            if gate is not None:
                 try:
                     yield _Admit("place")
                 except KrakenError as exc:  # TradingPausedError: this attempt never left the process
                     yield _Journal(self.journal.mark_not_placed, (cl_ord_id, f"{type(exc).__name__}: {exc}"))
                     self.stats["not_placed"] += 1
                     raise
-                admitted = True
             sent_at = self._clock()
-            kind, value = yield _Call(fn, kwargs, release_gate=admitted)
-            if kind == "ok":
-                found = venue.parse_ack(value, cl_ord_id)
-                return (yield from self._acknowledge(cl_ord_id, found, attempt, value))
-            err: BaseException = value
+            try:
+                response = yield _Call(fn, kwargs)
+            except Exception as exc:
+                err: BaseException = exc
+            else:
+                found = venue.parse_ack(response, cl_ord_id)
+                return (yield from self._acknowledge(cl_ord_id, found, attempt, response))
+            finally:
+                if gate is not None:
+                    gate.release()
             if isinstance(err, DuplicateClientOrderIdError) and attempt > 1:
                 # the re-send was refused because an earlier attempt landed after all
                 unknown = True
@@ -502,6 +594,13 @@ class _SubmitterCore:
             res = yield from self._resolve(cl_ord_id, sent_at + self.grace)
             if isinstance(res, Found):
                 return (yield from self._acknowledge(cl_ord_id, res, attempt, None))
+            if isinstance(res, Refused):
+                yield _Journal(self.journal.mark_rejected, (cl_ord_id, f"refused by Kraken: {res.error}"))
+                self.stats["rejected"] += 1
+                raise OrderRejectedError(
+                    f"order {cl_ord_id}: the answer was lost ({type(err).__name__}) and Kraken's record shows it "
+                    f"refused the order: {res.error}", status=res.error, errors=[res.error],
+                ) from err
             if res is _UNRESOLVED:
                 self._dirty = True
                 self.stats["unknown"] += 1
@@ -538,6 +637,10 @@ class _SubmitterCore:
     def _new_id(self, cl_ord_id: str | None) -> str:
         return self.venue.validate_client_id(cl_ord_id) if cl_ord_id else self.venue.new_client_id()
 
+    def _is_inflight(self, cl_ord_id: str) -> bool:
+        with self._inflight_lock:
+            return cl_ord_id in self._inflight
+
     def _check_reconciled(self, report: ReconcileReport) -> None:
         if report.unresolved and self.block_on_unresolved:
             raise OrderOutcomeUnknownError(
@@ -551,10 +654,6 @@ def _not_acted_on(exc: BaseException) -> bool:
     return bool(getattr(exc, "retry_safe", False)) and isinstance(exc, (InvalidNonceError, APIConnectionError))
 
 
-def _run_journal(op: _Journal) -> Any:
-    return op.fn(*op.args, **op.kwargs)
-
-
 class AsyncSafeOrderSubmitter(_SubmitterCore):
     """Asyncio submitter. Build with :meth:`spot_rest`, :meth:`futures_rest` or :meth:`spot_ws`; call
     :meth:`start` (reconcile a crashed run) before trading, then ``await submit(...)`` (safe to run many
@@ -565,69 +664,43 @@ class AsyncSafeOrderSubmitter(_SubmitterCore):
         self._reconcile_lock = asyncio.Lock()
 
     @classmethod
-    def spot_rest(cls, client: Any, journal: OrderJournal, **kwargs: Any) -> AsyncSafeOrderSubmitter:
-        return cls(SpotRestVenue(client), journal, **kwargs)
-
-    @classmethod
-    def futures_rest(cls, client: Any, journal: OrderJournal, **kwargs: Any) -> AsyncSafeOrderSubmitter:
-        return cls(FuturesRestVenue(client), journal, **kwargs)
-
-    @classmethod
     def spot_ws(cls, ws_api: Any, journal: OrderJournal, *, rest: Any, **kwargs: Any) -> AsyncSafeOrderSubmitter:
         return cls(SpotWsVenue(ws_api, rest), journal, **kwargs)
 
     async def _drive(self, flow: Flow) -> Any:
-        value: Any = None
-        error: BaseException | None = None
+        outcome: tuple[bool, Any] = (True, None)
         while True:
+            done, op = _step(flow, outcome)
+            if done:
+                return op
             try:
-                op = flow.throw(error) if error is not None else flow.send(value)
-            except StopIteration as stop:
-                return stop.value
-            value, error = None, None
-            try:
-                if isinstance(op, _Call):
-                    try:
-                        value = ("ok", await call_any(op.fn, **op.kwargs))
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception as exc:
-                        value = ("err", exc)
-                    finally:
-                        if op.release_gate and self.gate is not None:
-                            self.gate.release()
-                elif isinstance(op, _Journal):
-                    value = await asyncio.to_thread(_run_journal, op)
-                elif isinstance(op, _Sleep):
-                    await asyncio.sleep(op.seconds)
-                elif isinstance(op, _Admit):
-                    assert self.gate is not None
-                    await self.gate.acquire(op.action)
-            except asyncio.CancelledError:
+                outcome = (True, await self._perform(op))
+            except Exception as exc:
+                outcome = (False, exc)
+            except BaseException:  # cancelled: unwind the flow (its finally blocks release the gate)
                 flow.close()
                 raise
-            except Exception as exc:
-                error = exc
+
+    async def _perform(self, op: Op) -> Any:
+        if isinstance(op, _Call):
+            return await call_any(op.fn, **op.kwargs)
+        if isinstance(op, _Journal):
+            return await asyncio.to_thread(op.fn, *op.args, **op.kwargs)
+        if isinstance(op, _Sleep):
+            return await asyncio.sleep(op.seconds)
+        if isinstance(op, _Admit):
+            assert self.gate is not None
+            return await self.gate.acquire(op.action)
+        async with self._reconcile_lock:
+            return await self._drive(op.flow)
 
     async def start(self) -> ReconcileReport:
         """Reconcile what a crashed run left (``intent`` / ``sent`` / ``unknown``). Call before trading."""
         return await self.reconcile()
 
     async def reconcile(self) -> ReconcileReport:
-        async with self._reconcile_lock:
-            report: ReconcileReport = await self._drive(self.reconcile_flow())
-            self._dirty = report.unresolved > 0
-            return report
-
-    async def _ensure_reconciled(self) -> None:
-        if not self._dirty:
-            return
-        async with self._reconcile_lock:
-            if not self._dirty:
-                return
-            report: ReconcileReport = await self._drive(self.reconcile_flow())
-            self._dirty = report.unresolved > 0
-        self._check_reconciled(report)
+        report: ReconcileReport = await self._drive(self.reconcile_flow())
+        return report
 
     async def submit(
         self, symbol: str, side: str, order_type: str, quantity: Any, price: Any = None, *,
@@ -637,18 +710,9 @@ class AsyncSafeOrderSubmitter(_SubmitterCore):
         ``oflags``, ``reduceOnly``, ...). Returns the acknowledged order; raises the refusal, or
         :class:`OrderNotPlacedError`, :class:`~krakenkit.OrderOutcomeUnknownError`,
         :class:`~krakenkit.TradingPausedError`."""
-        await self._ensure_reconciled()
-        req = self._request(symbol, side, order_type, quantity, price, params)
-        cl = self._new_id(cl_ord_id)
-        self._inflight.add(cl)
-        try:
-            result: SubmitResult = await self._drive(self.submit_flow(req, cl))
-            return result
-        except asyncio.CancelledError:
-            self._dirty = True  # the entry stays 'sent': reconcile it before the next order
-            raise
-        finally:
-            self._inflight.discard(cl)
+        result: SubmitResult = await self._drive(
+            self.place_flow(symbol, side, order_type, quantity, price, cl_ord_id, params))
+        return result
 
 
 class SafeOrderSubmitter(_SubmitterCore):
@@ -658,76 +722,46 @@ class SafeOrderSubmitter(_SubmitterCore):
     def __init__(self, venue: Venue, journal: OrderJournal, **kwargs: Any) -> None:
         super().__init__(venue, journal, **kwargs)
         self._reconcile_lock = threading.Lock()
-        self._inflight_lock = threading.Lock()
-
-    @classmethod
-    def spot_rest(cls, client: Any, journal: OrderJournal, **kwargs: Any) -> SafeOrderSubmitter:
-        return cls(SpotRestVenue(client), journal, **kwargs)
-
-    @classmethod
-    def futures_rest(cls, client: Any, journal: OrderJournal, **kwargs: Any) -> SafeOrderSubmitter:
-        return cls(FuturesRestVenue(client), journal, **kwargs)
 
     def _drive(self, flow: Flow) -> Any:
-        value: Any = None
-        error: BaseException | None = None
+        outcome: tuple[bool, Any] = (True, None)
         while True:
+            done, op = _step(flow, outcome)
+            if done:
+                return op
             try:
-                op = flow.throw(error) if error is not None else flow.send(value)
-            except StopIteration as stop:
-                return stop.value
-            value, error = None, None
-            try:
-                if isinstance(op, _Call):
-                    try:
-                        value = ("ok", call_sync(op.fn, **op.kwargs))
-                    except Exception as exc:
-                        value = ("err", exc)
-                    finally:
-                        if op.release_gate and self.gate is not None:
-                            self.gate.release()
-                elif isinstance(op, _Journal):
-                    value = op.fn(*op.args, **op.kwargs)
-                elif isinstance(op, _Sleep):
-                    time.sleep(op.seconds)
-                elif isinstance(op, _Admit):
-                    assert self.gate is not None
-                    self.gate.acquire_sync(op.action)
+                outcome = (True, self._perform(op))
             except Exception as exc:
-                error = exc
+                outcome = (False, exc)
+            except BaseException:  # KeyboardInterrupt & co: unwind the flow (releases the gate)
+                flow.close()
+                raise
+
+    def _perform(self, op: Op) -> Any:
+        if isinstance(op, _Call):
+            return call_sync(op.fn, **op.kwargs)
+        if isinstance(op, _Journal):
+            return op.fn(*op.args, **op.kwargs)
+        if isinstance(op, _Sleep):
+            return time.sleep(op.seconds)
+        if isinstance(op, _Admit):
+            assert self.gate is not None
+            return self.gate.acquire_sync(op.action)
+        with self._reconcile_lock:
+            return self._drive(op.flow)
 
     def start(self) -> ReconcileReport:
         return self.reconcile()
 
     def reconcile(self) -> ReconcileReport:
-        with self._reconcile_lock:
-            report: ReconcileReport = self._drive(self.reconcile_flow())
-            self._dirty = report.unresolved > 0
-            return report
-
-    def _ensure_reconciled(self) -> None:
-        if not self._dirty:
-            return
-        with self._reconcile_lock:
-            if not self._dirty:
-                return
-            report: ReconcileReport = self._drive(self.reconcile_flow())
-            self._dirty = report.unresolved > 0
-        self._check_reconciled(report)
+        report: ReconcileReport = self._drive(self.reconcile_flow())
+        return report
 
     def submit(
         self, symbol: str, side: str, order_type: str, quantity: Any, price: Any = None, *,
         cl_ord_id: str | None = None, **params: Any,
     ) -> SubmitResult:
         """See :meth:`AsyncSafeOrderSubmitter.submit`."""
-        self._ensure_reconciled()
-        req = self._request(symbol, side, order_type, quantity, price, params)
-        cl = self._new_id(cl_ord_id)
-        with self._inflight_lock:
-            self._inflight.add(cl)
-        try:
-            result: SubmitResult = self._drive(self.submit_flow(req, cl))
-            return result
-        finally:
-            with self._inflight_lock:
-                self._inflight.discard(cl)
+        result: SubmitResult = self._drive(self.place_flow(symbol, side, order_type, quantity, price, cl_ord_id,
+                                                           params))
+        return result

@@ -18,7 +18,7 @@ from kraken_reference import REFERENCE
 from krakenkit._core.signing import spot_api_sign
 from krakenkit.rest import AsyncSpotClient, SpotClient
 from krakenkit.rest._base import Endpoint, Param
-from krakenkit.rest._codegen import SPOT_METHODS_FILE, render_spot
+from krakenkit.rest._codegen import TARGETS, render
 from krakenkit.rest.spot_endpoints import SPOT_ENDPOINTS
 
 REF = REFERENCE
@@ -56,7 +56,7 @@ def test_every_tsv_method_exists_on_both_clients(row: dict[str, str]) -> None:
 
 
 def test_generated_methods_are_current() -> None:
-    assert SPOT_METHODS_FILE.read_text() == render_spot(), "run: python -m krakenkit.rest._codegen"
+    assert TARGETS["spot"].path.read_text() == render("spot"), "run: python -m krakenkit.rest._codegen"
 
 
 def test_methods_are_explicit_and_typed() -> None:

@@ -113,7 +113,8 @@ def test_balances_snapshot_and_ledger_updates_once() -> None:
     st.apply_ws(replay)  # same ledger id, newer sequence: still applied once
     assert st.balances["BTC"] == Decimal("0.005")
     st.apply_spot_balances({"XXBT": "1.5", "ZUSD": {"balance": "10", "hold_trade": "0"}})
-    assert st.balances["XXBT"] == Decimal("1.5") and st.balances["ZUSD"] == Decimal("10")
+    assert st.balances["BTC"] == Decimal("1.5") and st.balances["USD"] == Decimal("10")
+    assert "XXBT" not in st.balances and "ZUSD" not in st.balances
 
 
 def test_futures_feeds_and_rest_backfill() -> None:
@@ -141,3 +142,33 @@ def test_futures_feeds_and_rest_backfill() -> None:
                                                           "price": "1800"}]}) == 1
     assert st.positions == {"PF_ETHUSD": st.positions["PF_ETHUSD"]}
     assert st.positions["PF_ETHUSD"].size == Decimal("-2")
+
+
+def test_rest_snapshots_requested_before_a_stream_update_do_not_undo_it() -> None:
+    st = AccountState()
+    mark = st.stream_mark()  # a Balance request goes out ...
+    st.apply_ws({"channel": "balances", "type": "update", "sequence": 1, "data": [
+        {"asset": "USD", "balance": "90", "ledger_id": "L1"}]})  # ... a trade moves USD meanwhile
+    st.apply_spot_balances({"USD": "100", "BTC": "1"}, mark=mark)  # ... the answer is older for USD
+    assert st.balances == {"USD": Decimal("90"), "BTC": Decimal("1")}
+    st.apply_spot_balances({"USD": "80"}, mark=st.stream_mark())  # a later snapshot applies
+    assert st.balances["USD"] == Decimal("80")
+    st.apply_spot_balances({"USD": "70"})  # no mark: as before, the snapshot wins
+    assert st.balances["USD"] == Decimal("70")
+
+    fut = AccountState(product="futures")
+    mark = fut.stream_mark()
+    fut.apply_ws({"feed": "open_positions", "positions": [{"instrument": "PF_XBTUSD", "balance": 2}]})
+    assert fut.apply_futures_positions({"openPositions": [{"symbol": "PF_XBTUSD", "side": "long", "size": "1"}]},
+                                       mark=mark) == 1
+    assert fut.positions["PF_XBTUSD"].size == Decimal(2) and fut.stale_snapshots_skipped == 1
+    fut.apply_futures_positions({"openPositions": []}, mark=fut.stream_mark())
+    assert fut.positions == {}
+
+
+def test_rest_balances_use_the_stream_asset_names() -> None:
+    """Backfilled REST balances (XXBT, ZUSD) and streamed ones (BTC, USD) land on one name per asset."""
+    state = AccountState()
+    state.apply_spot_balances({"XXBT": "1.5", "ZUSD": "100.25", "XBT.F": "0.1", "SOL": "3"})
+    assert state.balances == {"BTC": Decimal("1.5"), "USD": Decimal("100.25"), "BTC.F": Decimal("0.1"),
+                              "SOL": Decimal("3")}

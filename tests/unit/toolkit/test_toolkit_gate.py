@@ -180,3 +180,74 @@ async def test_second_drop_during_backfill_restarts_it() -> None:
     ws.emit("reconnected", Ev("spotPrivateV2"))
     assert await gate.wait_open(5)
     await gate.aclose()
+
+
+async def test_drop_during_backfill_never_opens_the_gate_in_between(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The backfill reason is swapped for the reconnect reason without the gate being open for a moment
+    (a thread blocked in admit_sync would be let through at that moment)."""
+    ws = FakeWs()
+    bf = FakeBackfill()
+    bf.proceed.clear()
+    gate = ReconnectGate(ws, backfill=bf, keys=("spotPrivateV2",))
+    ws.emit("reconnecting", Ev("spotPrivateV2"))
+    ws.emit("reconnected", Ev("spotPrivateV2"))
+    await asyncio.wait_for(bf.started.wait(), 5)
+    seen: list[frozenset[str]] = []
+    notify = gate.core._notify
+
+    def spy() -> None:
+        seen.append(frozenset(gate.core._reasons))
+        notify()
+
+    monkeypatch.setattr(gate.core, "_notify", spy)
+    ws.emit("reconnecting", Ev("spotPrivateV2"))
+    assert seen, "the reasons changed"
+    assert all(seen), f"the gate was open for a moment: {seen}"
+    assert gate.reasons == frozenset({"reconnecting:spotPrivateV2"})
+    await gate.aclose()
+
+
+class FakeFuturesClient:
+    """Derivatives REST for FuturesBackfill; ``during_positions`` runs while openpositions is in flight."""
+
+    def __init__(self, during_positions: Callable[[], None] = lambda: None) -> None:
+        self.during_positions = during_positions
+
+    async def get_open_orders(self) -> dict[str, Any]:
+        return {"openOrders": []}
+
+    async def get_open_positions(self) -> dict[str, Any]:
+        snapshot = {"openPositions": [{"symbol": "PF_XBTUSD", "side": "long", "size": "1", "price": "30000"}]}
+        self.during_positions()  # the snapshot above was taken; the stream moves on meanwhile
+        return snapshot
+
+    async def get_fills(self, **kwargs: Any) -> dict[str, Any]:
+        return {"fills": []}
+
+
+async def test_futures_backfill_does_not_roll_positions_back_over_the_stream() -> None:
+    """A fill lands while openpositions is in flight: the stream's open_positions (a full set, newer) says 2;
+    the REST answer (older) says 1. The gate must open with 2, or the bot re-buys what it already holds."""
+    from decimal import Decimal
+
+    ws = FakeWs()
+    key = "derivativesPrivateV1"
+
+    def fill_arrives() -> None:
+        ws.emit("message", Ev(key, {"feed": "open_positions", "account": "x", "positions": [
+            {"instrument": "PF_XBTUSD", "balance": 2, "entry_price": 30000}]}))
+
+    from krakenkit.toolkit import FuturesBackfill
+
+    gate = ReconnectGate(ws, backfill=FuturesBackfill(FakeFuturesClient(fill_arrives)), keys=(key,),
+                         state=AccountState(product="futures"))
+    ws.emit("reconnecting", Ev(key))
+    ws.emit("reconnected", Ev(key))
+    assert await gate.wait_open(5)
+    assert gate.state.positions["PF_XBTUSD"].size == Decimal(2)
+    assert gate.state.stale_snapshots_skipped == 1
+    # with no stream update in between, the REST snapshot is the truth
+    gate2 = ReconnectGate(FakeWs(), backfill=FuturesBackfill(FakeFuturesClient()), keys=(key,),
+                          state=AccountState(product="futures"))
+    await gate2.backfill_now()
+    assert gate2.state.positions["PF_XBTUSD"].size == Decimal(1)

@@ -1,0 +1,418 @@
+"""Spot WS v2 ``book`` channel (L2): a local order book that verifies Kraken's checksum.
+
+Layout per side, chosen so an update touching one or two levels costs a bisect plus a short
+memmove, at depth 10 and at depth 1000 alike, and the checksum never needs a sort:
+
+* ``keys``: sorted ``list[int]``, prices scaled by ``10**price_precision`` (exact integers); bids
+  are stored negated, so both sides are ascending with the best level first;
+* ``frags``: ``list[str]`` aligned with ``keys``: each level's checksum fragment
+  ``price_text + qty_text`` (see :mod:`krakenkit.books._checksum`), built once per change;
+* a bounded cache ``price as received -> (key, price_text)``: a price seen before costs a dict hit.
+
+The checksum is the CRC32 of ``"".join(asks.frags[:10] + bids.frags[:10])``. A side's part is
+rebuilt only when a message changed something at index < 10 of that side; the asks part is kept
+as a running CRC and the bids part as bytes, so each message ends with ``crc32(bids, crc_asks)``.
+Prices and quantities are handed out as exact ``Decimal`` built from the integer fragments.
+"""
+
+from __future__ import annotations
+
+import zlib
+from bisect import bisect_left
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from krakenkit._core.errors import ChecksumMismatchError, InvalidResponseError, KrakenError
+
+from ._checksum import _check_precision, fragment
+from ._common import BookSnapshot, Level, check_depth, check_symbol, scaled_to_decimal
+from ._wire import V2Entry, V2Frame, V2Level, v2_decoder
+
+__all__ = ["SpotBook"]
+
+_RAW = (bytes, bytearray, memoryview, str)
+_ZEROS = tuple("0" * n for n in range(41))  # precisions are 0..40
+_crc32 = zlib.crc32
+_decode = v2_decoder.decode
+_MALFORMED = (AttributeError, KeyError, TypeError, ValueError, IndexError)
+
+
+def _from_mapping(message: Mapping[str, Any]) -> V2Frame:
+    """A decoded frame (numbers as Decimal/int/float/str) as the Structs the raw path produces."""
+    try:
+        if message.get("channel") != "book":
+            return V2Frame()
+        entries = []
+        for e in message.get("data") or ():
+            checksum = e.get("checksum")
+            timestamp = e.get("timestamp")
+            entries.append(
+                V2Entry(
+                    symbol=e.get("symbol", ""),
+                    bids=[V2Level(lvl["price"], lvl["qty"]) for lvl in e.get("bids") or ()],
+                    asks=[V2Level(lvl["price"], lvl["qty"]) for lvl in e.get("asks") or ()],
+                    checksum=checksum if isinstance(checksum, int) and not isinstance(checksum, bool) else None,
+                    timestamp=timestamp if isinstance(timestamp, str) else None,
+                )
+            )
+        return V2Frame(channel="book", type=str(message.get("type", "")), data=entries)
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise InvalidResponseError(f"malformed book frame: {exc!r}") from exc
+
+
+class SpotBook:
+    """Local L2 book for one Spot WS v2 ``book`` subscription.
+
+    ``apply(message)`` takes the raw frame as ``bytes``/``str`` (decoded here with msgspec, numbers
+    kept exact) or a decoded v2 frame (``{"channel": "book", "type": "snapshot"|"update",
+    "data": [...]}``, numbers as ``Decimal``/``int``/``float``/``str``). Every level is applied
+    (qty 0 deletes), each side is truncated to ``depth`` (levels pushed out get no delete), then,
+    with ``verify=True``, Kraken's checksum is checked: a mismatch marks the book invalid and raises
+    :class:`ChecksumMismatchError`. Updates arriving while the book is invalid (before the first
+    snapshot, or after a mismatch until the next snapshot) are dropped and counted in
+    ``dropped_updates``; resubscribe to get a new snapshot. Frames of other channels or symbols are
+    ignored (``apply`` returns ``False``). A malformed frame raises :class:`InvalidResponseError`
+    (and invalidates the book if it was partly applied).
+
+    ``price_precision``/``qty_precision`` are the pair's ``price_precision``/``qty_precision`` from
+    the instrument channel (``pair_decimals``/``lot_decimals`` in AssetPairs). A price or quantity
+    with more significant decimals than that is refused (:class:`InvalidResponseError`).
+    """
+
+    __slots__ = (
+        "_acache",
+        "_adirty",
+        "_af",
+        "_ak",
+        "_ask_crc",
+        "_bcache",
+        "_bdirty",
+        "_bf",
+        "_bid_bytes",
+        "_bk",
+        "_cache_limit",
+        "_last_checksum",
+        "_last_update",
+        "_valid",
+        "depth",
+        "dropped_updates",
+        "price_precision",
+        "qty_precision",
+        "symbol",
+        "verify",
+    )
+
+    def __init__(
+        self,
+        symbol: str,
+        depth: int,
+        price_precision: int,
+        qty_precision: int,
+        *,
+        verify: bool = True,
+    ) -> None:
+        self.symbol = check_symbol(symbol)
+        self.depth = check_depth(depth)
+        _check_precision(price_precision, "price_precision")
+        _check_precision(qty_precision, "qty_precision")
+        self.price_precision = price_precision
+        self.qty_precision = qty_precision
+        self.verify = bool(verify)
+        self.dropped_updates = 0
+        self._ak: list[int] = []
+        self._af: list[str] = []
+        self._bk: list[int] = []
+        self._bf: list[str] = []
+        self._acache: dict[Any, tuple[int, str]] = {}
+        self._bcache: dict[Any, tuple[int, str]] = {}
+        self._cache_limit = 2 * depth + 64
+        self._ask_crc = 0
+        self._bid_bytes = b""
+        self._adirty = True
+        self._bdirty = True
+        self._valid = False
+        self._last_update: str | None = None
+        self._last_checksum: int | None = None
+
+    # ------------------------------------------------------------------ applying messages
+
+    def apply(self, message: bytes | bytearray | memoryview | str | Mapping[str, Any]) -> bool:
+        """Apply one v2 ``book`` frame. Returns ``True`` when it changed this book."""
+        if isinstance(message, _RAW):
+            try:
+                frame = _decode(message)
+            except msgspec.ValidationError as exc:
+                # valid JSON of the wrong shape: if it was meant for this book, we lost an update
+                if self._concerns_me(message):
+                    self._valid = False
+                raise InvalidResponseError(f"malformed book frame: {exc}") from exc
+            except msgspec.DecodeError as exc:
+                raise InvalidResponseError(f"undecodable frame: {exc}") from exc
+        else:
+            frame = _from_mapping(message)
+        if frame.channel != "book":
+            return False
+        kind = frame.type
+        applied = False
+        for e in frame.data:
+            if e.symbol != self.symbol:
+                continue
+            if kind == "update":
+                # The hot path, kept inline: one Python call per touched side, nothing else.
+                if not self._valid:
+                    self.dropped_updates += 1
+                    continue
+                try:
+                    if e.asks and self._side(e.asks, self._ak, self._af, self._acache, False):
+                        self._adirty = True
+                    if e.bids and self._side(e.bids, self._bk, self._bf, self._bcache, True):
+                        self._bdirty = True
+                except KrakenError:
+                    self._valid = False
+                    raise
+                except _MALFORMED as exc:
+                    self._valid = False
+                    raise InvalidResponseError(f"malformed book level: {exc!r}") from exc
+                self._last_update = e.timestamp
+                if self.verify:
+                    if self._adirty:
+                        self._ask_crc = _crc32("".join(self._af[:10]).encode())
+                        self._adirty = False
+                    if self._bdirty:
+                        self._bid_bytes = "".join(self._bf[:10]).encode()
+                        self._bdirty = False
+                    actual = _crc32(self._bid_bytes, self._ask_crc)
+                    if actual != e.checksum:
+                        self._mismatch(e.checksum, actual)
+                    self._last_checksum = actual
+                else:
+                    self._last_checksum = e.checksum
+                applied = True
+            elif kind == "snapshot":
+                self._snapshot(e)
+                applied = True
+        return applied
+
+    def _concerns_me(self, message: bytes | bytearray | memoryview | str) -> bool:
+        try:
+            msg = msgspec.json.decode(message)
+            if msg.get("channel") != "book":
+                return False
+            return any(not isinstance(e, dict) or e.get("symbol") in (self.symbol, None) for e in msg["data"])
+        except Exception:  # any shape we cannot read could have been ours
+            return True
+
+    def _side(
+        self,
+        levels: list[V2Level],
+        keys: list[int],
+        frags: list[str],
+        cache: dict[Any, tuple[int, str]],
+        bid: bool,
+    ) -> bool:
+        """Apply levels to one side and truncate it; True when its top 10 changed."""
+        qp = self.qty_precision
+        zeros = _ZEROS
+        top = 10
+        for lvl in levels:
+            price = lvl.price
+            hit = cache.get(price)
+            if hit is None:
+                hit = self._new_price(price, cache, bid)
+            key, pf = hit
+            # quantity fragment, inline for the common forms (number text, int); the rest
+            # (Decimal, float, exponents, quoted oddities, errors) goes through fragment()
+            q = lvl.qty
+            qf = None
+            if q.__class__ is str:
+                dot = q.find(".")
+                if dot < 0:
+                    if q.isdigit() and q.isascii():
+                        qf = (q + zeros[qp]).lstrip("0")
+                else:
+                    digits = q.replace(".", "", 1)
+                    pad = qp - len(q) + dot + 1
+                    if pad >= 0 and digits.isdigit() and digits.isascii():
+                        qf = (digits + zeros[pad]).lstrip("0")
+            elif q.__class__ is int and q >= 0:
+                qf = str(q) + zeros[qp] if q else ""
+            if qf is None:
+                qf = fragment(q, qp)
+            i = bisect_left(keys, key)
+            if i < len(keys) and keys[i] == key:
+                if qf:
+                    frags[i] = pf + qf
+                else:
+                    del keys[i]
+                    del frags[i]
+            elif qf:
+                keys.insert(i, key)
+                frags.insert(i, pf + qf)
+            else:
+                continue  # delete of a level we do not hold (e.g. already out of depth)
+            if i < top:
+                top = -1  # marks the side dirty; every later i < -1 test is False
+        depth = self.depth
+        if len(keys) > depth:
+            # Truncation cannot change the top 10 unnoticed: with depth < 10 the list only grows
+            # past depth through an insert at an index <= depth < 10, which marked it dirty.
+            del keys[depth:]
+            del frags[depth:]
+        return top < 0
+
+    def _new_price(self, price: Any, cache: dict[Any, tuple[int, str]], bid: bool) -> tuple[int, str]:
+        pf = fragment(price, self.price_precision)
+        if not pf:
+            raise InvalidResponseError(f"{self.symbol}: zero price in book level: {price!r}")
+        hit = (-int(pf) if bid else int(pf), pf)
+        if len(cache) >= self._cache_limit:
+            cache.clear()
+        cache[price] = hit
+        return hit
+
+    def _mismatch(self, checksum: Any, actual: int) -> None:
+        self._valid = False
+        self._last_checksum = None
+        raise ChecksumMismatchError(
+            f"{self.symbol}: book checksum mismatch (Kraken {checksum}, local {actual})",
+            symbol=self.symbol,
+            expected=checksum if isinstance(checksum, int) else None,
+            actual=actual,
+        )
+
+    def _snapshot(self, e: V2Entry) -> None:
+        self.reset()
+        try:
+            ak, af = self._load(e.asks, self._acache, False)
+            bk, bf = self._load(e.bids, self._bcache, True)
+        except KrakenError:
+            raise
+        except _MALFORMED as exc:
+            raise InvalidResponseError(f"malformed book level: {exc!r}") from exc
+        self._ak, self._af, self._bk, self._bf = ak, af, bk, bf
+        self._last_update = e.timestamp
+        if self.verify:
+            actual = self.checksum()
+            if actual != e.checksum:
+                self._mismatch(e.checksum, actual)
+            self._last_checksum = actual
+        else:
+            self._last_checksum = e.checksum
+        self._adirty = self._bdirty = True
+        self._valid = True
+
+    def _load(self, levels: list[V2Level], cache: dict[Any, tuple[int, str]], bid: bool) -> tuple[list[int], list[str]]:
+        qp = self.qty_precision
+        by_key: dict[int, str] = {}
+        for lvl in levels:
+            hit = cache.get(lvl.price)
+            if hit is None:
+                hit = self._new_price(lvl.price, cache, bid)
+            key, pf = hit
+            qf = fragment(lvl.qty, qp)
+            if qf:
+                by_key[key] = pf + qf
+            else:
+                by_key.pop(key, None)
+        keys = sorted(by_key)[: self.depth]
+        return keys, [by_key[k] for k in keys]
+
+    def checksum(self) -> int:
+        """The checksum of the book as it is now (computed, whatever ``verify`` says)."""
+        return _crc32("".join(self._af[:10] + self._bf[:10]).encode())
+
+    def reset(self) -> None:
+        """Forget every level and mark the book invalid until the next snapshot."""
+        self._ak, self._af, self._bk, self._bf = [], [], [], []
+        self._adirty = self._bdirty = True
+        self._valid = False
+        self._last_checksum = None
+
+    # ------------------------------------------------------------------ reads
+
+    @property
+    def is_valid(self) -> bool:
+        """True after a verified snapshot until a checksum mismatch or a malformed message."""
+        return self._valid
+
+    @property
+    def ready(self) -> bool:
+        """Same as :attr:`is_valid`: the book holds a verified picture of the market."""
+        return self._valid
+
+    @property
+    def last_update(self) -> str | None:
+        """``timestamp`` of the last applied entry (RFC 3339 text as Kraken sent it)."""
+        return self._last_update
+
+    @property
+    def last_checksum(self) -> int | None:
+        """The last checksum verified (with ``verify=False``: the last one received)."""
+        return self._last_checksum
+
+    def _level(self, key: int, frag: str) -> Level:
+        pf = str(-key if key < 0 else key)
+        return (
+            scaled_to_decimal(pf, self.price_precision),
+            scaled_to_decimal(frag[len(pf) :], self.qty_precision),
+        )
+
+    def _levels(self, keys: list[int], frags: list[str], n: int | None) -> list[Level]:
+        count = len(keys) if n is None else max(min(n, len(keys)), 0)
+        level = self._level
+        return [level(keys[i], frags[i]) for i in range(count)]
+
+    @property
+    def best_bid(self) -> Level | None:
+        """``(price, qty)`` of the highest bid, or None."""
+        return self._level(self._bk[0], self._bf[0]) if self._bk else None
+
+    @property
+    def best_ask(self) -> Level | None:
+        """``(price, qty)`` of the lowest ask, or None."""
+        return self._level(self._ak[0], self._af[0]) if self._ak else None
+
+    @property
+    def spread(self) -> Decimal | None:
+        """Best ask minus best bid (exact), or None when a side is empty."""
+        if not self._ak or not self._bk:
+            return None
+        return Decimal(f"{self._ak[0] + self._bk[0]}E-{self.price_precision}")
+
+    @property
+    def mid(self) -> Decimal | None:
+        """(best bid + best ask) / 2 (exact), or None when a side is empty."""
+        if not self._ak or not self._bk:
+            return None
+        return Decimal(f"{(self._ak[0] - self._bk[0]) * 5}E-{self.price_precision + 1}")
+
+    def bids(self, n: int | None = None) -> list[Level]:
+        """Best ``n`` bids (all when None), highest price first."""
+        return self._levels(self._bk, self._bf, n)
+
+    def asks(self, n: int | None = None) -> list[Level]:
+        """Best ``n`` asks (all when None), lowest price first."""
+        return self._levels(self._ak, self._af, n)
+
+    def snapshot(self) -> BookSnapshot:
+        """An immutable copy of the whole book; later messages do not change it."""
+        return BookSnapshot(
+            symbol=self.symbol,
+            bids=tuple(self.bids()),
+            asks=tuple(self.asks()),
+            valid=self._valid,
+            last_update=self._last_update,
+            checksum=self._last_checksum,
+        )
+
+    def __len__(self) -> int:
+        return len(self._ak) + len(self._bk)
+
+    def __repr__(self) -> str:
+        return (
+            f"SpotBook({self.symbol!r}, depth={self.depth}, bids={len(self._bk)}, asks={len(self._ak)}, "
+            f"valid={self._valid})"
+        )
