@@ -65,8 +65,8 @@ class BookReads(Generic[_TS]):
 
     A book provides ``symbol``, ``_valid``, ``_last_update`` and three hooks: :meth:`_levels` (the
     best ``n`` levels of a side as ``(price, qty)``), :meth:`_edge` (the best ask key and the best
-    bid key, stored negated) and :meth:`_price` (a key sum or difference as a price). The default
-    :meth:`_price` is for books keyed by prices scaled by ``10**price_precision`` (exact integers).
+    bid key, stored negated) and :meth:`_price_of` (a key sum or difference as a price). The default
+    :meth:`_price_of` is for books keyed by prices scaled by ``10**price_precision`` (exact integers).
     """
 
     __slots__ = ()
@@ -86,7 +86,7 @@ class BookReads(Generic[_TS]):
         """``(best ask key, best bid key)`` (the bid key negated), or None when a side is empty."""
         raise NotImplementedError
 
-    def _price(self, value: Any, halve: bool) -> Decimal:
+    def _price_of(self, value: Any, halve: bool) -> Decimal:
         """``value`` (a sum of keys) as a price, halved when ``halve``; exact."""
         if halve:
             return Decimal(f"{value * 5}E-{self.price_precision + 1}")
@@ -130,13 +130,13 @@ class BookReads(Generic[_TS]):
     def spread(self) -> Decimal | None:
         """Best ask minus best bid, or None when a side is empty."""
         edge = self._edge()
-        return None if edge is None else self._price(edge[0] + edge[1], False)
+        return None if edge is None else self._price_of(edge[0] + edge[1], False)
 
     @property
     def mid(self) -> Decimal | None:
         """(best bid + best ask) / 2, or None when a side is empty."""
         edge = self._edge()
-        return None if edge is None else self._price(edge[0] - edge[1], True)
+        return None if edge is None else self._price_of(edge[0] - edge[1], True)
 
     def bids(self, n: int | None = None) -> list[Level]:
         """Best ``n`` bid levels (all when None), highest price first."""

@@ -18,7 +18,7 @@ import msgspec
 
 from krakenkit._core.errors import InvalidResponseError, KrakenError, SequenceGapError
 
-from ._common import BookSnapshot, Level, check_symbol
+from ._common import BookReads, Level, check_symbol
 from ._wire import futures_decoder
 
 __all__ = ["DerivativesBook"]
@@ -43,7 +43,7 @@ def _dec(value: Any) -> Decimal:
     return result
 
 
-class DerivativesBook:
+class DerivativesBook(BookReads[int]):
     """Local book for one Derivatives (Futures) product from the WS v1 ``book`` feed.
 
     ``apply(message)`` takes a decoded message (dict) or raw ``bytes``/``str``; messages of other
@@ -52,6 +52,7 @@ class DerivativesBook:
 
     def __init__(self, product_id: str) -> None:
         self.product_id = check_symbol(product_id, "product_id")
+        self.symbol = self.product_id  # the name the shared read API uses
         self.dropped_updates = 0
         self._ak: list[Decimal] = []
         self._aq: dict[Decimal, Decimal] = {}
@@ -60,10 +61,6 @@ class DerivativesBook:
         self._seq: int | None = None
         self._valid = False
         self._last_update: int | None = None
-
-    @property
-    def symbol(self) -> str:
-        return self.product_id
 
     def apply(self, message: bytes | bytearray | memoryview | str | Mapping[str, Any]) -> bool:
         """Apply one ``book_snapshot`` or ``book`` message. Returns ``True`` when it changed the book."""
@@ -160,69 +157,29 @@ class DerivativesBook:
         self._seq = None
         self._valid = False
 
-    # ------------------------------------------------------------------ reads
-
-    @property
-    def is_valid(self) -> bool:
-        return self._valid
-
-    @property
-    def ready(self) -> bool:
-        return self._valid
+    # ------------------------------------------------------------------ reads (BookReads hooks)
 
     @property
     def sequence(self) -> int | None:
         """``seq`` of the last applied message."""
         return self._seq
 
-    @property
-    def last_update(self) -> int | None:
-        """``timestamp`` (ms since the epoch, as the feed sends it) of the last applied message."""
-        return self._last_update
+    def _levels(self, bid: bool, n: int | None) -> list[Level]:
+        if bid:
+            keys, qtys = self._bk, self._bq
+            return [(-k, qtys[k]) for k in (keys if n is None else keys[:n])]
+        keys, qtys = self._ak, self._aq
+        return [(k, qtys[k]) for k in (keys if n is None else keys[:n])]
 
-    @property
-    def best_bid(self) -> Level | None:
-        if not self._bk:
-            return None
-        k = self._bk[0]
-        return (-k, self._bq[k])
+    def _edge(self) -> tuple[Decimal, Decimal] | None:
+        return (self._ak[0], self._bk[0]) if self._ak and self._bk else None
 
-    @property
-    def best_ask(self) -> Level | None:
-        if not self._ak:
-            return None
-        k = self._ak[0]
-        return (k, self._aq[k])
+    def _price_of(self, value: Any, halve: bool) -> Decimal:
+        result: Decimal = value / 2 if halve else value
+        return result
 
-    @property
-    def spread(self) -> Decimal | None:
-        if not self._ak or not self._bk:
-            return None
-        return self._ak[0] + self._bk[0]
-
-    @property
-    def mid(self) -> Decimal | None:
-        if not self._ak or not self._bk:
-            return None
-        return (self._ak[0] - self._bk[0]) / 2
-
-    def bids(self, n: int | None = None) -> list[Level]:
-        keys = self._bk if n is None else self._bk[: max(n, 0)]
-        return [(-k, self._bq[k]) for k in keys]
-
-    def asks(self, n: int | None = None) -> list[Level]:
-        keys = self._ak if n is None else self._ak[: max(n, 0)]
-        return [(k, self._aq[k]) for k in keys]
-
-    def snapshot(self) -> BookSnapshot:
-        return BookSnapshot(
-            symbol=self.product_id,
-            bids=tuple(self.bids()),
-            asks=tuple(self.asks()),
-            valid=self._valid,
-            last_update=self._last_update,
-            sequence=self._seq,
-        )
+    def _marks(self) -> tuple[int | None, int | None]:
+        return None, self._seq
 
     def __len__(self) -> int:
         return len(self._ak) + len(self._bk)

@@ -23,7 +23,7 @@ import msgspec
 from krakenkit._core.errors import ChecksumMismatchError, InvalidResponseError, KrakenError
 
 from ._checksum import _check_precision, fragment
-from ._common import BookSnapshot, Level, check_depth, check_symbol, scaled_to_decimal
+from ._common import Level, VerifiedBookReads, check_depth, check_symbol, scaled_to_decimal
 from ._wire import v2_l3_decoder
 
 __all__ = ["L3Order", "SpotL3Book"]
@@ -53,7 +53,7 @@ class _Side:
         self.cache: dict[Any, tuple[int, str]] = {}
 
 
-class SpotL3Book:
+class SpotL3Book(VerifiedBookReads):
     """Local order-by-order book for one Spot WS v2 ``level3`` subscription.
 
     ``apply(message)`` takes a decoded frame or raw ``bytes``/``str``. Snapshot entries are orders in
@@ -240,22 +240,6 @@ class SpotL3Book:
 
     # ------------------------------------------------------------------ reads
 
-    @property
-    def is_valid(self) -> bool:
-        return self._valid
-
-    @property
-    def ready(self) -> bool:
-        return self._valid
-
-    @property
-    def last_update(self) -> str | None:
-        return self._last_update
-
-    @property
-    def last_checksum(self) -> int | None:
-        return self._last_checksum
-
     def _price_dec(self, key: int) -> tuple[str, Decimal]:
         pf = str(-key if key < 0 else key)
         return pf, scaled_to_decimal(pf, self.price_precision)
@@ -283,14 +267,6 @@ class SpotL3Book:
             for order_id, frag in side.levels[key].items():
                 out.append(L3Order(order_id, name, price, self._qty(pf, frag), self._index[order_id][2]))
         return out
-
-    def bids(self, n: int | None = None) -> list[Level]:
-        """Best ``n`` bid price levels with their total quantity, highest first."""
-        return self._aggregate(self._bids, n)
-
-    def asks(self, n: int | None = None) -> list[Level]:
-        """Best ``n`` ask price levels with their total quantity, lowest first."""
-        return self._aggregate(self._asks, n)
 
     def bid_orders(self, levels: int | None = None) -> list[L3Order]:
         """Orders of the best ``levels`` bid levels, best level first, queue order within a level."""
@@ -326,38 +302,14 @@ class SpotL3Book:
             qty += int(frag[cut:])
         return ahead, scaled_to_decimal(str(qty), self.qty_precision)
 
-    @property
-    def best_bid(self) -> Level | None:
-        top = self._aggregate(self._bids, 1)
-        return top[0] if top else None
+    def _levels(self, bid: bool, n: int | None) -> list[Level]:
+        """Price levels with their total quantity (BookReads hook)."""
+        return self._aggregate(self._bids if bid else self._asks, n)
 
-    @property
-    def best_ask(self) -> Level | None:
-        top = self._aggregate(self._asks, 1)
-        return top[0] if top else None
-
-    @property
-    def spread(self) -> Decimal | None:
+    def _edge(self) -> tuple[int, int] | None:
         if not self._asks.keys or not self._bids.keys:
             return None
-        return Decimal(f"{self._asks.keys[0] + self._bids.keys[0]}E-{self.price_precision}")
-
-    @property
-    def mid(self) -> Decimal | None:
-        if not self._asks.keys or not self._bids.keys:
-            return None
-        return Decimal(f"{(self._asks.keys[0] - self._bids.keys[0]) * 5}E-{self.price_precision + 1}")
-
-    def snapshot(self) -> BookSnapshot:
-        """An immutable copy (aggregated levels) of the whole book."""
-        return BookSnapshot(
-            symbol=self.symbol,
-            bids=tuple(self.bids()),
-            asks=tuple(self.asks()),
-            valid=self._valid,
-            last_update=self._last_update,
-            checksum=self._last_checksum,
-        )
+        return self._asks.keys[0], self._bids.keys[0]
 
     def __len__(self) -> int:
         return len(self._index)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import zlib
 from bisect import bisect_left
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 import msgspec
