@@ -1,8 +1,9 @@
 """msgspec decoders for raw book frames (internal).
 
-Numbers with a fraction arrive as their own JSON text (``float_hook=format``, the identity on ``str``), integers as ``int``
-and quoted numbers as ``str``: every form goes through :func:`krakenkit.books._checksum.fragment`
-exactly, without a float or a Decimal round trip. Unknown fields are ignored.
+Numbers with a fraction arrive as their own JSON text (``float_hook=format``, the identity on
+``str``), integers as ``int`` and quoted numbers as ``str``: every form goes through
+:func:`krakenkit.books._checksum.fragment` exactly, without a float or a Decimal round trip.
+Unknown fields are ignored.
 """
 
 from __future__ import annotations

@@ -117,6 +117,7 @@ class Order:
     amends: list[dict[str, Any]] = field(default_factory=list)
     last_price: Decimal | None = None
     stopprice: Decimal = ZERO
+    close_descr: str = ""  # AddOrder ``descr.close`` text of a conditional close (REST)
 
     @property
     def remaining(self) -> Decimal:

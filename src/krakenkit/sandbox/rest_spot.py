@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import secrets as _secrets
@@ -93,6 +92,14 @@ def rfc3339(ts: float, micro: bool = False) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
+def rfc1123(ts: float) -> str:
+    """Kraken's ``Time.rfc1123``: two-digit year, day padded with a space (``Wed,  9 Jan 19 01:50:54 +0000``)."""
+    t = time.gmtime(ts)
+    day = time.strftime("%a", t)
+    mon = time.strftime("%b", t)
+    return f"{day}, {t.tm_mday:2d} {mon} {t.tm_year % 100:02d} {time.strftime('%H:%M:%S', t)} +0000"
+
+
 def _t4(ts: float) -> float:
     return round(ts, 4)
 
@@ -109,6 +116,37 @@ def order_descr(o: Order) -> str:
     text = head + f"{words} {fmt(o.price, pd)}"
     if o.ordertype.endswith("-limit"):
         text += f" -> limit {fmt(o.price2, pd)}"
+    return text
+
+
+CLOSE_TYPES = ("limit", "stop-loss", "take-profit", "stop-loss-limit", "take-profit-limit")
+
+
+def close_descr(params: Params, pair: Pair) -> str:
+    """``descr.close`` of an AddOrder with a conditional close (``close[ordertype]``, ``close[price]``,
+    ``close[price2]`` form fields, or a ``close`` object in a JSON body); "" without one."""
+    close = params.get("close")
+    if isinstance(close, dict):
+        ctype, cp, cp2 = close.get("ordertype"), close.get("price"), close.get("price2")
+    else:
+        ctype = params.get("close[ordertype]")
+        cp, cp2 = params.get("close[price]"), params.get("close[price2]")
+    if ctype in (None, ""):
+        return ""
+    ctype = str(ctype)
+    if ctype not in CLOSE_TYPES:
+        raise OrderError("EGeneral:Invalid arguments:close[ordertype]")
+    pd = pair.pair_decimals
+
+    def price(v: Any, what: str) -> str:
+        if v in (None, ""):
+            raise OrderError(f"EGeneral:Invalid arguments:{what}")
+        return fmt(to_decimal(v, what), pd)
+
+    words = ctype.replace("-limit", "").replace("-", " ") if ctype != "limit" else "limit"
+    text = f"close position @ {words} {price(cp, 'close[price]')}"
+    if ctype.endswith("-limit") and ctype != "limit":
+        text += f" -> limit {price(cp2, 'close[price2]')}"
     return text
 
 
@@ -199,7 +237,8 @@ class SpotRest:
         }
 
     def add_routes(self, app: web.Application) -> None:
-        app.router.add_route("*", "/0/public/{name}", self.handle_public)
+        for method in ("GET", "POST"):  # Kraken's public endpoints answer GET and POST only
+            app.router.add_route(method, "/0/public/{name}", self.handle_public)
         app.router.add_route("POST", "/0/private/{name:.+}", self.handle_private)
 
     # plumbing ----------------------------------------------------------------------------------------
@@ -306,7 +345,7 @@ class SpotRest:
 
     def time(self, params: Params) -> Any:
         now = self.ctx.now()
-        return {"unixtime": int(now), "rfc1123": email.utils.formatdate(now, usegmt=False).replace("-0000", "+0000")}
+        return {"unixtime": int(now), "rfc1123": rfc1123(now)}
 
     def system_status(self, params: Params) -> Any:
         return {"status": self.ctx.faults.system_status, "timestamp": rfc3339(self.ctx.now())}
@@ -325,7 +364,8 @@ class SpotRest:
         for a in assets:
             info: dict[str, Any] = {"aclass": "currency", "altname": a.altname, "decimals": a.decimals,
                                     "display_decimals": a.display_decimals}
-            info["collateral_value"] = float(a.collateral_value or 0)
+            if a.collateral_value is not None:  # Kraken leaves the field out for non-collateral assets
+                info["collateral_value"] = float(a.collateral_value)
             info["status"] = "enabled"
             out[a.key] = info
         return out
@@ -566,7 +606,7 @@ class SpotRest:
                 "price2": fmt(o.price2, pd) if o.price2 is not None else "0",
                 "leverage": "none",
                 "order": order_descr(o),
-                "close": "",
+                "close": o.close_descr,
             },
             "vol": fmt(o.vol, ld),
             "vol_exec": fmt(o.vol_exec, ld),
@@ -825,8 +865,13 @@ class SpotRest:
         self._check_deadline(params)
         validate = _bool(params.get("validate", False))
         kw = self._order_kwargs(params, pair)
+        close = close_descr(params, pair)
         o = self.ex.add_order(key, pair, validate=validate, **kw)
-        res: dict[str, Any] = {"descr": {"order": order_descr(o)}}
+        descr: dict[str, Any] = {"order": order_descr(o)}
+        if close:
+            o.close_descr = close
+            descr["close"] = close
+        res: dict[str, Any] = {"descr": descr}
         if not validate:
             res["txid"] = [o.txid]
         return res
@@ -842,17 +887,22 @@ class SpotRest:
         cids = [k["cl_ord_id"] for k in kws if k["cl_ord_id"] is not None]
         if len(set(cids)) != len(cids):
             raise OrderError("EGeneral:Invalid arguments:cl_ord_id")
-        descrs = []
-        for kw in kws:  # the whole batch is validated before any order is placed
-            descrs.append(order_descr(self.ex.engine.add_order(key.account, pair, validate=True, **kw)))
+        closes = [close_descr(o if isinstance(o, dict) else {}, pair) for o in orders]
+        descrs: list[dict[str, Any]] = []
+        for kw, c in zip(kws, closes, strict=True):  # the whole batch is validated before any order is placed
+            d: dict[str, Any] = {"order": order_descr(self.ex.engine.add_order(key.account, pair, validate=True, **kw))}
+            if c:
+                d["close"] = c
+            descrs.append(d)
         out: list[dict[str, Any]] = []
-        for kw, d in zip(kws, descrs, strict=True):
+        for kw, d, c in zip(kws, descrs, closes, strict=True):
             if validate:
-                out.append({"descr": {"order": d}})
+                out.append({"descr": d})
                 continue
             try:
                 o = self.ex.add_order(key, pair, **kw)
-                out.append({"txid": o.txid, "descr": {"order": d}})
+                o.close_descr = c
+                out.append({"txid": o.txid, "descr": d})
             except OrderError as exc:
                 out.append({"error": exc.error})
         return {"orders": out}

@@ -47,6 +47,10 @@ PRIVATE_KEYS = {"spotPrivateV2", "spotBetaPrivateV2"}
 BOOK_DEPTHS = (10, 25, 100, 500, 1000)
 TRIGGER_ORDER_TYPES = frozenset({"stop-loss", "take-profit", "stop-loss-limit", "take-profit-limit"})
 L3_DEPTHS = (10, 100, 1000)
+# Error strings Kraken sends (captured from the live service by public client projects; see
+# docs/sandbox-fidelity.md): a request without ``token``, and a ``depth`` outside the offered set.
+NO_TOKEN = "Token(s) not found"  # noqa: S105 - an error message
+BAD_DEPTH = "Subscription depth not supported"
 _enc = msgspec.json.Encoder(decimal_format="number")
 _dec = msgspec.json.Decoder(float_hook=Decimal)
 WAKE = ""  # queued to wake the writer (never sent)
@@ -325,7 +329,7 @@ class SpotWs:
             return
         key = self._token(conn, params)
         if key is None:
-            self._error(conn, str(method), "EAccount:Invalid permissions" if params.get("token") is None
+            self._error(conn, str(method), NO_TOKEN if params.get("token") is None
                         else "ESession:Invalid session", req_id, time_in)
             return
         conn.deferred = []
@@ -391,7 +395,7 @@ class SpotWs:
                 return
             key = self._token(conn, params)
             if key is None:
-                self._error(conn, method, "EAccount:Invalid permissions" if params.get("token") is None
+                self._error(conn, method, NO_TOKEN if params.get("token") is None
                             else "ESession:Invalid session", req_id, time_in)
                 return
             if channel == "executions":
@@ -420,7 +424,7 @@ class SpotWs:
                 self._error(conn, method, "Channel not supported on this endpoint", req_id, time_in)
                 return
             if self._token(conn, params) is None:
-                self._error(conn, method, "EAccount:Invalid permissions" if params.get("token") is None
+                self._error(conn, method, NO_TOKEN if params.get("token") is None
                             else "ESession:Invalid session", req_id, time_in)
                 return
         symbols = params.get("symbol")
@@ -430,10 +434,10 @@ class SpotWs:
         snapshot = params.get("snapshot", True) is not False
         depth = params.get("depth", 10)
         if channel == "book" and depth not in BOOK_DEPTHS:
-            self._error(conn, method, "Invalid depth", req_id, time_in)
+            self._error(conn, method, BAD_DEPTH, req_id, time_in)
             return
         if channel == "level3" and depth not in L3_DEPTHS:
-            self._error(conn, method, "Invalid depth", req_id, time_in)
+            self._error(conn, method, BAD_DEPTH, req_id, time_in)
             return
         interval = params.get("interval", 1)
         if channel == "ohlc" and interval not in OHLC_INTERVALS:
@@ -777,8 +781,8 @@ class SpotWs:
     def _ids(self, o: Order, row: dict[str, Any]) -> None:
         if o.cl_ord_id is not None:
             row["cl_ord_id"] = o.cl_ord_id
-        elif o.userref is not None:
-            row["order_userref"] = o.userref
+        else:  # Kraken sends order_userref 0 for an order placed without one
+            row["order_userref"] = o.userref if o.userref is not None else 0
 
     def _order_row(self, o: Order, exec_type: str, status: str, t: float) -> dict[str, Any]:
         p = o.pair
@@ -835,6 +839,8 @@ class SpotWs:
         if e.exec_type == "new":
             row: dict[str, Any] = {"timestamp": ts(e.time), "order_status": "new", "exec_type": "new"}
             self._ids(o, row)
+            if o.post_only:
+                row["post_only"] = True
             row["order_id"] = o.txid
             return row
         if e.exec_type == "trade" and e.trade is not None:
@@ -848,8 +854,13 @@ class SpotWs:
             row.update({"cum_qty": q(o.vol_exec, o.pair.lot_decimals),
                         "cum_cost": q(o.cost, o.pair.cost_decimals), "fee_usd_equiv": q(o.fee, 4),
                         "avg_price": q(o.avg_price, o.pair.pair_decimals)})
+            if o.post_only:
+                row["post_only"] = True
+            if e.exec_type == "canceled" and e.reason:
+                row["cancel_reason"] = e.reason  # Kraken sends both cancel_reason and reason
             if e.exec_type != "filled" and e.reason:
                 row["reason"] = e.reason
+            row["order_id"] = row.pop("order_id")  # Kraken puts the order id last
             return row
         if e.exec_type == "restated" and e.reason == "triggered":
             # a stop / take-profit order triggered: a status event carrying the triggers block (rows

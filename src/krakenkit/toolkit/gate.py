@@ -171,39 +171,47 @@ class GateCore:
             return True
 
     # async waiting -----------------------------------------------------------------------------------
-    async def wait_change(self, timeout: float | None) -> None:
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        with self._cond:
-            self._waiters.append((loop, fut))
-        try:
-            await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            pass
-        finally:
-            with self._cond:
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove((loop, fut))
+    async def wait_until(self, ready_locked: Callable[[], bool], timeout: float | None) -> bool:
+        """Wait until ``ready_locked()`` (called with the lock held) returns True. False on timeout.
 
-    async def admit(self, action: str, timeout: float | None) -> bool:
+        The check and the registration of the waiter happen under one lock, so a change made by another
+        thread between them cannot be missed (no lost wake-up)."""
+        loop = asyncio.get_running_loop()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            if self.try_admit(action):
-                return True
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
+            with self._cond:
+                if ready_locked():
+                    return True
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                fut: asyncio.Future[None] = loop.create_future()
+                self._waiters.append((loop, fut))
+            try:
+                await asyncio.wait_for(fut, left)
+            except TimeoutError:
+                pass
+            finally:
+                with self._cond:
+                    with contextlib.suppress(ValueError):
+                        self._waiters.remove((loop, fut))
+
+    async def admit(self, action: str, timeout: float | None) -> bool:
+        def ready_locked() -> bool:
+            if not self._allows(action):
                 return False
-            await self.wait_change(left)
+            self._admit_locked(action)
+            return True
+
+        return await self.wait_until(ready_locked, timeout)
 
     async def drain(self, timeout: float) -> bool:
         """Wait until no action is in flight. False on timeout."""
-        deadline = time.monotonic() + timeout
-        while self.inflight > 0:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            await self.wait_change(left)
-        return True
+        return await self.wait_until(lambda: self._inflight == 0, timeout)
+
+    async def wait_open(self, timeout: float | None) -> bool:
+        """Wait until no reason keeps the gate closed. False on timeout."""
+        return await self.wait_until(lambda: not self._reasons, timeout)
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:
@@ -436,13 +444,7 @@ class ReconnectGate:
 
     async def wait_open(self, timeout: float | None = None) -> bool:
         """Wait until the gate is fully open. False on timeout."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.is_open:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                return False
-            await self.core.wait_change(left)
-        return True
+        return await self.core.wait_open(timeout)
 
     # --- WebSocket events ---------------------------------------------------------------------------------
     def _watched(self, ev: Any) -> bool:

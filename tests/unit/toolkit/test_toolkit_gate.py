@@ -251,3 +251,24 @@ async def test_futures_backfill_does_not_roll_positions_back_over_the_stream() -
                           state=AccountState(product="futures"))
     await gate2.backfill_now()
     assert gate2.state.positions["PF_XBTUSD"].size == Decimal(1)
+
+
+async def test_async_admit_cannot_miss_an_open_from_another_thread() -> None:
+    """The gate is opened by another thread right after the async waiter's check: the waiter must be
+    admitted at once, not sleep until its timeout (a lost wake-up)."""
+    core = GateCore()
+    core.close("reconnecting:spotPrivateV2")
+    original = core._allows
+    opened_from_thread = threading.Event()
+
+    def allows_then_open_elsewhere(action: str) -> bool:
+        result = original(action)
+        if not result and not opened_from_thread.is_set():
+            opened_from_thread.set()
+            # another thread tries to open while this check still holds the lock: it must wait for it
+            threading.Thread(target=core.open, args=("reconnecting:spotPrivateV2",)).start()
+        return result
+
+    core._allows = allows_then_open_elsewhere  # type: ignore[method-assign]
+    admitted = await asyncio.wait_for(core.admit("place", timeout=30), 5)
+    assert admitted and core.inflight == 1

@@ -633,6 +633,21 @@ class Engine:
             # the documented order REJECT event only exists for these two reasons; the others
             # are told by sendStatus.status alone
             events.append({"type": "REJECT", "uid": order.order_id, "reason": reason, "order": order.rest()})
+        if reason == "POST_WOULD_EXECUTE":
+            # open_orders_verbose (only) reports post-only orders that failed to cross the book
+            self.emit(
+                Event(
+                    "order",
+                    acct.key,
+                    order.symbol,
+                    {
+                        "order": order,
+                        "reason": "post_order_failed_because_it_would_filled",
+                        "is_cancel": True,
+                        "verbose_only": True,
+                    },
+                )
+            )
         self._history_order(acct, "OrderRejected", order, reason=reason, error=reason)
         out = {
             "order_id": order.order_id,
@@ -794,6 +809,12 @@ class Engine:
             else:
                 order.state = "cancelled" if order.filled < order.qty else "filled"
                 order.update_reason = "IOC_WOULD_NOT_EXECUTE_REASON" if order.filled == 0 else "FULL_FILL"
+                if order.filled > 0:
+                    # the unfilled rest of an IOC/market order leaves: open_orders says partial_fill
+                    self.emit(Event("order", key, sym, {"order": order, "reason": "partial_fill", "is_cancel": True}))
+        elif order.filled > 0:
+            # filled completely on arrival: open_orders removes it with reason full_fill
+            self.emit(Event("order", key, sym, {"order": order, "reason": "full_fill", "is_cancel": True}))
         self._after_trade(st, key)
         out = {
             "order_id": order.order_id,
@@ -1051,21 +1072,32 @@ class Engine:
             limit_order = False
         else:
             limit_order = True
+        # open_orders: the stop order is removed (stop_order_triggered), then the order it became
+        # is reported (limit_order_from_stop when it rests, full_fill / partial_fill when it trades)
         self.emit(
-            Event("order", acct.key, o.symbol, {"order": o, "reason": "stop_order_triggered", "is_cancel": False})
+            Event(
+                "order",
+                acct.key,
+                o.symbol,
+                {"order": o, "reason": "stop_order_triggered", "is_cancel": True, "removed": True},
+            )
         )
         self._execute(acct, st, o)
         if o.remaining > 0:
             if limit_order:
                 self._rest(st, o)
                 o.update_reason = "LIMIT_FROM_STOP"
-            else:
-                o.state = "cancelled"
                 self.emit(
                     Event(
-                        "order", acct.key, o.symbol, {"order": o, "reason": "market_order_unfilled", "is_cancel": True}
+                        "order", acct.key, o.symbol, {"order": o, "reason": "limit_order_from_stop", "is_cancel": False}
                     )
                 )
+            else:
+                o.state = "cancelled"
+                reason = "partial_fill" if o.filled > 0 else "ioc_order_failed_because_it_would_not_be_executed"
+                self.emit(Event("order", acct.key, o.symbol, {"order": o, "reason": reason, "is_cancel": True}))
+        elif o.filled > 0:
+            self.emit(Event("order", acct.key, o.symbol, {"order": o, "reason": "full_fill", "is_cancel": True}))
         self._refill_book(st)
 
     # ------------------------------------------------------------------ edit / cancel
@@ -1230,7 +1262,10 @@ class Engine:
             events.extend(execs)
             if o.remaining > 0:
                 self._rest(st, o)
-        self.emit(Event("order", key, o.symbol, {"order": o, "reason": "edited_by_user", "is_cancel": False}))
+        if o.state == "filled":
+            self.emit(Event("order", key, o.symbol, {"order": o, "reason": "full_fill", "is_cancel": True}))
+        else:
+            self.emit(Event("order", key, o.symbol, {"order": o, "reason": "edited_by_user", "is_cancel": False}))
         self._after_trade(st, key)
         if o.is_trigger:
             self.check_triggers(o.symbol)

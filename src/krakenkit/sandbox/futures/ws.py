@@ -77,6 +77,7 @@ class FuturesWsConnection:
         self.heartbeat = False
         self.private: set[str] = set()
         self.api_key: str | None = None
+        self.fills_products: set[str] | None = None  # fills subscribed with product_ids
         self.challenges: dict[str, str] = {}
         self._pending_balance = False
         self._pending_positions = False
@@ -255,19 +256,31 @@ class FuturesWsConnection:
                 self.send({"event": "error", "message": "Failed to subscribe to authenticated feed"})
                 return
             assert isinstance(feed, str)
+            # fills (only) may be narrowed to some products; the ack echoes product_ids
+            products = data.get("product_ids") if feed == "fills" else None
+            wanted: set[str] | None = None
+            if products is not None:
+                if not isinstance(products, list) or not products:
+                    self.send({"event": "error", "message": "Invalid product id"})
+                    return
+                wanted = set()
+                for p in products:
+                    st = self.engine.market(str(p))
+                    if st is None:
+                        self.send({"event": "error", "message": "Invalid product id"})
+                        return
+                    wanted.add(st.inst.symbol)
             self.api_key = acct.key
             self.ws_key = "derivativesPrivateV1"
-            self.send(
-                {
-                    "event": event + "d",
-                    "feed": feed,
-                    "api_key": acct.key,
-                    "original_challenge": original,
-                    "signed_challenge": signed,
-                }
-            )
+            ack: dict[str, Any] = {"event": event + "d", "feed": feed}
+            if products is not None:
+                ack["product_ids"] = [str(p) for p in products]
+            ack.update({"api_key": acct.key, "original_challenge": original, "signed_challenge": signed})
+            self.send(ack)
             if event == "subscribe":
                 self.private.add(feed)
+                if feed == "fills":
+                    self.fills_products = wanted
                 self._private_snapshot(feed, acct)
             else:
                 self.private.discard(feed)
@@ -383,13 +396,19 @@ class FuturesWsConnection:
             "instrument": o.symbol,
             "time": ms(o.received),
             "last_update_time": ms(o.last_update or o.received),
-            "qty": fnum(o.qty),
+            # qty is what is left of the order (a full_fill delta carries qty 0.0)
+            "qty": fnum(max(o.remaining, ZERO)),
             "filled": fnum(o.filled),
-            "limit_price": fnum(o.limit_price if o.limit_price is not None else ZERO),
-            "stop_price": fnum(o.stop_price if o.stop_price is not None and o.is_trigger else ZERO),
-            "type": WS_TYPE.get(o.order_type, "limit") if o.is_trigger else "limit",
-            "order_id": o.order_id,
         }
+        if o.limit_price is not None:
+            d["limit_price"] = fnum(o.limit_price)  # absent for stop-market triggers
+        d.update(
+            {
+                "stop_price": fnum(o.stop_price if o.stop_price is not None and o.is_trigger else ZERO),
+                "type": WS_TYPE.get(o.order_type, "limit") if o.is_trigger else "limit",
+                "order_id": o.order_id,
+            }
+        )
         if o.cli_ord_id:
             d["cli_ord_id"] = o.cli_ord_id
         d["direction"] = 0 if o.side == "buy" else 1
@@ -397,6 +416,25 @@ class FuturesWsConnection:
         if o.is_trigger:
             d["triggerSignal"] = o.trigger_signal if o.trigger_signal != "index" else "spot"
         return d
+
+    def open_orders_delta(self, feed: str, data: dict[str, Any]) -> dict[str, Any]:
+        """An ``open_orders`` / ``open_orders_verbose`` delta.
+
+        ``is_cancel`` is true whenever the order leaves the client's list (cancelled, fully filled,
+        rest of an IOC discarded, stop triggered). Fill-driven removals (``full_fill`` /
+        ``partial_fill``) carry the order object; other removals only ``order_id`` (+ ``cli_ord_id``).
+        """
+        o: Order = data["order"]
+        reason = data["reason"]
+        removed = bool(data.get("removed")) or o.state != "open"
+        if removed and not (reason in ("full_fill", "partial_fill") and data.get("is_cancel")):
+            msg: dict[str, Any] = {"feed": feed, "order_id": o.order_id}
+            if o.cli_ord_id:
+                msg["cli_ord_id"] = o.cli_ord_id
+            msg["is_cancel"] = True
+            msg["reason"] = reason
+            return msg
+        return {"feed": feed, "order": self.ws_order(o), "is_cancel": removed, "reason": reason}
 
     def ws_fill(self, f: Fill) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -581,7 +619,11 @@ class FuturesWsConnection:
                 {
                     "feed": "fills_snapshot",
                     "account": acct.account_uid,
-                    "fills": [self.ws_fill(f) for f in reversed(acct.fills[-100:])],
+                    "fills": [
+                        self.ws_fill(f)
+                        for f in reversed(acct.fills)
+                        if self.fills_products is None or f.symbol in self.fills_products
+                    ][:100],
                 }
             )
         elif feed == "open_positions":
@@ -628,25 +670,13 @@ class FuturesWsConnection:
         if acct is None:
             return
         if ev.kind == "order":
-            o: Order = ev.data["order"]
-            reason = ev.data["reason"]
-            gone = o.state != "open"
             for feed in ("open_orders", "open_orders_verbose"):
-                if feed not in self.private:
-                    continue
-                if gone:
-                    self.send(
-                        {
-                            "feed": feed,
-                            "order_id": o.order_id,
-                            "is_cancel": bool(ev.data["is_cancel"]) and o.state == "cancelled",
-                            "reason": reason,
-                        }
-                    )
-                else:
-                    self.send({"feed": feed, "order": self.ws_order(o), "is_cancel": False, "reason": reason})
+                if feed in self.private and (feed == "open_orders_verbose" or not ev.data.get("verbose_only")):
+                    self.send(self.open_orders_delta(feed, ev.data))
         elif ev.kind == "fill" and "fills" in self.private:
-            self.send({"feed": "fills", "username": acct.account_uid, "fills": [self.ws_fill(ev.data["fill"])]})
+            fill: Fill = ev.data["fill"]
+            if self.fills_products is None or fill.symbol in self.fills_products:
+                self.send({"feed": "fills", "username": acct.account_uid, "fills": [self.ws_fill(fill)]})
         elif ev.kind == "position" and "open_positions" in self.private:
             if not self._pending_positions:
                 self._pending_positions = True
