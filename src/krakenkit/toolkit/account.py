@@ -400,8 +400,9 @@ class AccountState:
     @staticmethod
     def _futures_ws_order(o: Mapping[str, Any], now: float) -> OrderView:
         direction = o.get("direction")
-        qty = dec(o.get("qty"))
+        remaining = dec(o.get("qty"))  # on the v1 open_orders feed ``qty`` is what is still open
         filled = dec0(o.get("filled"))
+        qty = None if remaining is None else remaining + filled  # the order's full size
         return OrderView(
             order_id=str(o.get("order_id")), cl_ord_id=o.get("cli_ord_id"), symbol=o.get("instrument"),
             side="buy" if direction == 0 else "sell" if direction == 1 else None, order_type=o.get("type"),

@@ -172,3 +172,15 @@ def test_rest_balances_use_the_stream_asset_names() -> None:
     state.apply_spot_balances({"XXBT": "1.5", "ZUSD": "100.25", "XBT.F": "0.1", "SOL": "3"})
     assert state.balances == {"BTC": Decimal("1.5"), "USD": Decimal("100.25"), "BTC.F": Decimal("0.1"),
                               "SOL": Decimal("3")}
+
+
+def test_futures_open_orders_qty_is_what_remains_open() -> None:
+    """On the Derivatives v1 ``open_orders`` feed ``qty`` is the open remainder: a partly filled order of
+    size 5 with 2 filled arrives as qty 3, filled 2."""
+    state = AccountState()
+    state.apply_ws({"feed": "open_orders", "order": {
+        "instrument": "PF_XBTUSD", "time": 1, "last_update_time": 1, "qty": Decimal("3"), "filled": Decimal("2"),
+        "limit_price": Decimal("30000"), "stop_price": None, "type": "limit", "order_id": "o-1", "direction": 0,
+        "reduce_only": False}, "is_cancel": False, "reason": "partial_fill"})
+    view = state.orders["o-1"]
+    assert (view.qty, view.filled, view.status) == (Decimal("5"), Decimal("2"), "open")
