@@ -122,7 +122,11 @@ class SpotCore(RestCore):
                 raise ValidationError(f"{endpoint.python_method}() needs exactly one of txid= or cl_ord_id=",
                                       field="txid", endpoint=endpoint.path)
         elif name == "AddOrderBatch":
-            wire["orders"] = [self._batch_order(o, i) for i, o in enumerate(wire.get("orders", ()))]
+            orders = list(wire.get("orders", ()))
+            if not 2 <= len(orders) <= 15:
+                raise ValidationError(f"submit_batch_orders() takes 2 to 15 orders (Kraken's limit), got {len(orders)}",
+                                      field="orders", endpoint=endpoint.path)
+            wire["orders"] = [self._batch_order(o, i) for i, o in enumerate(orders)]
         elif name == "CancelOrderBatch":
             if not wire.get("orders") and not wire.get("cl_ord_ids"):
                 raise ValidationError("cancel_batch_orders() needs orders= or cl_ord_ids=", field="orders")

@@ -404,9 +404,9 @@ class WebsocketAPIClient:
         validate: bool | None = None,
         timeout: float | None = None,
     ) -> BatchAddResult:
-        """``batch_add``: 2 to 50 orders on one symbol."""
-        if not 2 <= len(orders) <= 50:
-            raise ValidationError(f"batch_add takes 2 to 50 orders, got {len(orders)}", field="orders")
+        """``batch_add``: 2 to 15 orders (Kraken documents a minimum of 2 and a maximum of 15) on one symbol."""
+        if not 2 <= len(orders) <= 15:
+            raise ValidationError(f"batch_add takes 2 to 15 orders, got {len(orders)}", field="orders")
         prepared = []
         for i, o in enumerate(orders):
             od = dict(o)
