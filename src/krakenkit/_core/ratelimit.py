@@ -417,6 +417,14 @@ def _plain(result: Any) -> Any:
     return result
 
 
+def _delay_until(at: float, now: float, slack: float) -> tuple[float, float]:
+    """(seconds to wait, booking time) for a call the counters allow at ``at``; a real wait gets ``slack``."""
+    wait = at - now
+    if wait > _EPS:
+        return wait + slack, at + slack
+    return 0.0, now
+
+
 @dataclass
 class _OrderInfo:
     pair: str
@@ -496,13 +504,8 @@ class SpotRateLimiter:
             if not bookings:
                 return 0.0
             now = self._clock()
-            at = max(counter.earliest(cost, now) for _, counter, cost in bookings)
-            wait = at - now
-            if wait > _EPS:
-                wait += self._slack
-                at += self._slack
-            else:
-                wait, at = 0.0, now
+            wait, at = _delay_until(max(counter.earliest(cost, now) for _, counter, cost in bookings), now,
+                                    self._slack)
             if wait > 0 and self.mode == "raise":
                 names = ", ".join(name for name, _, _ in bookings)
                 raise RateLimitError(
@@ -787,13 +790,7 @@ class DerivativesRateLimiter:
         with self._lock:
             now = self._clock()
             counter: SlidingWindow | DecayingCounter = self.budget if pool == "derivatives" else self.history
-            at = counter.earliest(cost, now)
-            wait = at - now
-            if wait > _EPS:
-                wait += self._slack
-                at += self._slack
-            else:
-                wait, at = 0.0, now
+            wait, at = _delay_until(counter.earliest(cost, now), now, self._slack)
             if wait > 0 and self.mode == "raise":
                 raise RateLimitError(
                     f"Derivatives {pool} budget would be exceeded; retry in {wait:.3f}s",

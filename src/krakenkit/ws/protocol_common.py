@@ -55,6 +55,17 @@ class SubRequest:
     payload: dict[str, Any]
 
 
+def symbol_list(raw: Any, validate: Any, field: str, topic: str) -> list[str | None]:
+    """The symbols of one (un)subscribe request, each checked with ``validate(symbol, field)``;
+    ``[None]`` when the request names none (a channel without symbols)."""
+    if raw is None:
+        return [None]
+    seq = [raw] if isinstance(raw, str) else list(raw)
+    if not seq:
+        raise ValidationError(f"empty {field} list for {topic!r}", field=field)
+    return [validate(s, field) for s in seq]
+
+
 def normalize_requests(requests: Any) -> list[SubRequest]:
     """Accept ``"ticker"``, ``{"topic": "ticker", "payload": {...}}`` or a list of those."""
     items: Iterable[Any]

@@ -23,7 +23,7 @@ from krakenkit._core.errors import ValidationError, error_from_futures
 from krakenkit._core.signing import sign_futures_challenge
 from krakenkit._core.symbols import validate_derivatives_symbol
 
-from .protocol_common import Outcome, SubRequest, SubscriptionTracker, Topic, TopicKey, freeze
+from .protocol_common import Outcome, SubRequest, SubscriptionTracker, Topic, TopicKey, freeze, symbol_list
 from .protocol_spot import FrameKind, SpotFrame
 
 __all__ = ["PRIVATE_FEEDS", "PUBLIC_FEEDS", "FuturesProtocol"]
@@ -100,17 +100,9 @@ class FuturesProtocol:
                 raw = alt
             for k in ("api_key", "original_challenge", "signed_challenge", "event", "feed"):
                 payload.pop(k, None)
-            products: list[str | None]
-            if raw is None:
-                if feed in ("ticker", "ticker_lite", "book", "trade"):
-                    raise ValidationError(f"feed {feed!r} needs product_ids such as ['PF_XBTUSD']",
-                                          field="product_ids")
-                products = [None]
-            else:
-                seq = [raw] if isinstance(raw, str) else list(raw)
-                if not seq:
-                    raise ValidationError(f"empty product_ids for feed {feed!r}", field="product_ids")
-                products = [validate_derivatives_symbol(p, "product_ids") for p in seq]
+            if raw is None and feed in ("ticker", "ticker_lite", "book", "trade"):
+                raise ValidationError(f"feed {feed!r} needs product_ids such as ['PF_XBTUSD']", field="product_ids")
+            products = symbol_list(raw, validate_derivatives_symbol, "product_ids", feed)
             ident = tuple(sorted((k, freeze(v)) for k, v in payload.items() if k not in _NON_IDENTITY))
             for p in products:
                 items.append((TopicKey(feed, p, ident), payload))

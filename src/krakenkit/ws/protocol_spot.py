@@ -23,7 +23,7 @@ from krakenkit._core.environment import WS_KEY_MAP
 from krakenkit._core.errors import ConnectionLostError, KrakenError, ValidationError, error_from_spot
 from krakenkit._core.symbols import validate_spot_ws_symbol
 
-from .protocol_common import Outcome, SubRequest, SubscriptionTracker, Topic, TopicKey, freeze
+from .protocol_common import Outcome, SubRequest, SubscriptionTracker, Topic, TopicKey, freeze, symbol_list
 
 __all__ = [
     "PRIVATE_CHANNELS",
@@ -119,15 +119,7 @@ class SpotProtocol:
                 )
             payload.pop("token", None)
             payload.pop("channel", None)
-            raw_symbols = payload.pop("symbol", None)
-            symbols: list[str | None]
-            if raw_symbols is None:
-                symbols = [None]
-            else:
-                seq = [raw_symbols] if isinstance(raw_symbols, str) else list(raw_symbols)
-                if not seq:
-                    raise ValidationError(f"empty symbol list for channel {channel!r}", field="symbol")
-                symbols = [validate_spot_ws_symbol(s, "symbol") for s in seq]
+            symbols = symbol_list(payload.pop("symbol", None), validate_spot_ws_symbol, "symbol", channel)
             ident = tuple(sorted((k, freeze(v)) for k, v in payload.items() if k not in NON_IDENTITY_PARAMS))
             for sym in symbols:
                 items.append((TopicKey(channel, sym, ident), payload))
