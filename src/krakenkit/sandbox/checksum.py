@@ -24,16 +24,8 @@ def checksum_token(value: Decimal, precision: int) -> str:
 def book_checksum(
     asks: Iterable[tuple[Decimal, Decimal]], bids: Iterable[tuple[Decimal, Decimal]], price_prec: int, qty_prec: int
 ) -> int:
-    parts: list[str] = []
-    for levels in (asks, bids):
-        n = 0
-        for price, qty in levels:
-            parts.append(checksum_token(price, price_prec))
-            parts.append(checksum_token(qty, qty_prec))
-            n += 1
-            if n == 10:
-                break
-    return zlib.crc32("".join(parts).encode()) & 0xFFFFFFFF
+    """L2: the top 10 ask levels then the top 10 bid levels (each side best first)."""
+    return l3_checksum(([level] for level in asks), ([level] for level in bids), price_prec, qty_prec)
 
 
 def l3_checksum(
