@@ -154,43 +154,158 @@ class SpotBook(VerifiedBookReads):
             frame = _from_mapping(message)
         if frame.channel != "book":
             return False
-        kind = frame.type
+        if frame.type != "update":
+            return self._other(frame)
+        # The hot path, fully inline: no Python call per side or per level (a price seen for
+        # the first time excepted); both sides share the code below, written out twice.
+        applied = False
+        symbol = self.symbol
+        for e in frame.data:
+            if e.symbol != symbol:
+                continue
+            if not self._valid:
+                self.dropped_updates += 1
+                continue
+            qp = self.qty_precision
+            depth = self.depth
+            zeros = _ZEROS
+            try:
+                levels = e.asks
+                if levels:
+                    keys = self._ak
+                    frags = self._af
+                    cache = self._acache
+                    top = 10
+                    for lvl in levels:
+                        price = lvl.price
+                        hit = cache.get(price)
+                        if hit is None:
+                            hit = self._new_price(price, cache, False)
+                        key, pf = hit
+                        # quantity fragment, inline for the common forms (number text, int); the
+                        # rest (Decimal, float, exponents, quoted oddities, errors) goes through
+                        # fragment()
+                        q = lvl.qty
+                        qf = None
+                        if q.__class__ is str:
+                            dot = q.find(".")
+                            if dot < 0:
+                                if q.isdigit() and q.isascii():
+                                    qf = (q + zeros[qp]).lstrip("0")
+                            else:
+                                digits = q.replace(".", "", 1)
+                                pad = qp - len(q) + dot + 1
+                                if pad >= 0 and digits.isdigit() and digits.isascii():
+                                    qf = (digits + zeros[pad]).lstrip("0")
+                        elif q.__class__ is int and q >= 0:
+                            qf = str(q) + zeros[qp] if q else ""
+                        if qf is None:
+                            qf = fragment(q, qp)
+                        i = bisect_left(keys, key)
+                        if i < len(keys) and keys[i] == key:
+                            if qf:
+                                frags[i] = pf + qf
+                            else:
+                                del keys[i]
+                                del frags[i]
+                        elif qf:
+                            keys.insert(i, key)
+                            frags.insert(i, pf + qf)
+                        else:
+                            continue  # delete of a level we do not hold (e.g. already out of depth)
+                        if i < top:
+                            top = -1  # marks the side dirty; every later i < -1 test is False
+                    if len(keys) > depth:
+                        # Truncation cannot change the top 10 unnoticed: with depth < 10 the list
+                        # only grows past depth through an insert at an index <= depth < 10,
+                        # which marked it dirty.
+                        del keys[depth:]
+                        del frags[depth:]
+                    if top < 0:
+                        self._adirty = True
+                levels = e.bids
+                if levels:
+                    keys = self._bk
+                    frags = self._bf
+                    cache = self._bcache
+                    top = 10
+                    for lvl in levels:
+                        price = lvl.price
+                        hit = cache.get(price)
+                        if hit is None:
+                            hit = self._new_price(price, cache, True)
+                        key, pf = hit
+                        # quantity fragment, inline for the common forms (number text, int); the
+                        # rest (Decimal, float, exponents, quoted oddities, errors) goes through
+                        # fragment()
+                        q = lvl.qty
+                        qf = None
+                        if q.__class__ is str:
+                            dot = q.find(".")
+                            if dot < 0:
+                                if q.isdigit() and q.isascii():
+                                    qf = (q + zeros[qp]).lstrip("0")
+                            else:
+                                digits = q.replace(".", "", 1)
+                                pad = qp - len(q) + dot + 1
+                                if pad >= 0 and digits.isdigit() and digits.isascii():
+                                    qf = (digits + zeros[pad]).lstrip("0")
+                        elif q.__class__ is int and q >= 0:
+                            qf = str(q) + zeros[qp] if q else ""
+                        if qf is None:
+                            qf = fragment(q, qp)
+                        i = bisect_left(keys, key)
+                        if i < len(keys) and keys[i] == key:
+                            if qf:
+                                frags[i] = pf + qf
+                            else:
+                                del keys[i]
+                                del frags[i]
+                        elif qf:
+                            keys.insert(i, key)
+                            frags.insert(i, pf + qf)
+                        else:
+                            continue  # delete of a level we do not hold (e.g. already out of depth)
+                        if i < top:
+                            top = -1  # marks the side dirty; every later i < -1 test is False
+                    if len(keys) > depth:
+                        # Truncation cannot change the top 10 unnoticed: with depth < 10 the list
+                        # only grows past depth through an insert at an index <= depth < 10,
+                        # which marked it dirty.
+                        del keys[depth:]
+                        del frags[depth:]
+                    if top < 0:
+                        self._bdirty = True
+            except KrakenError:
+                self._valid = False
+                raise
+            except _MALFORMED as exc:
+                self._valid = False
+                raise InvalidResponseError(f"malformed book level: {exc!r}") from exc
+            self._last_update = e.timestamp
+            if self.verify:
+                if self._adirty:
+                    self._ask_crc = _crc32("".join(self._af[:10]).encode())
+                    self._adirty = False
+                if self._bdirty:
+                    self._bid_bytes = "".join(self._bf[:10]).encode()
+                    self._bdirty = False
+                actual = _crc32(self._bid_bytes, self._ask_crc)
+                if actual != e.checksum:
+                    self._mismatch(e.checksum, actual)
+                self._last_checksum = actual
+            else:
+                self._last_checksum = e.checksum
+            applied = True
+        return applied
+
+    def _other(self, frame: V2Frame) -> bool:
+        """Frames other than ``update``: snapshots (other types are ignored)."""
+        if frame.type != "snapshot":
+            return False
         applied = False
         for e in frame.data:
-            if e.symbol != self.symbol:
-                continue
-            if kind == "update":
-                # The hot path, kept inline: one Python call per touched side, nothing else.
-                if not self._valid:
-                    self.dropped_updates += 1
-                    continue
-                try:
-                    if e.asks and self._side(e.asks, self._ak, self._af, self._acache, False):
-                        self._adirty = True
-                    if e.bids and self._side(e.bids, self._bk, self._bf, self._bcache, True):
-                        self._bdirty = True
-                except KrakenError:
-                    self._valid = False
-                    raise
-                except _MALFORMED as exc:
-                    self._valid = False
-                    raise InvalidResponseError(f"malformed book level: {exc!r}") from exc
-                self._last_update = e.timestamp
-                if self.verify:
-                    if self._adirty:
-                        self._ask_crc = _crc32("".join(self._af[:10]).encode())
-                        self._adirty = False
-                    if self._bdirty:
-                        self._bid_bytes = "".join(self._bf[:10]).encode()
-                        self._bdirty = False
-                    actual = _crc32(self._bid_bytes, self._ask_crc)
-                    if actual != e.checksum:
-                        self._mismatch(e.checksum, actual)
-                    self._last_checksum = actual
-                else:
-                    self._last_checksum = e.checksum
-                applied = True
-            elif kind == "snapshot":
+            if e.symbol == self.symbol:
                 self._snapshot(e)
                 applied = True
         return applied
@@ -203,64 +318,6 @@ class SpotBook(VerifiedBookReads):
             return any(not isinstance(e, dict) or e.get("symbol") in (self.symbol, None) for e in msg["data"])
         except Exception:  # any shape we cannot read could have been ours
             return True
-
-    def _side(
-        self,
-        levels: list[V2Level],
-        keys: list[int],
-        frags: list[str],
-        cache: dict[Any, tuple[int, str]],
-        bid: bool,
-    ) -> bool:
-        """Apply levels to one side and truncate it; True when its top 10 changed."""
-        qp = self.qty_precision
-        zeros = _ZEROS
-        top = 10
-        for lvl in levels:
-            price = lvl.price
-            hit = cache.get(price)
-            if hit is None:
-                hit = self._new_price(price, cache, bid)
-            key, pf = hit
-            # quantity fragment, inline for the common forms (number text, int); the rest
-            # (Decimal, float, exponents, quoted oddities, errors) goes through fragment()
-            q = lvl.qty
-            qf = None
-            if q.__class__ is str:
-                dot = q.find(".")
-                if dot < 0:
-                    if q.isdigit() and q.isascii():
-                        qf = (q + zeros[qp]).lstrip("0")
-                else:
-                    digits = q.replace(".", "", 1)
-                    pad = qp - len(q) + dot + 1
-                    if pad >= 0 and digits.isdigit() and digits.isascii():
-                        qf = (digits + zeros[pad]).lstrip("0")
-            elif q.__class__ is int and q >= 0:
-                qf = str(q) + zeros[qp] if q else ""
-            if qf is None:
-                qf = fragment(q, qp)
-            i = bisect_left(keys, key)
-            if i < len(keys) and keys[i] == key:
-                if qf:
-                    frags[i] = pf + qf
-                else:
-                    del keys[i]
-                    del frags[i]
-            elif qf:
-                keys.insert(i, key)
-                frags.insert(i, pf + qf)
-            else:
-                continue  # delete of a level we do not hold (e.g. already out of depth)
-            if i < top:
-                top = -1  # marks the side dirty; every later i < -1 test is False
-        depth = self.depth
-        if len(keys) > depth:
-            # Truncation cannot change the top 10 unnoticed: with depth < 10 the list only grows
-            # past depth through an insert at an index <= depth < 10, which marked it dirty.
-            del keys[depth:]
-            del frags[depth:]
-        return top < 0
 
     def _new_price(self, price: Any, cache: dict[Any, tuple[int, str]], bid: bool) -> tuple[int, str]:
         pf = fragment(price, self.price_precision)
