@@ -182,35 +182,34 @@ class SpotBook(VerifiedBookReads):
                         if hit is None:
                             hit = self._new_price(price, cache, False)
                         key, pf = hit
-                        # quantity fragment, inline for the common forms (number text, int); the
-                        # rest (Decimal, float, exponents, quoted oddities, errors) goes through
-                        # fragment()
                         q = lvl.qty
-                        qf = None
+                        frag = None
                         if q.__class__ is str:
-                            dot = q.find(".")
-                            if dot < 0:
-                                if q.isdigit() and q.isascii():
-                                    qf = (q + zeros[qp]).lstrip("0")
-                            else:
-                                digits = q.replace(".", "", 1)
-                                pad = qp - len(q) + dot + 1
-                                if pad >= 0 and digits.isdigit() and digits.isascii():
-                                    qf = (digits + zeros[pad]).lstrip("0")
+                            whole, _, frac = q.partition(".")
+                            pad = qp - len(frac)
+                            if pad >= 0:
+                                if whole >= "1":
+                                    frag = f"{pf}{whole}{frac}{zeros[pad]}"
+                                elif whole == "0":
+                                    frac = frac.lstrip("0")
+                                    frag = f"{pf}{frac}{zeros[pad]}" if frac else ""
+                                if frag and not (frag.isdigit() and frag.isascii()):
+                                    frag = None
                         elif q.__class__ is int and q >= 0:
-                            qf = str(q) + zeros[qp] if q else ""
-                        if qf is None:
+                            frag = f"{pf}{q}{zeros[qp]}" if q else ""
+                        if frag is None:
                             qf = fragment(q, qp)
+                            frag = pf + qf if qf else ""
                         i = bisect_left(keys, key)
                         if i < len(keys) and keys[i] == key:
-                            if qf:
-                                frags[i] = pf + qf
+                            if frag:
+                                frags[i] = frag
                             else:
                                 del keys[i]
                                 del frags[i]
-                        elif qf:
+                        elif frag:
                             keys.insert(i, key)
-                            frags.insert(i, pf + qf)
+                            frags.insert(i, frag)
                         else:
                             continue  # delete of a level we do not hold (e.g. already out of depth)
                         if i < top:
@@ -235,35 +234,34 @@ class SpotBook(VerifiedBookReads):
                         if hit is None:
                             hit = self._new_price(price, cache, True)
                         key, pf = hit
-                        # quantity fragment, inline for the common forms (number text, int); the
-                        # rest (Decimal, float, exponents, quoted oddities, errors) goes through
-                        # fragment()
                         q = lvl.qty
-                        qf = None
+                        frag = None
                         if q.__class__ is str:
-                            dot = q.find(".")
-                            if dot < 0:
-                                if q.isdigit() and q.isascii():
-                                    qf = (q + zeros[qp]).lstrip("0")
-                            else:
-                                digits = q.replace(".", "", 1)
-                                pad = qp - len(q) + dot + 1
-                                if pad >= 0 and digits.isdigit() and digits.isascii():
-                                    qf = (digits + zeros[pad]).lstrip("0")
+                            whole, _, frac = q.partition(".")
+                            pad = qp - len(frac)
+                            if pad >= 0:
+                                if whole >= "1":
+                                    frag = f"{pf}{whole}{frac}{zeros[pad]}"
+                                elif whole == "0":
+                                    frac = frac.lstrip("0")
+                                    frag = f"{pf}{frac}{zeros[pad]}" if frac else ""
+                                if frag and not (frag.isdigit() and frag.isascii()):
+                                    frag = None
                         elif q.__class__ is int and q >= 0:
-                            qf = str(q) + zeros[qp] if q else ""
-                        if qf is None:
+                            frag = f"{pf}{q}{zeros[qp]}" if q else ""
+                        if frag is None:
                             qf = fragment(q, qp)
+                            frag = pf + qf if qf else ""
                         i = bisect_left(keys, key)
                         if i < len(keys) and keys[i] == key:
-                            if qf:
-                                frags[i] = pf + qf
+                            if frag:
+                                frags[i] = frag
                             else:
                                 del keys[i]
                                 del frags[i]
-                        elif qf:
+                        elif frag:
                             keys.insert(i, key)
-                            frags.insert(i, pf + qf)
+                            frags.insert(i, frag)
                         else:
                             continue  # delete of a level we do not hold (e.g. already out of depth)
                         if i < top:

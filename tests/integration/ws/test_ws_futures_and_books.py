@@ -4,54 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from ws_testkit import Recorder
 
 from krakenkit import WS_KEY_MAP
 from krakenkit._core.errors import MissingCredentialsError, SequenceGapError
 from krakenkit.sandbox import Sandbox
 from krakenkit.ws import Backoff, WebsocketAPIClient, WebsocketClient
-from krakenkit.ws.events import WsEvent
 
 DPUB = WS_KEY_MAP.derivativesPublicV1
 DPRIV = WS_KEY_MAP.derivativesPrivateV1
 PUB = WS_KEY_MAP.spotPublicV2
 L3 = WS_KEY_MAP.spotL3V2
 FAST = Backoff(first_jitter=0.01, base=0.05, max_delay=0.5)
-
-
-class Recorder:
-    def __init__(self, ws: WebsocketClient) -> None:
-        self.events: list[WsEvent] = []
-        self._cond = asyncio.Condition()
-        for name in ("open", "authenticated", "message", "response", "reconnecting", "reconnected",
-                     "exception", "close", "book_resync"):
-            ws.on(name, self._on)
-
-    async def _on(self, ev: WsEvent) -> None:
-        async with self._cond:
-            self.events.append(ev)
-            self._cond.notify_all()
-
-    def of(self, name: str, ws_key: str | None = None) -> list[Any]:
-        return [e for e in self.events if e.name == name and (ws_key is None or e.ws_key == ws_key)]
-
-    async def wait(self, name: str, ws_key: str | None = None, *, count: int = 1, timeout: float = 5.0,
-                   where: Any = None) -> list[Any]:
-        def matching() -> list[Any]:
-            return [e for e in self.of(name, ws_key) if where is None or where(e)]
-
-        async with self._cond:
-            await asyncio.wait_for(self._cond.wait_for(lambda: len(matching()) >= count), timeout)
-        return matching()
-
-
-@pytest.fixture
-async def sb() -> AsyncIterator[Sandbox]:
-    async with Sandbox(seed=1, rate_limits=False) as sandbox:
-        yield sandbox
 
 
 def futures_ws_requests(sb: Sandbox, event: str) -> list[dict[str, Any]]:
