@@ -247,14 +247,19 @@ class Sandbox:
         balances: Mapping[str, Any] | None = None,
         tier: str = "intermediate",
         otp: str | None = None,
+        nonce_window: int = 0,
     ) -> tuple[str, str]:
         """A new Spot account + API key: ``(api_key, api_secret)``.
+
+        ``nonce_window``: as Kraken's key setting, lets nonces arrive out of order by up to this much
+        (a used nonce is still refused); 0 (default) means strictly increasing.
 
         ``permissions``: subset of query_funds, query_open, query_closed, query_ledger, trade, cancel,
         withdraw, export, websocket, deposit, earn (default: all but withdraw). ``otp``: a static
         password, or ``"totp:<base32 secret>"``.
         """
-        k = self._call(lambda: self.spot.create_key(permissions, dict(balances) if balances else None, tier, otp))
+        k = self._call(lambda: self.spot.create_key(permissions, dict(balances) if balances else None, tier, otp,
+                                                    nonce_window))
         return k.key, k.secret
 
     def create_futures_key(self, balances: Mapping[str, Any] | None = None) -> tuple[str, str]:

@@ -52,8 +52,27 @@ class ApiKey:
     tier: str = "intermediate"
     otp: str | None = None  # a static password, or "totp:<base32>" for a TOTP secret
     last_nonce: int = 0
-    nonce_window: int = 0
+    nonce_window: int = 0  # like Kraken's per-key setting: nonces this far below the highest seen still pass
     tokens: dict[str, float] = field(default_factory=dict)
+    recent_nonces: set[int] = field(default_factory=set)  # nonces seen inside the window (no reuse)
+
+    def accept_nonce(self, nonce: int) -> bool:
+        """Kraken's rule: strictly increasing, or, with a nonce window, not below ``highest - window`` and
+        never used before. Records an accepted nonce."""
+        if nonce >= 2**64 or nonce <= 0:
+            return False
+        if nonce > self.last_nonce:
+            self.last_nonce = nonce
+        elif self.nonce_window <= 0 or nonce <= self.last_nonce - self.nonce_window or nonce in self.recent_nonces:
+            return False
+        self.recent_nonces.add(nonce)
+        if self.nonce_window > 0:
+            floor = self.last_nonce - self.nonce_window
+            if len(self.recent_nonces) > 4096:
+                self.recent_nonces = {n for n in self.recent_nonces if n > floor}
+        else:
+            self.recent_nonces.clear()
+        return True
 
     def check_otp(self, given: str | None, now: float) -> bool:
         if self.otp is None:
@@ -73,11 +92,12 @@ class KeyStore:
         self.tokens: dict[str, tuple[ApiKey, float, bool]] = {}
 
     def create(
-        self, account: str, permissions: frozenset[str], tier: str = "intermediate", otp: str | None = None
+        self, account: str, permissions: frozenset[str], tier: str = "intermediate", otp: str | None = None,
+        nonce_window: int = 0,
     ) -> ApiKey:
         key = base64.b64encode(self._rng.randbytes(42)).decode()
         secret = base64.b64encode(self._rng.randbytes(64)).decode()
-        k = ApiKey(key, secret, account, permissions, tier, otp)
+        k = ApiKey(key, secret, account, permissions, tier, otp, nonce_window=nonce_window)
         self.keys[key] = k
         return k
 

@@ -296,9 +296,8 @@ class SpotRest:
             nonce = int(nonce_text)
         except ValueError:
             return self.err(request, "EAPI:Invalid nonce")
-        if nonce <= key.last_nonce or nonce >= 2**64:
+        if not key.accept_nonce(nonce):
             return self.err(request, "EAPI:Invalid nonce")
-        key.last_nonce = nonce
         # Kraken answers a missing or wrong one-time password with "EAPI:Invalid key" (there is no
         # dedicated otp error string); the sandbox does the same.
         if not key.check_otp(None if params.get("otp") is None else str(params.get("otp")), self.ctx.now()):

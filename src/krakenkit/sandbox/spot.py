@@ -46,6 +46,7 @@ class SpotExchange:
         balances: dict[str, Any] | None = None,
         tier: str = "intermediate",
         otp: str | None = None,
+        nonce_window: int = 0,
     ) -> ApiKey:
         perms = DEFAULT_PERMISSIONS if permissions is None else frozenset(permissions)
         unknown = perms - ALL_PERMISSIONS
@@ -60,7 +61,7 @@ class SpotExchange:
             asset = find_asset(name)
             bals[asset.key if asset else name] = Decimal(str(amount))
         self.engine.add_account(account, bals, tier=tier)
-        return self.keys.create(account, perms, tier, otp)
+        return self.keys.create(account, perms, tier, otp, nonce_window)
 
     # publish -----------------------------------------------------------------------------------------
     def publish(self) -> None:
