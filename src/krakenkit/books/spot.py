@@ -4,7 +4,8 @@ Layout per side, chosen so an update touching one or two levels costs a bisect p
 memmove, at depth 10 and at depth 1000 alike, and the checksum never needs a sort:
 
 * ``keys``: sorted ``list[int]``, prices scaled by ``10**price_precision`` (exact integers); bids
-  are stored negated, so both sides are ascending with the best level first;
+  are stored negated, so both sides are ascending with the best level first; the list ends with
+  one sentinel, ``inf``, above every key (``keys[bisect_left(keys, k)]`` always exists);
 * ``frags``: ``list[str]`` aligned with ``keys``: each level's checksum fragment
   ``price_text + qty_text`` (see :mod:`krakenkit.books._checksum`), built once per change;
 * a bounded cache ``price as received -> (key, price_text)``: a price seen before costs a dict hit.
@@ -34,9 +35,16 @@ __all__ = ["SpotBook"]
 
 _RAW = (bytes, bytearray, memoryview, str)
 _ZEROS = tuple("0" * n for n in range(41))  # precisions are 0..40
+_END = float("inf")  # the sentinel closing every keys list
 _crc32 = zlib.crc32
 _decode = v2_decoder.decode
 _MALFORMED = (AttributeError, KeyError, TypeError, ValueError, IndexError)
+
+
+def _frag_slow(pf: str, qty: Any, qp: int) -> str:
+    """A level's fragment (``""`` for a zero quantity), any quantity form (exact)."""
+    qf = fragment(qty, qp)
+    return pf + qf if qf else ""
 
 
 def _from_mapping(message: Mapping[str, Any]) -> V2Frame:
@@ -121,9 +129,9 @@ class SpotBook(VerifiedBookReads):
         self.qty_precision = qty_precision
         self.verify = bool(verify)
         self.dropped_updates = 0
-        self._ak: list[int] = []
+        self._ak: list[float] = [_END]  # ints and the sentinel
         self._af: list[str] = []
-        self._bk: list[int] = []
+        self._bk: list[float] = [_END]
         self._bf: list[str] = []
         self._acache: dict[Any, tuple[int, str]] = {}
         self._bcache: dict[Any, tuple[int, str]] = {}
@@ -140,18 +148,17 @@ class SpotBook(VerifiedBookReads):
 
     def apply(self, message: bytes | bytearray | memoryview | str | Mapping[str, Any]) -> bool:
         """Apply one v2 ``book`` frame. Returns ``True`` when it changed this book."""
-        if isinstance(message, _RAW):
-            try:
-                frame = _decode(message)
-            except msgspec.ValidationError as exc:
-                # valid JSON of the wrong shape: if it was meant for this book, we lost an update
-                if self._concerns_me(message):
-                    self._valid = False
-                raise InvalidResponseError(f"malformed book frame: {exc}") from exc
-            except msgspec.DecodeError as exc:
-                raise InvalidResponseError(f"undecodable frame: {exc}") from exc
-        else:
-            frame = _from_mapping(message)
+        try:
+            frame = _decode(message)  # type: ignore[arg-type]  # a Mapping raises TypeError
+        except msgspec.ValidationError as exc:
+            # valid JSON of the wrong shape: if it was meant for this book, we lost an update
+            if isinstance(message, _RAW) and self._concerns_me(message):
+                self._valid = False
+            raise InvalidResponseError(f"malformed book frame: {exc}") from exc
+        except msgspec.DecodeError as exc:
+            raise InvalidResponseError(f"undecodable frame: {exc}") from exc
+        except TypeError:  # not a buffer nor str: a decoded frame
+            frame = _from_mapping(message)  # type: ignore[arg-type]
         if frame.channel != "book":
             return False
         if frame.type != "update":
@@ -169,39 +176,47 @@ class SpotBook(VerifiedBookReads):
             qp = self.qty_precision
             depth = self.depth
             zeros = _ZEROS
+            atop = btop = 10  # per side: < 0 once a level at index < 10 changed
             try:
                 levels = e.asks
                 if levels:
                     keys = self._ak
                     frags = self._af
                     cache = self._acache
-                    top = 10
                     for lvl in levels:
                         price = lvl.price
                         hit = cache.get(price)
                         if hit is None:
                             hit = self._new_price(price, cache, False)
                         key, pf = hit
+                        # the level's fragment, inline for number text and ints; the rest
+                        # (quoted numbers, exponents, errors) goes through _frag_slow()
                         q = lvl.qty
-                        frag = None
                         if q.__class__ is str:
                             whole, _, frac = q.partition(".")
                             pad = qp - len(frac)
-                            if pad >= 0:
-                                if whole >= "1":
-                                    frag = f"{pf}{whole}{frac}{zeros[pad]}"
-                                elif whole == "0":
-                                    frac = frac.lstrip("0")
-                                    frag = f"{pf}{frac}{zeros[pad]}" if frac else ""
-                                if frag and not (frag.isdigit() and frag.isascii()):
-                                    frag = None
+                            if pad < 0:
+                                frag = _frag_slow(pf, q, qp)
+                            elif whole >= "1":  # JSON number text has no leading zero
+                                frag = f"{pf}{whole}{frac}{zeros[pad]}"
+                                if not (frag.isdigit() and frag.isascii()):
+                                    frag = _frag_slow(pf, q, qp)
+                            elif whole == "0":
+                                frac = frac.lstrip("0")
+                                if frac:
+                                    frag = f"{pf}{frac}{zeros[pad]}"
+                                    if not (frag.isdigit() and frag.isascii()):
+                                        frag = _frag_slow(pf, q, qp)
+                                else:
+                                    frag = ""
+                            else:
+                                frag = _frag_slow(pf, q, qp)
                         elif q.__class__ is int and q >= 0:
                             frag = f"{pf}{q}{zeros[qp]}" if q else ""
-                        if frag is None:
-                            qf = fragment(q, qp)
-                            frag = pf + qf if qf else ""
+                        else:
+                            frag = _frag_slow(pf, q, qp)
                         i = bisect_left(keys, key)
-                        if i < len(keys) and keys[i] == key:
+                        if keys[i] == key:
                             if frag:
                                 frags[i] = frag
                             else:
@@ -212,48 +227,53 @@ class SpotBook(VerifiedBookReads):
                             frags.insert(i, frag)
                         else:
                             continue  # delete of a level we do not hold (e.g. already out of depth)
-                        if i < top:
-                            top = -1  # marks the side dirty; every later i < -1 test is False
-                    if len(keys) > depth:
+                        if i < atop:
+                            atop = -1  # the side is dirty; every later i < -1 test is False
+                    if len(frags) > depth:
                         # Truncation cannot change the top 10 unnoticed: with depth < 10 the list
                         # only grows past depth through an insert at an index <= depth < 10,
                         # which marked it dirty.
-                        del keys[depth:]
+                        del keys[depth:-1]
                         del frags[depth:]
-                    if top < 0:
-                        self._adirty = True
                 levels = e.bids
                 if levels:
                     keys = self._bk
                     frags = self._bf
                     cache = self._bcache
-                    top = 10
                     for lvl in levels:
                         price = lvl.price
                         hit = cache.get(price)
                         if hit is None:
                             hit = self._new_price(price, cache, True)
                         key, pf = hit
+                        # the level's fragment, inline for number text and ints; the rest
+                        # (quoted numbers, exponents, errors) goes through _frag_slow()
                         q = lvl.qty
-                        frag = None
                         if q.__class__ is str:
                             whole, _, frac = q.partition(".")
                             pad = qp - len(frac)
-                            if pad >= 0:
-                                if whole >= "1":
-                                    frag = f"{pf}{whole}{frac}{zeros[pad]}"
-                                elif whole == "0":
-                                    frac = frac.lstrip("0")
-                                    frag = f"{pf}{frac}{zeros[pad]}" if frac else ""
-                                if frag and not (frag.isdigit() and frag.isascii()):
-                                    frag = None
+                            if pad < 0:
+                                frag = _frag_slow(pf, q, qp)
+                            elif whole >= "1":  # JSON number text has no leading zero
+                                frag = f"{pf}{whole}{frac}{zeros[pad]}"
+                                if not (frag.isdigit() and frag.isascii()):
+                                    frag = _frag_slow(pf, q, qp)
+                            elif whole == "0":
+                                frac = frac.lstrip("0")
+                                if frac:
+                                    frag = f"{pf}{frac}{zeros[pad]}"
+                                    if not (frag.isdigit() and frag.isascii()):
+                                        frag = _frag_slow(pf, q, qp)
+                                else:
+                                    frag = ""
+                            else:
+                                frag = _frag_slow(pf, q, qp)
                         elif q.__class__ is int and q >= 0:
                             frag = f"{pf}{q}{zeros[qp]}" if q else ""
-                        if frag is None:
-                            qf = fragment(q, qp)
-                            frag = pf + qf if qf else ""
+                        else:
+                            frag = _frag_slow(pf, q, qp)
                         i = bisect_left(keys, key)
-                        if i < len(keys) and keys[i] == key:
+                        if keys[i] == key:
                             if frag:
                                 frags[i] = frag
                             else:
@@ -264,16 +284,14 @@ class SpotBook(VerifiedBookReads):
                             frags.insert(i, frag)
                         else:
                             continue  # delete of a level we do not hold (e.g. already out of depth)
-                        if i < top:
-                            top = -1  # marks the side dirty; every later i < -1 test is False
-                    if len(keys) > depth:
+                        if i < btop:
+                            btop = -1  # the side is dirty; every later i < -1 test is False
+                    if len(frags) > depth:
                         # Truncation cannot change the top 10 unnoticed: with depth < 10 the list
                         # only grows past depth through an insert at an index <= depth < 10,
                         # which marked it dirty.
-                        del keys[depth:]
+                        del keys[depth:-1]
                         del frags[depth:]
-                    if top < 0:
-                        self._bdirty = True
             except KrakenError:
                 self._valid = False
                 raise
@@ -282,17 +300,23 @@ class SpotBook(VerifiedBookReads):
                 raise InvalidResponseError(f"malformed book level: {exc!r}") from exc
             self._last_update = e.timestamp
             if self.verify:
-                if self._adirty:
-                    self._ask_crc = _crc32("".join(self._af[:10]).encode())
+                if atop < 0 or self._adirty:
+                    frags = self._af
+                    self._ask_crc = _crc32("".join(frags if depth <= 10 else frags[:10]).encode())
                     self._adirty = False
-                if self._bdirty:
-                    self._bid_bytes = "".join(self._bf[:10]).encode()
+                if btop < 0 or self._bdirty:
+                    frags = self._bf
+                    self._bid_bytes = "".join(frags if depth <= 10 else frags[:10]).encode()
                     self._bdirty = False
                 actual = _crc32(self._bid_bytes, self._ask_crc)
                 if actual != e.checksum:
                     self._mismatch(e.checksum, actual)
                 self._last_checksum = actual
             else:
+                if atop < 0:
+                    self._adirty = True
+                if btop < 0:
+                    self._bdirty = True
                 self._last_checksum = e.checksum
             applied = True
         return applied
@@ -318,7 +342,19 @@ class SpotBook(VerifiedBookReads):
             return True
 
     def _new_price(self, price: Any, cache: dict[Any, tuple[int, str]], bid: bool) -> tuple[int, str]:
-        pf = fragment(price, self.price_precision)
+        pp = self.price_precision
+        pf = ""
+        if price.__class__ is str:  # number text, as in the update loop
+            whole, _, frac = price.partition(".")
+            pad = pp - len(frac)
+            if pad >= 0 and whole >= "1":
+                pf = f"{whole}{frac}{_ZEROS[pad]}"
+                if not (pf.isdigit() and pf.isascii()):
+                    pf = ""
+        elif price.__class__ is int and price > 0:
+            pf = f"{price}{_ZEROS[pp]}"
+        if not pf:
+            pf = fragment(price, pp)
         if not pf:
             raise InvalidResponseError(f"{self.symbol}: zero price in book level: {price!r}")
         hit = (-int(pf) if bid else int(pf), pf)
@@ -358,7 +394,9 @@ class SpotBook(VerifiedBookReads):
         self._adirty = self._bdirty = True
         self._valid = True
 
-    def _load(self, levels: list[V2Level], cache: dict[Any, tuple[int, str]], bid: bool) -> tuple[list[int], list[str]]:
+    def _load(
+        self, levels: list[V2Level], cache: dict[Any, tuple[int, str]], bid: bool
+    ) -> tuple[list[float], list[str]]:
         qp = self.qty_precision
         by_key: dict[int, str] = {}
         for lvl in levels:
@@ -372,7 +410,7 @@ class SpotBook(VerifiedBookReads):
             else:
                 by_key.pop(key, None)
         keys = sorted(by_key)[: self.depth]
-        return keys, [by_key[k] for k in keys]
+        return [*keys, _END], [by_key[k] for k in keys]
 
     def checksum(self) -> int:
         """The checksum of the book as it is now (computed, whatever ``verify`` says)."""
@@ -380,7 +418,7 @@ class SpotBook(VerifiedBookReads):
 
     def reset(self) -> None:
         """Forget every level and mark the book invalid until the next snapshot."""
-        self._ak, self._af, self._bk, self._bf = [], [], [], []
+        self._ak, self._af, self._bk, self._bf = [_END], [], [_END], []
         self._adirty = self._bdirty = True
         self._valid = False
         self._last_checksum = None
@@ -391,20 +429,20 @@ class SpotBook(VerifiedBookReads):
         keys, frags = (self._bk, self._bf) if bid else (self._ak, self._af)
         pp, qp = self.price_precision, self.qty_precision
         out: list[Level] = []
-        for i in range(len(keys) if n is None else min(n, len(keys))):
-            key = keys[i]
+        for i in range(len(frags) if n is None else min(n, len(frags))):
+            key = int(keys[i])
             pf = str(-key if key < 0 else key)
             out.append((scaled_to_decimal(pf, pp), scaled_to_decimal(frags[i][len(pf) :], qp)))
         return out
 
     def _edge(self) -> tuple[int, int] | None:
-        return (self._ak[0], self._bk[0]) if self._ak and self._bk else None
+        return (int(self._ak[0]), int(self._bk[0])) if self._af and self._bf else None
 
     def __len__(self) -> int:
-        return len(self._ak) + len(self._bk)
+        return len(self._af) + len(self._bf)
 
     def __repr__(self) -> str:
         return (
-            f"SpotBook({self.symbol!r}, depth={self.depth}, bids={len(self._bk)}, asks={len(self._ak)}, "
+            f"SpotBook({self.symbol!r}, depth={self.depth}, bids={len(self._bf)}, asks={len(self._af)}, "
             f"valid={self._valid})"
         )

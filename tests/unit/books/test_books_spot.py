@@ -451,6 +451,55 @@ def test_malformed_update_raises_and_invalidates(bad: bytes) -> None:
     assert d.book.is_valid is (not bad.startswith(b"{"))
 
 
+def _qty_update(qty_json: str) -> bytes:
+    return (
+        '{"channel":"book","type":"update","data":[{"symbol":"XBT/TST","bids":[],'
+        f'"asks":[{{"price":101.0,"qty":{qty_json}}}],"checksum":0}}]}}'
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("qty_json", "expected"),
+    [
+        ("0.566", "0.5660"),  # the precision trap: written at 4 decimals
+        ("12.5", "12.5000"),
+        ("0.0005", "0.0005"),
+        ("1.2300", "1.2300"),
+        ("1.23000", "1.2300"),  # more decimals than the precision, all zeros
+        ("1e2", "100.0000"),
+        ("1.5E-3", "0.0015"),
+        ('"00.5"', "0.5000"),  # quoted: leading zeros are not JSON's guarantee
+        ('"012.25"', "12.2500"),
+        ('".5"', "0.5000"),
+        ('"7"', "7.0000"),
+        ("3", "3.0000"),
+    ],
+)
+def test_update_quantity_spellings(qty_json: str, expected: str) -> None:
+    book = SpotBook(SYMBOL, 10, 1, 4, verify=False)
+    book.apply(frame("snapshot", [("100.0", "1")], [("101.0", "1")], 0))
+    book.apply(_qty_update(qty_json))
+    assert book.asks() == [(Decimal("101.0"), Decimal(expected))]
+    assert book.checksum() == zlib.crc32(f"1010{expected.replace('.', '').lstrip('0')}10001{'0' * 4}".encode())
+
+
+@pytest.mark.parametrize("qty_json", ["0.0", "0.00000", '"0.0"', "0", '"0"'])
+def test_update_zero_quantity_spellings_delete(qty_json: str) -> None:
+    book = SpotBook(SYMBOL, 10, 1, 4, verify=False)
+    book.apply(frame("snapshot", [("100.0", "1")], [("101.0", "1"), ("102.0", "2")], 0))
+    book.apply(_qty_update(qty_json))
+    assert book.asks() == [(Decimal("102.0"), Decimal("2"))]
+
+
+@pytest.mark.parametrize("qty_json", ["1.23456", "-0.5", '"-1.5"', '"."', '""', '"1.2x"', '" 1..5"'])
+def test_update_bad_quantity_spellings_raise(qty_json: str) -> None:
+    book = SpotBook(SYMBOL, 10, 1, 4, verify=False)
+    book.apply(frame("snapshot", [("100.0", "1")], [("101.0", "1")], 0))
+    with pytest.raises(InvalidResponseError):
+        book.apply(_qty_update(qty_json))
+    assert not book.is_valid
+
+
 def test_malformed_decoded_frame() -> None:
     book = SpotBook(SYMBOL, 10, 1, 2)
     with pytest.raises(InvalidResponseError):
