@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from kraken_errors import FUTURES_ERROR_CLASSES
 from krakenkit._core import errors as E
 from krakenkit._core.ratelimit import NoRateLimit
 from krakenkit.rest._base import RetryPolicy
@@ -50,25 +51,7 @@ def _replying(*docs: Any) -> tuple[Handler, list[httpx.Request]]:
 
 # --- every documented error string ------------------------------------------------------------------
 
-FUTURES_ERRORS: dict[str, type[E.KrakenAPIError]] = {
-    "accountInactive": E.AccountError,
-    "apiLimitExceeded": E.RateLimitError,
-    "authenticationError": E.AuthenticationError,
-    "insufficientFunds": E.InsufficientFundsError,
-    "invalidAccount": E.AccountError,
-    "invalidAmount": E.InvalidArgumentsError,
-    "invalidArgument": E.InvalidArgumentsError,
-    "invalidUnit": E.InvalidArgumentsError,
-    "Json Parse Error": E.InvalidArgumentsError,
-    "marketUnavailable": E.ServiceUnavailableError,
-    "nonceBelowThreshold": E.InvalidNonceError,
-    "nonceDuplicate": E.InvalidNonceError,
-    "notFound": E.NotFoundError,
-    "requiredArgumentMissing": E.InvalidArgumentsError,
-    "Server Error": E.InternalServerError,
-    "Unavailable": E.ServiceUnavailableError,
-    "unknownError": E.InternalServerError,
-}
+FUTURES_ERRORS = FUTURES_ERROR_CLASSES
 
 
 @pytest.mark.parametrize("error", sorted(FUTURES_ERRORS))

@@ -549,9 +549,7 @@ class FuturesWsConnection:
             ),
             ZERO,
         )
-        return {
-            "currencies": currencies,
-            "balance_value": fnum(m["balanceValue"]),
+        margins = {
             "portfolio_value": fnum(m["portfolioValue"]),
             "collateral_value": fnum(m["collateralValue"]),
             "initial_margin": fnum(m["initialMarginWithOrders"]),
@@ -563,20 +561,15 @@ class FuturesWsConnection:
             "total_unrealized_as_margin": fnum(m["totalUnrealizedAsMargin"]),
             "margin_equity": fnum(equity),
             "available_margin": fnum(m["availableMargin"]),
+        }
+        return {
+            "currencies": currencies,
+            "balance_value": fnum(m["balanceValue"]),
+            **margins,
             "isolated": isolated,
             "cross": {
                 "balance": fnum(m["balanceValue"]),
-                "portfolio_value": fnum(m["portfolioValue"]),
-                "collateral_value": fnum(m["collateralValue"]),
-                "initial_margin": fnum(m["initialMarginWithOrders"]),
-                "initial_margin_without_orders": fnum(m["initialMargin"]),
-                "maintenance_margin": fnum(m["maintenanceMargin"]),
-                "pnl": fnum(m["pnl"]),
-                "unrealized_funding": fnum(ZERO),
-                "total_unrealized": fnum(m["totalUnrealized"]),
-                "total_unrealized_as_margin": fnum(m["totalUnrealizedAsMargin"]),
-                "margin_equity": fnum(equity),
-                "available_margin": fnum(m["availableMargin"]),
+                **margins,
                 "effective_leverage": fnum(quant(notional / equity if equity > 0 else ZERO)),
             },
         }
