@@ -6,13 +6,16 @@ memmove, at depth 10 and at depth 1000 alike, and the checksum never needs a sor
 * ``keys``: sorted ``list[int]``, prices scaled by ``10**price_precision`` (exact integers); bids
   are stored negated, so both sides are ascending with the best level first; the list ends with
   one sentinel, ``inf``, above every key (``keys[bisect_left(keys, k)]`` always exists);
-* ``frags``: ``list[str]`` aligned with ``keys``: each level's checksum fragment
-  ``price_text + qty_text`` (see :mod:`krakenkit.books._checksum`), built once per change;
+* ``frags``: ``list[bytes]`` aligned with ``keys``: each level's checksum fragment
+  ``price_text + qty_text`` (see :mod:`krakenkit.books._checksum`) as ASCII bytes, built and
+  checked (``bytes.isdigit``) once per change;
 * a bounded cache ``price as received -> (key, price_text)``: a price seen before costs a dict hit.
 
-The checksum is the CRC32 of ``"".join(asks.frags[:10] + bids.frags[:10])``. A side's part is
+The checksum is the CRC32 of ``b"".join(asks.frags[:10] + bids.frags[:10])``. A side's part is
 rebuilt only when a message changed something at index < 10 of that side; the asks part is kept
-as a running CRC and the bids part as bytes, so each message ends with ``crc32(bids, crc_asks)``.
+as a running CRC and the bids part as bytes, so such a message ends with
+``crc32(bids, crc_asks)``. A message that changed nothing in the top 10 of either side (most of
+them at depth 1000) leaves the checksum as it was: it is compared with Kraken's, not recomputed.
 Prices and quantities are handed out as exact ``Decimal`` built from the integer fragments.
 """
 
@@ -41,10 +44,10 @@ _decode = v2_decoder.decode
 _MALFORMED = (AttributeError, KeyError, TypeError, ValueError, IndexError)
 
 
-def _frag_slow(pf: str, qty: Any, qp: int) -> str:
-    """A level's fragment (``""`` for a zero quantity), any quantity form (exact)."""
+def _frag_slow(pf: str, qty: Any, qp: int) -> bytes:
+    """A level's fragment (``b""`` for a zero quantity), any quantity form (exact)."""
     qf = fragment(qty, qp)
-    return pf + qf if qf else ""
+    return (pf + qf).encode() if qf else b""
 
 
 def _from_mapping(message: Mapping[str, Any]) -> V2Frame:
@@ -91,15 +94,15 @@ class SpotBook(VerifiedBookReads):
 
     __slots__ = (
         "_acache",
-        "_adirty",
         "_af",
         "_ak",
         "_ask_crc",
+        "_atop",
         "_bcache",
-        "_bdirty",
         "_bf",
         "_bid_bytes",
         "_bk",
+        "_btop",
         "_cache_limit",
         "_last_checksum",
         "_last_update",
@@ -130,16 +133,16 @@ class SpotBook(VerifiedBookReads):
         self.verify = bool(verify)
         self.dropped_updates = 0
         self._ak: list[float] = [_END]  # ints and the sentinel
-        self._af: list[str] = []
+        self._af: list[bytes] = []
         self._bk: list[float] = [_END]
-        self._bf: list[str] = []
+        self._bf: list[bytes] = []
         self._acache: dict[Any, tuple[int, str]] = {}
         self._bcache: dict[Any, tuple[int, str]] = {}
         self._cache_limit = 2 * depth + 64
         self._ask_crc = 0
         self._bid_bytes = b""
-        self._adirty = True
-        self._bdirty = True
+        self._atop = -1
+        self._btop = -1
         self._valid = False
         self._last_update: str | None = None
         self._last_checksum: int | None = None
@@ -176,7 +179,8 @@ class SpotBook(VerifiedBookReads):
             qp = self.qty_precision
             depth = self.depth
             zeros = _ZEROS
-            atop = btop = 10  # per side: < 0 once a level at index < 10 changed
+            atop = self._atop  # per side: < 0 once a level at index < 10 changed (or stale)
+            btop = self._btop
             try:
                 levels = e.asks
                 if levels:
@@ -198,21 +202,21 @@ class SpotBook(VerifiedBookReads):
                             if pad < 0:
                                 frag = _frag_slow(pf, q, qp)
                             elif whole >= "1":  # JSON number text has no leading zero
-                                frag = f"{pf}{whole}{frac}{zeros[pad]}"
-                                if not (frag.isdigit() and frag.isascii()):
+                                frag = f"{pf}{whole}{frac}{zeros[pad]}".encode()
+                                if not frag.isdigit():
                                     frag = _frag_slow(pf, q, qp)
                             elif whole == "0":
                                 frac = frac.lstrip("0")
                                 if frac:
-                                    frag = f"{pf}{frac}{zeros[pad]}"
-                                    if not (frag.isdigit() and frag.isascii()):
+                                    frag = f"{pf}{frac}{zeros[pad]}".encode()
+                                    if not frag.isdigit():
                                         frag = _frag_slow(pf, q, qp)
                                 else:
-                                    frag = ""
+                                    frag = b""
                             else:
                                 frag = _frag_slow(pf, q, qp)
                         elif q.__class__ is int and q >= 0:
-                            frag = f"{pf}{q}{zeros[qp]}" if q else ""
+                            frag = f"{pf}{q}{zeros[qp]}".encode() if q else b""
                         else:
                             frag = _frag_slow(pf, q, qp)
                         i = bisect_left(keys, key)
@@ -223,8 +227,8 @@ class SpotBook(VerifiedBookReads):
                                 del keys[i]
                                 del frags[i]
                         elif frag:
-                            keys.insert(i, key)
-                            frags.insert(i, frag)
+                            keys[i:i] = (key,)
+                            frags[i:i] = (frag,)
                         else:
                             continue  # delete of a level we do not hold (e.g. already out of depth)
                         if i < atop:
@@ -255,21 +259,21 @@ class SpotBook(VerifiedBookReads):
                             if pad < 0:
                                 frag = _frag_slow(pf, q, qp)
                             elif whole >= "1":  # JSON number text has no leading zero
-                                frag = f"{pf}{whole}{frac}{zeros[pad]}"
-                                if not (frag.isdigit() and frag.isascii()):
+                                frag = f"{pf}{whole}{frac}{zeros[pad]}".encode()
+                                if not frag.isdigit():
                                     frag = _frag_slow(pf, q, qp)
                             elif whole == "0":
                                 frac = frac.lstrip("0")
                                 if frac:
-                                    frag = f"{pf}{frac}{zeros[pad]}"
-                                    if not (frag.isdigit() and frag.isascii()):
+                                    frag = f"{pf}{frac}{zeros[pad]}".encode()
+                                    if not frag.isdigit():
                                         frag = _frag_slow(pf, q, qp)
                                 else:
-                                    frag = ""
+                                    frag = b""
                             else:
                                 frag = _frag_slow(pf, q, qp)
                         elif q.__class__ is int and q >= 0:
-                            frag = f"{pf}{q}{zeros[qp]}" if q else ""
+                            frag = f"{pf}{q}{zeros[qp]}".encode() if q else b""
                         else:
                             frag = _frag_slow(pf, q, qp)
                         i = bisect_left(keys, key)
@@ -280,8 +284,8 @@ class SpotBook(VerifiedBookReads):
                                 del keys[i]
                                 del frags[i]
                         elif frag:
-                            keys.insert(i, key)
-                            frags.insert(i, frag)
+                            keys[i:i] = (key,)
+                            frags[i:i] = (frag,)
                         else:
                             continue  # delete of a level we do not hold (e.g. already out of depth)
                         if i < btop:
@@ -300,23 +304,23 @@ class SpotBook(VerifiedBookReads):
                 raise InvalidResponseError(f"malformed book level: {exc!r}") from exc
             self._last_update = e.timestamp
             if self.verify:
-                if atop < 0 or self._adirty:
-                    frags = self._af
-                    self._ask_crc = _crc32("".join(frags if depth <= 10 else frags[:10]).encode())
-                    self._adirty = False
-                if btop < 0 or self._bdirty:
-                    frags = self._bf
-                    self._bid_bytes = "".join(frags if depth <= 10 else frags[:10]).encode()
-                    self._bdirty = False
-                actual = _crc32(self._bid_bytes, self._ask_crc)
-                if actual != e.checksum:
-                    self._mismatch(e.checksum, actual)
-                self._last_checksum = actual
+                if atop < 0 or btop < 0:
+                    if atop < 0:
+                        frags = self._af
+                        self._ask_crc = _crc32(b"".join(frags if depth <= 10 else frags[:10]))
+                        self._atop = 10
+                    if btop < 0:
+                        frags = self._bf
+                        self._bid_bytes = b"".join(frags if depth <= 10 else frags[:10])
+                        self._btop = 10
+                    actual = _crc32(self._bid_bytes, self._ask_crc)
+                    if actual != e.checksum:
+                        self._mismatch(e.checksum, actual)
+                    self._last_checksum = actual
+                elif e.checksum != self._last_checksum:  # the top 20 levels did not change
+                    self._mismatch(e.checksum, self._last_checksum)
             else:
-                if atop < 0:
-                    self._adirty = True
-                if btop < 0:
-                    self._bdirty = True
+                self._atop = self._btop = -1  # recompute once verify is switched on
                 self._last_checksum = e.checksum
             applied = True
         return applied
@@ -363,7 +367,7 @@ class SpotBook(VerifiedBookReads):
         cache[price] = hit
         return hit
 
-    def _mismatch(self, checksum: Any, actual: int) -> None:
+    def _mismatch(self, checksum: Any, actual: int | None) -> None:
         self._valid = False
         self._last_checksum = None
         raise ChecksumMismatchError(
@@ -391,14 +395,14 @@ class SpotBook(VerifiedBookReads):
             self._last_checksum = actual
         else:
             self._last_checksum = e.checksum
-        self._adirty = self._bdirty = True
+        self._atop = self._btop = -1
         self._valid = True
 
     def _load(
         self, levels: list[V2Level], cache: dict[Any, tuple[int, str]], bid: bool
-    ) -> tuple[list[float], list[str]]:
+    ) -> tuple[list[float], list[bytes]]:
         qp = self.qty_precision
-        by_key: dict[int, str] = {}
+        by_key: dict[int, bytes] = {}
         for lvl in levels:
             hit = cache.get(lvl.price)
             if hit is None:
@@ -406,7 +410,7 @@ class SpotBook(VerifiedBookReads):
             key, pf = hit
             qf = fragment(lvl.qty, qp)
             if qf:
-                by_key[key] = pf + qf
+                by_key[key] = (pf + qf).encode()
             else:
                 by_key.pop(key, None)
         keys = sorted(by_key)[: self.depth]
@@ -414,12 +418,12 @@ class SpotBook(VerifiedBookReads):
 
     def checksum(self) -> int:
         """The checksum of the book as it is now (computed, whatever ``verify`` says)."""
-        return _crc32("".join(self._af[:10] + self._bf[:10]).encode())
+        return _crc32(b"".join(self._af[:10] + self._bf[:10]))
 
     def reset(self) -> None:
         """Forget every level and mark the book invalid until the next snapshot."""
         self._ak, self._af, self._bk, self._bf = [_END], [], [_END], []
-        self._adirty = self._bdirty = True
+        self._atop = self._btop = -1
         self._valid = False
         self._last_checksum = None
 
@@ -432,7 +436,7 @@ class SpotBook(VerifiedBookReads):
         for i in range(len(frags) if n is None else min(n, len(frags))):
             key = int(keys[i])
             pf = str(-key if key < 0 else key)
-            out.append((scaled_to_decimal(pf, pp), scaled_to_decimal(frags[i][len(pf) :], qp)))
+            out.append((scaled_to_decimal(pf, pp), scaled_to_decimal(frags[i][len(pf) :].decode(), qp)))
         return out
 
     def _edge(self) -> tuple[int, int] | None:

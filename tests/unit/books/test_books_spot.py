@@ -392,6 +392,34 @@ def test_eleventh_level_enters_the_checksum_after_a_top_delete() -> None:
     assert (Decimal("212.0"), Decimal("9.5")) in d.book.asks()
 
 
+def test_update_below_the_top_ten_is_still_checked_against_krakens_checksum() -> None:
+    # no level of the top 10 changes, so the local checksum is the previous one: it must still be
+    # compared with the one Kraken sent
+    d = Driver(depth=25)
+    asks = [(f"{200 + i}.0", f"{i + 1}") for i in range(15)]
+    d.send("snapshot", bids=[("100.0", "1")], asks=asks)
+    d.send("update", asks=[("213.0", "7")])
+    good = d.ref.checksum()
+    with pytest.raises(ChecksumMismatchError) as info:
+        d.book.apply(frame("update", [], [("214.0", "8")], (good + 1) % 2**32))
+    assert info.value.actual == good and info.value.expected == (good + 1) % 2**32
+    assert not d.book.is_valid
+
+
+def test_verify_switched_on_later_recomputes_the_checksum() -> None:
+    d = Driver(depth=25)
+    d.send("snapshot", bids=[("100.0", "1")], asks=[(f"{200 + i}.0", "1") for i in range(15)])
+    d.send("update", bids=[("99.0", "1")], asks=[("201.0", "4")])  # verified: both sides cached
+    d.book.verify = False
+    d.ref.apply(False, [(Decimal("100.5"), Decimal("2"))], [(Decimal("200.5"), Decimal("3"))])
+    assert d.book.apply(frame("update", [("100.5", "2")], [("200.5", "3")], 12345))  # not checked
+    d.book.verify = True
+    # a change below the top 10 only: the checksum of the top must be the current one, not a stale one
+    d.send("update", asks=[("214.0", "2")])
+    with pytest.raises(ChecksumMismatchError):
+        d.book.apply(frame("update", [], [("213.0", "2")], 12345))
+
+
 def test_depth_one_every_change_is_the_top() -> None:
     d = Driver(depth=1)
     d.send("snapshot", bids=[("100.0", "1")], asks=[("101.0", "1")])
