@@ -10,6 +10,7 @@ Every public operation appends events to ``Engine.events``; the server drains th
 from __future__ import annotations
 
 import bisect
+import logging
 import random
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -20,9 +21,12 @@ from typing import Any
 from .market import ASSETS, PAIRS, Pair
 
 __all__ = [
+    "CLOSE_ORDER_TYPES",
     "ERR_DUPLICATE_CL_ORD_ID",
+    "PRICE_TYPES",
     "Account",
     "Book",
+    "CloseSpec",
     "Engine",
     "ExecEvent",
     "L3Event",
@@ -33,17 +37,22 @@ __all__ = [
     "PublicTrade",
     "TradeEvent",
     "TradeRecord",
+    "check_price",
 ]
+
+log = logging.getLogger("krakenkit.sandbox")
 
 D = Decimal
 ZERO = D(0)
 ONE = D(1)
 MAKER_FEE = D("0.0016")
 TAKER_FEE = D("0.0026")
-ORDER_TYPES = frozenset(
-    {"market", "limit", "stop-loss", "take-profit", "stop-loss-limit", "take-profit-limit"}
-)
+ORDER_TYPES = frozenset({"market", "limit", "stop-loss", "take-profit", "stop-loss-limit", "take-profit-limit"})
 TRIGGER_TYPES = frozenset({"stop-loss", "take-profit", "stop-loss-limit", "take-profit-limit"})
+# order types the sandbox accepts for a conditional close (Kraken also lists iceberg and trailing stops,
+# which the sandbox engine does not implement)
+CLOSE_ORDER_TYPES = ("limit", "stop-loss", "take-profit", "stop-loss-limit", "take-profit-limit")
+PRICE_TYPES = frozenset({"static", "pct", "quote"})
 OPEN_ORDER_LIMITS = {"starter": 60, "intermediate": 80, "pro": 225}
 OHLC_INTERVALS = (1, 5, 15, 30, 60, 240, 1440, 10080, 21600)
 INTERNAL = "__market__"
@@ -83,6 +92,51 @@ def _decimals(d: Decimal) -> int:
     return -exp if isinstance(exp, int) and exp < 0 else 0
 
 
+def check_price(pair: Pair, price: Decimal, what: str = "price") -> Decimal:
+    """Price rules of the pair (positive, at most ``pair_decimals`` decimals, a multiple of the tick)."""
+    if price <= 0:
+        raise OrderError(f"EGeneral:Invalid arguments:{what}")
+    if _decimals(price) > pair.pair_decimals:
+        raise OrderError(
+            f"EOrder:Invalid price:{pair.altname} price can only be specified up to {pair.pair_decimals} decimals."
+        )
+    if price % pair.tick_size != 0:
+        raise OrderError("EOrder:Tick size check failed")
+    return price
+
+
+@dataclass(slots=True, frozen=True)
+class CloseSpec:
+    """Template of a conditional close (REST ``close[ordertype]``/``close[price]``/``close[price2]``, WS v2
+    ``conditional``). Each fill of the primary order places a new secondary order from it: same pair,
+    opposite side, the fill's quantity. Prices are static, or offsets (``pct``/``quote``) from the price
+    of the primary order."""
+
+    ordertype: str
+    trigger_price: Decimal | None = None  # stop-loss / take-profit (+ -limit) types
+    limit_price: Decimal | None = None  # limit and *-limit types
+    trigger_price_type: str = "static"
+    limit_price_type: str = "static"
+
+    def prices(self, pair: Pair, ref: Decimal) -> tuple[Decimal | None, Decimal | None]:
+        """``(price, price2)`` of the secondary order in AddOrder terms (``price`` is the limit price of
+        a limit order, else the trigger price; ``price2`` the limit price of a *-limit order)."""
+        trig = _resolve(self.trigger_price, self.trigger_price_type, ref, pair)
+        lim = _resolve(self.limit_price, self.limit_price_type, ref, pair)
+        if self.ordertype == "limit":
+            return lim, None
+        if self.ordertype.endswith("-limit"):
+            return trig, lim
+        return trig, None
+
+
+def _resolve(value: Decimal | None, kind: str, ref: Decimal, pair: Pair) -> Decimal | None:
+    if value is None or kind == "static":
+        return value
+    raw = ref * (ONE + value / 100) if kind == "pct" else ref + value
+    return (raw / pair.tick_size).to_integral_value(ROUND_HALF_EVEN) * pair.tick_size
+
+
 @dataclass(slots=True, eq=False)
 class Order:
     txid: str
@@ -117,7 +171,9 @@ class Order:
     amends: list[dict[str, Any]] = field(default_factory=list)
     last_price: Decimal | None = None
     stopprice: Decimal = ZERO
-    close_descr: str = ""  # AddOrder ``descr.close`` text of a conditional close (REST)
+    close_descr: str = ""  # AddOrder ``descr.close`` text of a conditional close
+    close: CloseSpec | None = None  # conditional close template: a secondary order per fill
+    refid: str | None = None  # the primary order whose fill created this (secondary) order
 
     @property
     def remaining(self) -> Decimal:
@@ -363,6 +419,8 @@ class Engine:
         self.trading_status = "online"
         self._seq = 0
         self._trigger_queue: list[Order] = []
+        self._pending_closes: deque[tuple[Order, Decimal, Decimal]] = deque()  # (primary, qty, fill price)
+        self._placing_closes = False
         self.add_account(INTERNAL, {}, internal=True)
 
     # ids ---------------------------------------------------------------------------------------------
@@ -395,16 +453,7 @@ class Engine:
 
     # validation --------------------------------------------------------------------------------------
     def _check_price(self, pair: Pair, price: Decimal, what: str = "price") -> Decimal:
-        if price <= 0:
-            raise OrderError(f"EGeneral:Invalid arguments:{what}")
-        if _decimals(price) > pair.pair_decimals:
-            raise OrderError(
-                f"EOrder:Invalid price:{pair.altname} price can only be specified up to "
-                f"{pair.pair_decimals} decimals."
-            )
-        if price % pair.tick_size != 0:
-            raise OrderError("EOrder:Tick size check failed")
-        return price
+        return check_price(pair, price, what)
 
     def _estimate_cost(self, book: Book, side: str, vol: Decimal) -> Decimal:
         """Cost of taking ``vol`` from the book (the rest priced at the worst level seen)."""
@@ -440,9 +489,16 @@ class Engine:
         cl_ord_id: str | None = None,
         oflags: str = "",
         validate: bool = False,
+        close: CloseSpec | None = None,
+        close_descr: str = "",
+        refid: str | None = None,
     ) -> Order:
+        """Place (or with ``validate`` only check) an order. ``close``: conditional close template;
+        ``refid``: set by the engine on the secondary orders it places from such a template (those skip
+        the order-minimum, cost-minimum, open-order-count and market-status checks)."""
         acc = self.account(account_id)
         now = self.clock()
+        generated = refid is not None
         if side not in ("buy", "sell"):
             raise OrderError("EGeneral:Invalid arguments:type")
         if ordertype not in ORDER_TYPES:
@@ -468,13 +524,13 @@ class Engine:
         if post_only and ordertype != "limit":
             raise OrderError("EGeneral:Invalid arguments:oflags")
         status = self.trading_status
-        if status == "maintenance":
+        if status == "maintenance" and not generated:
             raise OrderError("EService:Unavailable")
-        if status == "cancel_only":
+        if status == "cancel_only" and not generated:
             raise OrderError("EService:Market in cancel_only mode")
-        if status == "post_only" and not (ordertype == "limit" and post_only):
+        if status == "post_only" and not (ordertype == "limit" and post_only) and not generated:
             raise OrderError("EService:Market in post_only mode")
-        if vol < pair.ordermin:
+        if vol < pair.ordermin and not generated:
             raise OrderError("EOrder:Order minimum not met")
         book = self.books[pair.key]
         if ordertype == "limit":
@@ -485,7 +541,7 @@ class Engine:
             ref_price = self._estimate_cost(book, side, vol) / vol
         else:
             ref_price = p1  # type: ignore[assignment]
-        if vol * ref_price < pair.costmin:
+        if vol * ref_price < pair.costmin and not generated:
             raise OrderError("EOrder:Cost minimum not met")
         if cl_ord_id is not None:
             if userref is not None:
@@ -494,7 +550,7 @@ class Engine:
                 raise OrderError("EGeneral:Invalid arguments:cl_ord_id")
             if cl_ord_id in acc.cl_index:
                 raise OrderError(ERR_DUPLICATE_CL_ORD_ID)
-        if not acc.internal:
+        if not acc.internal and not generated:
             limit = OPEN_ORDER_LIMITS.get(acc.tier, 80)
             if acc.open_per_pair.get(pair.key, 0) >= limit:
                 raise OrderError("EOrder:Orders limit exceeded")
@@ -530,6 +586,9 @@ class Engine:
             post_only=post_only,
             expiretm=float(expiretm or 0),
             hold_asset=hold_asset,
+            close_descr=close_descr,
+            close=close,
+            refid=refid,
         )
         if validate:
             return order
@@ -554,7 +613,36 @@ class Engine:
             order.limit_price = p1
             self._execute(order, book)
         self._run_triggers(book)
+        self._flush_closes()
         return order
+
+    # conditional close -------------------------------------------------------------------------------
+    def _flush_closes(self) -> None:
+        """Place the secondary orders of the fills queued by ``_apply_fill``, once the operation that
+        caused them has finished matching (a secondary order may itself trade and queue more)."""
+        if self._placing_closes:
+            return
+        self._placing_closes = True
+        try:
+            for _ in range(10_000):
+                if not self._pending_closes:
+                    break
+                primary, qty, price = self._pending_closes.popleft()
+                self._place_close(primary, qty, price)
+        finally:
+            self._placing_closes = False
+
+    def _place_close(self, primary: Order, qty: Decimal, fill_price: Decimal) -> None:
+        spec = primary.close
+        if spec is None:
+            return
+        ref = primary.price if primary.price is not None else fill_price
+        price, price2 = spec.prices(primary.pair, ref)
+        side = "sell" if primary.side == "buy" else "buy"
+        try:
+            self.add_order(primary.account, primary.pair, side, spec.ordertype, qty, price, price2, refid=primary.txid)
+        except OrderError as exc:  # e.g. the account cannot fund it any more
+            log.info("conditional close of %s not placed: %s", primary.txid, exc.error)
 
     # matching ----------------------------------------------------------------------------------------
     def _execute(self, order: Order, book: Book) -> None:
@@ -654,9 +742,19 @@ class Engine:
         acc.holds[order.hold_asset] = acc.holds.get(order.hold_asset, ZERO) - release
         cost_q = cost.quantize(qq, ROUND_HALF_EVEN)
         rec = TradeRecord(
-            txid, order.txid, postxid, pair, now, order.side,
+            txid,
+            order.txid,
+            postxid,
+            pair,
+            now,
+            order.side,
             order.ordertype,
-            price, cost, fee, qty, tid, maker,
+            price,
+            cost,
+            fee,
+            qty,
+            tid,
+            maker,
         )
         base_amt = qty if order.side == "buy" else -qty
         quote_amt = -cost_q if order.side == "buy" else cost_q
@@ -670,6 +768,8 @@ class Engine:
         acc.trades[txid] = rec
         order.trades.append(txid)
         self._ev(ExecEvent(acc.id, order, "trade", now, trade=rec))
+        if order.close is not None:  # each fill places a secondary order for its quantity
+            self._pending_closes.append((order, qty, price))
 
     def _close(self, order: Order, status: str, reason: str | None, now: float) -> None:
         order.status = status
@@ -737,13 +837,17 @@ class Engine:
         if order.resting and order.limit_price is not None:
             book.side(order.side).remove(order, order.limit_price)
             order.resting = False
-            self._ev(L3Event(order.pair, order.side, "delete", order.txid, order.limit_price, order.remaining,
-                             self.clock()))
+            self._ev(
+                L3Event(order.pair, order.side, "delete", order.txid, order.limit_price, order.remaining, self.clock())
+            )
         elif order in book.triggers:
             book.triggers.remove(order)
 
     def cancel_order(
-        self, account_id: str, txid: str | None = None, cl_ord_id: str | None = None,
+        self,
+        account_id: str,
+        txid: str | None = None,
+        cl_ord_id: str | None = None,
         reason: str = "User requested",
     ) -> Order:
         if self.trading_status == "maintenance":
@@ -802,7 +906,8 @@ class Engine:
     ) -> tuple[Order, str]:
         if self.trading_status in ("maintenance", "cancel_only"):
             raise OrderError(
-                "EService:Unavailable" if self.trading_status == "maintenance"
+                "EService:Unavailable"
+                if self.trading_status == "maintenance"
                 else "EService:Market in cancel_only mode"
             )
         order = self.find_open(account_id, txid, cl_ord_id)
@@ -812,8 +917,11 @@ class Engine:
             order.amends.append(self._amend_rec(order, "original", now))
         new_qty = None if order_qty in (None, "") else to_decimal(order_qty, "order_qty")
         new_px = None if limit_price in (None, "") else self._check_price(pair, to_decimal(limit_price, "limit_price"))
-        new_trig = None if trigger_price in (None, "") else self._check_price(
-            pair, to_decimal(trigger_price, "trigger_price"), "trigger_price")
+        new_trig = (
+            None
+            if trigger_price in (None, "")
+            else self._check_price(pair, to_decimal(trigger_price, "trigger_price"), "trigger_price")
+        )
         if new_qty is not None and (new_qty <= 0 or _decimals(new_qty) > pair.lot_decimals):
             raise OrderError("EGeneral:Invalid arguments:order_qty")
         if new_px is not None and order.ordertype in ("market", "stop-loss", "take-profit"):
@@ -826,8 +934,9 @@ class Engine:
         eff_px = new_px if new_px is not None else order.limit_price
         if post_only and order.resting and new_px is not None:
             opp = (book.asks if order.side == "buy" else book.bids).best()
-            if opp is not None and ((order.side == "buy" and opp.price <= new_px)
-                                    or (order.side == "sell" and opp.price >= new_px)):
+            if opp is not None and (
+                (order.side == "buy" and opp.price <= new_px) or (order.side == "sell" and opp.price >= new_px)
+            ):
                 raise OrderError("EOrder:Post only order")
         # extra hold for a larger/more expensive order
         if not acc.internal and (new_qty is not None or new_px is not None):
@@ -894,6 +1003,7 @@ class Engine:
                 book.triggers.remove(order)
             self._trigger(order, book)
             self._run_triggers(book)
+        self._flush_closes()
         return order, amend["amend_id"]
 
     def _amend_rec(self, order: Order, kind: str, now: float) -> dict[str, Any]:
@@ -911,8 +1021,16 @@ class Engine:
         return rec
 
     def edit_order(
-        self, account_id: str, txid: str, *, volume: Any = None, price: Any = None, price2: Any = None,
-        userref: int | None = None, post_only: bool | None = None, validate: bool = False,
+        self,
+        account_id: str,
+        txid: str,
+        *,
+        volume: Any = None,
+        price: Any = None,
+        price2: Any = None,
+        userref: int | None = None,
+        post_only: bool | None = None,
+        validate: bool = False,
     ) -> tuple[Order, Order]:
         old = self.find_open(account_id, txid)
         vol = old.vol if volume in (None, "") else to_decimal(volume, "volume")
@@ -926,10 +1044,19 @@ class Engine:
         acc.holds[old.hold_asset] = acc.holds.get(old.hold_asset, ZERO) - old.hold
         try:
             self.add_order(
-                account_id, old.pair, old.side, old.ordertype, new_vol, p1, p2,
+                account_id,
+                old.pair,
+                old.side,
+                old.ordertype,
+                new_vol,
+                p1,
+                p2,
                 post_only=old.post_only if post_only is None else post_only,
-                timeinforce=old.timeinforce, expiretm=old.expiretm,
-                userref=old.userref if userref is None else userref, oflags=old.oflags, validate=True,
+                timeinforce=old.timeinforce,
+                expiretm=old.expiretm,
+                userref=old.userref if userref is None else userref,
+                oflags=old.oflags,
+                validate=True,
             )
         finally:
             acc.holds[old.hold_asset] = acc.holds.get(old.hold_asset, ZERO) + old.hold
@@ -938,10 +1065,18 @@ class Engine:
         self._unrest(old)
         self._close(old, "canceled", "Order replaced", self.clock())
         new = self.add_order(
-            account_id, old.pair, old.side, old.ordertype, new_vol, p1, p2,
+            account_id,
+            old.pair,
+            old.side,
+            old.ordertype,
+            new_vol,
+            p1,
+            p2,
             post_only=old.post_only if post_only is None else post_only,
-            timeinforce=old.timeinforce, expiretm=old.expiretm,
-            userref=old.userref if userref is None else userref, oflags=old.oflags,
+            timeinforce=old.timeinforce,
+            expiretm=old.expiretm,
+            userref=old.userref if userref is None else userref,
+            oflags=old.oflags,
         )
         return old, new
 

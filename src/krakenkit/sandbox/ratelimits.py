@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["RestLimiter", "TradingLimiter", "amend_cost", "cancel_cost", "edit_cost"]
+__all__ = ["TRADING_TIERS", "RestLimiter", "TradingLimiter", "amend_cost", "cancel_cost", "edit_cost", "max_rate_count"]
 
 REST_TIERS: dict[str, tuple[float, float]] = {  # max, decay per second
     "starter": (15.0, 0.33),
@@ -20,8 +20,16 @@ TRADING_TIERS: dict[str, tuple[float, float]] = {  # threshold, decay per second
 REST_COSTS = {"Ledgers": 2, "QueryLedgers": 2, "TradesHistory": 2}
 # trading endpoints do not count against the REST counter, they use the per-pair trading counter
 REST_FREE = frozenset(
-    {"AddOrder", "AddOrderBatch", "AmendOrder", "EditOrder", "CancelOrder", "CancelOrderBatch", "CancelAll",
-     "CancelAllOrdersAfter"}
+    {
+        "AddOrder",
+        "AddOrderBatch",
+        "AmendOrder",
+        "EditOrder",
+        "CancelOrder",
+        "CancelOrderBatch",
+        "CancelAll",
+        "CancelAllOrdersAfter",
+    }
 )
 
 
@@ -85,7 +93,15 @@ class RestLimiter(_Decaying):
         return True
 
 
+def max_rate_count(tier: str) -> int:
+    """The tier's trading counter threshold: the ``maxratecount`` of the ``executions`` subscribe ack
+    ("the max rate counter value for the user transaction rate. It is based on user tier.")."""
+    return int(TRADING_TIERS.get(tier, TRADING_TIERS["intermediate"])[0])
+
+
 class TradingLimiter(_Decaying):
+    """Per account and pair trading counter (shared by REST and WebSocket, as on Kraken)."""
+
     def try_spend(self, account: str, pair: str, tier: str, cost: float) -> bool:
         cap, decay = TRADING_TIERS.get(tier, TRADING_TIERS["intermediate"])
         c = self._current((account, pair), decay)
@@ -93,6 +109,17 @@ class TradingLimiter(_Decaying):
             return False
         c.value += cost
         return True
+
+    def add(self, account: str, pair: str, tier: str, cost: float) -> None:
+        """Count ``cost`` without enforcing the threshold (rate limits switched off: the counter is still
+        kept, so ``ratecount`` reports stay meaningful)."""
+        _cap, decay = TRADING_TIERS.get(tier, TRADING_TIERS["intermediate"])
+        self._current((account, pair), decay).value += cost
+
+    def current(self, account: str, pair: str, tier: str) -> float:
+        """The counter now (after decay)."""
+        _cap, decay = TRADING_TIERS.get(tier, TRADING_TIERS["intermediate"])
+        return self.value((account, pair), decay)
 
     def refund(self, account: str, pair: str, tier: str, cost: float) -> None:
         _cap, decay = TRADING_TIERS.get(tier, TRADING_TIERS["intermediate"])

@@ -14,12 +14,22 @@ from typing import Any
 from aiohttp import web
 
 from .auth import ApiKey, expected_signature
-from .engine import OHLC_INTERVALS, LedgerEntry, Order, OrderError, TradeRecord, to_decimal
+from .engine import (
+    CLOSE_ORDER_TYPES,
+    OHLC_INTERVALS,
+    CloseSpec,
+    LedgerEntry,
+    Order,
+    OrderError,
+    TradeRecord,
+    check_price,
+    to_decimal,
+)
 from .faults import ERRORS_KEY
 from .market import ASSETS, PAIRS, Pair, find_asset, find_pair
 from .spot import SpotExchange
 
-__all__ = ["SpotRest", "fmt", "order_descr", "rfc3339"]
+__all__ = ["SpotRest", "close_text", "fmt", "order_descr", "parse_close", "rfc3339"]
 
 log = logging.getLogger("krakenkit.sandbox")
 
@@ -119,12 +129,14 @@ def order_descr(o: Order) -> str:
     return text
 
 
-CLOSE_TYPES = ("limit", "stop-loss", "take-profit", "stop-loss-limit", "take-profit-limit")
+CLOSE_TYPES = CLOSE_ORDER_TYPES
 
 
-def close_descr(params: Params, pair: Pair) -> str:
-    """``descr.close`` of an AddOrder with a conditional close (``close[ordertype]``, ``close[price]``,
-    ``close[price2]`` form fields, or a ``close`` object in a JSON body); "" without one."""
+def parse_close(params: Params, pair: Pair) -> tuple[CloseSpec | None, str]:
+    """The conditional close of an AddOrder (``close[ordertype]``, ``close[price]``, ``close[price2]``
+    form fields, or a ``close`` object in a JSON body) and its ``descr.close`` text; ``(None, "")``
+    without one. ``close[price]`` is the limit price of a ``limit`` close, else its trigger price;
+    ``close[price2]`` the limit price of a ``*-limit`` close."""
     close = params.get("close")
     if isinstance(close, dict):
         ctype, cp, cp2 = close.get("ordertype"), close.get("price"), close.get("price2")
@@ -132,21 +144,51 @@ def close_descr(params: Params, pair: Pair) -> str:
         ctype = params.get("close[ordertype]")
         cp, cp2 = params.get("close[price]"), params.get("close[price2]")
     if ctype in (None, ""):
-        return ""
+        return None, ""
     ctype = str(ctype)
     if ctype not in CLOSE_TYPES:
         raise OrderError("EGeneral:Invalid arguments:close[ordertype]")
-    pd = pair.pair_decimals
 
-    def price(v: Any, what: str) -> str:
+    def price(v: Any, what: str) -> Decimal:
         if v in (None, ""):
             raise OrderError(f"EGeneral:Invalid arguments:{what}")
-        return fmt(to_decimal(v, what), pd)
+        return to_decimal(v, what)
 
-    words = ctype.replace("-limit", "").replace("-", " ") if ctype != "limit" else "limit"
-    text = f"close position @ {words} {price(cp, 'close[price]')}"
-    if ctype.endswith("-limit") and ctype != "limit":
-        text += f" -> limit {price(cp2, 'close[price2]')}"
+    p1 = price(cp, "close[price]")
+    p2 = price(cp2, "close[price2]") if ctype.endswith("-limit") and ctype != "limit" else None
+    check_price(pair, p1, "close[price]")
+    if p2 is not None:
+        check_price(pair, p2, "close[price2]")
+    if ctype == "limit":
+        spec = CloseSpec(ctype, limit_price=p1)
+    else:
+        spec = CloseSpec(ctype, trigger_price=p1, limit_price=p2)
+    return spec, close_text(spec, pair)
+
+
+def close_descr(params: Params, pair: Pair) -> str:
+    """``descr.close`` of an AddOrder with a conditional close; "" without one."""
+    return parse_close(params, pair)[1]
+
+
+def close_text(spec: CloseSpec, pair: Pair) -> str:
+    """Kraken's summary of a conditional close (official AddOrder example:
+    ``close position @ stop loss 22000.0 -> limit 21000.0``)."""
+    pd = pair.pair_decimals
+
+    def px(v: Decimal | None, kind: str) -> str:
+        if v is None:
+            return fmt(0, pd)
+        if kind == "static":
+            return fmt(v, pd)
+        return format(v.normalize(), "+f") + ("%" if kind == "pct" else "")
+
+    if spec.ordertype == "limit":
+        return f"close position @ limit {px(spec.limit_price, spec.limit_price_type)}"
+    words = spec.ordertype.replace("-limit", "").replace("-", " ")
+    text = f"close position @ {words} {px(spec.trigger_price, spec.trigger_price_type)}"
+    if spec.ordertype.endswith("-limit"):
+        text += f" -> limit {px(spec.limit_price, spec.limit_price_type)}"
     return text
 
 
@@ -361,8 +403,12 @@ class SpotRest:
                 assets.append(a)
         out: dict[str, Any] = {}
         for a in assets:
-            info: dict[str, Any] = {"aclass": "currency", "altname": a.altname, "decimals": a.decimals,
-                                    "display_decimals": a.display_decimals}
+            info: dict[str, Any] = {
+                "aclass": "currency",
+                "altname": a.altname,
+                "decimals": a.decimals,
+                "display_decimals": a.display_decimals,
+            }
             if a.collateral_value is not None:  # Kraken leaves the field out for non-collateral assets
                 info["collateral_value"] = float(a.collateral_value)
             info["status"] = "enabled"
@@ -448,8 +494,9 @@ class SpotRest:
             if c[0] < since:
                 continue
             vwap = c[5] / c[6] if c[6] else c[4]
-            rows.append([c[0], fmt(c[1], pd), fmt(c[2], pd), fmt(c[3], pd), fmt(c[4], pd), fmt(vwap, pd),
-                         fmt(c[6], ld), c[7]])
+            rows.append(
+                [c[0], fmt(c[1], pd), fmt(c[2], pd), fmt(c[3], pd), fmt(c[4], pd), fmt(vwap, pd), fmt(c[6], ld), c[7]]
+            )
         last = rows[-1][0] if rows else int(self.ctx.now() // (interval * 60)) * interval * 60
         return {p.key: rows, "last": last}
 
@@ -472,9 +519,12 @@ class SpotRest:
     def grouped_book(self, params: Params) -> Any:
         p = self._pair(params)
         depth = self.depth({"pair": p.key, "count": params.get("depth", 10)})[p.key]
-        return {"pair": p.wsname, "grouping": 1,
-                "bids": [{"price": r[0], "qty": r[1]} for r in depth["bids"]],
-                "asks": [{"price": r[0], "qty": r[1]} for r in depth["asks"]]}
+        return {
+            "pair": p.wsname,
+            "grouping": 1,
+            "bids": [{"price": r[0], "qty": r[1]} for r in depth["bids"]],
+            "asks": [{"price": r[0], "qty": r[1]} for r in depth["asks"]],
+        }
 
     def trades(self, params: Params) -> Any:
         p = self._pair(params)
@@ -487,8 +537,17 @@ class SpotRest:
             ts_ns = int(t.time * 1e9)
             if ts_ns <= since:
                 continue
-            rows.append([fmt(t.price, pd), fmt(t.qty, ld), round(t.time, 4), t.side[0],
-                         "m" if t.ordertype == "market" else "l", "", t.trade_id])
+            rows.append(
+                [
+                    fmt(t.price, pd),
+                    fmt(t.qty, ld),
+                    round(t.time, 4),
+                    t.side[0],
+                    "m" if t.ordertype == "market" else "l",
+                    "",
+                    t.trade_id,
+                ]
+            )
         rows = rows[-count:]
         last = str(int(b.trades[-1].time * 1e9)) if b.trades else str(since)
         return {p.key: rows, "last": last}
@@ -505,17 +564,28 @@ class SpotRest:
     def pre_trade(self, params: Params) -> Any:
         p = self._pair({"pair": params.get("symbol", params.get("pair", ""))})
         d = self.depth({"pair": p.key, "count": 10})[p.key]
-        return {"symbol": p.symbol, "description": p.wsname, "base_asset": p.base_ws, "quote_asset": p.quote_ws,
-                "bids": [{"price": r[0], "qty": r[1]} for r in d["bids"]],
-                "asks": [{"price": r[0], "qty": r[1]} for r in d["asks"]]}
+        return {
+            "symbol": p.symbol,
+            "description": p.wsname,
+            "base_asset": p.base_ws,
+            "quote_asset": p.quote_ws,
+            "bids": [{"price": r[0], "qty": r[1]} for r in d["bids"]],
+            "asks": [{"price": r[0], "qty": r[1]} for r in d["asks"]],
+        }
 
     def post_trade(self, params: Params) -> Any:
         out = []
         for p in PAIRS.values():
             for t in list(self.ex.engine.books[p.key].trades)[-20:]:
-                out.append({"symbol": p.symbol, "price": fmt(t.price, p.pair_decimals),
-                            "quantity": fmt(t.qty, p.lot_decimals), "trade_id": str(t.trade_id),
-                            "trade_ts": rfc3339(t.time, micro=True)})
+                out.append(
+                    {
+                        "symbol": p.symbol,
+                        "price": fmt(t.price, p.pair_decimals),
+                        "quantity": fmt(t.qty, p.lot_decimals),
+                        "trade_id": str(t.trade_id),
+                        "trade_ts": rfc3339(t.time, micro=True),
+                    }
+                )
         return {"trades": out, "count": len(out)}
 
     # private: account --------------------------------------------------------------------------------
@@ -531,10 +601,17 @@ class SpotRest:
         }
 
     def credit_lines(self, key: ApiKey, params: Params) -> Any:
-        return {"asset_details": {}, "limits_monitor": {
-            "total_credit_usd": "0.0000", "total_credit_used_usd": "0.0000",
-            "total_collateral_value_usd": "0.0000", "equity_usd": "0.0000",
-            "ongoing_balance": "0.0000", "debt_to_equity": "0.0000"}}
+        return {
+            "asset_details": {},
+            "limits_monitor": {
+                "total_credit_usd": "0.0000",
+                "total_credit_used_usd": "0.0000",
+                "total_collateral_value_usd": "0.0000",
+                "equity_usd": "0.0000",
+                "ongoing_balance": "0.0000",
+                "debt_to_equity": "0.0000",
+            },
+        }
 
     def _usd_value(self, asset: str, amount: Decimal) -> Decimal:
         if asset == "ZUSD":
@@ -551,8 +628,18 @@ class SpotRest:
         eb = sum((self._usd_value(a, v) for a, v in acc.balances.items()), D(0))
         tb = eb
         z = "0.0000"
-        return {"eb": fmt(eb, 4), "tb": fmt(tb, 4), "m": z, "n": z, "c": z, "v": z, "e": fmt(eb, 4),
-                "mf": fmt(tb, 4), "ml": "0.00", "uv": z}
+        return {
+            "eb": fmt(eb, 4),
+            "tb": fmt(tb, 4),
+            "m": z,
+            "n": z,
+            "c": z,
+            "v": z,
+            "e": fmt(eb, 4),
+            "mf": fmt(tb, 4),
+            "ml": "0.00",
+            "uv": z,
+        }
 
     def trade_volume(self, key: ApiKey, params: Params) -> Any:
         acc = self.ex.engine.account(key.account)
@@ -561,15 +648,25 @@ class SpotRest:
         pairs = self._pairs(params, default_all=False) if params.get("pair") else []
         if pairs:
             out["fees"] = {p.key: _fee_info("0.2600", "0.1000", "0.2600", "0.2400", "50000.0000") for p in pairs}
-            out["fees_maker"] = {p.key: _fee_info("0.1600", "0.0000", "0.1600", "0.1400", "50000.0000")
-                                 for p in pairs}
+            out["fees_maker"] = {p.key: _fee_info("0.1600", "0.0000", "0.1600", "0.1400", "50000.0000") for p in pairs}
         return out
 
     def api_key_info(self, key: ApiKey, params: Params) -> Any:
-        return {"api_key_name": "sandbox", "api_key": key.key[:8] + "...", "nonce": str(key.last_nonce),
-                "nonce_window": key.nonce_window, "permissions": sorted(key.permissions), "iban": "AA00 SAND BOX0",
-                "valid_until": "0", "query_from": "0", "query_to": "0", "created_time": "0",
-                "modified_time": "0", "ip_allowlist": [], "last_used": str(int(self.ctx.now()))}
+        return {
+            "api_key_name": "sandbox",
+            "api_key": key.key[:8] + "...",
+            "nonce": str(key.last_nonce),
+            "nonce_window": key.nonce_window,
+            "permissions": sorted(key.permissions),
+            "iban": "AA00 SAND BOX0",
+            "valid_until": "0",
+            "query_from": "0",
+            "query_to": "0",
+            "created_time": "0",
+            "modified_time": "0",
+            "ip_allowlist": [],
+            "last_used": str(int(self.ctx.now())),
+        }
 
     def wallet_accounts(self, key: ApiKey, params: Params) -> Any:
         return {"accounts": [{"id": "main", "type": "spot", "name": "Main"}]}
@@ -582,7 +679,7 @@ class SpotRest:
         if o.post_only:
             flags.append("post")
         info: dict[str, Any] = {
-            "refid": None,
+            "refid": o.refid,  # the primary order, for a conditional close's secondary order
             "userref": o.userref if o.userref is not None else 0,
         }
         if o.cl_ord_id is not None:
@@ -594,30 +691,32 @@ class SpotRest:
         info["opentm"] = _t4(o.opentm)
         if not o.is_open:
             info["closetm"] = _t4(o.closetm or o.opentm)
-        info.update({
-            "starttm": 0,
-            "expiretm": _t4(o.expiretm) if o.expiretm else 0,
-            "descr": {
-                "pair": p.altname,
-                "type": o.side,
-                "ordertype": o.ordertype,
-                "price": fmt(o.price, pd) if o.price is not None else "0",
-                "price2": fmt(o.price2, pd) if o.price2 is not None else "0",
-                "leverage": "none",
-                "order": order_descr(o),
-                "close": o.close_descr,
-            },
-            "vol": fmt(o.vol, ld),
-            "vol_exec": fmt(o.vol_exec, ld),
-            "cost": fmt(o.cost, cd),
-            "fee": fmt(o.fee, cd),
-            "price": fmt(o.avg_price, pd + 4 if o.vol_exec else cd),
-            "stopprice": fmt(o.stopprice, cd),
-            "limitprice": fmt(o.limit_price if o.triggered and o.limit_price is not None else 0, cd),
-            "misc": "",
-            "oflags": ",".join(flags),
-            "timeinforce": o.timeinforce,
-        })
+        info.update(
+            {
+                "starttm": 0,
+                "expiretm": _t4(o.expiretm) if o.expiretm else 0,
+                "descr": {
+                    "pair": p.altname,
+                    "type": o.side,
+                    "ordertype": o.ordertype,
+                    "price": fmt(o.price, pd) if o.price is not None else "0",
+                    "price2": fmt(o.price2, pd) if o.price2 is not None else "0",
+                    "leverage": "none",
+                    "order": order_descr(o),
+                    "close": o.close_descr,
+                },
+                "vol": fmt(o.vol, ld),
+                "vol_exec": fmt(o.vol_exec, ld),
+                "cost": fmt(o.cost, cd),
+                "fee": fmt(o.fee, cd),
+                "price": fmt(o.avg_price, pd + 4 if o.vol_exec else cd),
+                "stopprice": fmt(o.stopprice, cd),
+                "limitprice": fmt(o.limit_price if o.triggered and o.limit_price is not None else 0, cd),
+                "misc": "",
+                "oflags": ",".join(flags),
+                "timeinforce": o.timeinforce,
+            }
+        )
         info["trigger"] = "last"
         if with_trades and o.trades:
             info["trades"] = list(o.trades)
@@ -664,7 +763,7 @@ class SpotRest:
             closed = [o for o in closed if (o.closetm or 0) <= end]
         closed.sort(key=lambda o: (o.closetm or 0, o.seq), reverse=True)
         ofs = int(params.get("ofs", 0) or 0)
-        page = closed[ofs:ofs + 50]
+        page = closed[ofs : ofs + 50]
         return {"closed": {o.txid: self.order_info(o, trades) for o in page}, "count": len(closed)}
 
     def query_orders(self, key: ApiKey, params: Params) -> Any:
@@ -696,9 +795,12 @@ class SpotRest:
         rows = o.amends or [self.ex.engine._amend_rec(o, "original", o.opentm)]
         out = []
         for a in rows:
-            r = {"amend_id": a["amend_id"], "amend_type": a["amend_type"],
-                 "order_qty": fmt(a["order_qty"], p.lot_decimals),
-                 "remaining_qty": fmt(a["remaining_qty"], p.lot_decimals)}
+            r = {
+                "amend_id": a["amend_id"],
+                "amend_type": a["amend_type"],
+                "order_qty": fmt(a["order_qty"], p.lot_decimals),
+                "remaining_qty": fmt(a["remaining_qty"], p.lot_decimals),
+            }
             if a.get("limit_price") is not None:
                 r["limit_price"] = fmt(a["limit_price"], p.pair_decimals)
             if a.get("trigger_price") is not None:
@@ -741,7 +843,7 @@ class SpotRest:
             rows = [t for t in rows if t.time <= end]
         ofs = int(params.get("ofs", 0) or 0)
         led = _bool(params.get("ledgers", False))
-        return {"trades": {t.txid: self.trade_info(t, led) for t in rows[ofs:ofs + 50]}, "count": len(rows)}
+        return {"trades": {t.txid: self.trade_info(t, led) for t in rows[ofs : ofs + 50]}, "count": len(rows)}
 
     def query_trades(self, key: ApiKey, params: Params) -> Any:
         acc = self.ex.engine.account(key.account)
@@ -756,9 +858,17 @@ class SpotRest:
     @staticmethod
     def ledger_info(e: LedgerEntry) -> dict[str, Any]:
         d = _dec(e.asset)
-        return {"refid": e.refid, "time": _t4(e.time), "type": e.type, "subtype": e.subtype,
-                "aclass": "currency", "asset": e.asset, "amount": fmt(e.amount, d), "fee": fmt(e.fee, d),
-                "balance": fmt(e.balance, d)}
+        return {
+            "refid": e.refid,
+            "time": _t4(e.time),
+            "type": e.type,
+            "subtype": e.subtype,
+            "aclass": "currency",
+            "asset": e.asset,
+            "amount": fmt(e.amount, d),
+            "fee": fmt(e.fee, d),
+            "balance": fmt(e.balance, d),
+        }
 
     def ledgers(self, key: ApiKey, params: Params) -> Any:
         acc = self.ex.engine.account(key.account)
@@ -772,7 +882,7 @@ class SpotRest:
         if params.get("type") not in (None, "", "all"):
             rows = [e for e in rows if e.type == params["type"]]
         ofs = int(params.get("ofs", 0) or 0)
-        return {"ledger": {e.id: self.ledger_info(e) for e in rows[ofs:ofs + 50]}, "count": len(rows)}
+        return {"ledger": {e.id: self.ledger_info(e) for e in rows[ofs : ofs + 50]}, "count": len(rows)}
 
     def query_ledgers(self, key: ApiKey, params: Params) -> Any:
         acc = self.ex.engine.account(key.account)
@@ -791,11 +901,23 @@ class SpotRest:
         rid = self.ex.engine.new_id("").replace("-", "")[:4]
         now = self.ctx.now()
         self.ex.exports[rid] = {
-            "owner": key.account, "id": rid, "descr": str(params["description"]), "format": params.get("format", "CSV"),
-            "report": params["report"], "subtype": "all", "status": "Processed", "flags": "0", "fields": "all",
-            "createdtm": str(int(now)), "expiretm": str(int(now) + 86400 * 14), "starttm": str(int(now)),
-            "completedtm": str(int(now)), "datastarttm": str(int(params.get("starttm", now - 86400) or 0)),
-            "dataendtm": str(int(params.get("endtm", now) or now)), "aclass": "forex", "asset": "all",
+            "owner": key.account,
+            "id": rid,
+            "descr": str(params["description"]),
+            "format": params.get("format", "CSV"),
+            "report": params["report"],
+            "subtype": "all",
+            "status": "Processed",
+            "flags": "0",
+            "fields": "all",
+            "createdtm": str(int(now)),
+            "expiretm": str(int(now) + 86400 * 14),
+            "starttm": str(int(now)),
+            "completedtm": str(int(now)),
+            "datastarttm": str(int(params.get("starttm", now - 86400) or 0)),
+            "dataendtm": str(int(params.get("endtm", now) or now)),
+            "aclass": "forex",
+            "asset": "all",
         }
         return {"id": rid}
 
@@ -864,11 +986,10 @@ class SpotRest:
         self._check_deadline(params)
         validate = _bool(params.get("validate", False))
         kw = self._order_kwargs(params, pair)
-        close = close_descr(params, pair)
-        o = self.ex.add_order(key, pair, validate=validate, **kw)
+        spec, close = parse_close(params, pair)
+        o = self.ex.add_order(key, pair, validate=validate, close=spec, close_descr=close, **kw)
         descr: dict[str, Any] = {"order": order_descr(o)}
         if close:
-            o.close_descr = close
             descr["close"] = close
         res: dict[str, Any] = {"descr": descr}
         if not validate:
@@ -886,21 +1007,20 @@ class SpotRest:
         cids = [k["cl_ord_id"] for k in kws if k["cl_ord_id"] is not None]
         if len(set(cids)) != len(cids):
             raise OrderError("EGeneral:Invalid arguments:cl_ord_id")
-        closes = [close_descr(o if isinstance(o, dict) else {}, pair) for o in orders]
+        closes = [parse_close(o if isinstance(o, dict) else {}, pair) for o in orders]
         descrs: list[dict[str, Any]] = []
-        for kw, c in zip(kws, closes, strict=True):  # the whole batch is validated before any order is placed
+        for kw, (_spec, c) in zip(kws, closes, strict=True):  # the whole batch is validated before any is placed
             d: dict[str, Any] = {"order": order_descr(self.ex.engine.add_order(key.account, pair, validate=True, **kw))}
             if c:
                 d["close"] = c
             descrs.append(d)
         out: list[dict[str, Any]] = []
-        for kw, d, c in zip(kws, descrs, closes, strict=True):
+        for kw, d, (spec, c) in zip(kws, descrs, closes, strict=True):
             if validate:
                 out.append({"descr": d})
                 continue
             try:
-                o = self.ex.add_order(key, pair, **kw)
-                o.close_descr = c
+                o = self.ex.add_order(key, pair, close=spec, close_descr=c, **kw)
                 out.append({"txid": o.txid, "descr": d})
             except OrderError as exc:
                 out.append({"error": exc.error})
@@ -913,9 +1033,13 @@ class SpotRest:
             raise OrderError("EGeneral:Invalid arguments:txid")
         self._check_deadline(params)
         _o, amend_id = self.ex.amend(
-            key, str(txid) if txid else None, None if txid else str(cl),
-            order_qty=params.get("order_qty"), limit_price=params.get("limit_price"),
-            trigger_price=params.get("trigger_price"), post_only=_bool(params.get("post_only", False)),
+            key,
+            str(txid) if txid else None,
+            None if txid else str(cl),
+            order_qty=params.get("order_qty"),
+            limit_price=params.get("limit_price"),
+            trigger_price=params.get("trigger_price"),
+            post_only=_bool(params.get("post_only", False)),
         )
         return {"amend_id": amend_id}
 
@@ -928,9 +1052,14 @@ class SpotRest:
         validate = _bool(params.get("validate", False))
         oflags = str(params.get("oflags", "") or "")
         old, new = self.ex.edit(
-            key, txid, volume=params.get("volume"), price=params.get("price"), price2=params.get("price2"),
+            key,
+            txid,
+            volume=params.get("volume"),
+            price=params.get("price"),
+            price2=params.get("price2"),
             userref=None if params.get("userref") in (None, "") else _int(params["userref"], "userref"),
-            post_only=("post" in oflags) if oflags else None, validate=validate,
+            post_only=("post" in oflags) if oflags else None,
+            validate=validate,
         )
         p = new.pair
         return {
@@ -1006,23 +1135,52 @@ class SpotRest:
             out = []
             for _lvl, orders in eng.l3_orders(p.key, s, depth):
                 for o in orders:
-                    out.append({"price": fmt(o.limit_price, pd), "qty": fmt(o.remaining, ld),
-                                "order_id": o.txid,
-                                "timestamp": int(o.opentm * 1e9)})
+                    out.append(
+                        {
+                            "price": fmt(o.limit_price, pd),
+                            "qty": fmt(o.remaining, ld),
+                            "order_id": o.txid,
+                            "timestamp": int(o.opentm * 1e9),
+                        }
+                    )
             return out
 
         return {"pair": p.wsname, "bids": side("buy"), "asks": side("sell")}
 
 
-FEES = [[0, 0.26], [50000, 0.24], [100000, 0.22], [250000, 0.2], [500000, 0.18], [1000000, 0.16],
-        [2500000, 0.14], [5000000, 0.12], [10000000, 0.1]]
-FEES_MAKER = [[0, 0.16], [50000, 0.14], [100000, 0.12], [250000, 0.1], [500000, 0.08], [1000000, 0.06],
-              [2500000, 0.04], [5000000, 0.02], [10000000, 0]]
+FEES = [
+    [0, 0.26],
+    [50000, 0.24],
+    [100000, 0.22],
+    [250000, 0.2],
+    [500000, 0.18],
+    [1000000, 0.16],
+    [2500000, 0.14],
+    [5000000, 0.12],
+    [10000000, 0.1],
+]
+FEES_MAKER = [
+    [0, 0.16],
+    [50000, 0.14],
+    [100000, 0.12],
+    [250000, 0.1],
+    [500000, 0.08],
+    [1000000, 0.06],
+    [2500000, 0.04],
+    [5000000, 0.02],
+    [10000000, 0],
+]
 
 
 def _fee_info(fee: str, minfee: str, maxfee: str, nextfee: str, nextvolume: str) -> dict[str, Any]:
-    return {"fee": fee, "minfee": minfee, "maxfee": maxfee, "nextfee": nextfee, "nextvolume": nextvolume,
-            "tiervolume": "0.0000"}
+    return {
+        "fee": fee,
+        "minfee": minfee,
+        "maxfee": maxfee,
+        "nextfee": nextfee,
+        "nextvolume": nextvolume,
+        "tiervolume": "0.0000",
+    }
 
 
 def _dec(asset: str) -> int:

@@ -13,7 +13,7 @@ from .auth import ALL_PERMISSIONS, DEFAULT_PERMISSIONS, ApiKey, KeyStore
 from .context import SandboxContext
 from .engine import Engine, Event, Order, OrderError
 from .market import ASSETS, Pair, find_asset
-from .ratelimits import RestLimiter, TradingLimiter, amend_cost, cancel_cost, edit_cost
+from .ratelimits import RestLimiter, TradingLimiter, amend_cost, cancel_cost, edit_cost, max_rate_count
 
 __all__ = ["SpotExchange"]
 
@@ -76,8 +76,19 @@ class SpotExchange:
 
     # trading (shared by REST and WS) -----------------------------------------------------------------
     def _spend(self, key: ApiKey, pair: Pair, cost: float) -> None:
-        if self.ctx.rate_limits and not self.trading_limiter.try_spend(key.account, pair.key, key.tier, cost):
+        if not self.ctx.rate_limits:
+            # not enforced, but still counted: the executions channel reports the counter (``ratecount``)
+            self.trading_limiter.add(key.account, pair.key, key.tier, cost)
+        elif not self.trading_limiter.try_spend(key.account, pair.key, key.tier, cost):
             raise OrderError("EOrder:Rate limit exceeded")
+
+    def rate_count(self, key: ApiKey, pair: Pair) -> float:
+        """The key's current trading rate counter on ``pair`` (per account and pair, decayed to now)."""
+        return self.trading_limiter.current(key.account, pair.key, key.tier)
+
+    @staticmethod
+    def max_rate_count(key: ApiKey) -> int:
+        return max_rate_count(key.tier)
 
     def add_order(self, key: ApiKey, pair: Pair, **kw: Any) -> Order:
         validate = bool(kw.get("validate"))
@@ -86,7 +97,7 @@ class SpotExchange:
         try:
             return self.engine.add_order(key.account, pair, **kw)
         except OrderError:
-            if not validate and self.ctx.rate_limits:
+            if not validate:
                 self.trading_limiter.refund(key.account, pair.key, key.tier, 1)
             raise
         finally:

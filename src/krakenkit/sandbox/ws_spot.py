@@ -16,8 +16,11 @@ from .auth import ApiKey
 from .checksum import book_checksum, l3_checksum
 from .context import SandboxContext
 from .engine import (
+    CLOSE_ORDER_TYPES,
     INTERNAL,
     OHLC_INTERVALS,
+    PRICE_TYPES,
+    CloseSpec,
     Event,
     ExecEvent,
     L3Event,
@@ -26,9 +29,12 @@ from .engine import (
     OrderError,
     TradeEvent,
     TradeRecord,
+    check_price,
+    to_decimal,
 )
 from .fastbook import TAIL, FastRing, build_ring, corrupt_head, ws_frame
 from .market import ASSETS, PAIRS, Pair, find_pair
+from .rest_spot import close_text
 from .spot import SpotExchange
 
 __all__ = ["WS_PATHS", "SpotWs"]
@@ -51,6 +57,11 @@ L3_DEPTHS = (10, 100, 1000)
 # docs/sandbox-fidelity.md): a request without ``token``, and a ``depth`` outside the offered set.
 NO_TOKEN = "Token(s) not found"  # noqa: S105 - an error message
 BAD_DEPTH = "Subscription depth not supported"
+# Field of the execution reports when the executions subscription asked for ``ratecounter``. The v2 page
+# says only "the rate-limit counter is included in the stream"; the name is the one of the v1
+# ``openOrders`` channel ("ratecount: Rate-limit counter, present if requested in subscription request"),
+# see docs/sandbox-fidelity.md.
+RATECOUNT_FIELD = "ratecount"
 _enc = msgspec.json.Encoder(decimal_format="number")
 _dec = msgspec.json.Decoder(float_hook=Decimal)
 WAKE = ""  # queued to wake the writer (never sent)
@@ -204,11 +215,20 @@ class SpotWs:
         self.ctx.ws_registry.register(conn)
         writer = asyncio.create_task(self._writer(conn))
         conn.tasks.append(writer)
-        conn.send({
-            "channel": "status", "type": "update",
-            "data": [{"api_version": "v2", "connection_id": conn.conn_id,
-                      "system": self.ctx.faults.system_status, "version": "2.0.0"}],
-        })
+        conn.send(
+            {
+                "channel": "status",
+                "type": "update",
+                "data": [
+                    {
+                        "api_version": "v2",
+                        "connection_id": conn.conn_id,
+                        "system": self.ctx.faults.system_status,
+                        "version": "2.0.0",
+                    }
+                ],
+            }
+        )
         try:
             async for msg in ws:
                 if conn.stalled or conn.closed:
@@ -295,12 +315,20 @@ class SpotWs:
         try:
             req = _dec.decode(text)
         except msgspec.DecodeError:
-            conn.send({"error": "Malformed request", "method": "", "success": False,
-                       "time_in": ts(time_in), "time_out": ts(time.time())})
+            conn.send(
+                {
+                    "error": "Malformed request",
+                    "method": "",
+                    "success": False,
+                    "time_in": ts(time_in),
+                    "time_out": ts(time.time()),
+                }
+            )
             return
         if not isinstance(req, dict):
-            conn.send({"error": "Malformed request", "success": False, "time_in": ts(time_in),
-                       "time_out": ts(time.time())})
+            conn.send(
+                {"error": "Malformed request", "success": False, "time_in": ts(time_in), "time_out": ts(time.time())}
+            )
             return
         method = req.get("method")
         params = req.get("params") or {}
@@ -329,8 +357,13 @@ class SpotWs:
             return
         key = self._token(conn, params)
         if key is None:
-            self._error(conn, str(method), NO_TOKEN if params.get("token") is None
-                        else "ESession:Invalid session", req_id, time_in)
+            self._error(
+                conn,
+                str(method),
+                NO_TOKEN if params.get("token") is None else "ESession:Invalid session",
+                req_id,
+                time_in,
+            )
             return
         conn.deferred = []
         try:
@@ -342,8 +375,9 @@ class SpotWs:
         finally:
             conn.flush_deferred()
 
-    def _ack(self, conn: Conn, method: str, result: Any, req_id: Any, time_in: float,
-             warnings: list[str] | None = None) -> None:
+    def _ack(
+        self, conn: Conn, method: str, result: Any, req_id: Any, time_in: float, warnings: list[str] | None = None
+    ) -> None:
         out: dict[str, Any] = {"method": method}
         if req_id is not None:
             out["req_id"] = req_id
@@ -395,8 +429,13 @@ class SpotWs:
                 return
             key = self._token(conn, params)
             if key is None:
-                self._error(conn, method, NO_TOKEN if params.get("token") is None
-                            else "ESession:Invalid session", req_id, time_in)
+                self._error(
+                    conn,
+                    method,
+                    NO_TOKEN if params.get("token") is None else "ESession:Invalid session",
+                    req_id,
+                    time_in,
+                )
                 return
             if channel == "executions":
                 self._sub_executions(conn, method, key, params, req_id, time_in)
@@ -407,9 +446,17 @@ class SpotWs:
             snapshot = params.get("snapshot", True) is not False
             if sub:
                 conn.subs[("instrument", "")] = {}
-                self._ack(conn, method, {"channel": "instrument", "snapshot": snapshot,
-                                         "warnings": ["tick_size is deprecated, use price_increment"]},
-                          req_id, time_in)
+                self._ack(
+                    conn,
+                    method,
+                    {
+                        "channel": "instrument",
+                        "snapshot": snapshot,
+                        "warnings": ["tick_size is deprecated, use price_increment"],
+                    },
+                    req_id,
+                    time_in,
+                )
                 if snapshot:
                     conn.send({"channel": "instrument", "type": "snapshot", "data": instrument_data()})
             else:
@@ -424,8 +471,13 @@ class SpotWs:
                 self._error(conn, method, "Channel not supported on this endpoint", req_id, time_in)
                 return
             if self._token(conn, params) is None:
-                self._error(conn, method, NO_TOKEN if params.get("token") is None
-                            else "ESession:Invalid session", req_id, time_in)
+                self._error(
+                    conn,
+                    method,
+                    NO_TOKEN if params.get("token") is None else "ESession:Invalid session",
+                    req_id,
+                    time_in,
+                )
                 return
         symbols = params.get("symbol")
         if not isinstance(symbols, list) or not symbols:
@@ -485,12 +537,17 @@ class SpotWs:
                     conn.send({"channel": "ticker", "type": "snapshot", "data": [self._ticker(pair)]})
                 elif channel == "trade":
                     trades = list(self.ex.engine.books[pair.key].trades)[-50:]
-                    conn.send({"channel": "trade", "type": "snapshot",
-                               "data": [self._trade(pair, t) for t in trades]})
+                    conn.send({"channel": "trade", "type": "snapshot", "data": [self._trade(pair, t) for t in trades]})
                 elif channel == "ohlc":
                     candles = list(self.ex.engine.books[pair.key].candles[interval])[-720:]
-                    conn.send({"channel": "ohlc", "type": "snapshot", "timestamp": ts_ns(time.time()),
-                               "data": [self._candle(pair, c, interval) for c in candles]})
+                    conn.send(
+                        {
+                            "channel": "ohlc",
+                            "type": "snapshot",
+                            "timestamp": ts_ns(time.time()),
+                            "data": [self._candle(pair, c, interval) for c in candles],
+                        }
+                    )
 
     # public data -----------------------------------------------------------------------------------------
     def _ticker(self, pair: Pair) -> dict[str, Any]:
@@ -502,24 +559,47 @@ class SpotWs:
         pct = (change / b.open_price * 100) if b.open_price else D(0)
         return {
             "symbol": pair.symbol,
-            "bid": q(bid.price, pd) if bid else D(0), "bid_qty": q(bid.qty, ld) if bid else D(0),
-            "ask": q(ask.price, pd) if ask else D(0), "ask_qty": q(ask.qty, ld) if ask else D(0),
-            "last": q(b.last_price, pd), "volume": q(b.volume, ld), "vwap": q(vwap, pd),
-            "low": q(b.low, pd), "high": q(b.high, pd), "change": q(change, pd), "change_pct": q(pct, 2),
+            "bid": q(bid.price, pd) if bid else D(0),
+            "bid_qty": q(bid.qty, ld) if bid else D(0),
+            "ask": q(ask.price, pd) if ask else D(0),
+            "ask_qty": q(ask.qty, ld) if ask else D(0),
+            "last": q(b.last_price, pd),
+            "volume": q(b.volume, ld),
+            "vwap": q(vwap, pd),
+            "low": q(b.low, pd),
+            "high": q(b.high, pd),
+            "change": q(change, pd),
+            "change_pct": q(pct, 2),
             "timestamp": ts(time.time()),
         }
 
     def _trade(self, pair: Pair, t: Any) -> dict[str, Any]:
-        return {"symbol": pair.symbol, "side": t.side, "price": q(t.price, pair.pair_decimals),
-                "qty": q(t.qty, pair.lot_decimals), "ord_type": t.ordertype, "trade_id": t.trade_id,
-                "timestamp": ts(t.time)}
+        return {
+            "symbol": pair.symbol,
+            "side": t.side,
+            "price": q(t.price, pair.pair_decimals),
+            "qty": q(t.qty, pair.lot_decimals),
+            "ord_type": t.ordertype,
+            "trade_id": t.trade_id,
+            "timestamp": ts(t.time),
+        }
 
     def _candle(self, pair: Pair, c: list[Any], interval: int) -> dict[str, Any]:
         pd = pair.pair_decimals
         vwap = c[5] / c[6] if c[6] else c[4]
-        return {"symbol": pair.symbol, "open": q(c[1], pd), "high": q(c[2], pd), "low": q(c[3], pd),
-                "close": q(c[4], pd), "trades": c[7], "volume": q(c[6], pair.lot_decimals), "vwap": q(vwap, pd),
-                "interval_begin": ts_ns(c[0]), "interval": interval, "timestamp": ts(c[0] + interval * 60)}
+        return {
+            "symbol": pair.symbol,
+            "open": q(c[1], pd),
+            "high": q(c[2], pd),
+            "low": q(c[3], pd),
+            "close": q(c[4], pd),
+            "trades": c[7],
+            "volume": q(c[6], pair.lot_decimals),
+            "vwap": q(vwap, pd),
+            "interval_begin": ts_ns(c[0]),
+            "interval": interval,
+            "timestamp": ts(c[0] + interval * 60),
+        }
 
     def _top(self, pair: Pair, depth: int) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
         b = self.ex.engine.books[pair.key]
@@ -547,8 +627,16 @@ class SpotWs:
         ring = self.rings.get((pair.key, depth))
         if ring is None:
             bids, asks = self._top(pair, depth)
-            ring = build_ring(pair.symbol, bids, asks, depth, pair.pair_decimals, pair.lot_decimals,
-                              pair.tick_size, seed=self.ctx.seed)
+            ring = build_ring(
+                pair.symbol,
+                bids,
+                asks,
+                depth,
+                pair.pair_decimals,
+                pair.lot_decimals,
+                pair.tick_size,
+                seed=self.ctx.seed,
+            )
             self.rings[(pair.key, depth)] = ring
         return ring
 
@@ -571,13 +659,21 @@ class SpotWs:
             return
         pd, ld = pair.pair_decimals, pair.lot_decimals
         bids, asks = self._top(pair, depth)
-        conn.send({"channel": "book", "type": "snapshot", "data": [{
-            "symbol": pair.symbol,
-            "bids": [{"price": q(p, pd), "qty": q(x, ld)} for p, x in bids],
-            "asks": [{"price": q(p, pd), "qty": q(x, ld)} for p, x in asks],
-            "checksum": self._checksum(pair, view),
-            "timestamp": ts(time.time()),
-        }]})
+        conn.send(
+            {
+                "channel": "book",
+                "type": "snapshot",
+                "data": [
+                    {
+                        "symbol": pair.symbol,
+                        "bids": [{"price": q(p, pd), "qty": q(x, ld)} for p, x in bids],
+                        "asks": [{"price": q(p, pd), "qty": q(x, ld)} for p, x in asks],
+                        "checksum": self._checksum(pair, view),
+                        "timestamp": ts(time.time()),
+                    }
+                ],
+            }
+        )
 
     def _l3_snapshot(self, conn: Conn, pair: Pair, depth: int, snapshot: bool) -> None:
         self._l3view(pair, depth)
@@ -587,14 +683,31 @@ class SpotWs:
         pd, ld = pair.pair_decimals, pair.lot_decimals
 
         def side(s: str) -> list[dict[str, Any]]:
-            return [{"order_id": o.txid, "limit_price": q(lvl.price, pd), "order_qty": q(o.remaining, ld),
-                     "timestamp": ts_ns(o.opentm)}
-                    for lvl, orders in eng.l3_orders(pair.key, s, depth) for o in orders]
+            return [
+                {
+                    "order_id": o.txid,
+                    "limit_price": q(lvl.price, pd),
+                    "order_qty": q(o.remaining, ld),
+                    "timestamp": ts_ns(o.opentm),
+                }
+                for lvl, orders in eng.l3_orders(pair.key, s, depth)
+                for o in orders
+            ]
 
-        conn.send({"channel": "level3", "type": "snapshot", "data": [{
-            "symbol": pair.symbol, "checksum": self._l3_checksum(pair),
-            "bids": side("buy"), "asks": side("sell"),
-        }]})
+        conn.send(
+            {
+                "channel": "level3",
+                "type": "snapshot",
+                "data": [
+                    {
+                        "symbol": pair.symbol,
+                        "checksum": self._l3_checksum(pair),
+                        "bids": side("buy"),
+                        "asks": side("sell"),
+                    }
+                ],
+            }
+        )
 
     def _l3view(self, pair: Pair, depth: int) -> dict[str, tuple[str, Decimal, Decimal, float]]:
         v = self.l3views.get((pair.key, depth))
@@ -626,9 +739,13 @@ class SpotWs:
     # events ----------------------------------------------------------------------------------------------
     def on_status(self, status: str) -> None:
         for c in list(self.conns):
-            c.send({"channel": "status", "type": "update",
-                    "data": [{"api_version": "v2", "connection_id": c.conn_id, "system": status,
-                              "version": "2.0.0"}]})
+            c.send(
+                {
+                    "channel": "status",
+                    "type": "update",
+                    "data": [{"api_version": "v2", "connection_id": c.conn_id, "system": status, "version": "2.0.0"}],
+                }
+            )
 
     def on_events(self, events: list[Event]) -> None:
         if not self.conns:
@@ -664,45 +781,73 @@ class SpotWs:
             if ts_list:
                 lst = subs_by.get(("trade", sym), [])
                 if lst:
-                    text = _enc.encode({"channel": "trade", "type": "update",
-                                        "data": [self._trade(pair, t) for t in ts_list]}).decode()
+                    text = _enc.encode(
+                        {"channel": "trade", "type": "update", "data": [self._trade(pair, t) for t in ts_list]}
+                    ).decode()
                     for c, _o in lst:
                         c.send_raw(text)
                 for c, opts in subs_by.get(("ohlc", sym), []):
                     iv = opts["interval"]
                     candle = self.ex.engine.books[key].candles[iv][-1]
-                    c.send({"channel": "ohlc", "type": "update", "timestamp": ts_ns(time.time()),
-                            "data": [self._candle(pair, candle, iv)]})
+                    c.send(
+                        {
+                            "channel": "ohlc",
+                            "type": "update",
+                            "timestamp": ts_ns(time.time()),
+                            "data": [self._candle(pair, candle, iv)],
+                        }
+                    )
             tick_subs = subs_by.get(("ticker", sym), [])
             if tick_subs:
                 b = self.ex.engine.books[key]
                 bb, ba = b.bids.best(), b.asks.best()
-                bbo = (bb.price if bb else None, ba.price if ba else None,
-                       bb.qty if bb else D(0), ba.qty if ba else D(0))
+                bbo = (
+                    bb.price if bb else None,
+                    ba.price if ba else None,
+                    bb.qty if bb else D(0),
+                    ba.qty if ba else D(0),
+                )
                 bbo_changed = self._bbo.get(key) != bbo
                 self._bbo[key] = bbo
                 text2: str | None = None
                 for c, opts in tick_subs:
                     if (opts["trigger"] == "bbo" and bbo_changed) or (opts["trigger"] != "bbo" and ts_list):
                         if text2 is None:
-                            text2 = _enc.encode({"channel": "ticker", "type": "update",
-                                                 "data": [self._ticker(pair)]}).decode()
+                            text2 = _enc.encode(
+                                {"channel": "ticker", "type": "update", "data": [self._ticker(pair)]}
+                            ).decode()
                         c.send_raw(text2)
         if execs or ledgers:
             for c in self.conns:
                 if c.key is None:
                     continue
                 acct = c.key.account
-                if ("executions", "") in c.subs and acct in execs:
-                    rows = [self._exec_row(e) for e in execs[acct]]
-                    for r in rows:  # one message per execution, as Kraken sends them
-                        if r is not None:
-                            c.send({"channel": "executions", "type": "update", "data": [r],
-                                    "sequence": c.next_seq("executions")})
+                ex_opts = c.subs.get(("executions", ""))
+                if ex_opts is not None and acct in execs:
+                    for e in execs[acct]:  # one message per execution, as Kraken sends them
+                        r = self._exec_row(e)
+                        if r is None:
+                            continue
+                        if ex_opts.get("ratecounter"):
+                            r = self._with_ratecount(c.key, r, e.order.pair)
+                        c.send(
+                            {
+                                "channel": "executions",
+                                "type": "update",
+                                "data": [r],
+                                "sequence": c.next_seq("executions"),
+                            }
+                        )
                 if ("balances", "") in c.subs and acct in ledgers:
                     for le in ledgers[acct]:
-                        c.send({"channel": "balances", "type": "update", "data": [self._ledger_row(le)],
-                                "sequence": c.next_seq("balances")})
+                        c.send(
+                            {
+                                "channel": "balances",
+                                "type": "update",
+                                "data": [self._ledger_row(le)],
+                                "sequence": c.next_seq("balances"),
+                            }
+                        )
 
     def _publish_book(self, pair: Pair, subs: list[tuple[Conn, dict[str, Any]]]) -> None:
         depths = {opts["depth"] for _c, opts in subs} if subs else set()
@@ -711,8 +856,10 @@ class SpotWs:
             bids, asks = self._top(pair, depth)
             book = self.ex.engine.books[pair.key]
             out: dict[str, list[dict[str, Any]]] = {"bids": [], "asks": []}
-            for name, new_levels, old, side in (("bids", bids, view.bids, book.bids),
-                                                ("asks", asks, view.asks, book.asks)):
+            for name, new_levels, old, side in (
+                ("bids", bids, view.bids, book.bids),
+                ("asks", asks, view.asks, book.asks),
+            ):
                 new = dict(new_levels)
                 changes = out[name]
                 for p, x in new_levels:
@@ -730,9 +877,19 @@ class SpotWs:
             targets = [c for c, opts in subs if opts["depth"] == depth]
             if not targets:
                 continue
-            msg = {"channel": "book", "type": "update", "data": [{
-                "symbol": pair.symbol, "bids": out["bids"], "asks": out["asks"],
-                "checksum": self._checksum(pair, view), "timestamp": ts(time.time())}]}
+            msg = {
+                "channel": "book",
+                "type": "update",
+                "data": [
+                    {
+                        "symbol": pair.symbol,
+                        "bids": out["bids"],
+                        "asks": out["asks"],
+                        "checksum": self._checksum(pair, view),
+                        "timestamp": ts(time.time()),
+                    }
+                ],
+            }
             text = _enc.encode(msg).decode()
             for c in targets:
                 c.send_raw(text)
@@ -747,8 +904,14 @@ class SpotWs:
             for oid, (s, p, x, _t) in old.items():
                 if oid not in new:
                     out["bids" if s == "buy" else "asks"].append(
-                        {"event": "delete", "order_id": oid, "limit_price": q(p, pd), "order_qty": q(x, ld),
-                         "timestamp": ts_ns(time.time())})
+                        {
+                            "event": "delete",
+                            "order_id": oid,
+                            "limit_price": q(p, pd),
+                            "order_qty": q(x, ld),
+                            "timestamp": ts_ns(time.time()),
+                        }
+                    )
             for oid, (s, p, x, t) in new.items():
                 prev = old.get(oid)
                 if prev is None:
@@ -758,19 +921,48 @@ class SpotWs:
                 else:
                     continue
                 out["bids" if s == "buy" else "asks"].append(
-                    {"event": ev, "order_id": oid, "limit_price": q(p, pd), "order_qty": q(x, ld),
-                     "timestamp": ts_ns(t if ev == "add" else time.time())})
+                    {
+                        "event": ev,
+                        "order_id": oid,
+                        "limit_price": q(p, pd),
+                        "order_qty": q(x, ld),
+                        "timestamp": ts_ns(t if ev == "add" else time.time()),
+                    }
+                )
             self.l3views[(pair.key, depth)] = new
             targets = [c for c, opts in subs if opts["depth"] == depth]
             if not targets or (not out["bids"] and not out["asks"]):
                 continue
-            text = _enc.encode({"channel": "level3", "type": "update", "data": [{
-                "checksum": self._l3_checksum(pair), "symbol": pair.symbol,
-                "bids": out["bids"], "asks": out["asks"]}]}).decode()
+            text = _enc.encode(
+                {
+                    "channel": "level3",
+                    "type": "update",
+                    "data": [
+                        {
+                            "checksum": self._l3_checksum(pair),
+                            "symbol": pair.symbol,
+                            "bids": out["bids"],
+                            "asks": out["asks"],
+                        }
+                    ],
+                }
+            ).decode()
             for c in targets:
                 c.send_raw(text)
 
     # private data ----------------------------------------------------------------------------------------
+    def _with_ratecount(self, key: ApiKey, row: dict[str, Any], pair: Pair | None) -> dict[str, Any]:
+        """``row`` plus the key's current trading rate counter on the row's pair (a whole number, to
+        compare with the ack's ``maxratecount``); ``order_id`` stays last where it was last."""
+        if pair is None:
+            return row
+        out = dict(row)
+        oid = out.pop("order_id", None) if next(reversed(out), None) == "order_id" else None
+        out[RATECOUNT_FIELD] = int(self.ex.rate_count(key, pair) + 0.5)
+        if oid is not None:
+            out["order_id"] = oid
+        return out
+
     def _order_status(self, o: Order) -> str:
         if o.status == "closed":
             return "filled" if o.remaining <= 0 else "canceled"
@@ -789,27 +981,62 @@ class SpotWs:
         pd, ld = p.pair_decimals, p.lot_decimals
         row: dict[str, Any] = {"order_id": o.txid}
         self._ids(o, row)
-        row.update({
-            "symbol": p.symbol, "order_qty": q(o.vol, ld), "cum_cost": q(o.cost, p.cost_decimals),
-            "time_in_force": o.timeinforce, "exec_type": exec_type, "side": o.side,
-            "order_type": o.ordertype, "limit_price_type": "static",
-            "limit_price": q(o.limit_price if o.limit_price is not None else (o.price2 or o.price or D(0)), pd),
-            "stop_price": q(o.price if o.ordertype.startswith(("stop", "take")) and o.price else D(0), pd),
-            "order_status": status, "fee_usd_equiv": q(o.fee, 4), "fee_ccy_pref": "fciq",
-            "timestamp": ts(t),
-        })
+        row.update(
+            {
+                "symbol": p.symbol,
+                "order_qty": q(o.vol, ld),
+                "cum_cost": q(o.cost, p.cost_decimals),
+                "time_in_force": o.timeinforce,
+                "exec_type": exec_type,
+                "side": o.side,
+                "order_type": o.ordertype,
+                "limit_price_type": "static",
+                "limit_price": q(o.limit_price if o.limit_price is not None else (o.price2 or o.price or D(0)), pd),
+                "stop_price": q(o.price if o.ordertype.startswith(("stop", "take")) and o.price else D(0), pd),
+                "order_status": status,
+                "fee_usd_equiv": q(o.fee, 4),
+                "fee_ccy_pref": "fciq",
+                "timestamp": ts(t),
+            }
+        )
         if o.post_only:
             row["post_only"] = True
         if o.ordertype in TRIGGER_ORDER_TYPES:
             row["triggers"] = self._triggers(o)
+        if o.close is not None:
+            row["contingent"] = self._contingent(o.close, p)
+        if o.refid is not None:
+            row["ord_ref_id"] = o.refid  # "Referral order transaction id that created this order"
         return row
+
+    @staticmethod
+    def _contingent(spec: CloseSpec, pair: Pair) -> dict[str, Any]:
+        """The ``contingent`` object: "the template for generating the secondary close orders when the
+        primary order fills"; trigger fields only on triggered types, limit fields only on types with a
+        limit price."""
+        pd = pair.pair_decimals
+        out: dict[str, Any] = {"order_type": spec.ordertype}
+        if spec.ordertype != "limit" and spec.trigger_price is not None:
+            out["trigger_price"] = (
+                q(spec.trigger_price, pd) if spec.trigger_price_type == "static" else spec.trigger_price
+            )
+            out["trigger_price_type"] = spec.trigger_price_type
+        if (spec.ordertype == "limit" or spec.ordertype.endswith("-limit")) and spec.limit_price is not None:
+            out["limit_price"] = q(spec.limit_price, pd) if spec.limit_price_type == "static" else spec.limit_price
+            out["limit_price_type"] = spec.limit_price_type
+        return out
 
     def _triggers(self, o: Order, at: float | None = None) -> dict[str, Any]:
         """The ``triggers`` object of a stop / take-profit order (``status`` untriggered | triggered)."""
         pd = o.pair.pair_decimals
         trig = q(o.stopprice if o.triggered and o.stopprice else (o.price or D(0)), pd)
-        out: dict[str, Any] = {"reference": "last", "price": trig, "price_type": "static", "actual_price": trig,
-                               "status": "triggered" if o.triggered else "untriggered"}
+        out: dict[str, Any] = {
+            "reference": "last",
+            "price": trig,
+            "price_type": "static",
+            "actual_price": trig,
+            "status": "triggered" if o.triggered else "untriggered",
+        }
         if o.triggered:
             out["last_price"] = q(self.ex.engine.books[o.pair.key].last_price, pd)
             if at is not None:
@@ -821,15 +1048,27 @@ class SpotWs:
         pd, ld = p.pair_decimals, p.lot_decimals
         row: dict[str, Any] = {"order_id": o.txid}
         self._ids(o, row)
-        row.update({
-            "exec_id": tr.txid, "exec_type": "trade", "trade_id": tr.trade_id, "symbol": p.symbol,
-            "side": o.side, "last_qty": q(tr.vol, ld), "last_price": q(tr.price, pd),
-            "liquidity_ind": "m" if tr.maker else "t", "cost": q(tr.cost, p.cost_decimals),
-            "order_type": o.ordertype, "timestamp": ts(tr.time), "order_status": status,
-            "cum_qty": q(o.vol_exec, ld), "cum_cost": q(o.cost, p.cost_decimals),
-            "avg_price": q(o.avg_price, pd), "fee_usd_equiv": q(tr.fee, 4),
-            "fees": [{"asset": ASSETS[p.quote].ws, "qty": tr.fee}],
-        })
+        row.update(
+            {
+                "exec_id": tr.txid,
+                "exec_type": "trade",
+                "trade_id": tr.trade_id,
+                "symbol": p.symbol,
+                "side": o.side,
+                "last_qty": q(tr.vol, ld),
+                "last_price": q(tr.price, pd),
+                "liquidity_ind": "m" if tr.maker else "t",
+                "cost": q(tr.cost, p.cost_decimals),
+                "order_type": o.ordertype,
+                "timestamp": ts(tr.time),
+                "order_status": status,
+                "cum_qty": q(o.vol_exec, ld),
+                "cum_cost": q(o.cost, p.cost_decimals),
+                "avg_price": q(o.avg_price, pd),
+                "fee_usd_equiv": q(tr.fee, 4),
+                "fees": [{"asset": ASSETS[p.quote].ws, "qty": tr.fee}],
+            }
+        )
         return row
 
     def _exec_row(self, e: ExecEvent) -> dict[str, Any] | None:
@@ -844,16 +1083,19 @@ class SpotWs:
             row["order_id"] = o.txid
             return row
         if e.exec_type == "trade" and e.trade is not None:
-            status = "filled" if o.remaining <= 0 and o.trades and o.trades[-1] == e.trade.txid \
-                else "partially_filled"
+            status = "filled" if o.remaining <= 0 and o.trades and o.trades[-1] == e.trade.txid else "partially_filled"
             return self._trade_row(o, e.trade, status)
         if e.exec_type in ("filled", "canceled", "expired"):
-            row = {"timestamp": ts(e.time), "order_status": e.exec_type, "exec_type": e.exec_type,
-                   "order_id": o.txid}
+            row = {"timestamp": ts(e.time), "order_status": e.exec_type, "exec_type": e.exec_type, "order_id": o.txid}
             self._ids(o, row)
-            row.update({"cum_qty": q(o.vol_exec, o.pair.lot_decimals),
-                        "cum_cost": q(o.cost, o.pair.cost_decimals), "fee_usd_equiv": q(o.fee, 4),
-                        "avg_price": q(o.avg_price, o.pair.pair_decimals)})
+            row.update(
+                {
+                    "cum_qty": q(o.vol_exec, o.pair.lot_decimals),
+                    "cum_cost": q(o.cost, o.pair.cost_decimals),
+                    "fee_usd_equiv": q(o.fee, 4),
+                    "avg_price": q(o.avg_price, o.pair.pair_decimals),
+                }
+            )
             if o.post_only:
                 row["post_only"] = True
             if e.exec_type == "canceled" and e.reason:
@@ -865,17 +1107,27 @@ class SpotWs:
         if e.exec_type == "restated" and e.reason == "triggered":
             # a stop / take-profit order triggered: a status event carrying the triggers block (rows
             # are built after the whole operation; at its trigger the order was open and unfilled)
-            row = {"timestamp": ts(e.time), "exec_type": "status", "order_status": "new",
-                   "order_id": o.txid}
+            row = {"timestamp": ts(e.time), "exec_type": "status", "order_status": "new", "order_id": o.txid}
             self._ids(o, row)
-            row.update({"symbol": o.pair.symbol, "side": o.side, "order_type": o.ordertype,
-                        "order_qty": q(o.vol, o.pair.lot_decimals), "triggers": self._triggers(o, e.time)})
+            row.update(
+                {
+                    "symbol": o.pair.symbol,
+                    "side": o.side,
+                    "order_type": o.ordertype,
+                    "order_qty": q(o.vol, o.pair.lot_decimals),
+                    "triggers": self._triggers(o, e.time),
+                }
+            )
             if o.limit_price is not None:
                 row["limit_price"] = q(o.limit_price, o.pair.pair_decimals)
             return row
         if e.exec_type == "amended":
-            row = {"timestamp": ts(e.time), "exec_type": "amended", "order_status": self._order_status(o),
-                   "order_id": o.txid}
+            row = {
+                "timestamp": ts(e.time),
+                "exec_type": "amended",
+                "order_status": self._order_status(o),
+                "order_id": o.txid,
+            }
             self._ids(o, row)
             row.update({"order_qty": q(o.vol, o.pair.lot_decimals), "amended": True, "reason": "User requested"})
             if o.limit_price is not None:
@@ -886,22 +1138,45 @@ class SpotWs:
     def _ledger_row(self, le: LedgerEvent) -> dict[str, Any]:
         e = le.entry
         a = ASSETS.get(e.asset)
-        return {"ledger_id": e.id, "ref_id": e.refid, "timestamp": ts(e.time), "type": e.type,
-                "asset": a.ws if a else e.asset, "asset_class": "currency", "category": e.type,
-                "wallet_type": "spot", "wallet_id": "main", "amount": e.amount, "fee": e.fee,
-                "balance": e.balance}
+        return {
+            "ledger_id": e.id,
+            "ref_id": e.refid,
+            "timestamp": ts(e.time),
+            "type": e.type,
+            "asset": a.ws if a else e.asset,
+            "asset_class": "currency",
+            "category": e.type,
+            "wallet_type": "spot",
+            "wallet_id": "main",
+            "amount": e.amount,
+            "fee": e.fee,
+            "balance": e.balance,
+        }
 
-    def _sub_executions(self, conn: Conn, method: str, key: ApiKey, params: dict[str, Any], req_id: Any,
-                        time_in: float) -> None:
+    def _sub_executions(
+        self, conn: Conn, method: str, key: ApiKey, params: dict[str, Any], req_id: Any, time_in: float
+    ) -> None:
         if method == "unsubscribe":
             conn.subs.pop(("executions", ""), None)
             self._ack(conn, method, {"channel": "executions"}, req_id, time_in)
             return
         snap_orders = params.get("snap_orders", True) is not False
         snap_trades = params.get("snap_trades", False) is True
-        conn.subs[("executions", "")] = {}
-        self._ack(conn, method, {"channel": "executions", "maxratecount": 125, "snap_orders": snap_orders,
-                                 "snap_trades": snap_trades}, req_id, time_in)
+        ratecounter = params.get("ratecounter", False) is True
+        conn.subs[("executions", "")] = {"ratecounter": ratecounter}
+        # maxratecount: "the max rate counter value for the user transaction rate. It is based on user tier."
+        self._ack(
+            conn,
+            method,
+            {
+                "channel": "executions",
+                "maxratecount": self.ex.max_rate_count(key),
+                "snap_orders": snap_orders,
+                "snap_trades": snap_trades,
+            },
+            req_id,
+            time_in,
+        )
         acc = self.ex.engine.account(key.account)
         data: list[dict[str, Any]] = []
         if snap_orders:
@@ -915,11 +1190,13 @@ class SpotWs:
             for tr in recs:
                 o = acc.orders[tr.ordertxid]
                 data.append(self._trade_row(o, tr, self._order_status(o)))
-        conn.send({"channel": "executions", "type": "snapshot", "data": data,
-                   "sequence": conn.next_seq("executions")})
+        if ratecounter:
+            data = [self._with_ratecount(key, r, find_pair(str(r["symbol"]))) for r in data]
+        conn.send({"channel": "executions", "type": "snapshot", "data": data, "sequence": conn.next_seq("executions")})
 
-    def _sub_balances(self, conn: Conn, method: str, key: ApiKey, params: dict[str, Any], req_id: Any,
-                      time_in: float) -> None:
+    def _sub_balances(
+        self, conn: Conn, method: str, key: ApiKey, params: dict[str, Any], req_id: Any, time_in: float
+    ) -> None:
         if method == "unsubscribe":
             conn.subs.pop(("balances", ""), None)
             self._ack(conn, method, {"channel": "balances"}, req_id, time_in)
@@ -930,13 +1207,19 @@ class SpotWs:
         if snapshot:
             acc = self.ex.engine.account(key.account)
             data = []
-            for asset, bal in sorted(acc.balances.items(), key=lambda kv: ASSETS[kv[0]].ws if kv[0] in ASSETS
-                                     else kv[0]):
+            for asset, bal in sorted(
+                acc.balances.items(), key=lambda kv: ASSETS[kv[0]].ws if kv[0] in ASSETS else kv[0]
+            ):
                 a = ASSETS.get(asset)
-                data.append({"asset": a.ws if a else asset, "asset_class": "currency", "balance": bal,
-                             "wallets": [{"type": "spot", "id": "main", "balance": bal}]})
-            conn.send({"channel": "balances", "type": "snapshot", "data": data,
-                       "sequence": conn.next_seq("balances")})
+                data.append(
+                    {
+                        "asset": a.ws if a else asset,
+                        "asset_class": "currency",
+                        "balance": bal,
+                        "wallets": [{"type": "spot", "id": "main", "balance": bal}],
+                    }
+                )
+            conn.send({"channel": "balances", "type": "snapshot", "data": data, "sequence": conn.next_seq("balances")})
 
     # trading ---------------------------------------------------------------------------------------------
     def _order_kwargs(self, params: dict[str, Any], pair: Pair) -> dict[str, Any]:
@@ -967,13 +1250,64 @@ class SpotWs:
                 raise OrderError("EGeneral:Invalid arguments:expire_time") from exc
         userref = params.get("order_userref")
         cl = params.get("cl_ord_id")
+        close, close_descr = self._conditional(params, pair)
         return {
-            "side": str(params.get("side", "")), "ordertype": order_type, "volume": params.get("order_qty"),
-            "price": price, "price2": price2, "post_only": params.get("post_only") is True,
-            "timeinforce": tif, "expiretm": expiretm,
+            "side": str(params.get("side", "")),
+            "ordertype": order_type,
+            "volume": params.get("order_qty"),
+            "price": price,
+            "price2": price2,
+            "post_only": params.get("post_only") is True,
+            "timeinforce": tif,
+            "expiretm": expiretm,
             "userref": None if userref is None else int(userref),
             "cl_ord_id": None if cl is None else str(cl),
+            "close": close,
+            "close_descr": close_descr,
         }
+
+    @staticmethod
+    def _conditional(params: dict[str, Any], pair: Pair) -> tuple[CloseSpec | None, str]:
+        """The ``conditional`` object of add_order / batch_add orders: "a template for generating the
+        secondary close orders when the primary order fills. Each fill on the primary order will generate
+        a new secondary order ... the same size as the executed quantity and [with] the opposite side."
+        Validated like AddOrder's ``close[...]`` fields (same error strings)."""
+        cond = params.get("conditional")
+        if cond is None:
+            return None, ""
+        if not isinstance(cond, dict):
+            raise OrderError("EGeneral:Invalid arguments:conditional")
+        ctype = cond.get("order_type")
+        if ctype not in CLOSE_ORDER_TYPES:
+            raise OrderError("EGeneral:Invalid arguments:close[ordertype]")
+        ctype = str(ctype)
+        has_trigger = ctype != "limit"
+        has_limit = ctype == "limit" or ctype.endswith("-limit")
+        ttype = cond.get("trigger_price_type", "static")
+        ltype = cond.get("limit_price_type", "static")
+        if ttype not in PRICE_TYPES or ltype not in PRICE_TYPES:
+            raise OrderError("EGeneral:Invalid arguments:conditional")
+
+        def price(v: Any, kind: str, what: str) -> Decimal:
+            if v is None or v == "":
+                raise OrderError(f"EGeneral:Invalid arguments:{what}")
+            d = to_decimal(v, what)
+            return check_price(pair, d, what) if kind == "static" else d
+
+        trig = lim = None
+        if has_trigger:  # stop_price: deprecated name of trigger_price
+            raw = cond.get("trigger_price", cond.get("stop_price"))
+            trig = price(raw, str(ttype), "close[price]")
+        if has_limit:
+            lim = price(cond.get("limit_price"), str(ltype), "close[price]" if ctype == "limit" else "close[price2]")
+        spec = CloseSpec(
+            ctype,
+            trigger_price=trig,
+            limit_price=lim,
+            trigger_price_type=str(ttype) if has_trigger else "static",
+            limit_price_type=str(ltype) if has_limit else "static",
+        )
+        return spec, close_text(spec, pair)
 
     def _check_deadline(self, params: dict[str, Any]) -> None:
         dl = params.get("deadline")
@@ -1015,9 +1349,14 @@ class SpotWs:
         if oid is None and cl is None:
             raise OrderError("EGeneral:Invalid arguments:order_id")
         _o, amend_id = self.ex.amend(
-            key, None if oid is None else str(oid), None if cl is None or oid is not None else str(cl),
-            order_qty=params.get("order_qty"), limit_price=params.get("limit_price"),
-            trigger_price=params.get("trigger_price"), post_only=params.get("post_only") is True)
+            key,
+            None if oid is None else str(oid),
+            None if cl is None or oid is not None else str(cl),
+            order_qty=params.get("order_qty"),
+            limit_price=params.get("limit_price"),
+            trigger_price=params.get("trigger_price"),
+            post_only=params.get("post_only") is True,
+        )
         res: dict[str, Any] = {"amend_id": amend_id}
         if oid is not None:
             res["order_id"] = oid
@@ -1033,10 +1372,15 @@ class SpotWs:
         o = self.ex.engine.account(key.account).orders.get(oid)
         if o is None or o.pair is not pair:
             raise OrderError("EOrder:Unknown order")
-        old, new = self.ex.edit(key, oid, volume=params.get("order_qty"), price=params.get("limit_price"),
-                                userref=params.get("order_userref"),
-                                post_only=params.get("post_only") if isinstance(params.get("post_only"), bool)
-                                else None, validate=params.get("validate") is True)
+        old, new = self.ex.edit(
+            key,
+            oid,
+            volume=params.get("order_qty"),
+            price=params.get("limit_price"),
+            userref=params.get("order_userref"),
+            post_only=params.get("post_only") if isinstance(params.get("post_only"), bool) else None,
+            validate=params.get("validate") is True,
+        )
         self._ack(conn, "edit_order", {"order_id": new.txid, "original_order_id": old.txid}, req_id, time_in)
 
     def t_cancel_order(self, conn: Conn, key: ApiKey, params: dict[str, Any], req_id: Any, time_in: float) -> None:
@@ -1073,8 +1417,9 @@ class SpotWs:
             raise OrderError("EGeneral:Permission denied")
         self._ack(conn, "cancel_all", {"count": self.ex.cancel_all(key)}, req_id, time_in)
 
-    def t_cancel_all_orders_after(self, conn: Conn, key: ApiKey, params: dict[str, Any], req_id: Any,
-                                  time_in: float) -> None:
+    def t_cancel_all_orders_after(
+        self, conn: Conn, key: ApiKey, params: dict[str, Any], req_id: Any, time_in: float
+    ) -> None:
         if not ({"trade", "cancel"} & key.permissions):
             raise OrderError("EGeneral:Permission denied")
         timeout = params.get("timeout")
@@ -1083,8 +1428,13 @@ class SpotWs:
         now, trig = self.ex.cancel_all_after(key, int(timeout))
         from .rest_spot import rfc3339
 
-        self._ack(conn, "cancel_all_orders_after",
-                  {"currentTime": rfc3339(now), "triggerTime": rfc3339(trig) if trig else "0"}, req_id, time_in)
+        self._ack(
+            conn,
+            "cancel_all_orders_after",
+            {"currentTime": rfc3339(now), "triggerTime": rfc3339(trig) if trig else "0"},
+            req_id,
+            time_in,
+        )
 
     def t_batch_add(self, conn: Conn, key: ApiKey, params: dict[str, Any], req_id: Any, time_in: float) -> None:
         if "trade" not in key.permissions:
@@ -1160,15 +1510,35 @@ def _as_list(v: Any) -> list[Any]:
 def instrument_data() -> dict[str, Any]:
     assets = []
     for a in ASSETS.values():
-        assets.append({"id": a.ws, "status": "enabled", "precision": a.decimals,
-                       "precision_display": a.display_decimals, "borrowable": False,
-                       "collateral_value": a.collateral_value if a.collateral_value is not None else D("0.0"),
-                       "margin_rate": D("0.0")})
+        assets.append(
+            {
+                "id": a.ws,
+                "status": "enabled",
+                "precision": a.decimals,
+                "precision_display": a.display_decimals,
+                "borrowable": False,
+                "collateral_value": a.collateral_value if a.collateral_value is not None else D("0.0"),
+                "margin_rate": D("0.0"),
+            }
+        )
     pairs = []
     for p in PAIRS.values():
-        pairs.append({"symbol": p.symbol, "base": p.base_ws, "quote": p.quote_ws, "status": p.status,
-                      "qty_precision": p.lot_decimals, "qty_increment": p.lot_step,
-                      "price_precision": p.pair_decimals, "cost_precision": p.cost_decimals,
-                      "marginable": False, "has_index": True, "cost_min": p.costmin, "tick_size": p.tick_size,
-                      "price_increment": p.tick_size, "qty_min": p.ordermin})
+        pairs.append(
+            {
+                "symbol": p.symbol,
+                "base": p.base_ws,
+                "quote": p.quote_ws,
+                "status": p.status,
+                "qty_precision": p.lot_decimals,
+                "qty_increment": p.lot_step,
+                "price_precision": p.pair_decimals,
+                "cost_precision": p.cost_decimals,
+                "marginable": False,
+                "has_index": True,
+                "cost_min": p.costmin,
+                "tick_size": p.tick_size,
+                "price_increment": p.tick_size,
+                "qty_min": p.ordermin,
+            }
+        )
     return {"assets": assets, "pairs": pairs}
