@@ -14,6 +14,9 @@ differ in the driver that sends bytes. Methods are generated from the endpoint t
         placed = client.submit_order(orderType="lmt", symbol="PF_XBTUSD", side="buy", size="0.01",
                                      limitPrice="30000", cliOrdId=client.generate_new_order_id())
 
+``client.request(method, path, params, auth=...)`` calls any endpoint by verb and path through the
+same flow (a path of the table runs as its method; others return a :class:`DerivResult`).
+
 What a call raises:
 
 * ``result: error`` -> :func:`krakenkit._core.errors.error_from_futures` (``apiLimitExceeded`` ->
@@ -75,7 +78,14 @@ from ._base import (
     body_excerpt,
     decode_json_body,
 )
-from .derivatives_endpoints import DERIV_ENDPOINTS, build_deriv_request, convert_param, deriv_auth_headers
+from .derivatives_endpoints import (
+    DERIV_ENDPOINTS,
+    build_deriv_request,
+    convert_param,
+    deriv_auth_headers,
+    request_endpoint,
+    request_params,
+)
 from .derivatives_methods import _DerivativesAsyncMethods, _DerivativesSyncMethods
 from .derivatives_models import (
     CANCEL_ALL_SUCCESS,
@@ -404,6 +414,16 @@ class DerivativesCore(RestCore):
     def _is_duplicate_client_id_error(self, call: Call, error: KrakenError) -> bool:
         return isinstance(error, DuplicateClientOrderIdError)
 
+    # --- generic access (``request``) ---------------------------------------------------------
+
+    def _endpoint_for(self, method: str, path: str, auth: bool | None = None) -> Endpoint:
+        """The endpoint ``request(method, path, auth=...)`` runs as (see :func:`request_endpoint`)."""
+        return request_endpoint(method, path, auth, has_credentials=self._credentials is not None)
+
+    @staticmethod
+    def _request_params(endpoint: Endpoint, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        return request_params(endpoint, params)
+
     def _resolve_outcome(self, call: Call, error: KrakenError) -> Flow:
         """Find a ``sendorder`` of unknown outcome by its cliOrdId: ``orders/status`` (open orders
         and those closed in the last 5 s), then ``fills`` (for one that filled and aged out)."""
@@ -453,6 +473,48 @@ class DerivativesClient(SyncDriver, DerivativesCore, _DerivativesSyncMethods):
 
     _http_class: ClassVar[type[Any]] = httpx.Client
 
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        auth: bool | None = None,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> Any:
+        """Call any Derivatives endpoint by verb and path, e.g. one newer than this SDK::
+
+            client.request("GET", "/derivatives/api/v3/accounts")
+            client.request("POST", "/derivatives/api/v3/sendorder", {"orderType": "lmt", ...})
+            client.request("GET", "/api/history/v3/orders", {"count": 10})
+
+        ``params`` use Kraken's wire names: the query string for GET / PUT / DELETE, a form body for
+        POST (signed exactly as sent). The call runs the flow of the typed methods: Authent signing,
+        ``result: error`` mapped to the exception tree, the key's shared rate limiter, retries.
+
+        A verb and path of the endpoint table (templated paths included, e.g.
+        ``/derivatives/api/v3/tickers/PF_XBTUSD``) behave exactly like that method: its checks, typed
+        result, retry class (``sendorder`` with a ``cliOrdId`` is looked up, never blindly resent).
+        Other paths return a :class:`DerivResult` (``.raw``); GET is retried like a read, POST / PUT /
+        DELETE are writes that are never resent after an unknown outcome.
+
+        Args:
+            method: ``GET``, ``POST``, ``PUT`` or ``DELETE``.
+            path: starts with ``/``: ``/derivatives/api/v3/...``, ``/api/history/v3/...``,
+                ``/api/charts/v1/...`` ...; no query string (use ``params``).
+            params: wire fields (str, int, bool, Decimal or lists of them for unknown paths).
+            auth: sign the call. ``None``: as the table says for a known path; for other paths signed
+                when the client has a key. ``True`` without a key raises MissingCredentialsError.
+            max_retries: override the client's max_retries for this call.
+            timeout: override the client's timeout for this call.
+
+        Raises:
+            ValidationError: bad method, path or params (before anything is sent).
+        """
+        endpoint = self._endpoint_for(method, path, auth)
+        return self._call(endpoint, self._request_params(endpoint, params), max_retries, timeout)
+
 
 class AsyncDerivativesClient(AsyncDriver, DerivativesCore, _DerivativesAsyncMethods):
     """asyncio Kraken Derivatives REST client (deprecated by Kraken on 2027-03-01).
@@ -462,3 +524,17 @@ class AsyncDerivativesClient(AsyncDriver, DerivativesCore, _DerivativesAsyncMeth
     """
 
     _http_class: ClassVar[type[Any]] = httpx.AsyncClient
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        auth: bool | None = None,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> Any:
+        """Async twin of :meth:`DerivativesClient.request` (same arguments, same behaviour)."""
+        endpoint = self._endpoint_for(method, path, auth)
+        return await self._call(endpoint, self._request_params(endpoint, params), max_retries, timeout)

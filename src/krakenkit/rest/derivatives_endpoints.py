@@ -21,9 +21,10 @@ Wire rules (``kraken-reference/README.md``):
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Final, Literal
@@ -38,6 +39,7 @@ from ._base import Endpoint, OperationKind, Param, ParamKind
 
 __all__ = [
     "DERIV_ENDPOINTS",
+    "REQUEST_METHODS",
     "DerivRequest",
     "build_deriv_request",
     "convert_param",
@@ -47,6 +49,8 @@ __all__ = [
     "normalize_batch_instructions",
     "path_param_names",
     "pool_of",
+    "request_endpoint",
+    "request_params",
 ]
 
 _V3 = "/derivatives/api/v3"
@@ -477,3 +481,139 @@ def deriv_auth_headers(api_key: str, secret: bytes | str, request: DerivRequest,
         "Nonce": str(nonce),
         "Authent": futures_authent(secret, request.path, str(nonce), request.post_data),
     }
+
+
+# --- the generic request(method, path, params) (pure) -----------------------------------------------
+
+#: The verbs Kraken's Derivatives REST APIs use.
+REQUEST_METHODS: Final = ("GET", "POST", "PUT", "DELETE")
+_REQUEST_PREFIXES: Final = ("/derivatives/", "/api/")
+# RFC 3986 path characters (unreserved, sub-delims, ':', '@', '/') and %XX escapes: text httpx sends
+# unchanged, so the path Authent signs is the path that goes out.
+_PATH_TEXT: Final = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})+")
+_SCALARS: Final = (str, int, Decimal, float)
+
+
+def _template(endpoint: Endpoint) -> re.Pattern[str]:
+    return re.compile(
+        "/".join(
+            f"(?P<{seg[1:-1]}>[^/]+)" if seg.startswith("{") and seg.endswith("}") else re.escape(seg)
+            for seg in endpoint.path.split("/")
+        )
+    )
+
+
+_BY_ROUTE: Final[Mapping[tuple[str, str], Endpoint]] = MappingProxyType(
+    {(e.method, e.path): e for e in _TABLE if not path_param_names(e)}
+)
+# most literal segments first: /api/charts/v1/analytics/{symbol}/{analyticsType} before
+# /api/charts/v1/{tickType}/{symbol}/{resolution}
+_TEMPLATES: Final[tuple[tuple[Endpoint, re.Pattern[str]], ...]] = tuple(
+    (e, _template(e))
+    for e in sorted(
+        (e for e in _TABLE if path_param_names(e)), key=lambda e: -(e.path.count("/") + 1 - len(path_param_names(e)))
+    )
+)
+
+
+def _known(verb: str, path: str) -> Endpoint | None:
+    """The table row a concrete path belongs to; a templated row comes back with the path filled in
+    (its placeholders checked like the method's keyword arguments, and no longer parameters)."""
+    exact = _BY_ROUTE.get((verb, path))
+    if exact is not None:
+        return exact
+    for endpoint, pattern in _TEMPLATES:
+        match = pattern.fullmatch(path) if endpoint.method == verb else None
+        if match is None:
+            continue
+        names = path_param_names(endpoint)
+        specs = endpoint.param_map
+        for name in names:
+            convert_param(endpoint, specs[name], urllib.parse.unquote(match.group(name)))
+        return replace(endpoint, path=path, params=tuple(p for p in endpoint.params if p.name not in names))
+    return None
+
+
+def request_endpoint(method: Any, path: Any, auth: Any = None, *, has_credentials: bool = False) -> Endpoint:
+    """The :class:`Endpoint` a generic ``request(method, path, params, auth=...)`` runs as.
+
+    A verb and path of the table (templated paths too: ``/derivatives/api/v3/tickers/PF_XBTUSD``)
+    run as that method would: its parameter checks, typed result, retry class and cost. Any other
+    path gets a :class:`~krakenkit.rest.derivatives_models.DerivResult`; GET is retried like a read,
+    POST / PUT / DELETE are writes that are never resent after an unknown outcome. ``auth``:
+    ``None`` = the table's word for a known path, else signed when the client has a key; ``True`` /
+    ``False`` force it. Bad input raises :class:`ValidationError` (nothing is sent).
+    """
+    if not isinstance(method, str) or method.upper() not in REQUEST_METHODS:
+        raise ValidationError(f"method must be one of {', '.join(REQUEST_METHODS)} (got {method!r})", field="method")
+    verb = method.upper()
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValidationError(
+            f"path must start with '/', e.g. '/derivatives/api/v3/accounts' (got {path!r})", field="path"
+        )
+    if "?" in path or "#" in path:
+        raise ValidationError(
+            "put query parameters in params=, not in the path (they are encoded and signed with the request)",
+            field="path",
+            endpoint=path,
+        )
+    if not path.startswith(_REQUEST_PREFIXES):
+        raise ValidationError(
+            f"{path!r} is not a Derivatives path: they start with /derivatives/api/v3/, "
+            "/api/history/v3/, /api/charts/v1/, /api/auth/v1/ or /api/stats/v1/",
+            field="path",
+            endpoint=path,
+        )
+    if _PATH_TEXT.fullmatch(path) is None or any(seg in (".", "..") for seg in path.split("/")):
+        raise ValidationError(
+            f"path {path!r} has characters or '.'/'..' segments that cannot be sent as signed; percent-encode them",
+            field="path",
+            endpoint=path,
+        )
+    if auth is not None and not isinstance(auth, bool):
+        raise ValidationError(f"auth must be True, False or None (got {auth!r})", field="auth", endpoint=path)
+    known = _known(verb, path)
+    if known is not None:
+        return known if auth is None or auth == known.auth else replace(known, auth=auth)
+    return Endpoint(
+        name=f"{verb} {path}",
+        method=verb,
+        path=path,
+        auth=has_credentials if auth is None else auth,
+        python_method="request",
+        kind=R if verb == "GET" else WR,
+        body="form" if verb == "POST" else "query",
+        response_type="DerivResult",
+    )
+
+
+def request_params(endpoint: Endpoint, params: Any) -> dict[str, Any]:
+    """``params`` of a generic request as a dict, checked before anything is sent: names are non-empty
+    ``str``; values the endpoint does not convert itself are scalars (str, int, bool, Decimal, float) or
+    lists of them (repeated on the wire) unless the body is JSON."""
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise ValidationError(
+            f"params must be a mapping of wire names to values (got {type(params).__name__})",
+            field="params",
+            endpoint=endpoint.path,
+        )
+    specs = endpoint.param_map
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if not isinstance(name, str) or not name:
+            raise ValidationError(
+                f"params names must be non-empty str (got {name!r})", field="params", endpoint=endpoint.path
+            )
+        if name not in specs and endpoint.body != "json" and value is not None:
+            items = value if isinstance(value, (list, tuple)) else (value,)
+            if not all(isinstance(v, _SCALARS) for v in items):
+                raise ValidationError(
+                    f"params[{name!r}] must be a str, int, bool, Decimal or a list of them "
+                    f"(got {type(value).__name__})",
+                    field=name,
+                    endpoint=endpoint.path,
+                )
+        out[name] = value
+    return out

@@ -44,21 +44,19 @@ never drops an event: a full queue (``max_queue`` 10,000) holds the reader back 
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from krakenkit._core.decimals import to_decimal
 from krakenkit._core.environment import WS_KEY_MAP
-from krakenkit._core.errors import RateLimitError, ValidationError
+from krakenkit._core.errors import ValidationError
 from krakenkit._core.ids import generate_spot_order_id, validate_spot_cl_ord_id
 from krakenkit._core.ratelimit import RateLimiter
 from krakenkit._core.symbols import validate_spot_ws_symbol
 
-from .client import WebsocketClient
+from .client import WebsocketClient, _rate_limited
 
 __all__ = [
     "AddOrderResult",
@@ -71,8 +69,6 @@ __all__ = [
     "EditOrderResult",
     "WebsocketAPIClient",
 ]
-
-log = logging.getLogger("krakenkit.ws")
 
 _MONEY = frozenset({"order_qty", "limit_price", "trigger_price", "display_qty", "cash_order_qty", "price"})
 _SIGNED_MONEY = frozenset({"price"})  # triggers.price may be a negative offset
@@ -175,12 +171,6 @@ class BatchCancelResult(_Base):
     count: int = 0
 
 
-def _result_of(replies: list[dict[str, Any]]) -> Any:
-    """What the limiter learns from: the ``result`` of the reply (a list of them for several)."""
-    results = [r.get("result") for r in replies]
-    return results[0] if len(results) == 1 else results
-
-
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -245,27 +235,27 @@ class WebsocketAPIClient:
         return generate_spot_order_id()
 
     async def _call(
-        self, method: str, params: dict[str, Any], *, timeout: float | None, expected: int = 1,
+        self,
+        method: str,
+        params: dict[str, Any],
+        *,
+        timeout: float | None,
+        expected: int = 1,
         cl_ord_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        limiter = self.rate_limiter
-        wait = limiter.reserve(method, params)  # mode="raise": RateLimitError here, nothing sent
-        if wait > 0:
-            log.debug("%s waits %.3fs for the trading rate counter", method, wait)
-            await asyncio.sleep(wait)
-        try:
-            replies = await self.ws.request(
-                self.ws_key, method, params, timeout=self.request_timeout if timeout is None else timeout,
-                expected_replies=expected, cl_ord_id=cl_ord_id,
+        def send() -> Awaitable[list[dict[str, Any]]]:
+            # booked here, on this client's limiter: the WebsocketClient must not book it again
+            return self.ws.request(
+                self.ws_key,
+                method,
+                params,
+                timeout=self.request_timeout if timeout is None else timeout,
+                expected_replies=expected,
+                cl_ord_id=cl_ord_id,
+                _booked=True,
             )
-        except RateLimitError:
-            limiter.on_rate_limited(method, params)  # Kraken's counter is ahead of ours: assume it full
-            raise
-        try:
-            limiter.on_response(method, params, _result_of(replies))
-        except Exception:  # the order went through; a limiter hiccup must not hide that
-            log.exception("rate limiter could not take the reply of %s", method)
-        return replies
+
+        return await _rate_limited(self.rate_limiter, method, params, send)
 
     # orders ---------------------------------------------------------------------------------------
     async def submit_spot_order(

@@ -43,6 +43,8 @@ Rate limits: with Spot credentials the ``executions`` frames of ``spotPrivateV2`
 shared :class:`~krakenkit._core.ratelimit.SpotRateLimiter` (order ages from every row; Kraken's own
 trading counter when subscribed with ``{"topic": "executions", "payload": {"ratecounter": True}}``),
 the limiter :class:`~krakenkit.ws.WebsocketAPIClient` and the REST clients of that key book on.
+The low-level :meth:`WebsocketClient.request` books the trading methods (:data:`TRADING_METHODS`) on
+it too, through the same path as ``WebsocketAPIClient`` (:func:`_rate_limited`).
 
 ``network_options``: what the REST client takes (httpx keyword arguments: ``proxy``, ``verify``,
 ``timeout`` ...; used for the token calls) plus WebSocket options: ``proxy`` (a URL string applies to
@@ -67,6 +69,7 @@ from krakenkit._core.errors import (
     ChecksumMismatchError,
     KrakenError,
     MissingCredentialsError,
+    RateLimitError,
     SequenceGapError,
     ValidationError,
 )
@@ -86,12 +89,26 @@ from .events import (
     WsEvent,
 )
 from .protocol_common import Backoff, ConnectBudget, SubRequest, normalize_requests
+from .protocol_spot import SpotProtocol
 
-__all__ = ["WebsocketClient"]
+__all__ = ["TRADING_METHODS", "WebsocketClient"]
 
 log = logging.getLogger("krakenkit.ws")
 
 _TRADING_KEYS = frozenset({WS_KEY_MAP.spotPrivateV2, WS_KEY_MAP.spotBetaPrivateV2})
+#: Spot v2 trading methods: :meth:`WebsocketClient.request` books them on the Spot trading counter first.
+TRADING_METHODS: frozenset[str] = frozenset(
+    {
+        "add_order",
+        "amend_order",
+        "edit_order",
+        "cancel_order",
+        "cancel_all",
+        "cancel_all_orders_after",
+        "batch_add",
+        "batch_cancel",
+    }
+)
 L3_DEPTHS = (10, 100, 1000)
 
 H = TypeVar("H", bound=Callable[..., Any])
@@ -678,7 +695,7 @@ class WebsocketClient:
             loop.close()
             self._own_loop = None
 
-    # requests (used by WebsocketAPIClient) ---------------------------------------------------------
+    # requests (also the path of WebsocketAPIClient) ------------------------------------------------
     async def request(
         self,
         ws_key: str,
@@ -688,23 +705,52 @@ class WebsocketClient:
         timeout: float | None = None,
         expected_replies: int = 1,
         cl_ord_id: str | None = None,
+        _booked: bool = False,
     ) -> list[dict[str, Any]]:
         """Send a Spot v2 request (``add_order`` ...) and wait for its reply (or replies).
 
-        Waits for the connection (at most ``timeout``; nothing sent -> ``APIConnectionError`` with
-        ``retry_safe``), then sends with a fresh ``req_id``. No reply in time -> ``APITimeoutError``
+        A trading method (:data:`TRADING_METHODS`: ``add_order``, ``amend_order``, ``edit_order``,
+        ``cancel_order``, ``cancel_all``, ``cancel_all_orders_after``, ``batch_add``, ``batch_cancel``)
+        is first booked on :attr:`rate_limiter` (by default the key's Spot trading counter, shared with
+        :class:`~krakenkit.ws.WebsocketAPIClient` and the REST clients) and waits until it fits; a
+        ``mode="raise"`` limiter refuses with ``RateLimitError`` instead and nothing is sent. The wait
+        is not part of ``timeout``. Other methods go out as they are.
+
+        Then waits for the connection (at most ``timeout``; nothing sent -> ``APIConnectionError`` with
+        ``retry_safe``) and sends with a fresh ``req_id``. No reply in time -> ``APITimeoutError``
         (outcome unknown); socket lost meanwhile -> ``ConnectionLostError``; Kraken error -> the
-        mapped ``KrakenAPIError``.
+        mapped ``KrakenAPIError`` (``EOrder:Rate limit exceeded`` also marks the pair's counter full).
+
+        ``_booked`` is internal: :class:`~krakenkit.ws.WebsocketAPIClient` books on its own limiter
+        (:func:`_rate_limited`) before it calls this.
         """
+        conn = self._connection(ws_key)
+        proto = conn.protocol
+        if not isinstance(proto, SpotProtocol):
+            raise ValidationError(f"{ws_key} is not a Spot v2 key; trading requests need spotPrivateV2")
+        if not isinstance(params, Mapping):
+            raise ValidationError(f"params must be a mapping (got {type(params).__name__})", field="params")
+
+        def send() -> Awaitable[list[dict[str, Any]]]:
+            return self._send_request(conn, proto, method, params, timeout, expected_replies, cl_ord_id)
+
+        if _booked or method not in TRADING_METHODS:
+            return await send()
+        return await _rate_limited(self.rate_limiter, method, params, send)
+
+    async def _send_request(
+        self,
+        conn: WsConnection,
+        proto: SpotProtocol,
+        method: str,
+        params: Mapping[str, Any],
+        timeout: float | None,
+        expected_replies: int,
+        cl_ord_id: str | None,
+    ) -> list[dict[str, Any]]:
         timeout = self.request_timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        conn = self._connection(ws_key)
-        proto = conn.protocol
-        from .protocol_spot import SpotProtocol
-
-        if not isinstance(proto, SpotProtocol):
-            raise ValidationError(f"{ws_key} is not a Spot v2 key; trading requests need spotPrivateV2")
         await conn.wait_ready(timeout)
         wid = conn.new_waiter_id()
         fut = conn.new_future(wid)
@@ -761,3 +807,36 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return None
     return float(value)
+
+
+async def _rate_limited(
+    limiter: RateLimiter,
+    method: str,
+    params: Mapping[str, Any],
+    send: Callable[[], Awaitable[list[dict[str, Any]]]],
+) -> list[dict[str, Any]]:
+    """One trading request on the Spot trading counter (the one path of :meth:`WebsocketClient.request`
+    and :class:`~krakenkit.ws.WebsocketAPIClient`): book it and wait until it fits (a ``mode="raise"``
+    limiter raises ``RateLimitError`` here and nothing is sent), ``send()``, let the limiter learn
+    from the reply (order ids and ages), or assume the pair's counter full after Kraken's
+    ``EOrder:Rate limit exceeded``."""
+    wait = limiter.reserve(method, params)
+    if wait > 0:
+        log.debug("%s waits %.3fs for the trading rate counter", method, wait)
+        await asyncio.sleep(wait)
+    try:
+        replies = await send()
+    except RateLimitError:
+        limiter.on_rate_limited(method, params)  # Kraken's counter is ahead of ours: assume it full
+        raise
+    try:
+        limiter.on_response(method, params, _result_of(replies))
+    except Exception:  # the request went through; a limiter hiccup must not hide that
+        log.exception("rate limiter could not take the reply of %s", method)
+    return replies
+
+
+def _result_of(replies: list[dict[str, Any]]) -> Any:
+    """What the limiter learns from: the ``result`` of the reply (a list of them for several)."""
+    results = [r.get("result") for r in replies]
+    return results[0] if len(results) == 1 else results
