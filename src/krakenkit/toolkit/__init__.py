@@ -1,7 +1,8 @@
 """Safe trading toolkit: the order journal, idempotent submission, the reconnect gate with backfill,
 account state and the dead man's switch.
 
-* :class:`OrderJournal` — durable record of every order intent and its fate (SQLite file or PostgreSQL).
+* :class:`OrderJournal` — durable record of every order intent and its fate (SQLite file or PostgreSQL);
+  ``journal.attach(state)`` (a :class:`FillRecorder`) records every fill an :class:`AccountState` accepts.
 * :class:`SafeOrderSubmitter` / :class:`AsyncSafeOrderSubmitter` — journal, send, resolve unknown outcomes by
   client order id, reconcile a crashed run on start.
 * :class:`ReconnectGate` — pause order actions while a private stream reconnects (or the market is in
@@ -16,6 +17,7 @@ from .account import AccountState, Fill, OrderView, Position
 from .deadman import DeadMansSwitch
 from .gate import Backfill, FuturesBackfill, GateCore, GateEvent, ReconnectGate, SpotBackfill
 from .journal import (
+    FINAL_EXCHANGE_STATES,
     FINAL_STATUSES,
     UNRESOLVED_STATUSES,
     AsyncOrderJournal,
@@ -27,14 +29,17 @@ from .journal import (
     OrderJournal,
     default_owner,
 )
+from .recorder import FillRecorder
 from .submitter import (
     AsyncSafeOrderSubmitter,
     Found,
     FuturesRestVenue,
     OrderNotPlacedError,
     OrderRequest,
+    OrderWithdrawnError,
     ReconcileReport,
     Refused,
+    Revalidate,
     SafeOrderSubmitter,
     SpotRestVenue,
     SpotWsVenue,
@@ -43,6 +48,7 @@ from .submitter import (
 )
 
 __all__ = [
+    "FINAL_EXCHANGE_STATES",
     "FINAL_STATUSES",
     "UNRESOLVED_STATUSES",
     "AccountState",
@@ -51,6 +57,7 @@ __all__ = [
     "Backfill",
     "DeadMansSwitch",
     "Fill",
+    "FillRecorder",
     "Found",
     "FuturesBackfill",
     "FuturesRestVenue",
@@ -65,10 +72,12 @@ __all__ = [
     "OrderNotPlacedError",
     "OrderRequest",
     "OrderView",
+    "OrderWithdrawnError",
     "Position",
     "ReconcileReport",
     "ReconnectGate",
     "Refused",
+    "Revalidate",
     "SafeOrderSubmitter",
     "SpotBackfill",
     "SpotRestVenue",

@@ -135,6 +135,22 @@ class AccountState:
         """``fn(order)`` whenever an order's view changes."""
         self._order_listeners.append(fn)
 
+    def off_fill(self, fn: Callable[[Fill], None]) -> None:
+        """Stop calling ``fn`` for new fills (no error when it was not registered)."""
+        with self._lock:
+            if fn in self._fill_listeners:
+                self._fill_listeners.remove(fn)
+
+    def off_order(self, fn: Callable[[OrderView], None]) -> None:
+        with self._lock:
+            if fn in self._order_listeners:
+                self._order_listeners.remove(fn)
+
+    def snapshot(self) -> tuple[list[Fill], list[OrderView]]:
+        """The fills and order views held now (a consistent copy)."""
+        with self._lock:
+            return list(self.fills.values()), list(self.orders.values())
+
     # --- views ----------------------------------------------------------------------------------------
     @property
     def open_orders(self) -> dict[str, OrderView]:

@@ -411,17 +411,25 @@ class ReconnectGate:
             reasons=sorted(self.core.reasons),
         )
 
-    async def acquire(self, action: ActionKind | str = "place", timeout: float | None = None) -> None:
+    async def acquire(self, action: ActionKind | str = "place", timeout: float | None = None) -> bool:
         """Admit one order action (wait while closed, bounded) or raise ``TradingPausedError``.
-        Pair with :meth:`release`; prefer ``async with gate.action(...)``."""
+        Pair with :meth:`release`; prefer ``async with gate.action(...)``. Returns True when the action had
+        to wait for the gate to open (it was closed when asked), False when it passed at once."""
+        if self.core.try_admit(action):
+            return False
         wait = 0.0 if self.on_closed == "raise" else (self.wait_timeout if timeout is None else timeout)
         if not await self.core.admit(action, wait):
             raise self._paused(action)
+        return True
 
-    def acquire_sync(self, action: ActionKind | str = "place", timeout: float | None = None) -> None:
+    def acquire_sync(self, action: ActionKind | str = "place", timeout: float | None = None) -> bool:
+        """Blocking :meth:`acquire` (same return value)."""
+        if self.core.try_admit(action):
+            return False
         wait = 0.0 if self.on_closed == "raise" else (self.wait_timeout if timeout is None else timeout)
         if not self.core.admit_sync(action, wait):
             raise self._paused(action)
+        return True
 
     def release(self) -> None:
         self.core.release()

@@ -11,8 +11,15 @@ database. Each entry is one logical order (one client order id) and moves throug
       └──► abandoned                   (a crashed run wrote the intent, never sent it) final
 
 Every transition is appended to an event log (``krakenkit_order_events``), fills are stored once per
-fill id (``krakenkit_fills``), and ``exchange_state`` (open / closed / canceled / expired) follows the order
-after acknowledgement.
+``(account, fill_id)`` (``krakenkit_fills``; the primary key enforces it) and linked to their entry by client
+order id or Kraken's order id, and ``exchange_state`` (open / closed / canceled / expired) follows the order
+after acknowledgement. :meth:`OrderJournal.attach` records every fill (and order update) an
+:class:`~krakenkit.toolkit.account.AccountState` accepts, in a background writer.
+
+Schema versions (``krakenkit_meta.schema_version``): 1 = the first release; 2 adds
+``krakenkit_orders.gate_wait`` (seconds the order waited at a closed reconnect gate) and
+``krakenkit_fills.source`` (``ws`` / ``rest``) plus lookup indexes. Opening a journal migrates an older
+database in place (missing columns and indexes are added; nothing is rewritten).
 
 Backends (same interface, pick by :meth:`OrderJournal.open`):
 
@@ -46,11 +53,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._core.errors import KrakenError
 
+if TYPE_CHECKING:
+    from .account import AccountState
+    from .recorder import FillRecorder
+
 __all__ = [
+    "FINAL_EXCHANGE_STATES",
     "FINAL_STATUSES",
     "UNRESOLVED_STATUSES",
     "AsyncOrderJournal",
@@ -65,7 +77,9 @@ __all__ = [
 
 log = logging.getLogger("krakenkit.toolkit.journal")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# exchange states an order never leaves (a late "open" from an older answer must not undo them)
+FINAL_EXCHANGE_STATES = frozenset({"closed", "canceled", "expired"})
 
 
 class JournalError(KrakenError):
@@ -115,6 +129,11 @@ def _dec(value: Any) -> Decimal | None:
     return Decimal(str(value))
 
 
+def _put_gate_wait(extra: dict[str, Any], gate_wait: float | None) -> None:
+    if gate_wait is not None:
+        extra["gate_wait"] = float(gate_wait)
+
+
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, Decimal):
         return str(obj)
@@ -157,6 +176,7 @@ class JournalEntry:
     updated_at: float
     sent_at: float | None
     resolved_at: float | None
+    gate_wait: float | None = None  # seconds it waited at a closed ReconnectGate (None: no gate)
 
     @property
     def is_final(self) -> bool:
@@ -173,7 +193,10 @@ class JournalEvent:
 
 @dataclass(frozen=True)
 class JournalFill:
-    """A fill (Spot trade / exec, Derivatives fill), stored once per ``fill_id``."""
+    """A fill (Spot trade / exec, Derivatives fill), stored once per ``(account, fill_id)``.
+
+    ``cl_ord_id`` is the journal entry it belongs to once linked (by client id, or by Kraken's order id
+    when the entry knows it). ``source``: where it was first seen (``ws`` / ``rest``)."""
 
     fill_id: str
     account: str = ""
@@ -188,12 +211,18 @@ class JournalFill:
     fee_asset: str | None = None
     ts: float | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    source: str | None = None
+    recorded_at: float | None = None
 
 
 _ORDER_COLUMNS = (
     "cl_ord_id, account, product, via, symbol, side, order_type, quantity, price, params, status, order_id, "
     "exchange_state, filled_qty, error, attempts, owner, claimed_until, created_at, updated_at, sent_at, "
-    "resolved_at"
+    "resolved_at, gate_wait"
+)
+_FILL_COLUMNS = (
+    "fill_id, account, product, order_id, cl_ord_id, symbol, side, qty, price, fee, fee_asset, ts, raw, source, "
+    "recorded_at"
 )
 
 
@@ -211,14 +240,21 @@ def _where_sql(where: Sequence[str]) -> str:
 
 def _row_to_entry(row: Sequence[Any]) -> JournalEntry:
     (cl, account, product, via, symbol, side, otype, qty, price, params, status, order_id, xstate, filled,
-     error, attempts, owner, claimed_until, created, updated, sent, resolved) = row
+     error, attempts, owner, claimed_until, created, updated, sent, resolved, gate_wait) = row
     return JournalEntry(
         cl_ord_id=cl, account=account, product=product, via=via, symbol=symbol, side=side, order_type=otype,
         quantity=Decimal(qty), price=_dec(price), params=json.loads(params) if params else {},
         status=JournalStatus(status), order_id=order_id, exchange_state=xstate,
         filled_qty=Decimal(filled or "0"), error=error, attempts=int(attempts), owner=owner,
         claimed_until=claimed_until, created_at=created, updated_at=updated, sent_at=sent, resolved_at=resolved,
+        gate_wait=gate_wait,
     )
+
+
+def _row_to_fill(r: Sequence[Any]) -> JournalFill:
+    return JournalFill(fill_id=r[0], account=r[1], product=r[2], order_id=r[3], cl_ord_id=r[4], symbol=r[5],
+                       side=r[6], qty=Decimal(r[7]), price=Decimal(r[8]), fee=_dec(r[9]), fee_asset=r[10],
+                       ts=r[11], raw=json.loads(r[12]), source=r[13], recorded_at=r[14])
 
 
 # --- backends ------------------------------------------------------------------------------------------
@@ -233,6 +269,7 @@ class _Cursor(Protocol):
 
 class _Backend(Protocol):
     name: str
+    row_lock: str  # appended to a SELECT that reads a row it is about to change ("" or " FOR UPDATE")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor: ...
     def transaction(self) -> Any: ...  # context manager: BEGIN (write lock) ... COMMIT / ROLLBACK
@@ -264,7 +301,8 @@ CREATE TABLE IF NOT EXISTS krakenkit_orders (
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     sent_at REAL,
-    resolved_at REAL
+    resolved_at REAL,
+    gate_wait REAL
 );
 CREATE INDEX IF NOT EXISTS krakenkit_orders_status ON krakenkit_orders (account, product, status);
 CREATE INDEX IF NOT EXISTS krakenkit_orders_order_id ON krakenkit_orders (order_id);
@@ -291,9 +329,18 @@ CREATE TABLE IF NOT EXISTS krakenkit_fills (
     ts REAL,
     raw TEXT NOT NULL,
     recorded_at REAL NOT NULL,
+    source TEXT,
     PRIMARY KEY (account, fill_id)
 );
+CREATE INDEX IF NOT EXISTS krakenkit_fills_order_id ON krakenkit_fills (account, order_id);
+CREATE INDEX IF NOT EXISTS krakenkit_fills_cl ON krakenkit_fills (cl_ord_id);
 """
+
+# Columns added after schema version 1: an older database gets them on open (ALTER TABLE ... ADD COLUMN).
+_ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("krakenkit_orders", "gate_wait", "REAL"),
+    ("krakenkit_fills", "source", "TEXT"),
+)
 
 _SCHEMA_PG = (
     _SCHEMA_SQLITE.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")
@@ -301,8 +348,32 @@ _SCHEMA_PG = (
 )
 
 
+def _set_schema_version(execute: Any, mark: str, where: str) -> None:
+    """Record the schema version after creating / migrating (never lowers a newer one)."""
+    row = execute("SELECT value FROM krakenkit_meta WHERE key = 'schema_version'").fetchone()
+    old = int(row[0]) if row and str(row[0]).isdigit() else None
+    version = (str(SCHEMA_VERSION),)
+    if old is None:
+        execute(f"INSERT INTO krakenkit_meta (key, value) VALUES ('schema_version', {mark})", version)  # noqa: S608
+    elif old < SCHEMA_VERSION:
+        execute(f"UPDATE krakenkit_meta SET value = {mark} WHERE key = 'schema_version'", version)  # noqa: S608
+        log.warning("order journal %s: schema migrated from version %d to %d", where, old, SCHEMA_VERSION)
+    elif old > SCHEMA_VERSION:
+        log.warning("order journal %s: schema version %d is newer than this krakenkit's (%d)", where, old,
+                    SCHEMA_VERSION)
+
+
+def _schema_statements(schema: str) -> list[str]:
+    return [st for st in (x.strip() for x in schema.split(";")) if st]
+
+
+def _is_index(stmt: str) -> bool:
+    return stmt.startswith("CREATE INDEX")
+
+
 class _SQLiteBackend:
     name = "sqlite"
+    row_lock = ""
 
     def __init__(self, path: str, *, synchronous: str = "FULL", busy_timeout: float = 30.0) -> None:
         if synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
@@ -316,12 +387,19 @@ class _SQLiteBackend:
             log.warning("SQLite journal %s: WAL mode unavailable (got %s)", path, mode)
         self._conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
         with self.transaction():
-            for stmt in filter(None, (s.strip() for s in _SCHEMA_SQLITE.split(";"))):
-                self._conn.execute(stmt)
-            self._conn.execute(
-                "INSERT INTO krakenkit_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING",
-                (str(SCHEMA_VERSION),),
-            )
+            stmts = _schema_statements(_SCHEMA_SQLITE)
+            for stmt in stmts:
+                if not _is_index(stmt):
+                    self._conn.execute(stmt)
+            # migrate a database an older version created: add the columns it lacks, then the indexes
+            for table, column, sql_type in _ADDED_COLUMNS:
+                have = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})").fetchall()}
+                if column not in have:
+                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+            for stmt in stmts:
+                if _is_index(stmt):
+                    self._conn.execute(stmt)
+            _set_schema_version(self._conn.execute, "?", path)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
         return self._conn.execute(sql, tuple(params))
@@ -351,6 +429,7 @@ class _SQLiteBackend:
 
 class _PGBackend:
     name = "postgresql"
+    row_lock = " FOR UPDATE"
 
     def __init__(self, dsn: str, *, connect_timeout: float = 10.0) -> None:
         try:
@@ -365,12 +444,18 @@ class _PGBackend:
         with self.transaction():
             # serialise concurrent schema creation by several bots starting at once
             self._conn.execute("SELECT pg_advisory_xact_lock(727001)")
-            for stmt in filter(None, (s.strip() for s in _SCHEMA_PG.split(";"))):
-                self._conn.execute(stmt)
-            self._conn.execute(
-                "INSERT INTO krakenkit_meta (key, value) VALUES ('schema_version', %s) ON CONFLICT (key) DO NOTHING",
-                (str(SCHEMA_VERSION),),
-            )
+            stmts = _schema_statements(_SCHEMA_PG)
+            for stmt in stmts:
+                if not _is_index(stmt):
+                    self._conn.execute(stmt)
+            # migrate a database an older version created (ADD COLUMN IF NOT EXISTS: PostgreSQL >= 9.6)
+            for table, column, sql_type in _ADDED_COLUMNS:
+                pg_type = "DOUBLE PRECISION" if sql_type == "REAL" else sql_type
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {pg_type}")
+            for stmt in stmts:
+                if _is_index(stmt):
+                    self._conn.execute(stmt)
+            _set_schema_version(self._conn.execute, "%s", "PostgreSQL")
 
     @staticmethod
     def _sql(sql: str) -> str:
@@ -414,6 +499,7 @@ class OrderJournal:
         self._lock = threading.RLock()
         self._clock = clock
         self._closed = False
+        self._recorders: list[FillRecorder] = []
         self.aio = AsyncOrderJournal(self)
 
     @classmethod
@@ -430,11 +516,42 @@ class OrderJournal:
     def backend(self) -> str:
         return self._db.name
 
-    def close(self) -> None:
+    def close(self, *, flush_timeout: float = 10.0) -> None:
+        """Close the journal. Attached :class:`FillRecorder` s are flushed first (up to ``flush_timeout``
+        seconds each; what is still pending then is logged and left for the next start's backfill)."""
+        for recorder in list(self._recorders):
+            recorder.close(timeout=flush_timeout)
         with self._lock:
             if not self._closed:
                 self._closed = True
                 self._db.close()
+
+    def attach(
+        self, state: AccountState, *, account: str = "", orders: bool = True,
+        retry_delays: Sequence[float] = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0),
+        on_error: Any = None,
+    ) -> FillRecorder:
+        """Record every fill ``state`` accepts (and, with ``orders``, every order update) in this journal.
+
+        One line: ``journal.attach(state)``. ``state`` already drops duplicates by fill id; the journal's
+        key ``(account, fill_id)`` keeps a fill once across restarts too (a reconnect replay or a REST
+        backfill after a restart is not stored twice). Fills are linked to their entry by client order id or
+        Kraken's order id and move its ``filled_qty``. ``account`` must be the submitter's ``account``.
+        Writes happen in order on a background thread (the event loop never waits for an fsync) and are
+        retried until they succeed; :meth:`FillRecorder.flush` / ``await recorder.aflush()`` wait until
+        everything accepted so far is durable. Fills already in ``state`` are recorded too."""
+        from .recorder import FillRecorder
+
+        recorder = FillRecorder(self, state, account=account, orders=orders, retry_delays=retry_delays,
+                                on_error=on_error)
+        with self._lock:
+            self._recorders.append(recorder)
+        return recorder
+
+    def _detach(self, recorder: FillRecorder) -> None:
+        with self._lock:
+            if recorder in self._recorders:
+                self._recorders.remove(recorder)
 
     def __enter__(self) -> OrderJournal:
         return self
@@ -466,7 +583,7 @@ class OrderJournal:
         with self._lock, self._db.transaction():
             cur = self._db.execute(
                 f"INSERT INTO krakenkit_orders ({_ORDER_COLUMNS}) VALUES "  # noqa: S608
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '0', NULL, 0, ?, ?, ?, ?, NULL, NULL) "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '0', NULL, 0, ?, ?, ?, ?, NULL, NULL, NULL) "
                 "ON CONFLICT (cl_ord_id) DO NOTHING",
                 (cl_ord_id, account, product, via, symbol, side, order_type, str(Decimal(str(quantity))),
                  None if price is None else str(Decimal(str(price))), _dumps(dict(params or {})), S.INTENT.value,
@@ -487,9 +604,11 @@ class OrderJournal:
 
     def mark_acknowledged(
         self, cl_ord_id: str, order_id: str | None, *, exchange_state: str | None = None,
-        filled_qty: Decimal | None = None, detail: Mapping[str, Any] | None = None,
+        filled_qty: Decimal | None = None, detail: Mapping[str, Any] | None = None, gate_wait: float | None = None,
     ) -> JournalEntry:
-        """Kraken has the order (ack, or found by client id); ``order_id`` is Kraken's id."""
+        """Kraken has the order (ack, or found by client id); ``order_id`` is Kraken's id. ``filled_qty``
+        never lowers what recorded fills already show, and a final ``exchange_state`` (closed / canceled /
+        expired, e.g. from a fill that arrived before the ack) is not moved back to open."""
         extra: dict[str, Any] = {"resolved_at": self._clock(), "owner": None, "claimed_until": None, "error": None}
         if order_id:
             extra["order_id"] = order_id
@@ -497,21 +616,65 @@ class OrderJournal:
             extra["exchange_state"] = exchange_state
         if filled_qty is not None:
             extra["filled_qty"] = str(filled_qty)
+        _put_gate_wait(extra, gate_wait)
         return self._transition(cl_ord_id, S.ACKNOWLEDGED, extra, detail=detail)
 
-    def mark_rejected(self, cl_ord_id: str, error: str, *, detail: Mapping[str, Any] | None = None) -> JournalEntry:
+    def mark_rejected(
+        self, cl_ord_id: str, error: str, *, detail: Mapping[str, Any] | None = None, gate_wait: float | None = None,
+    ) -> JournalEntry:
         """Kraken answered with an error: the order does not exist."""
         extra = {"error": error, "resolved_at": self._clock(), "owner": None, "claimed_until": None}
+        _put_gate_wait(extra, gate_wait)
         return self._transition(cl_ord_id, S.REJECTED, extra, detail=detail)
 
-    def mark_unknown(self, cl_ord_id: str, error: str, *, detail: Mapping[str, Any] | None = None) -> JournalEntry:
+    def mark_unknown(
+        self, cl_ord_id: str, error: str, *, detail: Mapping[str, Any] | None = None, gate_wait: float | None = None,
+    ) -> JournalEntry:
         """The request went out and its outcome cannot be told (timeout, 5xx, EService:Unavailable)."""
-        return self._transition(cl_ord_id, S.UNKNOWN, {"error": error}, detail=detail)
+        extra: dict[str, Any] = {"error": error}
+        _put_gate_wait(extra, gate_wait)
+        return self._transition(cl_ord_id, S.UNKNOWN, extra, detail=detail)
 
-    def mark_not_placed(self, cl_ord_id: str, reason: str, *, detail: Mapping[str, Any] | None = None) -> JournalEntry:
+    def mark_not_placed(
+        self, cl_ord_id: str, reason: str, *, detail: Mapping[str, Any] | None = None, gate_wait: float | None = None,
+    ) -> JournalEntry:
         """Looked up by client id after the grace period (or never reached Kraken): no such order."""
         extra = {"error": reason, "resolved_at": self._clock(), "owner": None, "claimed_until": None}
+        _put_gate_wait(extra, gate_wait)
         return self._transition(cl_ord_id, S.NOT_PLACED, extra, detail=detail)
+
+    def mark_not_sent(
+        self, cl_ord_id: str, reason: str, *, detail: Mapping[str, Any] | None = None, gate_wait: float | None = None,
+    ) -> JournalEntry:
+        """The attempt marked ``sent`` never left the process (the gate stayed closed, or the submitter's
+        ``revalidate`` hook withdrew the order): status ``not_placed``, ``attempts`` counts only requests
+        that left, ``sent_at`` goes back to the previous attempt's (None when there was none), and the event
+        says ``"sent": false``. ``gate_wait``: seconds it waited at the gate."""
+        now = self._clock()
+        with self._lock, self._db.transaction():
+            row = self._db.execute(
+                "SELECT status, attempts FROM krakenkit_orders WHERE cl_ord_id = ?" + self._db.row_lock,  # noqa: S608
+                (cl_ord_id,),
+            ).fetchone()
+            if row is None:
+                raise JournalError(f"no journal entry for client order id {cl_ord_id!r}")
+            extra: dict[str, Any] = {"error": reason, "resolved_at": now, "owner": None, "claimed_until": None}
+            _put_gate_wait(extra, gate_wait)
+            if row[0] == S.SENT.value:
+                attempts = max(0, int(row[1]) - 1)
+                prev = None
+                if attempts:  # when the attempt before this one left (its 'sent' event carries its number)
+                    for at, ev_detail in self._db.execute(
+                        "SELECT at, detail FROM krakenkit_order_events WHERE cl_ord_id = ? AND status = ? "
+                        "ORDER BY id DESC", (cl_ord_id, S.SENT.value),
+                    ).fetchall():
+                        if json.loads(ev_detail).get("attempt") == attempts:
+                            prev = at
+                            break
+                extra.update({"attempts": attempts, "sent_at": prev})
+            self._transition_locked(cl_ord_id, S.NOT_PLACED, extra, detail={"sent": False, **(detail or {})},
+                                    now=now)
+        return self.get(cl_ord_id)
 
     def mark_abandoned(
         self, cl_ord_id: str, reason: str = "intent written, never sent (process stopped)"
@@ -536,6 +699,12 @@ class OrderJournal:
             sets = {"exchange_state": exchange_state, "updated_at": now}
             if order_id and not old_oid:
                 sets["order_id"] = order_id
+                entry = self.find(cl_ord_id)
+                if entry is not None:
+                    self._link_orphans_locked(cl_ord_id, entry.account, order_id)
+                    total = self._fills_sum_locked(cl_ord_id, entry.account)
+                    if total > Decimal(old_filled or "0") and (filled_qty is None or total > Decimal(filled_qty)):
+                        sets["filled_qty"] = str(total)
             if filled_qty is not None and Decimal(filled_qty) > Decimal(old_filled or "0"):
                 sets["filled_qty"] = str(filled_qty)
             self._update(cl_ord_id, sets)
@@ -549,36 +718,134 @@ class OrderJournal:
         return self.get(cl_ord_id)
 
     def record_fill(self, fill: JournalFill) -> bool:
-        """Store a fill once (keyed by account + fill_id). Returns False when it was already there.
-        The matching entry's ``filled_qty`` is the sum of its stored fills."""
+        """Store a fill once (keyed by ``(account, fill_id)``; the schema's primary key enforces it). Returns
+        False when it was already there.
+
+        The fill is linked to its entry by client order id, else by Kraken's order id (a fill that arrives
+        before the entry knows its order id is linked when the ack brings it). The entry's ``filled_qty``
+        becomes the sum of its fills (never lower than before); all of ``quantity`` filled makes
+        ``exchange_state`` ``closed``. A fill is evidence that Kraken has the order: an entry marked
+        ``not_placed`` / ``rejected`` / ``abandoned`` becomes ``acknowledged`` (logged as an error), and so does
+        an ``intent`` / ``sent`` / ``unknown`` entry nobody holds a live claim on (a submitter still working
+        on its order keeps it and resolves it itself)."""
         now = self._clock()
         with self._lock, self._db.transaction():
-            cl = fill.cl_ord_id
-            if cl is None and fill.order_id:
-                row = self._db.execute(
-                    "SELECT cl_ord_id FROM krakenkit_orders WHERE order_id = ?", (fill.order_id,)
-                ).fetchone()
-                cl = row[0] if row else None
+            link = self._find_link(fill.account, fill.cl_ord_id, fill.order_id)
+            cl = link if link is not None else fill.cl_ord_id
             cur = self._db.execute(
-                "INSERT INTO krakenkit_fills (account, fill_id, product, order_id, cl_ord_id, symbol, side, qty, "
-                "price, fee, fee_asset, ts, raw, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (account, fill_id) DO NOTHING",
-                (fill.account, fill.fill_id, fill.product, fill.order_id, cl, fill.symbol, fill.side, str(fill.qty),
+                f"INSERT INTO krakenkit_fills ({_FILL_COLUMNS}) "  # noqa: S608 - column names are ours
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, fill_id) DO NOTHING",
+                (fill.fill_id, fill.account, fill.product, fill.order_id, cl, fill.symbol, fill.side, str(fill.qty),
                  str(fill.price), None if fill.fee is None else str(fill.fee), fill.fee_asset, fill.ts,
-                 _dumps(dict(fill.raw)), now),
+                 _dumps(dict(fill.raw)), fill.source, now),
             )
             if cur.rowcount == 0:
+                # already stored; link it now if it was stored before its entry was known
+                if link is not None:
+                    upd = self._db.execute(
+                        "UPDATE krakenkit_fills SET cl_ord_id = ? WHERE account = ? AND fill_id = ? "
+                        "AND cl_ord_id IS NULL", (link, fill.account, fill.fill_id),
+                    )
+                    if upd.rowcount:
+                        self._evidence_locked(link, now, order_id=fill.order_id, detail={"fill_linked": fill.fill_id})
                 return False
-            if cl is not None:
-                rows = self._db.execute(
-                    "SELECT qty FROM krakenkit_fills WHERE cl_ord_id = ?", (cl,)
-                ).fetchall()
-                total = sum((Decimal(r[0]) for r in rows), Decimal(0))
-                self._db.execute(
-                    "UPDATE krakenkit_orders SET filled_qty = ?, updated_at = ? WHERE cl_ord_id = ?",
-                    (str(total), now, cl),
-                )
+            if link is not None:
+                self._evidence_locked(link, now, order_id=fill.order_id, detail={
+                    "fill": fill.fill_id, "qty": str(fill.qty), "price": str(fill.price), "source": fill.source})
         return True
+
+    def record_order_update(
+        self, *, account: str = "", order_id: str | None = None, cl_ord_id: str | None = None,
+        exchange_state: str | None = None, filled_qty: Decimal | None = None,
+    ) -> JournalEntry | None:
+        """Follow an order the exchange reports (stream or REST), found by client id or order id within
+        ``account``. None (and nothing written) when the journal does not have it. Unlike
+        :meth:`update_exchange_state` it never moves a final ``exchange_state`` back and leaves the status of
+        an entry a submitter holds a live claim on to that submitter (see :meth:`record_fill`)."""
+        with self._lock:
+            if self._find_link(account, cl_ord_id, order_id) is None:
+                return None  # not ours: no write transaction (most stream updates of a busy account)
+        now = self._clock()
+        with self._lock, self._db.transaction():
+            cl = self._find_link(account, cl_ord_id, order_id)
+            if cl is None:
+                return None
+            changed = self._evidence_locked(cl, now, order_id=order_id, exchange_state=exchange_state,
+                                            filled_qty=filled_qty, detail={"order_update": exchange_state})
+        return self.get(cl) if changed else self.find(cl)
+
+    def _find_link(self, account: str, cl_ord_id: str | None, order_id: str | None) -> str | None:
+        """The journal entry (its client id) a fill / order update of ``account`` belongs to, or None."""
+        if cl_ord_id:
+            row = self._db.execute(
+                "SELECT cl_ord_id FROM krakenkit_orders WHERE cl_ord_id = ? AND account = ?", (cl_ord_id, account)
+            ).fetchone()
+            if row is not None:
+                return str(row[0])
+        if order_id:
+            row = self._db.execute(
+                "SELECT cl_ord_id FROM krakenkit_orders WHERE order_id = ? AND account = ?", (order_id, account)
+            ).fetchone()
+            if row is not None:
+                return str(row[0])
+        return None
+
+    def _evidence_locked(
+        self, cl_ord_id: str, now: float, *, order_id: str | None = None, exchange_state: str | None = None,
+        filled_qty: Decimal | None = None, detail: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Apply what the exchange reported about an entry (inside a transaction): order id, the sum of its
+        fills, exchange state, and the status change the evidence allows. True when something changed."""
+        columns = "status, order_id, quantity, filled_qty, exchange_state, owner, claimed_until, account, params"
+        row = self._db.execute(
+            f"SELECT {columns} FROM krakenkit_orders WHERE cl_ord_id = ?{self._db.row_lock}",  # noqa: S608 - ours
+            (cl_ord_id,),
+        ).fetchone()
+        if row is None:
+            return False
+        status, old_oid, quantity, old_filled, old_state, owner, claimed_until, account, params = row
+        status = JournalStatus(status)
+        sets: dict[str, Any] = {}
+        if order_id and not old_oid:
+            sets["order_id"] = order_id
+            self._link_orphans_locked(cl_ord_id, account, order_id)
+        fills_sum = self._fills_sum_locked(cl_ord_id, account)
+        reported = Decimal(filled_qty) if filled_qty is not None else Decimal(0)
+        filled = max(Decimal(old_filled or "0"), fills_sum, reported)
+        if filled > Decimal(old_filled or "0"):
+            sets["filled_qty"] = str(filled)
+        new_state = exchange_state
+        if filled > 0 and filled >= Decimal(quantity) and "viqc" not in (params or ""):
+            new_state = "closed"  # all of it filled (viqc: quantity is in the quote currency, fills in base)
+        if new_state and new_state != old_state and old_state not in FINAL_EXCHANGE_STATES:
+            sets["exchange_state"] = new_state
+        ev: dict[str, Any] = dict(detail or {})
+        if sets:
+            sets["updated_at"] = now
+            self._update(cl_ord_id, sets)
+            ev.update({k: v for k, v in sets.items() if k in ("order_id", "filled_qty", "exchange_state")})
+            self._event(cl_ord_id, now, status, ev)
+        claimed = owner is not None and claimed_until is not None and float(claimed_until) >= now
+        if status in (S.NOT_PLACED, S.REJECTED, S.ABANDONED) or (status in UNRESOLVED_STATUSES and not claimed):
+            extra: dict[str, Any] = {"resolved_at": now, "owner": None, "claimed_until": None}
+            self._transition_locked(cl_ord_id, S.ACKNOWLEDGED, extra, detail={"via": "exchange evidence", **ev},
+                                    now=now)
+            return True
+        return bool(sets)
+
+    def _fills_sum_locked(self, cl_ord_id: str, account: str) -> Decimal:
+        rows = self._db.execute(
+            "SELECT qty FROM krakenkit_fills WHERE cl_ord_id = ? AND account = ?", (cl_ord_id, account)
+        ).fetchall()
+        return sum((Decimal(r[0]) for r in rows), Decimal(0))
+
+    def _link_orphans_locked(self, cl_ord_id: str, account: str, order_id: str) -> int:
+        """Fills stored before the entry knew its order id get linked to it now."""
+        cur = self._db.execute(
+            "UPDATE krakenkit_fills SET cl_ord_id = ? WHERE account = ? AND order_id = ? AND cl_ord_id IS NULL",
+            (cl_ord_id, account, order_id),
+        )
+        return cur.rowcount
 
     # --- reconciliation claims -------------------------------------------------------------------------
 
@@ -672,20 +939,31 @@ class OrderJournal:
             ).fetchall()
         return [JournalEvent(r[0], r[1], JournalStatus(r[2]), json.loads(r[3])) for r in rows]
 
-    def fills(self, *, cl_ord_id: str | None = None, account: str | None = None) -> list[JournalFill]:
+    def fills(
+        self, *, cl_ord_id: str | None = None, order_id: str | None = None, account: str | None = None,
+        product: str | None = None,
+    ) -> list[JournalFill]:
+        """Stored fills (Decimal ``qty`` / ``price`` / ``fee``), oldest first, filtered by what is given."""
         where: list[str] = []
         params: list[Any] = []
-        _add_equals(where, params, cl_ord_id=cl_ord_id, account=account)
-        columns = "fill_id, account, product, order_id, cl_ord_id, symbol, side, qty, price, fee, fee_asset, ts, raw"
-        sql = f"SELECT {columns} FROM krakenkit_fills" + _where_sql(where)  # noqa: S608 - column names are ours
+        _add_equals(where, params, cl_ord_id=cl_ord_id, order_id=order_id, account=account, product=product)
+        sql = f"SELECT {_FILL_COLUMNS} FROM krakenkit_fills" + _where_sql(where)  # noqa: S608 - column names are ours
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY recorded_at, fill_id", params).fetchall()
-        return [
-            JournalFill(fill_id=r[0], account=r[1], product=r[2], order_id=r[3], cl_ord_id=r[4], symbol=r[5],
-                        side=r[6], qty=Decimal(r[7]), price=Decimal(r[8]), fee=_dec(r[9]), fee_asset=r[10],
-                        ts=r[11], raw=json.loads(r[12]))
-            for r in rows
-        ]
+        return [_row_to_fill(r) for r in rows]
+
+    def fills_of(self, cl_ord_id: str) -> list[JournalFill]:
+        """The fills of one journal entry: linked by its client id, or carrying its Kraken order id (same
+        account). Raises :class:`JournalError` for an unknown client id."""
+        entry = self.get(cl_ord_id)
+        sql = f"SELECT {_FILL_COLUMNS} FROM krakenkit_fills WHERE account = ? AND (cl_ord_id = ?"  # noqa: S608
+        params: list[Any] = [entry.account, cl_ord_id]
+        if entry.order_id:
+            sql += " OR order_id = ?"
+            params.append(entry.order_id)
+        with self._lock:
+            rows = self._db.execute(sql + ") ORDER BY recorded_at, fill_id", params).fetchall()
+        return [_row_to_fill(r) for r in rows]
 
     def counts(self, *, account: str | None = None) -> dict[str, int]:
         where: list[str] = []
@@ -724,8 +1002,10 @@ class OrderJournal:
         self, cl_ord_id: str, new: JournalStatus, extra: Mapping[str, Any], *,
         detail: Mapping[str, Any] | None = None, attempts_inc: bool = False, now: float,
     ) -> None:
+        columns = "status, attempts, filled_qty, exchange_state, account, order_id"
         row = self._db.execute(
-            "SELECT status, attempts FROM krakenkit_orders WHERE cl_ord_id = ?", (cl_ord_id,)
+            f"SELECT {columns} FROM krakenkit_orders WHERE cl_ord_id = ?{self._db.row_lock}",  # noqa: S608 - ours
+            (cl_ord_id,),
         ).fetchone()
         if row is None:
             raise JournalError(f"no journal entry for client order id {cl_ord_id!r}")
@@ -735,15 +1015,26 @@ class OrderJournal:
         if old in (S.NOT_PLACED, S.REJECTED, S.ABANDONED) and new is S.ACKNOWLEDGED:
             log.error("journal entry %s was %s but Kraken has the order: now acknowledged", cl_ord_id, old.value)
         sets: dict[str, Any] = {"status": new.value, "updated_at": now, **extra}
+        # what fills / the stream already showed wins over an older answer (an ack that was slower than a fill)
+        if "filled_qty" in sets and Decimal(sets["filled_qty"]) < Decimal(row[2] or "0"):
+            del sets["filled_qty"]
+        if sets.get("exchange_state") not in (None, *FINAL_EXCHANGE_STATES) and row[3] in FINAL_EXCHANGE_STATES:
+            del sets["exchange_state"]
         if attempts_inc:
             sets["attempts"] = int(row[1]) + 1
         self._update(cl_ord_id, sets)
-        ev: dict[str, Any] = {k: v for k, v in extra.items() if k in ("order_id", "error", "exchange_state")}
+        ev: dict[str, Any] = {k: v for k, v in sets.items()
+                              if k in ("order_id", "error", "exchange_state", "gate_wait") and k in extra}
+        if attempts_inc:
+            ev["attempt"] = sets["attempts"]
         if old is not new:
             ev["from"] = old.value
         if detail:
             ev.update(detail)
         self._event(cl_ord_id, now, new, ev)
+        oid = extra.get("order_id")
+        if oid and not row[5] and self._link_orphans_locked(cl_ord_id, row[4], oid):
+            self._evidence_locked(cl_ord_id, now, detail={"fills_linked_by": "order_id"})
 
 
 class AsyncOrderJournal:
@@ -770,6 +1061,9 @@ class AsyncOrderJournal:
     async def mark_not_placed(self, cl_ord_id: str, reason: str, **kwargs: Any) -> JournalEntry:
         return await asyncio.to_thread(lambda: self.sync.mark_not_placed(cl_ord_id, reason, **kwargs))
 
+    async def mark_not_sent(self, cl_ord_id: str, reason: str, **kwargs: Any) -> JournalEntry:
+        return await asyncio.to_thread(lambda: self.sync.mark_not_sent(cl_ord_id, reason, **kwargs))
+
     async def mark_abandoned(self, cl_ord_id: str, reason: str = "intent written, never sent") -> JournalEntry:
         return await asyncio.to_thread(self.sync.mark_abandoned, cl_ord_id, reason)
 
@@ -778,6 +1072,13 @@ class AsyncOrderJournal:
 
     async def record_fill(self, fill: JournalFill) -> bool:
         return await asyncio.to_thread(self.sync.record_fill, fill)
+
+    async def record_order_update(self, **kwargs: Any) -> JournalEntry | None:
+        return await asyncio.to_thread(lambda: self.sync.record_order_update(**kwargs))
+
+    def attach(self, state: AccountState, **kwargs: Any) -> FillRecorder:
+        """See :meth:`OrderJournal.attach` (does not block: the writes run on the recorder's own thread)."""
+        return self.sync.attach(state, **kwargs)
 
     async def claim_unresolved(self, **kwargs: Any) -> list[JournalEntry]:
         return await asyncio.to_thread(lambda: self.sync.claim_unresolved(**kwargs))
@@ -797,5 +1098,8 @@ class AsyncOrderJournal:
     async def fills(self, **kwargs: Any) -> list[JournalFill]:
         return await asyncio.to_thread(lambda: self.sync.fills(**kwargs))
 
-    async def close(self) -> None:
-        await asyncio.to_thread(self.sync.close)
+    async def fills_of(self, cl_ord_id: str) -> list[JournalFill]:
+        return await asyncio.to_thread(self.sync.fills_of, cl_ord_id)
+
+    async def close(self, **kwargs: Any) -> None:
+        await asyncio.to_thread(lambda: self.sync.close(**kwargs))

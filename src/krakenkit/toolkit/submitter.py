@@ -14,6 +14,12 @@ For every order the submitter
    :class:`OrderNotPlacedError`. Lookups failing too: the entry stays ``unknown`` and
    :class:`~krakenkit.OrderOutcomeUnknownError` is raised; no new order goes out until it is resolved.
 
+With a gate, an order that has to wait for it (the gate was closed when the order came) is sent when the gate
+reopens, as it was decided before the pause, unless a ``revalidate`` hook is given: then the hook is asked
+(``revalidate(request) -> bool``, after the gate reopened, holding no gate slot) and False withdraws the
+order: journaled ``not_placed`` with ``"sent": false``, :class:`OrderWithdrawnError` raised. The seconds an
+order waited at the gate go to the journal (``gate_wait``).
+
 On start (and before the next order after an unresolved outcome) every ``intent`` / ``sent`` / ``unknown``
 entry a crashed run left behind is reconciled: ``intent`` was never sent (``sent`` is written before the
 request leaves) and becomes ``abandoned``; ``sent`` / ``unknown`` are looked up by id like above.
@@ -27,11 +33,12 @@ a worker thread), :class:`SafeOrderSubmitter` runs them blocking. Venue adapters
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol, Self
 
@@ -51,7 +58,7 @@ from .._core.ids import (
     validate_futures_cli_ord_id,
     validate_spot_cl_ord_id,
 )
-from ._util import as_mapping, call_any, call_sync, dec, unwrap_result
+from ._util import as_mapping, call_any, call_sync, dec, maybe_await, unwrap_result
 from .gate import ReconnectGate
 from .journal import JournalEntry, JournalStatus, OrderJournal, default_owner
 
@@ -61,8 +68,10 @@ __all__ = [
     "FuturesRestVenue",
     "OrderNotPlacedError",
     "OrderRequest",
+    "OrderWithdrawnError",
     "ReconcileReport",
     "Refused",
+    "Revalidate",
     "SafeOrderSubmitter",
     "SpotRestVenue",
     "SpotWsVenue",
@@ -84,14 +93,41 @@ class OrderNotPlacedError(KrakenError):
         super().__init__(message, **kw)
 
 
+class OrderWithdrawnError(KrakenError):
+    """The order waited at a closed :class:`~krakenkit.toolkit.gate.ReconnectGate` and, once the gate
+    reopened, the submitter's ``revalidate`` hook declined it. Nothing was sent; the journal entry is
+    ``not_placed`` (its last event says ``"sent": false``). Decide afresh rather than re-submitting it as is:
+    the hook just said the old decision no longer holds.
+
+    ``cl_ord_id``: the journal entry; ``waited``: seconds spent waiting at the gate; ``request``: the
+    :class:`OrderRequest` the hook saw."""
+
+    retry_safe = True  # nothing left the process
+
+    def __init__(self, message: str, *, cl_ord_id: str, waited: float, request: OrderRequest, **kw: Any) -> None:
+        self.cl_ord_id = cl_ord_id
+        self.waited = waited
+        self.request = request
+        super().__init__(message, **kw)
+
+
 @dataclass(frozen=True)
 class OrderRequest:
+    """One order as the bot asked for it. ``cl_ord_id`` and ``waited`` (seconds at the gate so far) are
+    filled in for the ``revalidate`` hook."""
+
     symbol: str
     side: str
     order_type: str
     quantity: Decimal
     price: Decimal | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    cl_ord_id: str | None = None
+    waited: float = 0.0
+
+
+# the submitters' revalidate hook: sync for SafeOrderSubmitter; sync or async for AsyncSafeOrderSubmitter
+Revalidate = Callable[[OrderRequest], bool] | Callable[[OrderRequest], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -349,8 +385,13 @@ class _Sleep:
 
 
 @dataclass(frozen=True)
-class _Admit:  # pass the gate (raises TradingPausedError); the flow releases the slot itself
+class _Admit:  # pass the gate (raises TradingPausedError) -> True when it had to wait; the flow releases the slot
     action: str
+
+
+@dataclass(frozen=True)
+class _Revalidate:  # ask the revalidate hook about an order that waited at the gate -> its answer
+    request: OrderRequest
 
 
 @dataclass(frozen=True)
@@ -358,7 +399,7 @@ class _Locked:  # run the inner flow holding the submitter's reconcile lock
     flow: Generator[Any, Any, Any]
 
 
-Op = _Call | _Journal | _Sleep | _Admit | _Locked
+Op = _Call | _Journal | _Sleep | _Admit | _Revalidate | _Locked
 Flow = Generator[Op, Any, Any]
 
 _ABSENT = object()
@@ -390,6 +431,7 @@ class _SubmitterCore:
         max_attempts: int = 3,
         lease: float = 60.0,
         block_on_unresolved: bool = True,
+        revalidate: Revalidate | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.venue = venue
@@ -403,12 +445,13 @@ class _SubmitterCore:
         self.max_attempts = max(1, max_attempts)
         self.lease = lease
         self.block_on_unresolved = block_on_unresolved
+        self.revalidate = revalidate
         self._clock = clock
         self._inflight: set[str] = set()
         self._inflight_lock = threading.Lock()
         self._dirty = True  # reconcile before the first order
         self.stats: dict[str, int] = {"submitted": 0, "acknowledged": 0, "rejected": 0, "not_placed": 0,
-                                      "unknown": 0, "recovered": 0, "resent": 0, "lookups": 0}
+                                      "unknown": 0, "recovered": 0, "resent": 0, "lookups": 0, "withdrawn": 0}
 
     # --- builders ----------------------------------------------------------------------------------------
     @classmethod
@@ -536,6 +579,7 @@ class _SubmitterCore:
         self.stats["submitted"] += 1
         attempt = 0
         recorded = False
+        gate_wait: float | None = None  # seconds at the gate, all attempts (None: no gate)
         while True:
             attempt += 1
             if not recorded:
@@ -552,12 +596,8 @@ class _SubmitterCore:
             fn, kwargs = venue.send(req, cl_ord_id)
             gate = self.gate
             if gate is not None:
-                try:
-                    yield _Admit("place")
-                except KrakenError as exc:  # TradingPausedError: this attempt never left the process
-                    yield _Journal(self.journal.mark_not_placed, (cl_ord_id, f"{type(exc).__name__}: {exc}"))
-                    self.stats["not_placed"] += 1
-                    raise
+                gate_wait = yield from self._pass_gate(gate, req, cl_ord_id, gate_wait or 0.0)
+            gw = {} if gate_wait is None else {"gate_wait": gate_wait}
             sent_at = self._clock()
             try:
                 response = yield _Call(fn, kwargs)
@@ -565,7 +605,7 @@ class _SubmitterCore:
                 err: BaseException = exc
             else:
                 found = venue.parse_ack(response, cl_ord_id)
-                return (yield from self._acknowledge(cl_ord_id, found, attempt, response))
+                return (yield from self._acknowledge(cl_ord_id, found, attempt, response, gate_wait))
             finally:
                 if gate is not None:
                     gate.release()
@@ -584,18 +624,18 @@ class _SubmitterCore:
                 continue
             if not unknown:
                 if isinstance(err, KrakenAPIError):
-                    yield _Journal(self.journal.mark_rejected, (cl_ord_id, f"{type(err).__name__}: {err}"))
+                    yield _Journal(self.journal.mark_rejected, (cl_ord_id, f"{type(err).__name__}: {err}"), gw)
                     self.stats["rejected"] += 1
                 else:
-                    yield _Journal(self.journal.mark_not_placed, (cl_ord_id, f"{type(err).__name__}: {err}"))
+                    yield _Journal(self.journal.mark_not_placed, (cl_ord_id, f"{type(err).__name__}: {err}"), gw)
                     self.stats["not_placed"] += 1
                 raise err
-            yield _Journal(self.journal.mark_unknown, (cl_ord_id, f"{type(err).__name__}: {err}"))
+            yield _Journal(self.journal.mark_unknown, (cl_ord_id, f"{type(err).__name__}: {err}"), gw)
             res = yield from self._resolve(cl_ord_id, sent_at + self.grace)
             if isinstance(res, Found):
-                return (yield from self._acknowledge(cl_ord_id, res, attempt, None))
+                return (yield from self._acknowledge(cl_ord_id, res, attempt, None, gate_wait))
             if isinstance(res, Refused):
-                yield _Journal(self.journal.mark_rejected, (cl_ord_id, f"refused by Kraken: {res.error}"))
+                yield _Journal(self.journal.mark_rejected, (cl_ord_id, f"refused by Kraken: {res.error}"), gw)
                 self.stats["rejected"] += 1
                 raise OrderRejectedError(
                     f"order {cl_ord_id}: the answer was lost ({type(err).__name__}) and Kraken's record shows it "
@@ -611,7 +651,7 @@ class _SubmitterCore:
                 ) from err
             if attempt >= self.max_attempts:
                 yield _Journal(self.journal.mark_not_placed,
-                               (cl_ord_id, f"not found by client id after {attempt} attempt(s): {err}"))
+                               (cl_ord_id, f"not found by client id after {attempt} attempt(s): {err}"), gw)
                 self.stats["not_placed"] += 1
                 raise OrderNotPlacedError(
                     f"order {cl_ord_id} was not placed ({type(err).__name__}: {err}); not found by client id "
@@ -621,10 +661,52 @@ class _SubmitterCore:
             log.warning("order %s not found after %s; re-sending with the same client id (%d/%d)",
                         cl_ord_id, type(err).__name__, attempt + 1, self.max_attempts)
 
-    def _acknowledge(self, cl_ord_id: str, found: Found, attempt: int, response: Any) -> Flow:
+    def _pass_gate(self, gate: ReconnectGate, req: OrderRequest, cl_ord_id: str, waited: float) -> Flow:
+        """Admission through the gate for one attempt; returns the seconds waited so far (``waited`` is what
+        earlier attempts waited). Holds one gate slot on return. An order that had to wait is put to the
+        ``revalidate`` hook (if any) with no slot held, then admitted again: if the gate closed once more
+        meanwhile it waits again and the hook is asked again. Gate timeout -> ``TradingPausedError``;
+        hook says no -> :class:`OrderWithdrawnError`; both journaled as not sent."""
+        while True:
+            t0 = self._clock()
+            try:
+                had_to_wait = yield _Admit("place")
+            except KrakenError as exc:  # TradingPausedError: this attempt never left the process
+                waited += self._clock() - t0
+                yield _Journal(self.journal.mark_not_sent, (cl_ord_id, f"{type(exc).__name__}: {exc}"),
+                               {"gate_wait": waited, "detail": {"gate": sorted(gate.reasons)}})
+                self.stats["not_placed"] += 1
+                raise
+            if not had_to_wait:
+                return waited
+            waited += self._clock() - t0
+            if self.revalidate is None:
+                return waited  # the default: send what was decided before the pause
+            gate.release()  # the bot may take its time deciding: it holds no slot meanwhile
+            pending = replace(req, cl_ord_id=cl_ord_id, waited=waited)
+            try:
+                ok = yield _Revalidate(pending)
+            except Exception as exc:
+                yield _Journal(self.journal.mark_not_sent,
+                               (cl_ord_id, f"revalidate raised {type(exc).__name__}: {exc}"),
+                               {"gate_wait": waited, "detail": {"revalidate": "error"}})
+                self.stats["withdrawn"] += 1
+                raise
+            if not ok:
+                reason = f"withdrawn: revalidate declined the order after {waited:.3f}s at the gate"
+                yield _Journal(self.journal.mark_not_sent, (cl_ord_id, reason),
+                               {"gate_wait": waited, "detail": {"revalidate": False}})
+                self.stats["withdrawn"] += 1
+                raise OrderWithdrawnError(f"order {cl_ord_id} not sent: {reason}", cl_ord_id=cl_ord_id,
+                                          waited=waited, request=pending)
+            log.info("order %s still wanted after %.3fs at the gate (revalidated)", cl_ord_id, waited)
+            # admitted again below: at once if the gate is still open (then sent); else wait and re-ask
+
+    def _acknowledge(self, cl_ord_id: str, found: Found, attempt: int, response: Any,
+                     gate_wait: float | None = None) -> Flow:
         entry: JournalEntry = yield _Journal(
             self.journal.mark_acknowledged, (cl_ord_id, found.order_id),
-            {"exchange_state": found.exchange_state, "filled_qty": found.filled,
+            {"exchange_state": found.exchange_state, "filled_qty": found.filled, "gate_wait": gate_wait,
              "detail": {"attempt": attempt, "recovered": found.recovered}},
         )
         self.stats["acknowledged"] += 1
@@ -691,6 +773,9 @@ class AsyncSafeOrderSubmitter(_SubmitterCore):
         if isinstance(op, _Admit):
             assert self.gate is not None
             return await self.gate.acquire(op.action)
+        if isinstance(op, _Revalidate):
+            assert self.revalidate is not None
+            return bool(await maybe_await(self.revalidate(op.request)))
         async with self._reconcile_lock:
             return await self._drive(op.flow)
 
@@ -720,6 +805,10 @@ class SafeOrderSubmitter(_SubmitterCore):
     Thread-safe: several threads may submit at once."""
 
     def __init__(self, venue: Venue, journal: OrderJournal, **kwargs: Any) -> None:
+        hook = kwargs.get("revalidate")
+        if hook is not None and (inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(type(hook).__call__)):
+            raise TypeError("SafeOrderSubmitter needs a plain (blocking) revalidate function; use "
+                            "AsyncSafeOrderSubmitter for a coroutine")
         super().__init__(venue, journal, **kwargs)
         self._reconcile_lock = threading.Lock()
 
@@ -747,6 +836,9 @@ class SafeOrderSubmitter(_SubmitterCore):
         if isinstance(op, _Admit):
             assert self.gate is not None
             return self.gate.acquire_sync(op.action)
+        if isinstance(op, _Revalidate):
+            assert self.revalidate is not None
+            return bool(call_sync(self.revalidate, op.request))
         with self._reconcile_lock:
             return self._drive(op.flow)
 
