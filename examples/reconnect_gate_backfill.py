@@ -8,7 +8,8 @@ What happens:
 2. The sandbox drops the private WebSocket (and refuses the next token so the reconnect takes a moment);
    meanwhile another trader fills two of the bot's orders. The gate closes: order placement waits.
 3. The WebSocket client reconnects; the gate backfills open orders and fills over REST, then reopens.
-4. Every fill is in the account state exactly once, whether it came from the stream or the backfill.
+4. Every fill is in the account state exactly once, whether it came from the stream or the backfill,
+   and the journal (``journal.attach(state)``) holds each of them once, durably.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ async def run(sb: Sandbox, journal_path: Path) -> bool:
 
     # the three toolkit pieces
     state = AccountState()
+    recorder = journal.attach(state)  # every fill the state accepts is written to the journal once
     gate = ReconnectGate(ws, backfill=SpotBackfill(rest), state=state, keys=("spotPrivateV2",))
     submitter = AsyncSafeOrderSubmitter.spot_rest(rest, journal, gate=gate)
 
@@ -95,9 +97,11 @@ async def run(sb: Sandbox, journal_path: Path) -> bool:
 
         print("4. check: every execution on the exchange is in the account state exactly once")
         trades = (await rest.get_trades_history()).raw["trades"]
-        ok = set(trades) == set(state.fills) and len(state.fills) == 3
-        say(f"exchange trades: {len(trades)}, fills in AccountState: {len(state.fills)} -> "
-            f"{'OK' if ok else 'MISMATCH'}")
+        await recorder.aflush(10)
+        journaled = {f.fill_id for f in journal.fills()}
+        ok = set(trades) == set(state.fills) == journaled and len(state.fills) == 3
+        say(f"exchange trades: {len(trades)}, fills in AccountState: {len(state.fills)}, "
+            f"in the journal: {len(journaled)} -> {'OK' if ok else 'MISMATCH'}")
         say(f"open orders: {sorted(state.open_orders)}")
         return ok
     finally:

@@ -25,8 +25,10 @@ if TYPE_CHECKING:
         AccountState,
         AsyncSafeOrderSubmitter,
         DeadMansSwitch,
+        FillRecorder,
         OrderJournal,
         OrderNotPlacedError,
+        OrderWithdrawnError,
         ReconnectGate,
         SafeOrderSubmitter,
     )
@@ -58,6 +60,8 @@ _LAZY: dict[str, str] = {
     "AccountState": "krakenkit.toolkit",
     "DeadMansSwitch": "krakenkit.toolkit",
     "OrderNotPlacedError": "krakenkit.toolkit",
+    "OrderWithdrawnError": "krakenkit.toolkit",
+    "FillRecorder": "krakenkit.toolkit",
 }
 
 __all__ = ["LIVE", "TESTNET", "WS_KEY_MAP", "Environment", "__version__", *_errors_all, *_LAZY]
