@@ -16,7 +16,7 @@ EXPECTED = {
     "client_order_ids.py": ["Spot order placed, cl_ord_id:", "Futures order placed, cliOrdId:", "OK client order ids"],
     "reconnect_backfill.py": ["trading paused", "backfill:", "resumed trading after backfill", "OK reconnect handled"],
     "reconnect_gate_backfill.py": ["[gate] CLOSED", "[gate] backfill done", "[gate] OPEN again",
-                                   "fills in AccountState: 3 -> OK", "done"],
+                                   "fills in AccountState: 3, in the journal: 3 -> OK", "done"],
     "rollout_1_public_rest.py": ["system status: online", "OK layer 1 public REST"],
     "rollout_2_public_ws.py": ["book ready: best bid", "reconnected: subscriptions restored", "OK layer 2 public WS"],
     "rollout_3_private_ws.py": ["authenticated: spotPrivateV2", "balances snapshot:", "OK layer 3 private WS"],

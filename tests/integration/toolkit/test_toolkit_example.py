@@ -17,4 +17,4 @@ def test_reconnect_example_runs() -> None:
                                 out.index("[gate] OPEN again"))
     assert closed < backfill < opened
     assert out.count("(from rest)") + out.count("(from ws)") == 3
-    assert "fills in AccountState: 3 -> OK" in out and out.rstrip().endswith("done")
+    assert "fills in AccountState: 3, in the journal: 3 -> OK" in out and out.rstrip().endswith("done")
