@@ -832,6 +832,13 @@ class Engine:
             raise OrderError("EOrder:Unknown order")
         return order
 
+    def find_order(self, account_id: str, txid: str, pair: Pair) -> Order:
+        """An order (open or closed) of the account on ``pair``, else ``EOrder:Unknown order``."""
+        order = self.account(account_id).orders.get(txid)
+        if order is None or order.pair is not pair:
+            raise OrderError("EOrder:Unknown order")
+        return order
+
     def _unrest(self, order: Order) -> None:
         book = self.books[order.pair.key]
         if order.resting and order.limit_price is not None:
@@ -1039,11 +1046,10 @@ class Engine:
         new_vol = vol - old.vol_exec
         p1 = old.price if price in (None, "") else price
         p2 = old.price2 if price2 in (None, "") else price2
-        # validate the replacement first (without holds of the old order counted)
-        acc = self.accounts[account_id]
-        acc.holds[old.hold_asset] = acc.holds.get(old.hold_asset, ZERO) - old.hold
-        try:
-            self.add_order(
+
+        def replacement(check_only: bool) -> Order:
+            """Place (or only check) the replacement: the old order with the edited fields changed."""
+            return self.add_order(
                 account_id,
                 old.pair,
                 old.side,
@@ -1056,29 +1062,21 @@ class Engine:
                 expiretm=old.expiretm,
                 userref=old.userref if userref is None else userref,
                 oflags=old.oflags,
-                validate=True,
+                validate=check_only,
             )
+
+        # validate the replacement first (without holds of the old order counted)
+        acc = self.accounts[account_id]
+        acc.holds[old.hold_asset] = acc.holds.get(old.hold_asset, ZERO) - old.hold
+        try:
+            replacement(check_only=True)
         finally:
             acc.holds[old.hold_asset] = acc.holds.get(old.hold_asset, ZERO) + old.hold
         if validate:
             return old, old
         self._unrest(old)
         self._close(old, "canceled", "Order replaced", self.clock())
-        new = self.add_order(
-            account_id,
-            old.pair,
-            old.side,
-            old.ordertype,
-            new_vol,
-            p1,
-            p2,
-            post_only=old.post_only if post_only is None else post_only,
-            timeinforce=old.timeinforce,
-            expiretm=old.expiretm,
-            userref=old.userref if userref is None else userref,
-            oflags=old.oflags,
-        )
-        return old, new
+        return old, replacement(check_only=False)
 
     # queries -----------------------------------------------------------------------------------------
     def l3_orders(self, pair_key: str, side: str, depth: int) -> list[tuple[Level, list[Order]]]:

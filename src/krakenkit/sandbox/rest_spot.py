@@ -1044,11 +1044,8 @@ class SpotRest:
         return {"amend_id": amend_id}
 
     def edit_order(self, key: ApiKey, params: Params) -> Any:
-        pair = self._pair(params)
         txid = str(params.get("txid", ""))
-        o = self.ex.engine.account(key.account).orders.get(txid)
-        if o is None or o.pair is not pair:
-            raise OrderError("EOrder:Unknown order")
+        self.ex.engine.find_order(key.account, txid, self._pair(params))
         validate = _bool(params.get("validate", False))
         oflags = str(params.get("oflags", "") or "")
         old, new = self.ex.edit(

@@ -355,15 +355,8 @@ class SpotWs:
         if conn.ws_key not in PRIVATE_KEYS:
             self._error(conn, str(method), "Method not supported on this endpoint", req_id, time_in)
             return
-        key = self._token(conn, params)
+        key = self._authorize(conn, str(method), params, req_id, time_in)
         if key is None:
-            self._error(
-                conn,
-                str(method),
-                NO_TOKEN if params.get("token") is None else "ESession:Invalid session",
-                req_id,
-                time_in,
-            )
             return
         conn.deferred = []
         try:
@@ -409,6 +402,16 @@ class SpotWs:
         conn.key = key
         return key
 
+    def _authorize(self, conn: Conn, method: str, params: dict[str, Any], req_id: Any, time_in: float) -> ApiKey | None:
+        """The key of the request's token; without a valid token, None after sending the error reply
+        (no token given: ``Token(s) not found``, else ``ESession:Invalid session``)."""
+        key = self._token(conn, params)
+        if key is None:
+            self._error(
+                conn, method, NO_TOKEN if params.get("token") is None else "ESession:Invalid session", req_id, time_in
+            )
+        return key
+
     # subscriptions ---------------------------------------------------------------------------------------
     def _subscription(self, conn: Conn, method: str, params: dict[str, Any], req_id: Any, time_in: float) -> None:
         channel = params.get("channel")
@@ -427,15 +430,8 @@ class SpotWs:
             if conn.ws_key not in PRIVATE_KEYS:
                 self._error(conn, method, "Channel not supported on this endpoint", req_id, time_in)
                 return
-            key = self._token(conn, params)
+            key = self._authorize(conn, method, params, req_id, time_in)
             if key is None:
-                self._error(
-                    conn,
-                    method,
-                    NO_TOKEN if params.get("token") is None else "ESession:Invalid session",
-                    req_id,
-                    time_in,
-                )
                 return
             if channel == "executions":
                 self._sub_executions(conn, method, key, params, req_id, time_in)
@@ -470,14 +466,7 @@ class SpotWs:
             if conn.ws_key != "spotL3V2":
                 self._error(conn, method, "Channel not supported on this endpoint", req_id, time_in)
                 return
-            if self._token(conn, params) is None:
-                self._error(
-                    conn,
-                    method,
-                    NO_TOKEN if params.get("token") is None else "ESession:Invalid session",
-                    req_id,
-                    time_in,
-                )
+            if self._authorize(conn, method, params, req_id, time_in) is None:
                 return
         symbols = params.get("symbol")
         if not isinstance(symbols, list) or not symbols:
@@ -1367,11 +1356,8 @@ class SpotWs:
     def t_edit_order(self, conn: Conn, key: ApiKey, params: dict[str, Any], req_id: Any, time_in: float) -> None:
         if "trade" not in key.permissions:
             raise OrderError("EGeneral:Permission denied")
-        pair = self._pair(params)
         oid = str(params.get("order_id", ""))
-        o = self.ex.engine.account(key.account).orders.get(oid)
-        if o is None or o.pair is not pair:
-            raise OrderError("EOrder:Unknown order")
+        self.ex.engine.find_order(key.account, oid, self._pair(params))
         old, new = self.ex.edit(
             key,
             oid,

@@ -224,6 +224,11 @@ _FILL_COLUMNS = (
     "fill_id, account, product, order_id, cl_ord_id, symbol, side, qty, price, fee, fee_asset, ts, raw, source, "
     "recorded_at"
 )
+# how a fill / order update finds its journal entry: by client order id first, then by order id
+_LINK_QUERIES = (
+    "SELECT cl_ord_id FROM krakenkit_orders WHERE cl_ord_id = ? AND account = ?",
+    "SELECT cl_ord_id FROM krakenkit_orders WHERE order_id = ? AND account = ?",
+)
 
 
 def _add_equals(where: list[str], params: list[Any], **columns: Any) -> None:
@@ -652,10 +657,7 @@ class OrderJournal:
         says ``"sent": false``. ``gate_wait``: seconds it waited at the gate."""
         now = self._clock()
         with self._lock, self._db.transaction():
-            row = self._db.execute(
-                "SELECT status, attempts FROM krakenkit_orders WHERE cl_ord_id = ?" + self._db.row_lock,  # noqa: S608
-                (cl_ord_id,),
-            ).fetchone()
+            row = self._lock_entry_row(cl_ord_id, "status, attempts")
             if row is None:
                 raise JournalError(f"no journal entry for client order id {cl_ord_id!r}")
             extra: dict[str, Any] = {"error": reason, "resolved_at": now, "owner": None, "claimed_until": None}
@@ -774,20 +776,21 @@ class OrderJournal:
                                             filled_qty=filled_qty, detail={"order_update": exchange_state})
         return self.get(cl) if changed else self.find(cl)
 
+    def _lock_entry_row(self, cl_ord_id: str, columns: str) -> Any:
+        """``columns`` of the entry's row (None when there is none), read inside a transaction that is about
+        to change it: locked until the end of the transaction (``FOR UPDATE`` on PostgreSQL)."""
+        return self._db.execute(
+            f"SELECT {columns} FROM krakenkit_orders WHERE cl_ord_id = ?{self._db.row_lock}",  # noqa: S608 - ours
+            (cl_ord_id,),
+        ).fetchone()
+
     def _find_link(self, account: str, cl_ord_id: str | None, order_id: str | None) -> str | None:
         """The journal entry (its client id) a fill / order update of ``account`` belongs to, or None."""
-        if cl_ord_id:
-            row = self._db.execute(
-                "SELECT cl_ord_id FROM krakenkit_orders WHERE cl_ord_id = ? AND account = ?", (cl_ord_id, account)
-            ).fetchone()
-            if row is not None:
-                return str(row[0])
-        if order_id:
-            row = self._db.execute(
-                "SELECT cl_ord_id FROM krakenkit_orders WHERE order_id = ? AND account = ?", (order_id, account)
-            ).fetchone()
-            if row is not None:
-                return str(row[0])
+        for query, value in zip(_LINK_QUERIES, (cl_ord_id, order_id), strict=True):
+            if value:
+                row = self._db.execute(query, (value, account)).fetchone()
+                if row is not None:
+                    return str(row[0])
         return None
 
     def _evidence_locked(
@@ -796,11 +799,9 @@ class OrderJournal:
     ) -> bool:
         """Apply what the exchange reported about an entry (inside a transaction): order id, the sum of its
         fills, exchange state, and the status change the evidence allows. True when something changed."""
-        columns = "status, order_id, quantity, filled_qty, exchange_state, owner, claimed_until, account, params"
-        row = self._db.execute(
-            f"SELECT {columns} FROM krakenkit_orders WHERE cl_ord_id = ?{self._db.row_lock}",  # noqa: S608 - ours
-            (cl_ord_id,),
-        ).fetchone()
+        row = self._lock_entry_row(
+            cl_ord_id, "status, order_id, quantity, filled_qty, exchange_state, owner, claimed_until, account, params"
+        )
         if row is None:
             return False
         status, old_oid, quantity, old_filled, old_state, owner, claimed_until, account, params = row
@@ -1002,11 +1003,7 @@ class OrderJournal:
         self, cl_ord_id: str, new: JournalStatus, extra: Mapping[str, Any], *,
         detail: Mapping[str, Any] | None = None, attempts_inc: bool = False, now: float,
     ) -> None:
-        columns = "status, attempts, filled_qty, exchange_state, account, order_id"
-        row = self._db.execute(
-            f"SELECT {columns} FROM krakenkit_orders WHERE cl_ord_id = ?{self._db.row_lock}",  # noqa: S608 - ours
-            (cl_ord_id,),
-        ).fetchone()
+        row = self._lock_entry_row(cl_ord_id, "status, attempts, filled_qty, exchange_state, account, order_id")
         if row is None:
             raise JournalError(f"no journal entry for client order id {cl_ord_id!r}")
         old = JournalStatus(row[0])
