@@ -50,9 +50,25 @@ def _sent(sb: Sandbox, api_key: str | None, path: str | None = None) -> list[dic
     ]
 
 
-def _far_bid(client: DerivativesClient) -> Decimal:
-    book = client.get_orderbook(symbol="PF_XBTUSD")
+def _far_below(book: Any) -> Decimal:
+    """A buy price far under the best bid: rests, never fills."""
     return (book.bids[0][0] * Decimal("0.8")).quantize(Decimal(1))
+
+
+def _far_bid(client: DerivativesClient) -> Decimal:
+    return _far_below(client.get_orderbook(symbol="PF_XBTUSD"))
+
+
+def _limit_buy(price: Decimal | str, cli_ord_id: str, size: Decimal | str = "0.01") -> dict[str, Any]:
+    """``sendorder`` params: a PF_XBTUSD limit buy."""
+    return {
+        "orderType": "lmt",
+        "symbol": "PF_XBTUSD",
+        "side": "buy",
+        "size": size,
+        "limitPrice": price,
+        "cliOrdId": cli_ord_id,
+    }
 
 
 def test_private_reads_typed_and_untyped(sb: Sandbox) -> None:
@@ -94,18 +110,7 @@ def test_order_entry_and_cancel_through_request(sb: Sandbox) -> None:
     with DerivativesClient(key, secret, environment=sb.environment, timeout=5) as client:
         price = _far_bid(client)
         cid = client.generate_new_order_id()
-        placed = client.request(
-            "POST",
-            f"{V3}/sendorder",
-            {
-                "orderType": "lmt",
-                "symbol": "PF_XBTUSD",
-                "side": "buy",
-                "size": Decimal("0.0100"),
-                "limitPrice": price,
-                "cliOrdId": cid,
-            },
-        )
+        placed = client.request("POST", f"{V3}/sendorder", _limit_buy(price, cid, size=Decimal("0.0100")))
         assert isinstance(placed, SendOrderResult) and placed.status == "placed" and placed.cli_ord_id == cid
         assert [(o.order_id, o.cli_ord_id) for o in client.get_open_orders()] == [(placed.order_id, cid)]
         cancelled = client.request("POST", f"{V3}/cancelorder", {"cliOrdId": cid})
@@ -116,14 +121,7 @@ def test_order_entry_and_cancel_through_request(sb: Sandbox) -> None:
         assert client.get_open_orders() == []
     (send,) = _sent(sb, key, f"{V3}/sendorder")
     assert send["method"] == "POST" and send["status"] == 200
-    assert send["params"] == {
-        "orderType": "lmt",
-        "symbol": "PF_XBTUSD",
-        "side": "buy",
-        "size": "0.01",
-        "limitPrice": str(price),
-        "cliOrdId": cid,
-    }
+    assert send["params"] == _limit_buy(str(price), cid, size="0.01")  # Decimals on the wire as Kraken writes them
     assert len(_sent(sb, key, f"{V3}/cancelorder")) == 2
 
 
@@ -133,18 +131,7 @@ def test_send_order_of_unknown_outcome_is_found_by_cli_ord_id_not_sent_twice(sb:
         price = _far_bid(client)
         cid = client.generate_new_order_id()
         sb.faults.accept_then_timeout(f"{V3}/sendorder", n=1, delay=5.0)
-        res = client.request(
-            "POST",
-            f"{V3}/sendorder",
-            {
-                "orderType": "lmt",
-                "symbol": "PF_XBTUSD",
-                "side": "buy",
-                "size": "0.01",
-                "limitPrice": price,
-                "cliOrdId": cid,
-            },
-        )
+        res = client.request("POST", f"{V3}/sendorder", _limit_buy(price, cid))
         assert isinstance(res, SendOrderResult) and res.recovered and res.cli_ord_id == cid
         assert [o.cli_ord_id for o in client.get_open_orders()] == [cid]
     assert len(_sent(sb, key, f"{V3}/sendorder")) == 1
@@ -230,20 +217,8 @@ async def test_async_request_end_to_end() -> None:
         async with AsyncDerivativesClient(key, secret, environment=sandbox.environment, timeout=5) as client:
             accounts = await client.request("GET", f"{V3}/accounts")
             assert isinstance(accounts, AccountsResult)
-            book = await client.get_orderbook(symbol="PF_XBTUSD")
-            price = (book.bids[0][0] * Decimal("0.8")).quantize(Decimal(1))
-            placed = await client.request(
-                "POST",
-                f"{V3}/sendorder",
-                {
-                    "orderType": "lmt",
-                    "symbol": "PF_XBTUSD",
-                    "side": "buy",
-                    "size": "0.01",
-                    "limitPrice": price,
-                    "cliOrdId": "async-1",
-                },
-            )
+            price = _far_below(await client.get_orderbook(symbol="PF_XBTUSD"))
+            placed = await client.request("POST", f"{V3}/sendorder", _limit_buy(price, "async-1"))
             assert isinstance(placed, SendOrderResult) and placed.status == "placed"
             edited = await client.request("POST", f"{V3}/editorder", {"cliOrdId": "async-1", "limitPrice": price - 1})
             assert edited.status == "edited"

@@ -10,7 +10,8 @@ execution reports carry the template as ``contingent``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -132,128 +133,108 @@ def _is_exec(pred: Any) -> Any:
     return lambda m: m.get("channel") == "executions" and m.get("type") == "update" and pred(m["data"][0])
 
 
-async def test_ws_conditional_places_secondary_with_ord_ref_id() -> None:
-    with Sandbox(seed=1, market=False) as sb:
-        k, s = sb.create_key()
-        tok = await token(sb, k, s)
-        raw = Raw(sb.rest_url, k, s)  # after the token call: its nonces must be the larger ones
-        async with websockets.connect(sb.ws_urls["spotPrivateV2"]) as ws:
-            await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "executions", "token": tok}}))
-            await recv(ws, ack("subscribe"))
-            await recv(ws, is_("executions", "snapshot"))
-            # the official OTO example's shape, at this book's prices
-            await ws.send(
-                json.dumps(
-                    {
-                        "method": "add_order",
-                        "params": {
-                            "order_type": "limit",
-                            "side": "buy",
-                            "order_qty": 0.01,
-                            "symbol": "BTC/USD",
-                            "limit_price": 65000.0,
-                            "conditional": {
-                                "order_type": "stop-loss-limit",
-                                "trigger_price": 64000.0,
-                                "limit_price": 63900.0,
-                            },
-                            "token": tok,
-                        },
-                        "req_id": 7,
-                    }
-                )
-            )
-            res = await recv(ws, ack("add_order"))
-            assert res["success"] is True
-            oid = res["result"]["order_id"]
-            pend = await recv(ws, _is_exec(lambda r: r["exec_type"] == "pending_new"))
-            row = pend["data"][0]
-            assert row["order_id"] == oid and "ord_ref_id" not in row
-            assert row["contingent"] == {
+@dataclass
+class PrivateWs:
+    token: str
+    raw: Raw  # the same key over REST
+    ws: Any  # connected to spotPrivateV2
+
+
+@pytest.fixture
+async def private_ws(sb: Sandbox) -> AsyncIterator[PrivateWs]:
+    k, s = sb.create_key()
+    tok = await token(sb, k, s)
+    raw = Raw(sb.rest_url, k, s)  # after the token call: its nonces must be the larger ones
+    async with websockets.connect(sb.ws_urls["spotPrivateV2"]) as ws:
+        yield PrivateWs(tok, raw, ws)
+
+
+async def _add_order(ws: Any, params: dict[str, Any], **frame: Any) -> dict[str, Any]:
+    """Send an ``add_order`` request and return its reply."""
+    await ws.send(json.dumps({"method": "add_order", "params": params, **frame}))
+    return await recv(ws, ack("add_order"))
+
+
+async def test_ws_conditional_places_secondary_with_ord_ref_id(sb: Sandbox, private_ws: PrivateWs) -> None:
+    tok, raw, ws = private_ws.token, private_ws.raw, private_ws.ws
+    await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "executions", "token": tok}}))
+    await recv(ws, ack("subscribe"))
+    await recv(ws, is_("executions", "snapshot"))
+    # the official OTO example's shape, at this book's prices
+    res = await _add_order(
+        ws,
+        {
+            "order_type": "limit",
+            "side": "buy",
+            "order_qty": 0.01,
+            "symbol": "BTC/USD",
+            "limit_price": 65000.0,
+            "conditional": {
                 "order_type": "stop-loss-limit",
-                "trigger_price": D("64000.0"),
-                "trigger_price_type": "static",
-                "limit_price": D("63900.0"),
-                "limit_price_type": "static",
-            }
-            await recv(ws, _is_exec(lambda r: r["exec_type"] == "new"))
+                "trigger_price": 64000.0,
+                "limit_price": 63900.0,
+            },
+            "token": tok,
+        },
+        req_id=7,
+    )
+    assert res["success"] is True
+    oid = res["result"]["order_id"]
+    pend = await recv(ws, _is_exec(lambda r: r["exec_type"] == "pending_new"))
+    row = pend["data"][0]
+    assert row["order_id"] == oid and "ord_ref_id" not in row
+    assert row["contingent"] == {
+        "order_type": "stop-loss-limit",
+        "trigger_price": D("64000.0"),
+        "trigger_price_type": "static",
+        "limit_price": D("63900.0"),
+        "limit_price_type": "static",
+    }
+    await recv(ws, _is_exec(lambda r: r["exec_type"] == "new"))
 
-            sb.take("BTC/USD", "sell", "0.004")
-            trade = await recv(ws, _is_exec(lambda r: r["exec_type"] == "trade"))
-            assert trade["data"][0]["order_id"] == oid and trade["data"][0]["last_qty"] == D("0.004")
-            kid_pend = await recv(ws, _is_exec(lambda r: r["exec_type"] == "pending_new"))
-            kid = kid_pend["data"][0]
-            assert kid_pend["sequence"] > trade["sequence"]
-            assert kid["ord_ref_id"] == oid and kid["order_id"] != oid
-            assert (kid["side"], kid["order_type"], kid["order_qty"]) == ("sell", "stop-loss-limit", D("0.004"))
-            assert kid["limit_price"] == D("63900.0") and kid["triggers"]["price"] == D("64000.0")
-            assert "contingent" not in kid
-            kid_new = await recv(ws, _is_exec(lambda r: r["exec_type"] == "new"))
-            assert kid_new["data"][0]["order_id"] == kid["order_id"]
+    sb.take("BTC/USD", "sell", "0.004")
+    trade = await recv(ws, _is_exec(lambda r: r["exec_type"] == "trade"))
+    assert trade["data"][0]["order_id"] == oid and trade["data"][0]["last_qty"] == D("0.004")
+    kid_pend = await recv(ws, _is_exec(lambda r: r["exec_type"] == "pending_new"))
+    kid = kid_pend["data"][0]
+    assert kid_pend["sequence"] > trade["sequence"]
+    assert kid["ord_ref_id"] == oid and kid["order_id"] != oid
+    assert (kid["side"], kid["order_type"], kid["order_qty"]) == ("sell", "stop-loss-limit", D("0.004"))
+    assert kid["limit_price"] == D("63900.0") and kid["triggers"]["price"] == D("64000.0")
+    assert "contingent" not in kid
+    kid_new = await recv(ws, _is_exec(lambda r: r["exec_type"] == "new"))
+    assert kid_new["data"][0]["order_id"] == kid["order_id"]
 
-        info = raw.ok("QueryOrders", {"txid": f"{oid},{kid['order_id']}"})
-        assert info[oid]["descr"]["close"] == "close position @ stop loss 64000.0 -> limit 63900.0"
-        assert info[kid["order_id"]]["refid"] == oid
-        assert info[kid["order_id"]]["descr"]["order"] == "sell 0.00400000 XBTUSD @ stop loss 64000.0 -> limit 63900.0"
+    info = raw.ok("QueryOrders", {"txid": f"{oid},{kid['order_id']}"})
+    assert info[oid]["descr"]["close"] == "close position @ stop loss 64000.0 -> limit 63900.0"
+    assert info[kid["order_id"]]["refid"] == oid
+    assert info[kid["order_id"]]["descr"]["order"] == "sell 0.00400000 XBTUSD @ stop loss 64000.0 -> limit 63900.0"
 
 
-async def test_ws_conditional_offset_from_primary_price_and_validation() -> None:
-    with Sandbox(seed=1, market=False) as sb:
-        k, s = sb.create_key()
-        tok = await token(sb, k, s)
-        raw = Raw(sb.rest_url, k, s)  # after the token call: its nonces must be the larger ones
-        async with websockets.connect(sb.ws_urls["spotPrivateV2"]) as ws:
-            base = {
-                "order_type": "limit",
-                "side": "buy",
-                "order_qty": 0.01,
-                "symbol": "BTC/USD",
-                "limit_price": 65000.0,
-                "token": tok,
-            }
-            await ws.send(
-                json.dumps(
-                    {
-                        "method": "add_order",
-                        "params": {**base, "conditional": {"order_type": "stop-loss-limit", "trigger_price": 64000.0}},
-                    }
-                )
-            )
-            e = await recv(ws, ack("add_order"))
-            assert (e["success"], e["error"]) == (False, "EGeneral:Invalid arguments:close[price2]")
-            await ws.send(
-                json.dumps(
-                    {
-                        "method": "add_order",
-                        "params": {**base, "conditional": {"order_type": "market", "trigger_price": 64000.0}},
-                    }
-                )
-            )
-            e = await recv(ws, ack("add_order"))
-            assert (e["success"], e["error"]) == (False, "EGeneral:Invalid arguments:close[ordertype]")
+async def test_ws_conditional_offset_from_primary_price_and_validation(sb: Sandbox, private_ws: PrivateWs) -> None:
+    tok, raw, ws = private_ws.token, private_ws.raw, private_ws.ws
+    base = {
+        "order_type": "limit",
+        "side": "buy",
+        "order_qty": 0.01,
+        "symbol": "BTC/USD",
+        "limit_price": 65000.0,
+        "token": tok,
+    }
+    no_price2 = {"order_type": "stop-loss-limit", "trigger_price": 64000.0}
+    e = await _add_order(ws, {**base, "conditional": no_price2})
+    assert (e["success"], e["error"]) == (False, "EGeneral:Invalid arguments:close[price2]")
+    e = await _add_order(ws, {**base, "conditional": {"order_type": "market", "trigger_price": 64000.0}})
+    assert (e["success"], e["error"]) == (False, "EGeneral:Invalid arguments:close[ordertype]")
 
-            # -2 % from the primary's price: 65000.0 * 0.98 = 63700.0
-            await ws.send(
-                json.dumps(
-                    {
-                        "method": "add_order",
-                        "params": {
-                            **base,
-                            "conditional": {
-                                "order_type": "stop-loss",
-                                "trigger_price": -2,
-                                "trigger_price_type": "pct",
-                            },
-                        },
-                    }
-                )
-            )
-            res = await recv(ws, ack("add_order"))
-            assert res["success"] is True
-            oid = res["result"]["order_id"]
-        assert raw.ok("QueryOrders", {"txid": oid})[oid]["descr"]["close"] == "close position @ stop loss -2%"
-        sb.take("BTC/USD", "sell", "0.01")
-        kids = _children(raw, oid)
-        assert [(o["vol"], o["descr"]["ordertype"], o["descr"]["price"]) for o in kids.values()] == [
-            ("0.01000000", "stop-loss", "63700.0")
-        ]
+    # -2 % from the primary's price: 65000.0 * 0.98 = 63700.0
+    pct = {"order_type": "stop-loss", "trigger_price": -2, "trigger_price_type": "pct"}
+    res = await _add_order(ws, {**base, "conditional": pct})
+    assert res["success"] is True
+    oid = res["result"]["order_id"]
+    assert raw.ok("QueryOrders", {"txid": oid})[oid]["descr"]["close"] == "close position @ stop loss -2%"
+    sb.take("BTC/USD", "sell", "0.01")
+    kids = _children(raw, oid)
+    assert [(o["vol"], o["descr"]["ordertype"], o["descr"]["price"]) for o in kids.values()] == [
+        ("0.01000000", "stop-loss", "63700.0")
+    ]

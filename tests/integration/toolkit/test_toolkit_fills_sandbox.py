@@ -3,125 +3,39 @@
 and a restart replay; a version-1 PostgreSQL journal migrates; and an order that waited at the gate during a
 reconnect is withdrawn by ``revalidate`` and never reaches the wire.
 
-PostgreSQL comes from ``KRAKENKIT_TEST_PG_DSN`` (``eval "$(.ci/postgres.sh)"``); without it the module starts a
-throwaway server with ``.ci/postgres.sh`` and stops it afterwards, like test_toolkit_journal_pg.py. Only when
-no server can be started are the PostgreSQL cases skipped, with a loud warning.
+PostgreSQL comes from ``KRAKENKIT_TEST_PG_DSN`` (``eval "$(.ci/postgres.sh)"``); without it conftest.py starts a
+throwaway server with ``.ci/postgres.sh`` and stops it afterwards. Only when no server can be started are the
+PostgreSQL cases skipped, with a loud warning.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import time
-import uuid
-import warnings
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
+from toolkit_helpers import GatedSpotAccount, wait_until
 
-from krakenkit.rest import AsyncSpotClient, SpotClient
+from journal_v1_schema import V1_SCHEMA_PG
 from krakenkit.sandbox import Sandbox
 from krakenkit.toolkit import (
     AccountState,
-    AsyncSafeOrderSubmitter,
     JournalFill,
     JournalStatus,
     OrderJournal,
     OrderRequest,
     OrderWithdrawnError,
-    ReconnectGate,
     SpotBackfill,
 )
-from krakenkit.ws import WebsocketClient
 
 S = JournalStatus
-ROOT = Path(__file__).resolve().parents[3]
-
-# what the first release (schema version 1) created on PostgreSQL, verbatim
-V1_SCHEMA_PG = """
-CREATE TABLE IF NOT EXISTS krakenkit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS krakenkit_orders (
-    cl_ord_id TEXT PRIMARY KEY, account TEXT NOT NULL, product TEXT NOT NULL, via TEXT NOT NULL,
-    symbol TEXT NOT NULL, side TEXT NOT NULL, order_type TEXT NOT NULL, quantity TEXT NOT NULL, price TEXT,
-    params TEXT NOT NULL, status TEXT NOT NULL, order_id TEXT, exchange_state TEXT,
-    filled_qty TEXT NOT NULL DEFAULT '0', error TEXT, attempts INTEGER NOT NULL DEFAULT 0, owner TEXT,
-    claimed_until DOUBLE PRECISION, created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
-    sent_at DOUBLE PRECISION, resolved_at DOUBLE PRECISION
-);
-CREATE INDEX IF NOT EXISTS krakenkit_orders_status ON krakenkit_orders (account, product, status);
-CREATE INDEX IF NOT EXISTS krakenkit_orders_order_id ON krakenkit_orders (order_id);
-CREATE TABLE IF NOT EXISTS krakenkit_order_events (
-    id BIGSERIAL PRIMARY KEY, cl_ord_id TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, status TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS krakenkit_order_events_cl ON krakenkit_order_events (cl_ord_id);
-CREATE TABLE IF NOT EXISTS krakenkit_fills (
-    account TEXT NOT NULL, fill_id TEXT NOT NULL, product TEXT NOT NULL, order_id TEXT, cl_ord_id TEXT,
-    symbol TEXT, side TEXT, qty TEXT NOT NULL, price TEXT NOT NULL, fee TEXT, fee_asset TEXT,
-    ts DOUBLE PRECISION, raw TEXT NOT NULL, recorded_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (account, fill_id)
-);
-INSERT INTO krakenkit_meta (key, value) VALUES ('schema_version', '1')
-"""
-
-
-# --- PostgreSQL (same arrangement as test_toolkit_journal_pg.py) ---------------------------------------------
-
-
-def _start_server() -> tuple[str | None, str | None, str]:
-    script = ROOT / ".ci" / "postgres.sh"
-    try:
-        proc = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=180)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return None, None, f"could not run {script}: {exc!r}"
-    env: dict[str, str] = {}
-    for line in proc.stdout.splitlines():
-        if line.startswith("export ") and "=" in line:
-            k, v = line[len("export ") :].split("=", 1)
-            env[k] = v.strip("'\"")
-    if proc.returncode != 0 or "KRAKENKIT_TEST_PG_DSN" not in env:
-        return None, None, f".ci/postgres.sh failed (exit {proc.returncode}): {proc.stderr[-500:]}"
-    return env["KRAKENKIT_TEST_PG_DSN"], env.get("KRAKENKIT_TEST_PG_DIR"), ""
-
-
-@pytest.fixture(scope="module")
-def pg_dsn() -> Iterator[str]:
-    dsn = os.environ.get("KRAKENKIT_TEST_PG_DSN")
-    started_dir = None
-    if not dsn:
-        dsn, started_dir, why = _start_server()
-        if not dsn:
-            msg = (
-                "!!! PostgreSQL fill journal tests SKIPPED: no server. Set KRAKENKIT_TEST_PG_DSN or make "
-                f".ci/postgres.sh work. Reason: {why}"
-            )
-            warnings.warn(msg, stacklevel=1)
-            pytest.skip(msg)
-    try:
-        yield dsn
-    finally:
-        if started_dir:
-            subprocess.run(
-                ["bash", str(ROOT / ".ci" / "postgres.sh"), "stop", started_dir], capture_output=True, timeout=60
-            )
 
 
 @pytest.fixture
-def schema_dsn(pg_dsn: str) -> Iterator[str]:
-    """A fresh schema per test (search_path), dropped afterwards."""
-    import psycopg
-
-    name = "kk_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {name}")
-    sep = "&" if "?" in pg_dsn else "?"
-    yield f"{pg_dsn}{sep}options={quote(f'-csearch_path={name}')}"
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {name} CASCADE")
+def sandbox_seed() -> int:
+    return 23
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -137,60 +51,31 @@ def fill_rows(journal: OrderJournal) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in rows]
 
 
-# --- sandbox --------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(seed=23, rate_limits=False, market=False, fast_mode=True) as sb:
-        yield sb
-
-
-async def wait_until(pred: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
-
-
 async def test_fills_reach_the_journal_once_through_stream_backfill_and_restart(
     sandbox: Sandbox,
     journal_target: str,
 ) -> None:
     sb = sandbox
-    key_a, sec_a = sb.create_key(balances={"XXBT": "10", "ZUSD": "1000000"})
-    key_b, sec_b = sb.create_key(balances={"ZUSD": "10000000"})
-    rest_a = AsyncSpotClient(key_a, sec_a, environment=sb.environment, timeout=5.0)
-    taker = SpotClient(key_b, sec_b, environment=sb.environment, timeout=5.0)
-    ws = WebsocketClient(key_a, sec_a, environment=sb.environment)
-    journal = OrderJournal.open(journal_target)
-    state = AccountState()
-    gate = ReconnectGate(ws, backfill=SpotBackfill(rest_a), state=state, keys=("spotPrivateV2",), wait_timeout=20)
-    recorder = journal.attach(state)  # the one line
-    backfilled = asyncio.Event()
-    gate.on("backfill_done", lambda ev: backfilled.set())
-    sub = AsyncSafeOrderSubmitter.spot_rest(rest_a, journal, gate=gate, owner="fill-bot")
-    await sub.start()
+    async with GatedSpotAccount(sb, journal_target) as acct:
+        ws, journal, state, gate, rest_a = acct.ws, acct.journal, acct.state, acct.gate, acct.rest_a
+        recorder = journal.attach(state)  # the one line
+        backfilled = asyncio.Event()
+        gate.on("backfill_done", lambda ev: backfilled.set())
+        sub = await acct.submitter("fill-bot")
 
-    def take(volume: str) -> None:
-        taker.submit_order(
-            pair="XBTUSD", type="buy", ordertype="limit", volume=volume, price="65000.0", timeinforce="IOC"
-        )
-
-    try:
         await ws.subscribe("executions", "spotPrivateV2")
         placed = [await sub.submit("XBTUSD", "sell", "limit", "0.01", "65000.0") for _ in range(3)]
         await wait_until(lambda: len(state.open_orders) == 3)
 
-        take("0.01")  # fills the first sell: on the stream
-        take("0.004")  # part of the second: on the stream
+        acct.take("0.01")  # fills the first sell: on the stream
+        acct.take("0.004")  # part of the second: on the stream
         await wait_until(lambda: len(state.fills) == 2)
 
         def on_reconnecting(ev: Any) -> None:
             if ev.ws_key == "spotPrivateV2" and len(down) == 0:
                 down.append(True)
-                take("0.006")  # the rest of the second, while A's private socket is down
-                take("0.002")  # part of the third
+                acct.take("0.006")  # the rest of the second, while A's private socket is down
+                acct.take("0.002")  # part of the third
 
         down: list[bool] = []
         ws.on("reconnecting", on_reconnecting)
@@ -208,7 +93,7 @@ async def test_fills_reach_the_journal_once_through_stream_backfill_and_restart(
         assert {r[2] for r in rows} <= set(by_cl)  # every fill linked to its journal entry
         assert sorted(f.source or "" for f in journal.fills()) == ["rest", "rest", "ws", "ws"]
 
-        exchange = {o["txid"]: o for o in sb.orders(key_a)}
+        exchange = {o["txid"]: o for o in sb.orders(acct.key_a)}
         for p in placed:
             entry = journal.get(p.cl_ord_id)
             fills = journal.fills_of(p.cl_ord_id)
@@ -220,53 +105,40 @@ async def test_fills_reach_the_journal_once_through_stream_backfill_and_restart(
         assert third.exchange_state == "open" and third.filled_qty == Decimal("0.002")
 
         # the backfill asked Kraken for the trades over REST
-        assert any(r["path"].endswith("TradesHistory") and r.get("api_key") == key_a for r in sb.requests)
+        assert acct.sent_by_a("TradesHistory")
         # a second backfill finds nothing new; nothing is written twice
         await gate.backfill_now("check")
         assert await recorder.aflush(10)
         assert len(fill_rows(journal)) == 4 and recorder.recorded == 4
-    finally:
-        await gate.aclose()
-        await ws.close()
-        await asyncio.to_thread(journal.close)
+        await acct.close_streams()
 
-    # restart: a fresh state replays the whole trade history over REST; the journal keeps each fill once
-    journal2 = OrderJournal.open(journal_target)
-    try:
-        state2 = AccountState()
-        recorder2 = journal2.attach(state2)
-        counts = await SpotBackfill(rest_a).run(state2)
-        assert counts["fills"] == 4
-        assert await recorder2.aflush(10)
-        assert (recorder2.recorded, recorder2.duplicates) == (0, 4)
-        assert len(fill_rows(journal2)) == 4
-    finally:
-        await asyncio.to_thread(journal2.close)
-        await rest_a.aclose()
-        taker.close()
+        # restart: a fresh state replays the whole trade history over REST; the journal keeps each fill once
+        journal2 = OrderJournal.open(journal_target)
+        try:
+            state2 = AccountState()
+            recorder2 = journal2.attach(state2)
+            counts = await SpotBackfill(rest_a).run(state2)
+            assert counts["fills"] == 4
+            assert await recorder2.aflush(10)
+            assert (recorder2.recorded, recorder2.duplicates) == (0, 4)
+            assert len(fill_rows(journal2)) == 4
+        finally:
+            await asyncio.to_thread(journal2.close)
 
 
 async def test_order_waiting_at_the_gate_is_withdrawn_and_never_sent(sandbox: Sandbox, tmp_path: Path) -> None:
     """The bot decided to sell before its private socket dropped; during the pause a fill arrived (seen in
     the backfill). Its revalidate hook declines orders decided on an older view: nothing goes out."""
     sb = sandbox
-    key_a, sec_a = sb.create_key(balances={"XXBT": "10", "ZUSD": "1000000"})
-    key_b, sec_b = sb.create_key(balances={"ZUSD": "10000000"})
-    rest_a = AsyncSpotClient(key_a, sec_a, environment=sb.environment, timeout=5.0)
-    taker = SpotClient(key_b, sec_b, environment=sb.environment, timeout=5.0)
-    ws = WebsocketClient(key_a, sec_a, environment=sb.environment)
-    journal = OrderJournal.open(tmp_path / "withdrawn.sqlite3")
-    state = AccountState()
-    gate = ReconnectGate(ws, backfill=SpotBackfill(rest_a), state=state, keys=("spotPrivateV2",), wait_timeout=20)
-    recorder = journal.attach(state)
-    decided_on: dict[str, int] = {}
+    async with GatedSpotAccount(sb, tmp_path / "withdrawn.sqlite3") as acct:
+        ws, journal, state, gate = acct.ws, acct.journal, acct.state, acct.gate
+        recorder = journal.attach(state)
+        decided_on: dict[str, int] = {}
 
-    def revalidate(req: OrderRequest) -> bool:
-        return len(state.fills) == decided_on[req.cl_ord_id or ""]  # still the account it was decided on?
+        def revalidate(req: OrderRequest) -> bool:
+            return len(state.fills) == decided_on[req.cl_ord_id or ""]  # still the account it was decided on?
 
-    sub = AsyncSafeOrderSubmitter.spot_rest(rest_a, journal, gate=gate, owner="reval-bot", revalidate=revalidate)
-    await sub.start()
-    try:
+        sub = await acct.submitter("reval-bot", revalidate=revalidate)
         await ws.subscribe("executions", "spotPrivateV2")
         await sub.submit("XBTUSD", "sell", "limit", "0.01", "65000.0")
         pending: list[asyncio.Task[Any]] = []
@@ -279,9 +151,7 @@ async def test_order_waiting_at_the_gate_is_withdrawn_and_never_sent(sandbox: Sa
             pending.append(
                 asyncio.ensure_future(sub.submit("XBTUSD", "sell", "limit", "0.01", "65100.0", cl_ord_id="stale-1"))
             )
-            taker.submit_order(
-                pair="XBTUSD", type="buy", ordertype="limit", volume="0.01", price="65000.0", timeinforce="IOC"
-            )  # fills the resting sell while the socket is down
+            acct.take("0.01")  # fills the resting sell while the socket is down
 
         ws.on("reconnecting", on_reconnecting)
         sb.faults.drop_ws_connections("spotPrivateV2")
@@ -292,7 +162,7 @@ async def test_order_waiting_at_the_gate_is_withdrawn_and_never_sent(sandbox: Sa
         assert len(state.fills) == 1  # the backfill brought the fill before the gate reopened
 
         # on the wire: one AddOrder (the first sell), none for the withdrawn one
-        adds = [r for r in sb.requests if r["path"].endswith("AddOrder") and r.get("api_key") == key_a]
+        adds = acct.sent_by_a("AddOrder")
         assert len(adds) == 1 and all(r["params"].get("cl_ord_id") != "stale-1" for r in adds)
         e = journal.get("stale-1")
         assert e.status is S.NOT_PLACED and e.attempts == 0 and e.sent_at is None
@@ -304,14 +174,7 @@ async def test_order_waiting_at_the_gate_is_withdrawn_and_never_sent(sandbox: Sa
         decided_on["fresh-1"] = len(state.fills)
         r = await sub.submit("XBTUSD", "sell", "limit", "0.01", "65100.0", cl_ord_id="fresh-1")
         assert r.status is S.ACKNOWLEDGED and journal.get("fresh-1").gate_wait == 0.0
-        adds = [r for r in sb.requests if r["path"].endswith("AddOrder") and r.get("api_key") == key_a]
-        assert [a["params"].get("cl_ord_id") for a in adds][-1] == "fresh-1"
-    finally:
-        await gate.aclose()
-        await ws.close()
-        await asyncio.to_thread(journal.close)
-        await rest_a.aclose()
-        taker.close()
+        assert [a["params"].get("cl_ord_id") for a in acct.sent_by_a("AddOrder")][-1] == "fresh-1"
 
 
 def test_pg_version_1_journal_is_migrated_and_keeps_fills_unique(schema_dsn: str) -> None:

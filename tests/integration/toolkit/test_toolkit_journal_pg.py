@@ -1,77 +1,20 @@
 """OrderJournal on a real PostgreSQL server: same behaviour as SQLite, plus claims under concurrency.
 
-The server comes from ``KRAKENKIT_TEST_PG_DSN`` (``eval "$(.ci/postgres.sh)"``). Without it the module
+The server comes from ``KRAKENKIT_TEST_PG_DSN`` (``eval "$(.ci/postgres.sh)"``). Without it conftest.py
 starts a throwaway one with ``.ci/postgres.sh`` and stops it afterwards. Only when no server can be started
 are the tests skipped, with a loud warning.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
-import uuid
-import warnings
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
 from krakenkit.toolkit import JournalError, JournalFill, JournalStatus, OrderJournal
 
 S = JournalStatus
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def _start_server() -> tuple[str | None, str | None, str]:
-    script = ROOT / ".ci" / "postgres.sh"
-    try:
-        proc = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=180)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return None, None, f"could not run {script}: {exc!r}"
-    env: dict[str, str] = {}
-    for line in proc.stdout.splitlines():
-        if line.startswith("export ") and "=" in line:
-            k, v = line[len("export "):].split("=", 1)
-            env[k] = v.strip("'\"")
-    if proc.returncode != 0 or "KRAKENKIT_TEST_PG_DSN" not in env:
-        return None, None, f".ci/postgres.sh failed (exit {proc.returncode}): {proc.stderr[-500:]}"
-    return env["KRAKENKIT_TEST_PG_DSN"], env.get("KRAKENKIT_TEST_PG_DIR"), ""
-
-
-@pytest.fixture(scope="module")
-def pg_dsn() -> Iterator[str]:
-    dsn = os.environ.get("KRAKENKIT_TEST_PG_DSN")
-    started_dir = None
-    if not dsn:
-        dsn, started_dir, why = _start_server()
-        if not dsn:
-            msg = ("!!! PostgreSQL journal tests SKIPPED: no server. Set KRAKENKIT_TEST_PG_DSN or make "
-                   f".ci/postgres.sh work. Reason: {why}")
-            warnings.warn(msg, stacklevel=1)
-            pytest.skip(msg)
-    try:
-        yield dsn
-    finally:
-        if started_dir:
-            subprocess.run(["bash", str(ROOT / ".ci" / "postgres.sh"), "stop", started_dir],
-                           capture_output=True, timeout=60)
-
-
-@pytest.fixture
-def schema_dsn(pg_dsn: str) -> Iterator[str]:
-    """A fresh schema per test (search_path), dropped afterwards."""
-    import psycopg
-
-    name = "kk_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {name}")
-    sep = "&" if "?" in pg_dsn else "?"
-    yield f"{pg_dsn}{sep}options={quote(f'-csearch_path={name}')}"
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
 def _intent(j: OrderJournal, cl: str, **kw: object) -> None:

@@ -5,70 +5,42 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from toolkit_helpers import GatedSpotAccount, wait_until
 
-from krakenkit.rest import AsyncSpotClient, SpotClient
+from krakenkit.rest import AsyncSpotClient
 from krakenkit.sandbox import Sandbox
-from krakenkit.toolkit import (
-    AccountState,
-    AsyncSafeOrderSubmitter,
-    DeadMansSwitch,
-    GateEvent,
-    OrderJournal,
-    ReconnectGate,
-    SpotBackfill,
-)
+from krakenkit.toolkit import DeadMansSwitch, GateEvent, ReconnectGate
 from krakenkit.ws import WebsocketClient
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(seed=11, rate_limits=False, market=False, fast_mode=True) as sb:
-        yield sb
-
-
-async def wait_until(pred: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
+def sandbox_seed() -> int:
+    return 11
 
 
 async def test_fills_missed_while_down_are_backfilled_once_and_gate_blocks_orders(
     sandbox: Sandbox, tmp_path: Path,
 ) -> None:
     sb = sandbox
-    key_a, sec_a = sb.create_key(balances={"XXBT": "10", "ZUSD": "1000000"})
-    key_b, sec_b = sb.create_key(balances={"ZUSD": "10000000"})
-    rest_a = AsyncSpotClient(key_a, sec_a, environment=sb.environment, timeout=5.0)
-    taker = SpotClient(key_b, sec_b, environment=sb.environment, timeout=5.0)
-    ws = WebsocketClient(key_a, sec_a, environment=sb.environment)
-    journal = OrderJournal.open(tmp_path / "gate.sqlite3")
-    state = AccountState()
-    gate = ReconnectGate(ws, backfill=SpotBackfill(rest_a), state=state, keys=("spotPrivateV2",), wait_timeout=20)
-    events: list[GateEvent] = []
-    gate.on("*", events.append)
-    backfilled = asyncio.Event()
-    gate.on("backfill_done", lambda ev: backfilled.set())
-    sub = AsyncSafeOrderSubmitter.spot_rest(rest_a, journal, gate=gate, owner="gate-bot")
-    await sub.start()
-    try:
+    async with GatedSpotAccount(sb, tmp_path / "gate.sqlite3") as acct:
+        ws, state, gate, rest_a, key_a = acct.ws, acct.state, acct.gate, acct.rest_a, acct.key_a
+        events: list[GateEvent] = []
+        gate.on("*", events.append)
+        backfilled = asyncio.Event()
+        gate.on("backfill_done", lambda ev: backfilled.set())
+        sub = await acct.submitter("gate-bot")
         await ws.subscribe("executions", "spotPrivateV2")
         # five resting sells of A at the best ask; B's buys at that price hit only A's orders
         for _ in range(5):
             await sub.submit("XBTUSD", "sell", "limit", "0.01", "65000.0")
         await wait_until(lambda: len(state.open_orders) == 5)
 
-        def take() -> None:
-            taker.submit_order(pair="XBTUSD", type="buy", ordertype="limit", volume="0.01", price="65000.0",
-                               timeinforce="IOC")
-
-        take()  # fill 1, while connected: arrives on the stream
+        acct.take()  # fill 1, while connected: arrives on the stream
         await wait_until(lambda: len(state.fills) == 1)
 
         down_trades: list[bool] = []
@@ -78,7 +50,7 @@ async def test_fills_missed_while_down_are_backfilled_once_and_gate_blocks_order
             # happen on the exchange while A's private socket is down
             if ev.ws_key == "spotPrivateV2" and not down_trades:
                 for _ in range(3):
-                    take()
+                    acct.take()
                     down_trades.append(gate.is_open)
 
         ws.on("reconnecting", on_reconnecting)
@@ -101,7 +73,7 @@ async def test_fills_missed_while_down_are_backfilled_once_and_gate_blocks_order
         assert await gate.wait_open(10)
         assert down_trades == [False, False, False]
 
-        take()  # fill 5, after the gate reopened: on the stream again
+        acct.take()  # fill 5, after the gate reopened: on the stream again
         await wait_until(lambda: len(state.fills) == 5)
         await wait_until(lambda: len(attempts) >= 10)
         stop.set()
@@ -134,14 +106,8 @@ async def test_fills_missed_while_down_are_backfilled_once_and_gate_blocks_order
         # ... while the bot did try during the pause (a submit started before and ended after the reopen)
         assert any(closed.at - 1 < start < opened_at < end for start, end in attempts)
         # the exchange saw no more AddOrders in the window than were already in flight when it closed
-        adds = [r for r in sb.requests if r["path"].endswith("AddOrder") and r.get("api_key") == key_a]
+        adds = acct.sent_by_a("AddOrder")
         assert len([r for r in adds if closed.at <= r["time"] < opened_at]) <= closed.inflight
-    finally:
-        await gate.aclose()
-        await ws.close()
-        await rest_a.aclose()
-        taker.close()
-        journal.close()
 
 
 async def test_system_status_closes_gate_and_cancel_only_still_allows_cancels(sandbox: Sandbox) -> None:

@@ -3,63 +3,31 @@ limiter as ``WebsocketAPIClient``, against a sandbox that enforces Kraken's trad
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
+import ast
+import contextlib
+import inspect
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from ws_testkit import (
+    STARTER_THRESHOLD,
+    RecordingLimiter,
+    SendOne,
+    check_burst_beyond_the_threshold_waits,
+    check_rate_limited_reply_resynchronises,
+    ws_sent,
+)
 
 from krakenkit import WS_KEY_MAP
 from krakenkit._core.errors import KrakenAPIError, RateLimitError
-from krakenkit._core.ratelimit import NoRateLimit, SpotRateLimiter, shared_spot_rate_limiter, spot_rate_limiter
+from krakenkit._core.ratelimit import RateLimiter, shared_spot_rate_limiter, spot_rate_limiter
 from krakenkit.sandbox import Sandbox
-from krakenkit.ws import WebsocketAPIClient, WebsocketClient
+from krakenkit.ws import WebsocketAPIClient, WebsocketClient, api_client
 from krakenkit.ws.client import TRADING_METHODS
 
 PRIV = WS_KEY_MAP.spotPrivateV2
-STARTER_THRESHOLD = 60  # Kraken's Spot trading counter threshold for the starter tier
-
-
-class VirtualClock:
-    """Unix-like seconds that move only when told (shared by the sandbox and the limiter)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class Recording:
-    """Wraps a real limiter: records every call; with a clock, moves it by the wait instead of sleeping
-    (the requests below are sequential, so each goes out at its booked time)."""
-
-    def __init__(self, inner: SpotRateLimiter, clock: VirtualClock | None = None) -> None:
-        self.inner = inner
-        self.clock = clock
-        self.calls: list[tuple[str, str]] = []
-        self.waited = 0.0
-
-    def reserve(self, endpoint: str, params: Mapping[str, Any] | None = None) -> float:
-        self.calls.append(("reserve", endpoint))
-        wait = self.inner.reserve(endpoint, params)
-        if self.clock is None:
-            return wait
-        self.clock.advance(wait)
-        self.waited += wait
-        return 0.0
-
-    def on_response(self, endpoint: str, params: Mapping[str, Any] | None, result: Any) -> None:
-        self.calls.append(("on_response", endpoint))
-        self.inner.on_response(endpoint, params, result)
-
-    def on_rate_limited(self, endpoint: str, params: Mapping[str, Any] | None) -> None:
-        self.calls.append(("on_rate_limited", endpoint))
-        self.inner.on_rate_limited(endpoint, params)
 
 
 def _ioc_buy() -> dict[str, Any]:
@@ -74,73 +42,48 @@ def _ioc_buy() -> dict[str, Any]:
     }
 
 
-async def _burst(ws: WebsocketClient, n: int) -> list[BaseException]:
-    errors: list[BaseException] = []
-    for _ in range(n):
-        try:
-            await ws.request(PRIV, "add_order", _ioc_buy(), timeout=5)
-        except RateLimitError as exc:
-            errors.append(exc)
-    return errors
+@contextlib.asynccontextmanager
+async def _low_level(sb: Sandbox, key: str, secret: str, limiter: RateLimiter) -> AsyncIterator[SendOne]:
+    """Orders through ``WebsocketClient.request``."""
+    async with WebsocketClient(key, secret, environment=sb.environment, rate_limiter=limiter) as ws:
+        yield lambda: ws.request(PRIV, "add_order", _ioc_buy(), timeout=5)
 
 
-def _ws_sent(sb: Sandbox, method: str) -> list[dict[str, Any]]:
-    return [r for r in sb.requests if r["transport"] == "ws" and r["method"] == method]
+def _methods_the_api_client_sends() -> set[str]:
+    """Every Spot v2 method ``WebsocketAPIClient`` sends: each goes through ``self._call("<method>", ...)``."""
+    tree = ast.parse(inspect.getsource(api_client))
+    return {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "_call"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    }
 
 
-def test_the_trading_methods_are_the_ones_the_api_client_sends() -> None:
-    assert {
-        "add_order",
-        "amend_order",
-        "edit_order",
-        "cancel_order",
-        "cancel_all",
-        "cancel_all_orders_after",
-        "batch_add",
-        "batch_cancel",
-    } == TRADING_METHODS
+async def test_the_trading_methods_are_the_ones_the_api_client_sends(sb: Sandbox) -> None:
+    sent_by_api = _methods_the_api_client_sends()
+    assert "add_order" in sent_by_api and "cancel_order" in sent_by_api  # the scan found the client's calls
+    assert sent_by_api == TRADING_METHODS
+    key, secret = sb.create_key()
+    limiter = RecordingLimiter(spot_rate_limiter("intermediate"))
+    async with WebsocketClient(key, secret, environment=sb.environment, rate_limiter=limiter) as ws:
+        for method in sorted(sent_by_api):
+            with contextlib.suppress(KrakenAPIError):  # empty params: the sandbox refuses most of them
+                await ws.request(PRIV, method, {}, timeout=5)
+    # each booked on the limiter before it went out
+    assert [c for c in limiter.calls if c[0] == "reserve"] == [("reserve", m) for m in sorted(sent_by_api)]
+    assert all(len(ws_sent(sb, m)) == 1 for m in sent_by_api)
 
 
 async def test_low_level_burst_beyond_the_threshold_waits_instead_of_being_refused() -> None:
-    clock = VirtualClock()
-    n = STARTER_THRESHOLD + 10
-    async with Sandbox(seed=31, rate_limits=True, market=False, clock=clock) as sb:
-        key, secret = sb.create_key(tier="starter")
-        limiter = Recording(spot_rate_limiter("starter", clock=clock), clock)
-        async with WebsocketClient(key, secret, environment=sb.environment, rate_limiter=limiter) as ws:
-            errors = await _burst(ws, n)
-        assert errors == []
-        assert len(_ws_sent(sb, "add_order")) == n
-        assert [c for c in limiter.calls if c[0] == "on_rate_limited"] == []
-        beyond = n - (STARTER_THRESHOLD - 1)
-        assert beyond - 1 <= limiter.waited <= beyond + 1  # about one decay step per order beyond the threshold
-
-        # control: the same low-level burst with limiting switched off is refused past the threshold
-        key2, secret2 = sb.create_key(tier="starter")
-        async with WebsocketClient(key2, secret2, environment=sb.environment, rate_limiter=NoRateLimit()) as ws2:
-            refused = await _burst(ws2, n)
-        assert len(refused) == n - STARTER_THRESHOLD
-        assert all("EOrder:Rate limit exceeded" in str(e) for e in refused)
+    await check_burst_beyond_the_threshold_waits(_low_level, seed=31, n=STARTER_THRESHOLD + 10)
 
 
 async def test_kraken_rate_limit_reply_resynchronises_the_low_level_limiter() -> None:
-    clock = VirtualClock()
-    async with Sandbox(seed=32, rate_limits=True, market=False, clock=clock) as sb:
-        key, secret = sb.create_key(tier="starter")
-        inner = spot_rate_limiter("starter", clock=clock)
-        limiter = Recording(inner, clock)
-        async with (
-            WebsocketClient(key, secret, environment=sb.environment, rate_limiter=NoRateLimit()) as other,
-            WebsocketClient(key, secret, environment=sb.environment, rate_limiter=limiter) as ws,
-        ):
-            assert await _burst(other, STARTER_THRESHOLD // 2) == []  # traffic this limiter never saw
-            errors = await _burst(ws, STARTER_THRESHOLD // 2 + 1)
-            assert len(errors) == 1
-            assert limiter.calls.count(("on_rate_limited", "add_order")) == 1
-            assert inner.trading_level("BTC/USD") >= inner.limits.trading_threshold - 1e-6  # assumed full
-            waited = limiter.waited
-            assert await _burst(ws, 3) == []  # now it waits for the counter instead of being refused
-            assert limiter.waited > waited
+    await check_rate_limited_reply_resynchronises(_low_level, seed=32)
 
 
 async def test_default_shared_limiter_learns_from_low_level_replies(sb: Sandbox) -> None:
@@ -163,13 +106,13 @@ async def test_default_shared_limiter_learns_from_low_level_replies(sb: Sandbox)
         await ws.request(PRIV, "cancel_order", {"order_id": [order_id]}, timeout=5)
         assert shared.trading_level("BTC/USD") >= level + 7  # cancel under 5 s: +8
         assert shared.order_age(order_id) is None
-    assert [r["params"]["params"]["order_id"] for r in _ws_sent(sb, "cancel_order")] == [[order_id]]
+    assert [r["params"]["params"]["order_id"] for r in ws_sent(sb, "cancel_order")] == [[order_id]]
 
 
 async def test_api_client_and_low_level_requests_share_one_counter_without_double_booking(sb: Sandbox) -> None:
     key, secret = sb.create_key()
     frozen = [1000.0]
-    limiter = Recording(spot_rate_limiter("intermediate", clock=lambda: frozen[0]))
+    limiter = RecordingLimiter(spot_rate_limiter("intermediate", clock=lambda: frozen[0]))
     async with (
         WebsocketClient(key, secret, environment=sb.environment, rate_limiter=limiter) as ws,
         WebsocketAPIClient(ws_client=ws) as api,
@@ -182,18 +125,18 @@ async def test_api_client_and_low_level_requests_share_one_counter_without_doubl
         await ws.request(PRIV, "add_order", _ioc_buy())
         assert limiter.inner.trading_level("BTC/USD") == 2.0
         assert limiter.calls == [("reserve", "add_order"), ("on_response", "add_order")] * 2
-    assert len(_ws_sent(sb, "add_order")) == 2
+    assert len(ws_sent(sb, "add_order")) == 2
 
 
 async def test_non_trading_methods_are_not_booked(sb: Sandbox) -> None:
     key, secret = sb.create_key()
-    limiter = Recording(spot_rate_limiter("intermediate"))
+    limiter = RecordingLimiter(spot_rate_limiter("intermediate"))
     async with WebsocketClient(key, secret, environment=sb.environment, rate_limiter=limiter) as ws:
         with pytest.raises(KrakenAPIError, match="Method not found"):
             await ws.request(PRIV, "some_future_method", {"x": 1}, timeout=5)
     assert limiter.calls == []
     assert limiter.inner.rest_level() == 0.0  # not even the REST counter
-    (sent,) = _ws_sent(sb, "some_future_method")
+    (sent,) = ws_sent(sb, "some_future_method")
     assert sent["params"]["params"]["x"] == 1
 
 
@@ -208,4 +151,4 @@ async def test_raise_mode_refuses_before_anything_is_sent(sb: Sandbox) -> None:
         # another pair has its own counter: goes out
         eth = {**_ioc_buy(), "symbol": "ETH/USD", "order_qty": Decimal("0.1"), "limit_price": Decimal("100")}
         await ws.request(PRIV, "add_order", eth, timeout=5)
-    assert [r["params"]["params"]["symbol"] for r in _ws_sent(sb, "add_order")] == ["ETH/USD"]
+    assert [r["params"]["params"]["symbol"] for r in ws_sent(sb, "add_order")] == ["ETH/USD"]

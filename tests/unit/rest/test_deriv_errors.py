@@ -3,50 +3,25 @@
 from __future__ import annotations
 
 import base64
-import itertools
-from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from rest_testkit import Handler, deriv_client, replying
 
 from kraken_errors import FUTURES_ERROR_CLASSES
 from krakenkit._core import errors as E
-from krakenkit._core.ratelimit import NoRateLimit
-from krakenkit.rest._base import RetryPolicy
 from krakenkit.rest.derivatives import DerivativesClient
 
 pytestmark = pytest.mark.filterwarnings("ignore::krakenkit.rest.derivatives.KrakenDeprecationWarning")
 
 SECRET = base64.b64encode(b"s" * 64).decode()
-NO_WAIT = RetryPolicy(base_delay=0.0, max_delay=0.0, outcome_grace=0)
-
-Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def _client(handler: Handler, **kw: Any) -> DerivativesClient:
-    nonces = itertools.count(1)
-    kw.setdefault("retry_policy", NO_WAIT)
-    kw.setdefault("rate_limiter", NoRateLimit())  # these tests script rate-limit errors; the limiter would wait
-    return DerivativesClient("K", SECRET, http_client=httpx.Client(transport=httpx.MockTransport(handler)),
-                             nonce_source=lambda: next(nonces), **kw)
-
-
-def _replying(*docs: Any) -> tuple[Handler, list[httpx.Request]]:
-    seen: list[httpx.Request] = []
-    it: Iterator[Any] = iter(docs)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        doc = next(it)
-        if isinstance(doc, httpx.Response):
-            return doc
-        if isinstance(doc, BaseException):
-            raise doc
-        return httpx.Response(200, json=doc)
-
-    return handler, seen
+    # NoRateLimit by default: these tests script rate-limit errors; the limiter would wait
+    return deriv_client(handler, "K", SECRET, **kw)
 
 
 # --- every documented error string ------------------------------------------------------------------
@@ -57,7 +32,7 @@ FUTURES_ERRORS = FUTURES_ERROR_CLASSES
 @pytest.mark.parametrize("error", sorted(FUTURES_ERRORS))
 def test_error_string_maps_to_its_exception(error: str) -> None:
     doc = {"result": "error", "serverTime": "2024-01-01T00:00:00Z", "error": error}
-    handler, seen = _replying(*([doc] * 10))
+    handler, seen = replying(*([doc] * 10))
     with _client(handler, max_retries=0) as client:
         with pytest.raises(E.KrakenAPIError) as info:
             client.get_accounts()
@@ -70,14 +45,14 @@ def test_error_string_maps_to_its_exception(error: str) -> None:
 
 
 def test_unknown_error_string_is_a_generic_api_error() -> None:
-    handler, _ = _replying({"result": "error", "error": "somethingNew"})
+    handler, _ = replying({"result": "error", "error": "somethingNew"})
     with _client(handler) as client, pytest.raises(E.KrakenAPIError) as info:
         client.get_accounts()
     assert type(info.value) is E.KrakenAPIError and info.value.errors == ["somethingNew"]
 
 
 def test_rate_limit_retried_for_reads_then_succeeds() -> None:
-    handler, seen = _replying({"result": "error", "error": "apiLimitExceeded"},
+    handler, seen = replying({"result": "error", "error": "apiLimitExceeded"},
                               {"result": "success", "openPositions": [{"symbol": "PF_XBTUSD", "size": 2,
                                                                        "price": 100.5, "side": "long"}]})
     with _client(handler) as client:
@@ -88,17 +63,17 @@ def test_rate_limit_retried_for_reads_then_succeeds() -> None:
 
 
 def test_history_http_errors_without_envelope() -> None:
-    handler, _ = _replying(httpx.Response(429, text="slow down", headers={"rate-limit-reset": "7"}))
+    handler, _ = replying(httpx.Response(429, text="slow down", headers={"rate-limit-reset": "7"}))
     with _client(handler, max_retries=0) as client, pytest.raises(E.RateLimitError) as info:
         client.get_order_events()
     assert info.value.retry_after == 7.0 and info.value.status_code == 429
-    handler, _ = _replying(httpx.Response(401, text="unauthorized"))
+    handler, _ = replying(httpx.Response(401, text="unauthorized"))
     with _client(handler, max_retries=0) as client, pytest.raises(E.AuthenticationError):
         client.get_execution_events()
 
 
 def test_html_502_is_invalid_response() -> None:
-    handler, _ = _replying(*[httpx.Response(502, text="<html>cloudflare</html>")] * 5)
+    handler, _ = replying(*[httpx.Response(502, text="<html>cloudflare</html>")] * 5)
     with _client(handler, max_retries=1) as client, pytest.raises(E.InvalidResponseError) as info:
         client.get_tickers()
     assert info.value.status_code == 502
@@ -132,7 +107,7 @@ def _send(client: DerivativesClient, **kw: Any) -> Any:
 @pytest.mark.parametrize("status", SEND_REJECTIONS)
 def test_send_status_other_than_placed_raises_with_status(status: str) -> None:
     doc = {"result": "success", "sendStatus": {"status": status, "order_id": "o-1", "receivedTime": "t"}}
-    handler, seen = _replying(doc, doc)
+    handler, seen = replying(doc, doc)
     with _client(handler) as client, pytest.raises(E.OrderRejectedError) as info:
         _send(client)
     assert type(info.value) is SPECIFIC.get(status, E.OrderRejectedError)
@@ -143,7 +118,7 @@ def test_send_status_other_than_placed_raises_with_status(status: str) -> None:
 
 @pytest.mark.parametrize("status", ["placed", "partiallyFilled", "filled"])
 def test_send_success_statuses(status: str) -> None:
-    handler, _ = _replying({"result": "success", "sendStatus": {"status": status, "order_id": "o-7",
+    handler, _ = replying({"result": "success", "sendStatus": {"status": status, "order_id": "o-7",
                                                                  "cliOrdId": "c-7"}})
     with _client(handler) as client:
         res = _send(client, cliOrdId="c-7")
@@ -157,28 +132,28 @@ EDIT_REJECTIONS = ["invalidSize", "invalidPrice", "insufficientAvailableFunds", 
 
 @pytest.mark.parametrize("status", EDIT_REJECTIONS)
 def test_edit_status_other_than_edited_raises(status: str) -> None:
-    handler, _ = _replying({"result": "success", "editStatus": {"status": status, "orderId": "o"}})
+    handler, _ = replying({"result": "success", "editStatus": {"status": status, "orderId": "o"}})
     with _client(handler) as client, pytest.raises(E.OrderRejectedError) as info:
         client.edit_order(orderId="o", size=2)
     assert info.value.status == status and type(info.value) is SPECIFIC.get(status, E.OrderRejectedError)
 
 
 def test_edit_success() -> None:
-    handler, _ = _replying({"result": "success", "editStatus": {"status": "edited", "orderId": "o-1"}})
+    handler, _ = replying({"result": "success", "editStatus": {"status": "edited", "orderId": "o-1"}})
     with _client(handler) as client:
         assert client.edit_order(orderId="o-1", limitPrice="2").order_id == "o-1"
 
 
 @pytest.mark.parametrize("status", ["filled", "notFound"])
 def test_cancel_status_other_than_cancelled_raises(status: str) -> None:
-    handler, _ = _replying({"result": "success", "cancelStatus": {"status": status}})
+    handler, _ = replying({"result": "success", "cancelStatus": {"status": status}})
     with _client(handler) as client, pytest.raises(E.OrderRejectedError) as info:
         client.cancel_order(order_id="o-1")
     assert info.value.status == status
 
 
 def test_cancel_all_with_nothing_to_cancel_is_not_an_error() -> None:
-    handler, _ = _replying({"result": "success", "cancelStatus": {"status": "noOrdersToCancel", "cancelOnly": "all",
+    handler, _ = replying({"result": "success", "cancelStatus": {"status": "noOrdersToCancel", "cancelOnly": "all",
                                                                    "cancelledOrders": []}})
     with _client(handler) as client:
         res = client.cancel_all_orders()
@@ -186,7 +161,7 @@ def test_cancel_all_with_nothing_to_cancel_is_not_an_error() -> None:
 
 
 def test_batch_returns_each_instruction_outcome_without_raising() -> None:
-    handler, _ = _replying({"result": "success", "batchStatus": [
+    handler, _ = replying({"result": "success", "batchStatus": [
         {"status": "placed", "order_tag": "0", "order_id": "o-1", "orderEvents": []},
         {"status": "insufficientAvailableFunds", "order_tag": "1", "orderEvents": []},
         {"status": "cancelled", "order_id": "o-9", "orderEvents": []},
@@ -206,11 +181,11 @@ def test_batch_returns_each_instruction_outcome_without_raising() -> None:
 
 
 def test_success_without_status_block_leaves_the_outcome_unknown() -> None:
-    handler, _ = _replying({"result": "success"})
+    handler, _ = replying({"result": "success"})
     with _client(handler) as client, pytest.raises(E.OrderOutcomeUnknownError) as info:
         _send(client)
     assert isinstance(info.value.__cause__, E.InvalidResponseError)
-    handler, _ = _replying({"result": "success"})
+    handler, _ = replying({"result": "success"})
     with _client(handler, max_retries=0) as client, pytest.raises(E.InvalidResponseError):
         client.cancel_order(order_id="o")
 
@@ -218,7 +193,7 @@ def test_success_without_status_block_leaves_the_outcome_unknown() -> None:
 def test_typed_results_use_exact_decimals() -> None:
     body = (b'{"result":"success","orderBook":{"bids":[[30000.1,0.3],[30001.5,1]],"asks":[[30010.25,2]]},'
             b'"serverTime":"t"}')
-    handler, _ = _replying(httpx.Response(200, content=body))
+    handler, _ = replying(httpx.Response(200, content=body))
     with _client(handler) as client:
         book = client.get_orderbook(symbol="PF_XBTUSD")
     assert book.bids[0] == (Decimal("30001.5"), Decimal(1))
@@ -238,7 +213,7 @@ def _status_doc(cli: str, status: str = "ENTERED_BOOK") -> dict[str, Any]:
 
 
 def test_timeout_with_cli_ord_id_is_recovered_by_order_status() -> None:
-    handler, seen = _replying(httpx.ReadTimeout("held"), _status_doc("c-1"))
+    handler, seen = replying(httpx.ReadTimeout("held"), _status_doc("c-1"))
     with _client(handler) as client:
         res = _send(client, cliOrdId="c-1")
     assert res.recovered and res.order_id == "o-42" and res.cli_ord_id == "c-1"
@@ -254,7 +229,7 @@ def test_timeout_with_cli_ord_id_is_recovered_by_order_status() -> None:
     httpx.Response(500, text="oops"),
 ])
 def test_unknown_outcome_errors_are_resolved(failure: Any) -> None:
-    handler, seen = _replying(failure, _status_doc("c-2"))
+    handler, seen = replying(failure, _status_doc("c-2"))
     with _client(handler) as client:
         res = _send(client, cliOrdId="c-2")
     assert res.recovered
@@ -262,7 +237,7 @@ def test_unknown_outcome_errors_are_resolved(failure: Any) -> None:
 
 
 def test_order_found_in_fills_when_aged_out_of_status() -> None:
-    handler, seen = _replying(httpx.ReadTimeout("held"), {"result": "success", "orders": []},
+    handler, seen = replying(httpx.ReadTimeout("held"), {"result": "success", "orders": []},
                               {"result": "success", "fills": [{"fill_id": "f", "order_id": "o-5", "cliOrdId": "c-5",
                                                                "symbol": "PF_XBTUSD", "size": 1, "price": 5,
                                                                "side": "buy", "fillTime": "t", "fillType": "taker"}]})
@@ -273,7 +248,7 @@ def test_order_found_in_fills_when_aged_out_of_status() -> None:
 
 
 def test_not_found_anywhere_is_resent_with_the_same_cli_ord_id() -> None:
-    handler, seen = _replying(httpx.ReadTimeout("held"), {"result": "success", "orders": []},
+    handler, seen = replying(httpx.ReadTimeout("held"), {"result": "success", "orders": []},
                               {"result": "success", "fills": []},
                               {"result": "success", "sendStatus": {"status": "placed", "order_id": "o-6",
                                                                    "cliOrdId": "c-6"}})
@@ -286,7 +261,7 @@ def test_not_found_anywhere_is_resent_with_the_same_cli_ord_id() -> None:
 
 
 def test_resend_hitting_duplicate_cli_ord_id_resolves_again() -> None:
-    handler, seen = _replying(httpx.ReadTimeout("held"), {"result": "success", "orders": []},
+    handler, seen = replying(httpx.ReadTimeout("held"), {"result": "success", "orders": []},
                               {"result": "success", "fills": []},
                               {"result": "success", "sendStatus": {"status": "clientOrderIdAlreadyExist"}},
                               _status_doc("c-8"))
@@ -297,7 +272,7 @@ def test_resend_hitting_duplicate_cli_ord_id_resolves_again() -> None:
 
 
 def test_timeout_without_cli_ord_id_raises_outcome_unknown_with_request() -> None:
-    handler, seen = _replying(httpx.ReadTimeout("held"))
+    handler, seen = replying(httpx.ReadTimeout("held"))
     with _client(handler) as client, pytest.raises(E.OrderOutcomeUnknownError) as info:
         _send(client)
     exc = info.value
@@ -308,7 +283,7 @@ def test_timeout_without_cli_ord_id_raises_outcome_unknown_with_request() -> Non
 
 
 def test_connect_error_is_safe_to_resend() -> None:
-    handler, seen = _replying(httpx.ConnectError("refused"), {"result": "success",
+    handler, seen = replying(httpx.ConnectError("refused"), {"result": "success",
                                                               "sendStatus": {"status": "placed", "order_id": "o"}})
     with _client(handler) as client:
         assert _send(client).order_id == "o"
@@ -316,7 +291,7 @@ def test_connect_error_is_safe_to_resend() -> None:
 
 
 def test_lists_keep_the_whole_response_in_raw() -> None:
-    handler, _ = _replying({"result": "success", "serverTime": "T", "fills": [
+    handler, _ = replying({"result": "success", "serverTime": "T", "fills": [
         {"fill_id": "f1", "order_id": "o", "cliOrdId": "c", "symbol": "PF_XBTUSD", "side": "buy", "size": 1,
          "price": 2, "fillTime": "t", "fillType": "maker"}]})
     with _client(handler) as client:

@@ -10,29 +10,25 @@ import hmac
 import inspect
 import itertools
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from rest_testkit import NO_WAIT, Handler, deriv_client, replying
 
 from krakenkit._core import errors as E
 from krakenkit._core.ratelimit import NoRateLimit, shared_derivatives_rate_limiter
 from krakenkit._core.signing import futures_authent
-from krakenkit.rest._base import RetryPolicy
 from krakenkit.rest.derivatives import AsyncDerivativesClient, DerivativesClient
 from krakenkit.rest.derivatives_models import AccountsResult, DerivResult, SendOrderResult, Ticker
 
 pytestmark = pytest.mark.filterwarnings("ignore::krakenkit.rest.derivatives.KrakenDeprecationWarning")
 
 SECRET = base64.b64encode(bytes(range(64))).decode()
-NO_WAIT = RetryPolicy(base_delay=0.0, max_delay=0.0, outcome_grace=0)
 FORM = "application/x-www-form-urlencoded"
 OK: dict[str, Any] = {"result": "success", "serverTime": "2024-01-01T00:00:00.000Z"}
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
 
 class RecordingLimiter:
     """A limiter that never waits and records what the flow told it."""
@@ -51,33 +47,8 @@ class RecordingLimiter:
         self.calls.append(("on_rate_limited", endpoint, dict(params or {})))
 
 
-def _replying(*docs: Any) -> tuple[Handler, list[httpx.Request]]:
-    seen: list[httpx.Request] = []
-    it: Iterator[Any] = iter(docs)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        doc = next(it)
-        if isinstance(doc, httpx.Response):
-            return doc
-        if isinstance(doc, BaseException):
-            raise doc
-        return httpx.Response(200, json=doc)
-
-    return handler, seen
-
-
 def _client(handler: Handler, *, key: str | None = "KEY", **kw: Any) -> DerivativesClient:
-    nonces = itertools.count(1_000)
-    kw.setdefault("retry_policy", NO_WAIT)
-    kw.setdefault("rate_limiter", NoRateLimit())
-    creds = (key, SECRET) if key else (None, None)
-    return DerivativesClient(
-        *creds,
-        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
-        nonce_source=lambda: next(nonces),
-        **kw,
-    )
+    return deriv_client(handler, key, SECRET if key else None, first_nonce=1_000, **kw)
 
 
 def _signed_path(req: httpx.Request) -> str:
@@ -103,7 +74,7 @@ def _assert_signed(req: httpx.Request, signs: str) -> None:
 
 
 def test_unknown_get_puts_params_in_the_signed_query() -> None:
-    handler, seen = _replying({**OK, "things": [1, 2]})
+    handler, seen = replying({**OK, "things": [1, 2]})
     with _client(handler) as client:
         res = client.request(
             "GET",
@@ -120,7 +91,7 @@ def test_unknown_get_puts_params_in_the_signed_query() -> None:
 
 
 def test_unknown_post_sends_a_signed_form_body() -> None:
-    handler, seen = _replying(OK)
+    handler, seen = replying(OK)
     with _client(handler) as client:
         client.request("post", "/derivatives/api/v3/brand-new", {"text": "a&b=c", "size": Decimal("1.50")})
     (req,) = seen
@@ -132,7 +103,7 @@ def test_unknown_post_sends_a_signed_form_body() -> None:
 
 @pytest.mark.parametrize("verb", ["PUT", "DELETE"])
 def test_put_and_delete_use_the_query(verb: str) -> None:
-    handler, seen = _replying(OK)
+    handler, seen = replying(OK)
     with _client(handler) as client:
         client.request(verb, "/derivatives/api/v3/brand-new/x1", {"v": "1"})
     (req,) = seen
@@ -141,7 +112,7 @@ def test_put_and_delete_use_the_query(verb: str) -> None:
 
 
 def test_history_paths_sign_their_full_path() -> None:
-    handler, seen = _replying({**OK, "elements": []})
+    handler, seen = replying({**OK, "elements": []})
     with _client(handler) as client:
         res = client.request("GET", "/api/history/v3/orders", {"count": 5, "sort": "asc"})
     assert isinstance(res, DerivResult) and res["elements"] == []
@@ -152,7 +123,7 @@ def test_history_paths_sign_their_full_path() -> None:
 
 def test_known_path_sends_the_same_bytes_and_returns_the_typed_result() -> None:
     accounts = {**OK, "accounts": {"flex": {"type": "multiCollateralMarginAccount", "availableMargin": 12.5}}}
-    handler, seen = _replying(accounts, accounts)
+    handler, seen = replying(accounts, accounts)
     with _client(handler) as client:
         typed = client.get_accounts()
         generic = client.request("GET", "/derivatives/api/v3/accounts")
@@ -164,7 +135,7 @@ def test_known_path_sends_the_same_bytes_and_returns_the_typed_result() -> None:
 
 def test_known_order_entry_keeps_its_parameter_checks_and_status_check() -> None:
     sent = {**OK, "sendStatus": {"status": "placed", "order_id": "o-1", "cliOrdId": "c-1"}}
-    handler, seen = _replying(sent, {**OK, "sendStatus": {"status": "insufficientAvailableFunds"}})
+    handler, seen = replying(sent, {**OK, "sendStatus": {"status": "insufficientAvailableFunds"}})
     params = {
         "orderType": "lmt",
         "symbol": "PF_XBTUSD",
@@ -188,7 +159,7 @@ def test_known_order_entry_keeps_its_parameter_checks_and_status_check() -> None
 
 def test_templated_path_runs_as_its_method() -> None:
     ticker = {**OK, "ticker": {"symbol": "PF_XBTUSD", "markPrice": 30000.5}}
-    handler, seen = _replying(ticker, ticker)
+    handler, seen = replying(ticker, ticker)
     with _client(handler) as client:
         via_method = client.get_ticker(symbol="PF_XBTUSD")
         generic = client.request("GET", "/derivatives/api/v3/tickers/PF_XBTUSD")
@@ -204,7 +175,7 @@ def test_templated_path_runs_as_its_method() -> None:
 
 
 def test_unknown_path_is_signed_when_the_client_has_a_key_and_public_otherwise() -> None:
-    handler, seen = _replying(OK, OK, OK)
+    handler, seen = replying(OK, OK, OK)
     with _client(handler) as client:
         client.request("GET", "/derivatives/api/v3/new-public")
         client.request("GET", "/derivatives/api/v3/new-public", auth=False)
@@ -215,7 +186,7 @@ def test_unknown_path_is_signed_when_the_client_has_a_key_and_public_otherwise()
 
 
 def test_auth_true_without_a_key_is_refused_before_sending() -> None:
-    handler, seen = _replying()
+    handler, seen = replying()
     with _client(handler, key=None) as public, pytest.raises(E.MissingCredentialsError, match=r"request\(\)"):
         public.request("GET", "/derivatives/api/v3/new-private", auth=True)
     with _client(handler, key=None) as public, pytest.raises(E.MissingCredentialsError):
@@ -224,7 +195,7 @@ def test_auth_true_without_a_key_is_refused_before_sending() -> None:
 
 
 def test_auth_can_force_signing_a_known_public_path() -> None:
-    handler, seen = _replying({**OK, "tickers": []})
+    handler, seen = replying({**OK, "tickers": []})
     with _client(handler) as client:
         client.request("GET", "/derivatives/api/v3/tickers", auth=True)
     _assert_signed(seen[0], "/api/v3/tickers")
@@ -257,7 +228,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
 
 @pytest.mark.parametrize(("bad", "field"), BAD)
 def test_bad_input_is_a_validation_error_before_sending(bad: dict[str, Any], field: str) -> None:
-    handler, seen = _replying()
+    handler, seen = replying()
     limiter = RecordingLimiter()
     args: dict[str, Any] = {"method": "POST", "path": "/derivatives/api/v3/brand-new", "params": {"a": "b"}, **bad}
     with _client(handler, rate_limiter=limiter) as client, pytest.raises(E.ValidationError) as info:
@@ -267,7 +238,7 @@ def test_bad_input_is_a_validation_error_before_sending(bad: dict[str, Any], fie
 
 
 async def test_async_bad_input_is_refused_before_sending() -> None:
-    handler, seen = _replying()
+    handler, seen = replying()
     async with AsyncDerivativesClient(
         "KEY", SECRET, rate_limiter=NoRateLimit(), http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))
     ) as c:
@@ -282,7 +253,7 @@ async def test_async_bad_input_is_refused_before_sending() -> None:
 
 
 def test_result_error_maps_to_the_exception_tree() -> None:
-    handler, seen = _replying(
+    handler, seen = replying(
         {"result": "error", "error": "authenticationError"}, {"result": "error", "error": "invalidArgument"}
     )
     with _client(handler) as client:
@@ -296,7 +267,7 @@ def test_result_error_maps_to_the_exception_tree() -> None:
 
 
 def test_reads_are_retried_and_the_limiter_hears_of_the_rate_limit() -> None:
-    handler, seen = _replying(
+    handler, seen = replying(
         {"result": "error", "error": "apiLimitExceeded"}, httpx.Response(502, text="<html/>"), {**OK, "x": 1}
     )
     limiter = RecordingLimiter()
@@ -315,7 +286,7 @@ def test_reads_are_retried_and_the_limiter_hears_of_the_rate_limit() -> None:
 
 
 def test_max_retries_override_per_call() -> None:
-    handler, seen = _replying(*[{"result": "error", "error": "Unavailable"}] * 3)
+    handler, seen = replying(*[{"result": "error", "error": "Unavailable"}] * 3)
     with _client(handler) as client, pytest.raises(E.ServiceUnavailableError):
         client.request("GET", "/derivatives/api/v3/brand-new", max_retries=1)
     assert len(seen) == 2
@@ -327,7 +298,7 @@ def test_max_retries_override_per_call() -> None:
 )
 @pytest.mark.parametrize("verb", ["POST", "PUT", "DELETE"])
 def test_unknown_writes_are_never_resent_after_an_unknown_outcome(verb: str, failure: Any) -> None:
-    handler, seen = _replying(failure, OK, OK)
+    handler, seen = replying(failure, OK, OK)
     with _client(handler) as client, pytest.raises(E.OrderOutcomeUnknownError) as info:
         client.request(verb, "/derivatives/api/v3/brand-new", {"amount": "5"})
     assert len(seen) == 1
@@ -335,7 +306,7 @@ def test_unknown_writes_are_never_resent_after_an_unknown_outcome(verb: str, fai
 
 
 def test_unknown_writes_are_resent_when_kraken_certainly_did_not_act() -> None:
-    handler, seen = _replying(httpx.ConnectError("refused"), {"result": "error", "error": "apiLimitExceeded"}, OK)
+    handler, seen = replying(httpx.ConnectError("refused"), {"result": "error", "error": "apiLimitExceeded"}, OK)
     with _client(handler) as client:
         client.request("POST", "/derivatives/api/v3/brand-new", {"amount": "5"})
     assert len(seen) == 3
@@ -361,7 +332,7 @@ def test_known_send_order_of_unknown_outcome_is_looked_up_not_resent() -> None:
             }
         ],
     }
-    handler, seen = _replying(httpx.ReadTimeout("held"), status)
+    handler, seen = replying(httpx.ReadTimeout("held"), status)
     with _client(handler) as client:
         res = client.request(
             "POST",
@@ -374,7 +345,7 @@ def test_known_send_order_of_unknown_outcome_is_looked_up_not_resent() -> None:
 
 def test_default_limiter_is_the_keys_shared_one_and_counts_documented_costs() -> None:
     sent = {**OK, "sendStatus": {"status": "placed", "order_id": "o-1"}}
-    handler, seen = _replying(sent, {**OK, "x": 1}, {**OK, "elements": []}, {**OK, "tickers": []})
+    handler, seen = replying(sent, {**OK, "x": 1}, {**OK, "elements": []}, {**OK, "tickers": []})
     shared = shared_derivatives_rate_limiter("KEY")
     nonces = itertools.count(1)
     with DerivativesClient(
@@ -413,7 +384,7 @@ def test_sync_and_async_request_signatures_agree() -> None:
 
 
 async def test_async_client_sends_the_same_bytes_and_maps_errors() -> None:
-    sync_handler, sync_seen = _replying(OK)
+    sync_handler, sync_seen = replying(OK)
     with _client(sync_handler) as client:
         client.request("POST", "/derivatives/api/v3/brand-new", {"a": "1 2", "b": Decimal("3.0")})
     seen: list[httpx.Request] = []

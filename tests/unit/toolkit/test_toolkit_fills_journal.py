@@ -13,34 +13,10 @@ from typing import Any
 
 import pytest
 
+from journal_v1_schema import V1_SCHEMA_SQLITE
 from krakenkit.toolkit import AccountState, FillRecorder, JournalFill, JournalStatus, OrderJournal
 
 S = JournalStatus
-
-# The schema the first release (schema version 1) created, verbatim: a journal file written by it must open.
-V1_SCHEMA = """
-CREATE TABLE IF NOT EXISTS krakenkit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS krakenkit_orders (
-    cl_ord_id TEXT PRIMARY KEY, account TEXT NOT NULL, product TEXT NOT NULL, via TEXT NOT NULL,
-    symbol TEXT NOT NULL, side TEXT NOT NULL, order_type TEXT NOT NULL, quantity TEXT NOT NULL, price TEXT,
-    params TEXT NOT NULL, status TEXT NOT NULL, order_id TEXT, exchange_state TEXT,
-    filled_qty TEXT NOT NULL DEFAULT '0', error TEXT, attempts INTEGER NOT NULL DEFAULT 0, owner TEXT,
-    claimed_until REAL, created_at REAL NOT NULL, updated_at REAL NOT NULL, sent_at REAL, resolved_at REAL
-);
-CREATE INDEX IF NOT EXISTS krakenkit_orders_status ON krakenkit_orders (account, product, status);
-CREATE INDEX IF NOT EXISTS krakenkit_orders_order_id ON krakenkit_orders (order_id);
-CREATE TABLE IF NOT EXISTS krakenkit_order_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, cl_ord_id TEXT NOT NULL, at REAL NOT NULL, status TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS krakenkit_order_events_cl ON krakenkit_order_events (cl_ord_id);
-CREATE TABLE IF NOT EXISTS krakenkit_fills (
-    account TEXT NOT NULL, fill_id TEXT NOT NULL, product TEXT NOT NULL, order_id TEXT, cl_ord_id TEXT,
-    symbol TEXT, side TEXT, qty TEXT NOT NULL, price TEXT NOT NULL, fee TEXT, fee_asset TEXT, ts REAL,
-    raw TEXT NOT NULL, recorded_at REAL NOT NULL, PRIMARY KEY (account, fill_id)
-);
-INSERT INTO krakenkit_meta (key, value) VALUES ('schema_version', '1');
-"""
 
 
 @pytest.fixture
@@ -336,7 +312,7 @@ async def test_async_flush_and_aio_reads(journal: OrderJournal) -> None:
 def test_version_1_database_is_migrated_in_place(tmp_path: Path) -> None:
     path = tmp_path / "v1.sqlite3"
     conn = sqlite3.connect(path)
-    conn.executescript(V1_SCHEMA)
+    conn.executescript(V1_SCHEMA_SQLITE)
     conn.execute(
         "INSERT INTO krakenkit_orders (cl_ord_id, account, product, via, symbol, side, order_type, "
         "quantity, price, params, status, order_id, exchange_state, filled_qty, attempts, created_at, "

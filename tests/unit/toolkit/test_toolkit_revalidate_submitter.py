@@ -122,10 +122,6 @@ class Waits:
             return self.cond.wait_for(lambda: self.count >= n, timeout)
 
 
-def waiting_signal(gate: ReconnectGate) -> Waits:
-    return Waits(gate)
-
-
 def run_in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
     out: dict[str, Any] = {}
 
@@ -140,15 +136,51 @@ def run_in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, dict[str, An
     return t, out
 
 
-def make(venue: Venue, journal: OrderJournal, gate: ReconnectGate, clock: Clock, **kw: Any) -> SafeOrderSubmitter:
-    return SafeOrderSubmitter(venue, journal, owner="t", gate=gate, grace=0.0, poll_interval=0.001, clock=clock, **kw)
+class Pause:
+    """A ReconnectGate closed for ``reason`` (``"status:<s>"``: by the system status ``<s>``; ``None``: left
+    open), a signal for the orders that wait at it, and the submitters' clock."""
+
+    def __init__(self, reason: str | None = "manual") -> None:
+        self.reason = reason
+        self.gate = ReconnectGate(wait_timeout=10)
+        if reason is not None and reason.startswith("status:"):
+            self.gate.set_system_status(reason.removeprefix("status:"))
+        elif reason is not None:
+            self.gate.close(reason)
+        self.waiting = Waits(self.gate)
+        self.clock = Clock()
+
+    def submitter(self, venue: Venue, journal: OrderJournal, **kw: Any) -> SafeOrderSubmitter:
+        return SafeOrderSubmitter(
+            venue, journal, owner="t", gate=self.gate, grace=0.0, poll_interval=0.001, clock=self.clock, **kw
+        )
+
+    def submit(self, sub: SafeOrderSubmitter, cl_ord_id: str | None = None) -> tuple[threading.Thread, dict[str, Any]]:
+        """Submit a buy of 0.5 XBTUSD at 30000 in a thread; return once it waits at the gate."""
+        t, out = run_in_thread(lambda: sub.submit("XBTUSD", "buy", "limit", "0.5", "30000", cl_ord_id=cl_ord_id))
+        assert self.waiting.wait()
+        return t, out
+
+    def resume(self, after: float = 0.0, reason: str | None = None) -> None:
+        """``after`` seconds later the gate opens (``reason``: the pause's own by default)."""
+        self.clock.now += after
+        reason = reason or self.reason or ""
+        if reason.startswith("status:"):
+            self.gate.set_system_status("online")
+        else:
+            self.gate.open(reason)
+
+    def across(self, sub: SafeOrderSubmitter, after: float, cl_ord_id: str | None = None) -> dict[str, Any]:
+        """Submit during the pause, resume ``after`` seconds later; the submit's result or error."""
+        t, out = self.submit(sub, cl_ord_id)
+        self.resume(after)
+        t.join(5)
+        return out
 
 
 def test_declined_after_the_wait_is_not_sent_and_journaled_as_not_sent(journal: OrderJournal) -> None:
-    gate = ReconnectGate(wait_timeout=10)
-    gate.close("reconnecting:spotPrivateV2")
-    waiting = waiting_signal(gate)
-    clock = Clock()
+    pause = Pause("reconnecting:spotPrivateV2")
+    gate = pause.gate
     asked: list[OrderRequest] = []
 
     def revalidate(req: OrderRequest) -> bool:
@@ -156,12 +188,8 @@ def test_declined_after_the_wait_is_not_sent_and_journaled_as_not_sent(journal: 
         return False
 
     venue = Venue()
-    sub = make(venue, journal, gate, clock, revalidate=revalidate)
-    t, out = run_in_thread(lambda: sub.submit("XBTUSD", "buy", "limit", "0.5", "30000", cl_ord_id="mine-1"))
-    assert waiting.wait()
-    clock.now += 7.25  # the pause lasted 7.25 s
-    gate.open("reconnecting:spotPrivateV2")
-    t.join(5)
+    sub = pause.submitter(venue, journal, revalidate=revalidate)
+    out = pause.across(sub, 7.25, cl_ord_id="mine-1")  # the pause lasted 7.25 s
     err = out["error"]
     assert isinstance(err, OrderWithdrawnError) and err.cl_ord_id == "mine-1" and err.waited == 7.25
     assert venue.sends == []  # nothing went out
@@ -178,74 +206,50 @@ def test_declined_after_the_wait_is_not_sent_and_journaled_as_not_sent(journal: 
 
 
 def test_approved_after_the_wait_is_sent_and_the_wait_journaled(journal: OrderJournal) -> None:
-    gate = ReconnectGate(wait_timeout=10)
-    gate.set_system_status("maintenance")
-    waiting = waiting_signal(gate)
-    clock = Clock()
+    pause = Pause("status:maintenance")
     asked: list[str | None] = []
     venue = Venue()
-    sub = make(venue, journal, gate, clock, revalidate=lambda req: asked.append(req.cl_ord_id) is None)
-    t, out = run_in_thread(lambda: sub.submit("XBTUSD", "buy", "limit", "0.5", "30000"))
-    assert waiting.wait()
-    clock.now += 3.0
-    gate.set_system_status("online")
-    t.join(5)
-    r = out["result"]
+    sub = pause.submitter(venue, journal, revalidate=lambda req: asked.append(req.cl_ord_id) is None)
+    r = pause.across(sub, 3.0)["result"]
+    assert pause.gate.system_status == "online"
     assert asked == [r.cl_ord_id] and [s["cl"] for s in venue.sends] == [r.cl_ord_id]
     e = journal.get(r.cl_ord_id)
     assert e.status is S.ACKNOWLEDGED and e.gate_wait == 3.0 and e.attempts == 1
-    assert gate.core.inflight == 0
+    assert pause.gate.core.inflight == 0
 
 
 def test_open_gate_does_not_ask_and_records_no_wait(journal: OrderJournal) -> None:
-    gate = ReconnectGate()
     asked: list[OrderRequest] = []
     venue = Venue()
-    sub = make(venue, journal, gate, Clock(), revalidate=lambda req: asked.append(req) is not None)
+    sub = Pause(None).submitter(venue, journal, revalidate=lambda req: asked.append(req) is not None)
     r = sub.submit("XBTUSD", "buy", "limit", "0.5", "30000")
     assert asked == [] and len(venue.sends) == 1
     assert journal.get(r.cl_ord_id).gate_wait == 0.0
 
 
 def test_default_without_hook_still_sends_after_the_pause(journal: OrderJournal) -> None:
-    gate = ReconnectGate(wait_timeout=10)
-    gate.close("manual")
-    waiting = waiting_signal(gate)
-    clock = Clock()
+    pause = Pause("manual")
     venue = Venue()
-    sub = make(venue, journal, gate, clock)
-    t, out = run_in_thread(lambda: sub.submit("XBTUSD", "buy", "limit", "0.5", "30000"))
-    assert waiting.wait()
-    clock.now += 1.5
-    gate.open("manual")
-    t.join(5)
-    r = out["result"]
+    r = pause.across(pause.submitter(venue, journal), 1.5)["result"]
     assert len(venue.sends) == 1 and journal.get(r.cl_ord_id).gate_wait == 1.5
 
 
 def test_gate_closing_again_while_deciding_waits_and_asks_again(journal: OrderJournal) -> None:
-    gate = ReconnectGate(wait_timeout=10)
-    gate.close("reconnecting:spotPrivateV2")
-    waiting = waiting_signal(gate)
-    clock = Clock()
+    pause = Pause("reconnecting:spotPrivateV2")
     calls: list[float] = []
 
     def revalidate(req: OrderRequest) -> bool:
         calls.append(req.waited)
         if len(calls) == 1:
-            gate.close("manual")  # while the bot decides, the bot's operator pauses trading
+            pause.gate.close("manual")  # while the bot decides, the bot's operator pauses trading
         return True
 
     venue = Venue()
-    sub = make(venue, journal, gate, clock, revalidate=revalidate)
-    t, out = run_in_thread(lambda: sub.submit("XBTUSD", "buy", "limit", "0.5", "30000"))
-    assert waiting.wait()
-    clock.now += 2.0
-    gate.open("reconnecting:spotPrivateV2")
-    assert waiting.wait(2)  # waiting again: the decision was taken while the gate had closed once more
+    t, out = pause.submit(pause.submitter(venue, journal, revalidate=revalidate))
+    pause.resume(2.0)
+    assert pause.waiting.wait(2)  # waiting again: the decision was taken while the gate had closed once more
     assert venue.sends == []
-    clock.now += 1.0
-    gate.open("manual")
+    pause.resume(1.0, "manual")
     t.join(5)
     r = out["result"]
     assert calls == [2.0, 3.0] and len(venue.sends) == 1
@@ -253,23 +257,17 @@ def test_gate_closing_again_while_deciding_waits_and_asks_again(journal: OrderJo
 
 
 def test_hook_that_raises_leaves_the_order_unsent(journal: OrderJournal) -> None:
-    gate = ReconnectGate(wait_timeout=10)
-    gate.close("manual")
-    waiting = waiting_signal(gate)
+    pause = Pause("manual")
 
     def revalidate(req: OrderRequest) -> bool:
         raise RuntimeError("price feed is down")
 
     venue = Venue()
-    sub = make(venue, journal, gate, Clock(), revalidate=revalidate)
-    t, out = run_in_thread(lambda: sub.submit("XBTUSD", "buy", "limit", "0.5", "30000", cl_ord_id="boom"))
-    assert waiting.wait()
-    gate.open("manual")
-    t.join(5)
+    out = pause.across(pause.submitter(venue, journal, revalidate=revalidate), 0.0, cl_ord_id="boom")
     assert isinstance(out["error"], RuntimeError) and venue.sends == []
     e = journal.get("boom")
     assert e.status is S.NOT_PLACED and e.attempts == 0 and "revalidate raised RuntimeError" in (e.error or "")
-    assert gate.core.inflight == 0
+    assert pause.gate.core.inflight == 0
 
 
 def test_gate_timeout_is_journaled_as_not_sent_with_its_wait(journal: OrderJournal) -> None:
@@ -286,18 +284,16 @@ def test_gate_timeout_is_journaled_as_not_sent_with_its_wait(journal: OrderJourn
 
 
 def test_withdrawn_resend_keeps_the_attempt_that_did_leave(journal: OrderJournal) -> None:
-    gate = ReconnectGate(wait_timeout=10)
-    waiting = waiting_signal(gate)
+    pause = Pause(None)  # open until the first attempt is looked up
 
     def close_once() -> None:
-        if gate.is_open:
-            gate.close("reconnecting:spotPrivateV2")  # the socket drops while the first attempt is looked up
+        if pause.gate.is_open:
+            pause.gate.close("reconnecting:spotPrivateV2")  # the socket drops while the first attempt is looked up
 
     venue = Venue(["lost"], on_lookup=close_once)
-    sub = make(venue, journal, gate, Clock(), revalidate=lambda req: False, max_attempts=3)
-    t, out = run_in_thread(lambda: sub.submit("XBTUSD", "buy", "limit", "0.5", "30000", cl_ord_id="twice"))
-    assert waiting.wait()
-    gate.open("reconnecting:spotPrivateV2")
+    sub = pause.submitter(venue, journal, revalidate=lambda req: False, max_attempts=3)
+    t, out = pause.submit(sub, "twice")
+    pause.resume(reason="reconnecting:spotPrivateV2")
     t.join(5)
     assert isinstance(out["error"], OrderWithdrawnError)
     assert len(venue.sends) == 1  # the first attempt left (and was lost); the re-send was withdrawn
