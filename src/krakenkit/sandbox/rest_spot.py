@@ -7,9 +7,10 @@ import logging
 import secrets as _secrets
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -35,6 +36,7 @@ log = logging.getLogger("krakenkit.sandbox")
 
 D = Decimal
 Params = dict[str, Any]
+_T = TypeVar("_T")
 PrivateHandler = Callable[[ApiKey, Params], Awaitable[Any] | Any]
 
 PERMS: dict[str, tuple[str, ...]] = {  # endpoint -> any of these permissions
@@ -169,6 +171,31 @@ def parse_close(params: Params, pair: Pair) -> tuple[CloseSpec | None, str]:
 def close_descr(params: Params, pair: Pair) -> str:
     """``descr.close`` of an AddOrder with a conditional close; "" without one."""
     return parse_close(params, pair)[1]
+
+
+def _by_ids(params: Params, field: str, table: Mapping[str, _T], info: Callable[[_T], Any]) -> dict[str, Any]:
+    """QueryTrades / QueryLedgers: the records named by a comma-separated ``field``, each as ``info``
+    gives it, keyed by its id; an unknown id is ``EGeneral:Invalid arguments:<field>``."""
+    out: dict[str, Any] = {}
+    for raw in str(params.get(field, "")).split(","):
+        ident = raw.strip()
+        rec = table.get(ident)
+        if rec is None:
+            raise OrderError(f"EGeneral:Invalid arguments:{field}")
+        out[ident] = info(rec)
+    return out
+
+
+def check_deadline(params: Any, now: float) -> None:
+    """Kraken's ``deadline`` (RFC 3339) on order requests, REST and WS alike."""
+    dl = params.get("deadline")
+    if dl:
+        try:
+            ts = datetime.fromisoformat(str(dl).replace("Z", "+00:00")).timestamp()
+        except ValueError as exc:
+            raise OrderError("EGeneral:Invalid arguments:deadline") from exc
+        if ts < now:
+            raise OrderError("EService:Deadline elapsed")
 
 
 def close_text(spec: CloseSpec, pair: Pair) -> str:
@@ -847,13 +874,7 @@ class SpotRest:
 
     def query_trades(self, key: ApiKey, params: Params) -> Any:
         acc = self.ex.engine.account(key.account)
-        out = {}
-        for t in str(params.get("txid", "")).split(","):
-            rec = acc.trades.get(t.strip())
-            if rec is None:
-                raise OrderError("EGeneral:Invalid arguments:txid")
-            out[rec.txid] = self.trade_info(rec)
-        return out
+        return _by_ids(params, "txid", acc.trades, self.trade_info)
 
     @staticmethod
     def ledger_info(e: LedgerEntry) -> dict[str, Any]:
@@ -886,13 +907,7 @@ class SpotRest:
 
     def query_ledgers(self, key: ApiKey, params: Params) -> Any:
         acc = self.ex.engine.account(key.account)
-        out = {}
-        for lid in str(params.get("id", "")).split(","):
-            e = acc.ledger.get(lid.strip())
-            if e is None:
-                raise OrderError("EGeneral:Invalid arguments:id")
-            out[e.id] = self.ledger_info(e)
-        return out
+        return _by_ids(params, "id", acc.ledger, self.ledger_info)
 
     # exports -----------------------------------------------------------------------------------------
     def add_export(self, key: ApiKey, params: Params) -> Any:
@@ -969,21 +984,9 @@ class SpotRest:
             "oflags": ",".join(oflags),
         }
 
-    def _check_deadline(self, params: Params) -> None:
-        dl = params.get("deadline")
-        if dl:
-            try:
-                from datetime import datetime
-
-                ts = datetime.fromisoformat(str(dl).replace("Z", "+00:00")).timestamp()
-            except ValueError as exc:
-                raise OrderError("EGeneral:Invalid arguments:deadline") from exc
-            if ts < self.ctx.now():
-                raise OrderError("EService:Deadline elapsed")
-
     def add_order(self, key: ApiKey, params: Params) -> Any:
         pair = self._pair(params)
-        self._check_deadline(params)
+        check_deadline(params, self.ctx.now())
         validate = _bool(params.get("validate", False))
         kw = self._order_kwargs(params, pair)
         spec, close = parse_close(params, pair)
@@ -1001,7 +1004,7 @@ class SpotRest:
         orders = params.get("orders")
         if not isinstance(orders, list) or not 2 <= len(orders) <= 15:
             raise OrderError("EGeneral:Invalid arguments:orders")
-        self._check_deadline(params)
+        check_deadline(params, self.ctx.now())
         validate = _bool(params.get("validate", False))
         kws = [self._order_kwargs(o if isinstance(o, dict) else {}, pair) for o in orders]
         cids = [k["cl_ord_id"] for k in kws if k["cl_ord_id"] is not None]
@@ -1031,7 +1034,7 @@ class SpotRest:
         cl = params.get("cl_ord_id")
         if not txid and not cl:
             raise OrderError("EGeneral:Invalid arguments:txid")
-        self._check_deadline(params)
+        check_deadline(params, self.ctx.now())
         _o, amend_id = self.ex.amend(
             key,
             str(txid) if txid else None,

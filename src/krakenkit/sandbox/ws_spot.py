@@ -34,7 +34,7 @@ from .engine import (
 )
 from .fastbook import TAIL, FastRing, build_ring, corrupt_head, ws_frame
 from .market import ASSETS, PAIRS, Pair, find_pair
-from .rest_spot import close_text
+from .rest_spot import check_deadline, close_text
 from .spot import SpotExchange
 
 __all__ = ["WS_PATHS", "SpotWs"]
@@ -1298,16 +1298,6 @@ class SpotWs:
         )
         return spec, close_text(spec, pair)
 
-    def _check_deadline(self, params: dict[str, Any]) -> None:
-        dl = params.get("deadline")
-        if dl:
-            try:
-                t = datetime.fromisoformat(str(dl).replace("Z", "+00:00")).timestamp()
-            except ValueError as exc:
-                raise OrderError("EGeneral:Invalid arguments:deadline") from exc
-            if t < self.ctx.now():
-                raise OrderError("EService:Deadline elapsed")
-
     def _pair(self, params: dict[str, Any]) -> Pair:
         sym = params.get("symbol")
         pair = find_pair(str(sym)) if isinstance(sym, str) else None
@@ -1319,7 +1309,7 @@ class SpotWs:
         if "trade" not in key.permissions:
             raise OrderError("EGeneral:Permission denied")
         pair = self._pair(params)
-        self._check_deadline(params)
+        check_deadline(params, self.ctx.now())
         kw = self._order_kwargs(params, pair)
         validate = params.get("validate") is True
         o = self.ex.add_order(key, pair, validate=validate, **kw)
@@ -1333,7 +1323,7 @@ class SpotWs:
     def t_amend_order(self, conn: Conn, key: ApiKey, params: dict[str, Any], req_id: Any, time_in: float) -> None:
         if not ({"trade", "cancel"} & key.permissions):
             raise OrderError("EGeneral:Permission denied")
-        self._check_deadline(params)
+        check_deadline(params, self.ctx.now())
         oid, cl = params.get("order_id"), params.get("cl_ord_id")
         if oid is None and cl is None:
             raise OrderError("EGeneral:Invalid arguments:order_id")
@@ -1426,7 +1416,7 @@ class SpotWs:
         if "trade" not in key.permissions:
             raise OrderError("EGeneral:Permission denied")
         pair = self._pair(params)
-        self._check_deadline(params)
+        check_deadline(params, self.ctx.now())
         orders = params.get("orders")
         if not isinstance(orders, list) or not 2 <= len(orders) <= 15:
             raise OrderError("EGeneral:Invalid arguments:orders")

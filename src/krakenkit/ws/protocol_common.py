@@ -342,6 +342,21 @@ class SubscriptionTracker:
         self.unsub_waiters[wid] = waiter
         return wid, []
 
+    def unsubscribe(
+        self, items: Iterable[tuple[TopicKey, dict[str, Any]]], non_identity: frozenset[str]
+    ) -> tuple[int, list[Topic], list[Outcome]]:
+        """Remove the topics matched by ``items`` (a parameter left out matches any value; the
+        ``non_identity`` keys never count). Returns (waiter id, the removed topics that are live on
+        this session and need an unsubscribe frame, immediate outcomes)."""
+        removed: list[Topic] = []
+        for key, params in items:
+            ident = {k: v for k, v in params.items() if k not in non_identity}
+            removed.extend(self.remove(key.channel, key.symbol, ident))
+        outcomes = self.drop_waiting_for(t.key for t in removed)
+        live = [t for t in removed if self.ready and t.sent_session == self.session]
+        wid, more = self.add_unsub_waiter(t.key for t in live)
+        return wid, live, outcomes + more
+
     def unsub_ack(self, key: TopicKey, ack: Any) -> list[Outcome]:
         return self._progress(self.unsub_waiters, key, ack)
 

@@ -113,14 +113,8 @@ class FuturesProtocol:
         return wid, self.build_frames("subscribe", to_send), outcomes
 
     def unsubscribe(self, requests: Iterable[SubRequest]) -> tuple[int, list[dict[str, Any]], list[Outcome]]:
-        removed: list[Topic] = []
-        for key, params in self.topic_items(requests):
-            ident = {k: v for k, v in params.items() if k not in _NON_IDENTITY}
-            removed.extend(self.subs.remove(key.channel, key.symbol, ident))
-        outcomes = self.subs.drop_waiting_for(t.key for t in removed)
-        live = [t for t in removed if self.subs.ready and t.sent_session == self.subs.session]
-        wid, more = self.subs.add_unsub_waiter(t.key for t in live)
-        return wid, self.build_frames("unsubscribe", live), outcomes + more
+        wid, live, outcomes = self.subs.unsubscribe(self.topic_items(requests), _NON_IDENTITY)
+        return wid, self.build_frames("unsubscribe", live), outcomes
 
     def on_ready(self) -> list[dict[str, Any]]:
         if not self.authenticated and any(k.channel in PRIVATE_FEEDS for k in self.subs.topics):

@@ -134,14 +134,8 @@ class SpotProtocol:
     def unsubscribe(self, requests: Iterable[SubRequest]) -> tuple[int, list[dict[str, Any]], list[Outcome]]:
         """Remove matching subscriptions (an omitted parameter matches any value). Returns (waiter
         id, frames to send now, immediate outcomes)."""
-        removed: list[Topic] = []
-        for key, params in self.topic_items(requests):
-            ident = {k: v for k, v in params.items() if k not in NON_IDENTITY_PARAMS}
-            removed.extend(self.subs.remove(key.channel, key.symbol, ident))
-        outcomes = self.subs.drop_waiting_for(t.key for t in removed)
-        live = [t for t in removed if self.subs.ready and t.sent_session == self.subs.session]
-        wid, more = self.subs.add_unsub_waiter(t.key for t in live)
-        return wid, self.build_frames("unsubscribe", live), outcomes + more
+        wid, live, outcomes = self.subs.unsubscribe(self.topic_items(requests), NON_IDENTITY_PARAMS)
+        return wid, self.build_frames("unsubscribe", live), outcomes
 
     def on_ready(self) -> list[dict[str, Any]]:
         """The connection is up (and authenticated): frames re-sending every active subscription."""

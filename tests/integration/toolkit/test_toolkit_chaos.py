@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from toolkit_helpers import count_outcome
 
-from krakenkit import KrakenError, OrderOutcomeUnknownError
 from krakenkit._core.ratelimit import NoRateLimit
 from krakenkit.rest import AsyncSpotClient
 from krakenkit.sandbox import Sandbox
@@ -34,7 +34,6 @@ from krakenkit.toolkit import (
     AsyncSafeOrderSubmitter,
     JournalStatus,
     OrderJournal,
-    OrderNotPlacedError,
 )
 from krakenkit.ws import WebsocketAPIClient
 
@@ -145,17 +144,11 @@ async def test_chaos_500_orders_with_faults_and_restart(sandbox: Sandbox, tmp_pa
                     if rng.random() < 0.4:  # the private socket drops while the order is on its way
                         asyncio.get_running_loop().call_soon(sb.faults.drop_ws_connections, "spotPrivateV2")
                         faults["ws_dropped"] += 1
-                    r = await ws_sub.submit(**order_args(i))
+                    submit = ws_sub.submit(**order_args(i))
                 else:
                     inject()
-                    r = await sub.submit(**order_args(i))
-                outcomes["acknowledged_recovered" if r.recovered else "acknowledged"] += 1
-            except OrderNotPlacedError:
-                outcomes["not_placed"] += 1
-            except OrderOutcomeUnknownError:
-                outcomes["unknown_then_reconciled"] += 1
-            except KrakenError as exc:
-                outcomes[f"error:{type(exc).__name__}"] += 1
+                    submit = sub.submit(**order_args(i))
+                await count_outcome(outcomes, submit, "unknown_then_reconciled")
             finally:
                 queue.task_done()
 

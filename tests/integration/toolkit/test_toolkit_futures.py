@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from toolkit_helpers import count_outcome
 
 from krakenkit import KrakenError, OrderOutcomeUnknownError
 from krakenkit._core.errors import InsufficientFundsError, PostWouldExecuteError
@@ -290,14 +291,7 @@ async def test_futures_chaos_100_orders_zero_duplicates(sandbox: Sandbox, tmp_pa
             i = await queue.get()
             try:
                 inject()
-                r = await sub.submit(**order_args(i))
-                outcomes["acknowledged_recovered" if r.recovered else "acknowledged"] += 1
-            except OrderNotPlacedError:
-                outcomes["not_placed"] += 1
-            except OrderOutcomeUnknownError:
-                outcomes["unknown"] += 1
-            except KrakenError as exc:
-                outcomes[f"error:{type(exc).__name__}"] += 1
+                await count_outcome(outcomes, sub.submit(**order_args(i)))
             finally:
                 queue.task_done()
 

@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from krakenkit import KrakenError, OrderOutcomeUnknownError
 from krakenkit.rest import AsyncSpotClient, SpotClient
 from krakenkit.sandbox import Sandbox
-from krakenkit.toolkit import AccountState, AsyncSafeOrderSubmitter, OrderJournal, ReconnectGate, SpotBackfill
+from krakenkit.toolkit import (
+    AccountState,
+    AsyncSafeOrderSubmitter,
+    OrderJournal,
+    OrderNotPlacedError,
+    ReconnectGate,
+    SpotBackfill,
+)
 from krakenkit.ws import WebsocketClient
 
 
@@ -78,3 +87,16 @@ class GatedSpotAccount:
     def sent_by_a(self, method: str) -> list[dict[str, Any]]:
         """The Spot REST requests of A to ``method`` (``AddOrder``, ``TradesHistory`` ...) the sandbox received."""
         return [r for r in self.sb.requests if r["path"].endswith(method) and r.get("api_key") == self.key_a]
+
+
+async def count_outcome(outcomes: Counter[str], submit: Awaitable[Any], unknown: str = "unknown") -> None:
+    """Await one safe submit and count how it ended (the chaos tests' tally)."""
+    try:
+        r = await submit
+        outcomes["acknowledged_recovered" if r.recovered else "acknowledged"] += 1
+    except OrderNotPlacedError:
+        outcomes["not_placed"] += 1
+    except OrderOutcomeUnknownError:
+        outcomes[unknown] += 1
+    except KrakenError as exc:
+        outcomes[f"error:{type(exc).__name__}"] += 1
