@@ -244,15 +244,14 @@ class WebsocketAPIClient:
         cl_ord_id: str | None = None,
     ) -> list[dict[str, Any]]:
         def send() -> Awaitable[list[dict[str, Any]]]:
-            # booked here, on this client's limiter: the WebsocketClient must not book it again
-            return self.ws.request(
+            # booked here, on this client's limiter: the unbooked path of WebsocketClient.request
+            return self.ws._request_unbooked(
                 self.ws_key,
                 method,
                 params,
                 timeout=self.request_timeout if timeout is None else timeout,
                 expected_replies=expected,
                 cl_ord_id=cl_ord_id,
-                _booked=True,
             )
 
         return await _rate_limited(self.rate_limiter, method, params, send)

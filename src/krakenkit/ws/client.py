@@ -705,7 +705,6 @@ class WebsocketClient:
         timeout: float | None = None,
         expected_replies: int = 1,
         cl_ord_id: str | None = None,
-        _booked: bool = False,
     ) -> list[dict[str, Any]]:
         """Send a Spot v2 request (``add_order`` ...) and wait for its reply (or replies).
 
@@ -720,23 +719,36 @@ class WebsocketClient:
         ``retry_safe``) and sends with a fresh ``req_id``. No reply in time -> ``APITimeoutError``
         (outcome unknown); socket lost meanwhile -> ``ConnectionLostError``; Kraken error -> the
         mapped ``KrakenAPIError`` (``EOrder:Rate limit exceeded`` also marks the pair's counter full).
-
-        ``_booked`` is internal: :class:`~krakenkit.ws.WebsocketAPIClient` books on its own limiter
-        (:func:`_rate_limited`) before it calls this.
         """
+
+        def send() -> Awaitable[list[dict[str, Any]]]:
+            return self._request_unbooked(
+                ws_key, method, params, timeout=timeout, expected_replies=expected_replies, cl_ord_id=cl_ord_id
+            )
+
+        if method not in TRADING_METHODS:
+            return await send()
+        return await _rate_limited(self.rate_limiter, method, params, send)
+
+    async def _request_unbooked(
+        self,
+        ws_key: str,
+        method: str,
+        params: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        expected_replies: int = 1,
+        cl_ord_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """:meth:`request` without the rate limiter: for callers that booked the request themselves
+        (:class:`~krakenkit.ws.WebsocketAPIClient`, on its own limiter, through :func:`_rate_limited`)."""
         conn = self._connection(ws_key)
         proto = conn.protocol
         if not isinstance(proto, SpotProtocol):
             raise ValidationError(f"{ws_key} is not a Spot v2 key; trading requests need spotPrivateV2")
         if not isinstance(params, Mapping):
             raise ValidationError(f"params must be a mapping (got {type(params).__name__})", field="params")
-
-        def send() -> Awaitable[list[dict[str, Any]]]:
-            return self._send_request(conn, proto, method, params, timeout, expected_replies, cl_ord_id)
-
-        if _booked or method not in TRADING_METHODS:
-            return await send()
-        return await _rate_limited(self.rate_limiter, method, params, send)
+        return await self._send_request(conn, proto, method, params, timeout, expected_replies, cl_ord_id)
 
     async def _send_request(
         self,

@@ -52,7 +52,8 @@ class FakeLimiter:
 
 
 class FakeRequests:
-    """Stands in for ``WebsocketClient.request``: records when each call went out and replies."""
+    """Stands in for ``WebsocketClient._request_unbooked`` (what WebsocketAPIClient sends through):
+    records when each call went out and replies."""
 
     def __init__(self, limiter: FakeLimiter, replies: list[dict[str, Any]] | BaseException) -> None:
         self.limiter = limiter
@@ -71,7 +72,7 @@ def make_api(limiter: Any, replies: list[dict[str, Any]] | BaseException) -> tup
     ws = WebsocketClient("key", SECRET)
     api = WebsocketAPIClient(ws_client=ws, rate_limiter=limiter)
     fake = FakeRequests(limiter, replies)
-    ws.request = fake  # type: ignore[method-assign]
+    ws._request_unbooked = fake  # type: ignore[method-assign]
     return api, fake
 
 
@@ -134,7 +135,8 @@ async def test_every_trading_method_books_under_its_ws_name() -> None:
     await api.cancel_all_spot_orders()
     await api.cancel_all_spot_orders_after(60)
     await api.batch_cancel_spot_orders(orders=["O1", "O2"])
-    api.ws.request = FakeRequests(lim, [{"success": True, "result": [{"order_id": "B1"}, {"order_id": "B2"}]}])  # type: ignore[method-assign]
+    batch_reply = [{"success": True, "result": [{"order_id": "B1"}, {"order_id": "B2"}]}]
+    api.ws._request_unbooked = FakeRequests(lim, batch_reply)  # type: ignore[method-assign]
     await api.batch_submit_spot_orders(symbol="BTC/USD", orders=[
         {"order_type": "limit", "side": "buy", "order_qty": "1", "limit_price": "1"},
         {"order_type": "limit", "side": "buy", "order_qty": "1", "limit_price": "2"}])
