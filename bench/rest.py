@@ -131,24 +131,33 @@ def raw_httpx(url: str, seconds: float) -> list[Result]:
     from krakenkit._core.jsonutil import loads
 
     with httpx.Client() as client:
+
         def get() -> object:
             return loads(client.get(url + "/0/public/Time").content)
 
         def post() -> object:
-            return loads(client.post(url + "/0/private/Balance", content=b"nonce=1",
-                                     headers={"API-Key": KEY, "API-Sign": "x",
-                                              "Content-Type": "application/x-www-form-urlencoded"}).content)
+            return loads(
+                client.post(
+                    url + "/0/private/Balance",
+                    content=b"nonce=1",
+                    headers={"API-Key": KEY, "API-Sign": "x", "Content-Type": "application/x-www-form-urlencoded"},
+                ).content
+            )
 
-        return [Result("raw httpx GET /0/public/Time", measure_sync(get, seconds), "raw-get"),
-                Result("raw httpx POST /0/private/Balance", measure_sync(post, seconds), "raw-post")]
+        return [
+            Result("raw httpx GET /0/public/Time", measure_sync(get, seconds), "raw-get"),
+            Result("raw httpx POST /0/private/Balance", measure_sync(post, seconds), "raw-post"),
+        ]
 
 
 def krakenkit_sync(url: str, seconds: float) -> list[Result]:
     with SpotClient(KEY, SECRET, base_url=url, max_retries=0, rate_limiter=NoRateLimit()) as client:
         public = measure_sync(client.get_server_time, seconds)
         private = measure_sync(client.get_account_balance, seconds)
-    return [Result("krakenkit SpotClient.get_server_time", public, "raw-get", "typed result"),
-            Result("krakenkit SpotClient.get_account_balance", private, "raw-post", "signed, typed Decimals")]
+    return [
+        Result("krakenkit SpotClient.get_server_time", public, "raw-get", "typed result"),
+        Result("krakenkit SpotClient.get_account_balance", private, "raw-post", "signed, typed Decimals"),
+    ]
 
 
 def raw_httpx_async(url: str, seconds: float, concurrency: int) -> list[Result]:
@@ -171,13 +180,22 @@ def krakenkit_async(url: str, seconds: float, concurrency: int) -> list[Result]:
 
     def make() -> Awaitable[object]:
         if "c" not in holder:
-            holder["c"] = AsyncSpotClient(KEY, SECRET, base_url=url, max_retries=0, rate_limiter=NoRateLimit(),
-                                          network_options={"limits": httpx.Limits(max_connections=concurrency)})
+            holder["c"] = AsyncSpotClient(
+                KEY,
+                SECRET,
+                base_url=url,
+                max_retries=0,
+                rate_limiter=NoRateLimit(),
+                network_options={"limits": httpx.Limits(max_connections=concurrency)},
+            )
         return holder["c"].get_server_time()
 
     rate = measure_async(make, seconds, concurrency)
-    return [Result(f"krakenkit AsyncSpotClient.get_server_time x{concurrency}", rate, "raw-async",
-                   f"{concurrency} concurrent")]
+    return [
+        Result(
+            f"krakenkit AsyncSpotClient.get_server_time x{concurrency}", rate, "raw-async", f"{concurrency} concurrent"
+        )
+    ]
 
 
 def python_kraken_sdk(url: str, seconds: float) -> list[Result]:
@@ -186,8 +204,14 @@ def python_kraken_sdk(url: str, seconds: float) -> list[Result]:
     from kraken.spot import Market
 
     market = Market(url=url)
-    return [Result("python-kraken-sdk Market.get_system_status", measure_sync(market.get_system_status, seconds),
-                   "raw-get", "SystemStatus (no Time method)")]
+    return [
+        Result(
+            "python-kraken-sdk Market.get_system_status",
+            measure_sync(market.get_system_status, seconds),
+            "raw-get",
+            "SystemStatus (no Time method)",
+        )
+    ]
 
 
 def ccxt_case(url: str, seconds: float) -> list[Result]:
@@ -215,13 +239,19 @@ def in_process_overhead(seconds: float) -> list[tuple[str, float, float]]:
         return loads(http.get(base + "/0/public/Time").content)
 
     def raw_post() -> object:
-        return loads(http.post(base + "/0/private/Balance", content=b"nonce=1",
-                               headers={"API-Key": KEY, "API-Sign": "x",
-                                        "Content-Type": "application/x-www-form-urlencoded"}).content)
+        return loads(
+            http.post(
+                base + "/0/private/Balance",
+                content=b"nonce=1",
+                headers={"API-Key": KEY, "API-Sign": "x", "Content-Type": "application/x-www-form-urlencoded"},
+            ).content
+        )
 
     rows = []
-    for name, raw, ours in (("public GET Time", raw_get, client.get_server_time),
-                            ("private POST Balance (signed)", raw_post, client.get_account_balance)):
+    for name, raw, ours in (
+        ("public GET Time", raw_get, client.get_server_time),
+        ("private POST Balance (signed)", raw_post, client.get_account_balance),
+    ):
         r = max(measure_sync(raw, seconds / 2) for _ in range(2))
         k = max(measure_sync(ours, seconds / 2) for _ in range(2))
         rows.append((name, 1e6 / r, 1e6 / k))
@@ -264,10 +294,13 @@ def main() -> None:
         return
     url, stop = start_server()
     cases: list[Case] = [
-        raw_httpx, krakenkit_sync,
+        raw_httpx,
+        krakenkit_sync,
         lambda u, s: raw_httpx_async(u, s, args.concurrency),
         lambda u, s: krakenkit_async(u, s, args.concurrency),
-        python_kraken_sdk, ccxt_case, *DERIVATIVES_CASES,
+        python_kraken_sdk,
+        ccxt_case,
+        *DERIVATIVES_CASES,
     ]
     best: dict[str, Result] = {}
     try:
@@ -291,8 +324,10 @@ def main() -> None:
         ratio = f"{base / r.calls_per_s:.2f}" if r.calls_per_s and base else "-"
         per_call = f"{1e6 / r.calls_per_s:.0f}" if r.calls_per_s else "-"
         print(f"{r.name:<52} {r.calls_per_s:>10.0f} {ratio:>7} {per_call:>9}  {r.note}")
-    print("x raw = raw httpx calls/s / this client's calls/s for the same request (1.00 = no overhead);"
-          " async rows compare to raw httpx async at the same concurrency")
+    print(
+        "x raw = raw httpx calls/s / this client's calls/s for the same request (1.00 = no overhead);"
+        " async rows compare to raw httpx async at the same concurrency"
+    )
     print()
     print("in-process (httpx.MockTransport, no sockets): client CPU per call")
     print(f"{'request':<40} {'raw httpx us':>13} {'krakenkit us':>13} {'ratio':>6}")

@@ -38,14 +38,22 @@ from krakenkit.rest.derivatives import (
 warnings.simplefilter("ignore", KrakenDeprecationWarning)
 
 SECRET = base64.b64encode(bytes(range(64))).decode()
-ORDER: dict[str, Any] = {"orderType": "lmt", "symbol": "PF_XBTUSD", "side": "buy", "size": "0.01",
-                         "limitPrice": "30000.5", "cliOrdId": "bench-order"}
-PLACED = (b'{"result":"success","serverTime":"2024-01-01T00:00:00.000Z","sendStatus":{"status":"placed",'
-          b'"order_id":"179f9af8-e45e-469d-b3e9-2fd4675cb7d0","receivedTime":"2024-01-01T00:00:00.000Z",'
-          b'"orderEvents":[{"type":"PLACE","order":{"orderId":"179f9af8-e45e-469d-b3e9-2fd4675cb7d0",'
-          b'"type":"lmt","symbol":"PF_XBTUSD","side":"buy","quantity":0.01,"filled":0,"limitPrice":30000.5,'
-          b'"reduceOnly":false,"timestamp":"2024-01-01T00:00:00.000Z",'
-          b'"lastUpdateTimestamp":"2024-01-01T00:00:00.000Z"}}]}}')
+ORDER: dict[str, Any] = {
+    "orderType": "lmt",
+    "symbol": "PF_XBTUSD",
+    "side": "buy",
+    "size": "0.01",
+    "limitPrice": "30000.5",
+    "cliOrdId": "bench-order",
+}
+PLACED = (
+    b'{"result":"success","serverTime":"2024-01-01T00:00:00.000Z","sendStatus":{"status":"placed",'
+    b'"order_id":"179f9af8-e45e-469d-b3e9-2fd4675cb7d0","receivedTime":"2024-01-01T00:00:00.000Z",'
+    b'"orderEvents":[{"type":"PLACE","order":{"orderId":"179f9af8-e45e-469d-b3e9-2fd4675cb7d0",'
+    b'"type":"lmt","symbol":"PF_XBTUSD","side":"buy","quantity":0.01,"filled":0,"limitPrice":30000.5,'
+    b'"reduceOnly":false,"timestamp":"2024-01-01T00:00:00.000Z",'
+    b'"lastUpdateTimestamp":"2024-01-01T00:00:00.000Z"}}]}}'
+)
 
 
 def _time(fn: Callable[[], Any], n: int) -> list[float]:
@@ -67,8 +75,12 @@ def _row(name: str, samples: list[float]) -> tuple[str, float, float, float]:
 def bench_derivatives(n: int = 2000) -> list[tuple[str, float, float, float]]:
     """Rows of (name, p50 us, p99 us, calls/s)."""
     rows = []
-    mock = DerivativesClient("K", SECRET, rate_limiter=NoRateLimit(), http_client=httpx.Client(
-        transport=httpx.MockTransport(lambda r: httpx.Response(200, content=PLACED))))
+    mock = DerivativesClient(
+        "K",
+        SECRET,
+        rate_limiter=NoRateLimit(),
+        http_client=httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=PLACED))),
+    )
 
     def build_sign() -> None:
         call: Call = mock._make_call("submit_order", ORDER)
@@ -88,8 +100,9 @@ def bench_derivatives(n: int = 2000) -> list[tuple[str, float, float, float]]:
             price = (client.get_orderbook(symbol="PF_XBTUSD").bids[0][0] * 8 / 10).quantize(1)
 
             def place_cancel() -> None:
-                placed = client.submit_order(orderType="lmt", symbol="PF_XBTUSD", side="buy", size="0.01",
-                                             limitPrice=price)
+                placed = client.submit_order(
+                    orderType="lmt", symbol="PF_XBTUSD", side="buy", size="0.01", limitPrice=price
+                )
                 client.cancel_order(order_id=placed.order_id)
 
             rows.append(_row("sandbox sendorder+cancel (sync)", _time(place_cancel, rounds)))
@@ -112,9 +125,11 @@ def bench_derivatives(n: int = 2000) -> list[tuple[str, float, float, float]]:
 #: Bodies the bench/rest.py server answers on Derivatives paths.
 DERIVATIVES_BODIES: dict[str, bytes] = {
     "/derivatives/api/v3/sendorder": PLACED,
-    "/derivatives/api/v3/tickers": (b'{"result":"success","serverTime":"2024-01-01T00:00:00.000Z","tickers":['
-                                    b'{"symbol":"PF_XBTUSD","markPrice":30209.9,"bid":30200.5,"ask":30210,'
-                                    b'"vol24h":15304,"suspended":false,"postOnly":false}]}'),
+    "/derivatives/api/v3/tickers": (
+        b'{"result":"success","serverTime":"2024-01-01T00:00:00.000Z","tickers":['
+        b'{"symbol":"PF_XBTUSD","markPrice":30209.9,"bid":30200.5,"ask":30210,'
+        b'"vol24h":15304,"suspended":false,"postOnly":false}]}'
+    ),
 }
 
 Row = tuple[str, float, str, str]  # (name, calls/s, baseline, note) = bench/rest.py's Result fields
@@ -127,10 +142,21 @@ def overhead_rows(url: str, seconds: float, measure_sync: Callable[[Callable[[],
     form = "orderType=lmt&symbol=PF_XBTUSD&side=buy&size=0.01&limitPrice=30000.5&cliOrdId=bench-order"
     with httpx.Client() as raw:
         raw_get = measure_sync(lambda: loads(raw.get(url + "/derivatives/api/v3/tickers").content), seconds)
-        raw_post = measure_sync(lambda: loads(raw.post(
-            url + "/derivatives/api/v3/sendorder", content=form.encode(),
-            headers={"APIKey": "k", "Authent": "x", "Nonce": "1",
-                     "Content-Type": "application/x-www-form-urlencoded"}).content), seconds)
+        raw_post = measure_sync(
+            lambda: loads(
+                raw.post(
+                    url + "/derivatives/api/v3/sendorder",
+                    content=form.encode(),
+                    headers={
+                        "APIKey": "k",
+                        "Authent": "x",
+                        "Nonce": "1",
+                        "Content-Type": "application/x-www-form-urlencoded",
+                    },
+                ).content
+            ),
+            seconds,
+        )
     with DerivativesClient("bench-key", SECRET, base_url=url, max_retries=0, rate_limiter=NoRateLimit()) as client:
         typed_get = measure_sync(client.get_tickers, seconds)
         typed_post = measure_sync(lambda: client.submit_order(**ORDER), seconds)

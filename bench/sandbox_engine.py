@@ -51,8 +51,9 @@ def run(n: int = 100_000) -> None:
             pass
         eng.drain()
     dt = time.perf_counter() - t0
-    print(f"engine: {n} order operations in {dt:.2f} s = {n / dt:,.0f} orders/s "
-          f"({fills} taker fills, {cancels} cancels)")
+    print(
+        f"engine: {n} order operations in {dt:.2f} s = {n / dt:,.0f} orders/s ({fills} taker fills, {cancels} cancels)"
+    )
 
 
 if __name__ == "__main__":

@@ -72,8 +72,9 @@ class Verifier:
 async def consume(url: str, symbol: str, depth: int, count: int, verify: bool) -> float:
     """Subscribe, skip WARMUP updates, return msgs/s over the next ``count`` updates."""
     async with websockets.connect(url, max_queue=None, compression=None, max_size=None) as ws:
-        await ws.send(json.dumps({"method": "subscribe",
-                                  "params": {"channel": "book", "symbol": [symbol], "depth": depth}}))
+        await ws.send(
+            json.dumps({"method": "subscribe", "params": {"channel": "book", "symbol": [symbol], "depth": depth}})
+        )
         ver: Verifier | None = None
         while True:
             msg = json.loads(await ws.recv(), parse_float=Decimal)
@@ -100,9 +101,21 @@ async def consume(url: str, symbol: str, depth: int, count: int, verify: bool) -
 
 async def separate_process(args: argparse.Namespace) -> float:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "krakenkit.sandbox", "--port", "0", "--fast", "--no-market", "--no-rate-limits",
-         "--exit-on-stdin-eof"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "krakenkit.sandbox",
+            "--port",
+            "0",
+            "--fast",
+            "--no-market",
+            "--no-rate-limits",
+            "--exit-on-stdin-eof",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         info = json.loads(await asyncio.to_thread(proc.stdout.readline))

@@ -137,17 +137,24 @@ async def bench_reconnect(urls: dict[str, Any], drops: int) -> list[float]:
     env = Environment(urls["rest"], urls["rest"], urls["ws"], "bench")
     times: list[float] = []
     reconnected = asyncio.Event()
-    async with httpx.AsyncClient() as admin, WebsocketClient(
-        environment=env, connect_budget=(drops + 10, 600.0), reconnect_backoff=Backoff()
-    ) as ws:
+    async with (
+        httpx.AsyncClient() as admin,
+        WebsocketClient(environment=env, connect_budget=(drops + 10, 600.0), reconnect_backoff=Backoff()) as ws,
+    ):
         ws.on("reconnected", lambda _e: reconnected.set())
-        await ws.subscribe([{"topic": "ticker", "payload": {"symbol": [SYMBOL, "ETH/USD"]}},
-                            {"topic": "trade", "payload": {"symbol": [SYMBOL]}}], "spotPublicV2")
+        await ws.subscribe(
+            [
+                {"topic": "ticker", "payload": {"symbol": [SYMBOL, "ETH/USD"]}},
+                {"topic": "trade", "payload": {"symbol": [SYMBOL]}},
+            ],
+            "spotPublicV2",
+        )
         for _ in range(drops):
             reconnected.clear()
             t0 = time.perf_counter()
-            r = await admin.post(urls["rest"] + "/_sandbox/faults",
-                                 json={"action": "drop_ws_connections", "ws_key": "spotPublicV2"})
+            r = await admin.post(
+                urls["rest"] + "/_sandbox/faults", json={"action": "drop_ws_connections", "ws_key": "spotPublicV2"}
+            )
             r.raise_for_status()
             await asyncio.wait_for(reconnected.wait(), 10)
             times.append(time.perf_counter() - t0)
@@ -168,8 +175,13 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--drops", type=int, default=50)
     args = ap.parse_args()
-    server = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         assert server.stdout is not None
         urls = json.loads(server.stdout.readline())
@@ -199,13 +211,17 @@ def main() -> None:
     if peers and isinstance(kk, tuple):
         best_rate = max(v[0] for v in peers.values())
         best_cost = min(v[1] for v in peers.values())
-        print(f"krakenkit vs fastest peer: {kk[0] / best_rate:.2f}x msgs/s, "
-              f"{best_cost / kk[1]:.2f}x msgs per CPU-second "
-              "(target >= 2x; msgs/s is capped by what the one-process sandbox can produce)")
+        print(
+            f"krakenkit vs fastest peer: {kk[0] / best_rate:.2f}x msgs/s, "
+            f"{best_cost / kk[1]:.2f}x msgs per CPU-second "
+            "(target >= 2x; msgs/s is capped by what the one-process sandbox can produce)"
+        )
     recon.sort()
     p95 = recon[min(len(recon) - 1, int(len(recon) * 0.95))]
-    print(f"reconnect drop -> resubscribed ({len(recon)} drops): p50 {statistics.median(recon) * 1000:.1f} ms, "
-          f"p95 {p95 * 1000:.1f} ms, max {recon[-1] * 1000:.1f} ms (target p50 < 500 ms)")
+    print(
+        f"reconnect drop -> resubscribed ({len(recon)} drops): p50 {statistics.median(recon) * 1000:.1f} ms, "
+        f"p95 {p95 * 1000:.1f} ms, max {recon[-1] * 1000:.1f} ms (target p50 < 500 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,13 @@ def target() -> Iterator[Target]:
     if is_live():
         spot = Credentials.maybe_from_env("spot")
         fut = Credentials.maybe_from_env("futures")
-        yield Target(LIVE, spot.api_key if spot else None, spot.secret_value() if spot else None,
-                     fut.api_key if fut else None, fut.secret_value() if fut else None)
+        yield Target(
+            LIVE,
+            spot.api_key if spot else None,
+            spot.secret_value() if spot else None,
+            fut.api_key if fut else None,
+            fut.secret_value() if fut else None,
+        )
         return
     from krakenkit.sandbox import Sandbox
 

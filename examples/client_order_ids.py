@@ -18,8 +18,9 @@ with target() as t:
     # --- Spot ---
     spot = SpotClient(t.spot_key, t.spot_secret, environment=t.environment)
     spot_order_id = spot.generate_new_order_id()
-    spot_result = spot.submit_order(ordertype="limit", type="buy", pair="XBTUSD", volume="0.0001", price="10000",
-                                    cl_ord_id=spot_order_id)  # your reference, survives retries
+    spot_result = spot.submit_order(
+        ordertype="limit", type="buy", pair="XBTUSD", volume="0.0001", price="10000", cl_ord_id=spot_order_id
+    )  # your reference, survives retries
     print("Spot order placed, cl_ord_id:", spot_order_id, "txid:", spot_result.txid)
     found = spot.get_open_orders(cl_ord_id=spot_order_id)
     print("found by cl_ord_id:", list(found.raw["open"]))
@@ -28,8 +29,9 @@ with target() as t:
     # --- Futures ---
     futures = DerivativesClient(t.futures_key, t.futures_secret, environment=t.environment)
     futures_order_id = futures.generate_new_order_id()
-    futures_result = futures.submit_order(orderType="lmt", symbol="PF_XBTUSD", side="buy", size="0.01",
-                                          limitPrice="10000", cliOrdId=futures_order_id)
+    futures_result = futures.submit_order(
+        orderType="lmt", symbol="PF_XBTUSD", side="buy", size="0.01", limitPrice="10000", cliOrdId=futures_order_id
+    )
     print("Futures order placed, cliOrdId:", futures_order_id, "status:", futures_result.status)
     futures.cancel_order(cliOrdId=futures_order_id)
     spot.close()

@@ -23,8 +23,9 @@ with target() as t:
     else:
         # write the sandbox's key to a throwaway .env file, as a deployment would hold it
         env_file = Path(tempfile.mkdtemp()) / ".env"
-        env_file.write_text(f"# krakenkit example\nexport API_SPOT_KEY={t.spot_key}\n"
-                            f"API_SPOT_SECRET='{t.spot_secret}'\n")
+        env_file.write_text(
+            f"# krakenkit example\nexport API_SPOT_KEY={t.spot_key}\nAPI_SPOT_SECRET='{t.spot_secret}'\n"
+        )
         os.environ.pop("API_SPOT_KEY", None)
         os.environ.pop("API_SPOT_SECRET", None)
         creds = Credentials.from_env("spot", env_file=env_file)

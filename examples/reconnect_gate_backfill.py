@@ -75,8 +75,9 @@ async def run(sb: Sandbox, journal_path: Path) -> bool:
             say(f"placed {r.order_id} (client id {r.cl_ord_id[:8]}...)")
 
         def take() -> None:  # another trader buys 0.01 at our price
-            other.submit_order(pair="XBTUSD", type="buy", ordertype="limit", volume="0.01", price="65000.0",
-                               timeinforce="IOC")
+            other.submit_order(
+                pair="XBTUSD", type="buy", ordertype="limit", volume="0.01", price="65000.0", timeinforce="IOC"
+            )
 
         await asyncio.to_thread(take)
         while len(state.fills) < 1:
@@ -100,8 +101,10 @@ async def run(sb: Sandbox, journal_path: Path) -> bool:
         await recorder.aflush(10)
         journaled = {f.fill_id for f in journal.fills()}
         ok = set(trades) == set(state.fills) == journaled and len(state.fills) == 3
-        say(f"exchange trades: {len(trades)}, fills in AccountState: {len(state.fills)}, "
-            f"in the journal: {len(journaled)} -> {'OK' if ok else 'MISMATCH'}")
+        say(
+            f"exchange trades: {len(trades)}, fills in AccountState: {len(state.fills)}, "
+            f"in the journal: {len(journaled)} -> {'OK' if ok else 'MISMATCH'}"
+        )
         say(f"open orders: {sorted(state.open_orders)}")
         return ok
     finally:
@@ -114,8 +117,7 @@ async def run(sb: Sandbox, journal_path: Path) -> bool:
 
 def main() -> int:
     logging.basicConfig(level=logging.ERROR)
-    with tempfile.TemporaryDirectory() as tmp, Sandbox(seed=5, rate_limits=False, market=False,
-                                                         fast_mode=True) as sb:
+    with tempfile.TemporaryDirectory() as tmp, Sandbox(seed=5, rate_limits=False, market=False, fast_mode=True) as sb:
         ok = asyncio.run(run(sb, Path(tmp) / "journal.sqlite3"))
     print("done" if ok else "FAILED")
     return 0 if ok else 1

@@ -40,15 +40,18 @@ async def main() -> None:
             pair = (await rest.get_asset_pairs(pair="XBTUSD")).raw["XXBTZUSD"]
             volume = Decimal(str(pair["ordermin"]))
             before = (await rest.get_account_balance()).raw
-            placed = await rest.submit_order(ordertype="market", type="buy", pair="XBTUSD", volume=str(volume),
-                                             cl_ord_id=cl_ord_id)
+            placed = await rest.submit_order(
+                ordertype="market", type="buy", pair="XBTUSD", volume=str(volume), cl_ord_id=cl_ord_id
+            )
             await asyncio.wait_for(filled.wait(), 20)
             streamed = sum(Decimal(str(f["last_qty"])) for f in fills)
             order = (await rest.get_orders(txid=placed.txid[0])).raw[placed.txid[0]]
             after = (await rest.get_account_balance()).raw
             gained = Decimal(str(after["XXBT"])) - Decimal(str(before["XXBT"]))
-            print(f"filled {streamed} on the stream; REST: {order['status']} vol_exec {order['vol_exec']}; "
-                  f"BTC balance +{gained}")
+            print(
+                f"filled {streamed} on the stream; REST: {order['status']} vol_exec {order['vol_exec']}; "
+                f"BTC balance +{gained}"
+            )
             assert streamed == Decimal(str(order["vol_exec"])) == gained == volume
             await rest.submit_order(ordertype="market", type="sell", pair="XBTUSD", volume=str(volume))
             print("sold it back")

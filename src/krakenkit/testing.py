@@ -1,8 +1,8 @@
 """pytest plugin: the ``kraken_sandbox`` fixture (a fresh local Kraken sandbox per test).
 
-    def test_order(kraken_sandbox):
-        key, secret = kraken_sandbox.create_key()
-        client = SpotClient(key, secret, environment=kraken_sandbox.environment)
+def test_order(kraken_sandbox):
+    key, secret = kraken_sandbox.create_key()
+    client = SpotClient(key, secret, environment=kraken_sandbox.environment)
 """
 
 from __future__ import annotations

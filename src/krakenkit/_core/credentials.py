@@ -151,8 +151,10 @@ class Credentials:
         return _mask(self.api_key)
 
     def __repr__(self) -> str:
-        return (f"Credentials(product={self.product!r}, api_key={self.masked_key!r}, "
-                f"api_secret=Secret('***'), source={self.source!r})")
+        return (
+            f"Credentials(product={self.product!r}, api_key={self.masked_key!r}, "
+            f"api_secret=Secret('***'), source={self.source!r})"
+        )
 
     __str__ = __repr__
 
@@ -201,8 +203,13 @@ class Credentials:
         return cls(key.strip(), Secret(secret.strip()), prod, "+".join(source_parts) or "env")  # type: ignore[arg-type]
 
     @classmethod
-    def maybe_from_env(cls, product: Product | str = "spot", env_file: str | os.PathLike[str] | None = None,
-                       *, environ: Mapping[str, str] | None = None) -> Credentials | None:
+    def maybe_from_env(
+        cls,
+        product: Product | str = "spot",
+        env_file: str | os.PathLike[str] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+    ) -> Credentials | None:
         """Like :meth:`from_env` but ``None`` when nothing is set (public-only use)."""
         try:
             return cls.from_env(product, env_file, environ=environ)
@@ -248,8 +255,9 @@ class CredentialStore:
             fn(old, new)
         return old
 
-    def reload_from_env(self, env_file: str | os.PathLike[str] | None = None,
-                        *, environ: Mapping[str, str] | None = None) -> bool:
+    def reload_from_env(
+        self, env_file: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
+    ) -> bool:
         """Re-read the environment / ``.env``; rotate if the key changed. Returns True on a swap."""
         cur = self.current()
         fresh = Credentials.from_env(cur.product, env_file, environ=environ)

@@ -354,8 +354,15 @@ class TradingPausedError(KrakenError):
 class ChecksumMismatchError(KrakenError):
     """A local order book disagrees with the checksum Kraken sent."""
 
-    def __init__(self, message: str = "", *, symbol: str | None = None, expected: int | None = None,
-                 actual: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        symbol: str | None = None,
+        expected: int | None = None,
+        actual: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.symbol = symbol
         self.expected = expected
         self.actual = actual
@@ -365,8 +372,15 @@ class ChecksumMismatchError(KrakenError):
 class SequenceGapError(KrakenError):
     """A sequenced feed skipped a number: the local state may be missing updates."""
 
-    def __init__(self, message: str = "", *, symbol: str | None = None, expected: int | None = None,
-                 actual: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        symbol: str | None = None,
+        expected: int | None = None,
+        actual: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.symbol = symbol
         self.expected = expected
         self.actual = actual
@@ -470,8 +484,9 @@ def _spot_class(error: str) -> type[KrakenAPIError]:
     return KrakenAPIError
 
 
-def error_from_spot(errors: Iterable[str], *, endpoint: str | None = None,
-                    status_code: int | None = None) -> KrakenAPIError:
+def error_from_spot(
+    errors: Iterable[str], *, endpoint: str | None = None, status_code: int | None = None
+) -> KrakenAPIError:
     """Map Kraken Spot error strings (``EOrder:Insufficient funds`` ...) to one exception."""
     errs = [e for e in errors if not e.startswith("W")]
     first = errs[0] if errs else "unknown error"
@@ -488,19 +503,20 @@ def error_from_spot(errors: Iterable[str], *, endpoint: str | None = None,
     return cls(message, endpoint=endpoint, errors=errs, status_code=status_code)
 
 
-def error_from_futures(error: str, *, endpoint: str | None = None, status_code: int | None = None,
-                       payload: Mapping[str, Any] | None = None) -> KrakenAPIError:
+def error_from_futures(
+    error: str, *, endpoint: str | None = None, status_code: int | None = None, payload: Mapping[str, Any] | None = None
+) -> KrakenAPIError:
     """Map a Derivatives ``{"result": "error", "error": ...}`` value to one exception."""
     cls = _FUTURES_ERRORS.get(error, KrakenAPIError)
     return cls(error, endpoint=endpoint, errors=[error], status_code=status_code, payload=dict(payload or {}))
 
 
-def error_from_futures_status(status: str, *, kind: str = "sendStatus", endpoint: str | None = None,
-                              payload: Mapping[str, Any] | None = None) -> OrderRejectedError:
+def error_from_futures_status(
+    status: str, *, kind: str = "sendStatus", endpoint: str | None = None, payload: Mapping[str, Any] | None = None
+) -> OrderRejectedError:
     """A Derivatives order status other than success (``insufficientAvailableFunds`` ...)."""
     cls = _FUTURES_STATUS.get(status, OrderRejectedError)
-    return cls(f"{kind}: {status}", status=status, endpoint=endpoint, errors=[status],
-               payload=dict(payload or {}))
+    return cls(f"{kind}: {status}", status=status, endpoint=endpoint, errors=[status], payload=dict(payload or {}))
 
 
 def is_outcome_unknown_error(exc: BaseException) -> bool:

@@ -148,8 +148,16 @@ SPOT_REST_COSTS: Mapping[str, float] = {"Ledgers": 2.0, "QueryLedgers": 2.0, "Tr
 
 #: Endpoints on the per-pair trading counter instead of the REST counter (REST and WS v2 names).
 SPOT_TRADING_ENDPOINTS: frozenset[str] = frozenset(
-    {"AddOrder", "AddOrderBatch", "AmendOrder", "EditOrder", "CancelOrder", "CancelOrderBatch", "CancelAll",
-     "CancelAllOrdersAfter"}
+    {
+        "AddOrder",
+        "AddOrderBatch",
+        "AmendOrder",
+        "EditOrder",
+        "CancelOrder",
+        "CancelOrderBatch",
+        "CancelAll",
+        "CancelAllOrdersAfter",
+    }
 )
 
 _WS_TO_REST = {
@@ -180,8 +188,16 @@ DERIVATIVES_COSTS: Mapping[str, float] = {
 }
 #: Public Derivatives endpoints: limited per IP by Kraken, not by the key budget.
 DERIVATIVES_PUBLIC: frozenset[str] = frozenset(
-    {"tickers", "orderbook", "instruments", "instruments/status", "history", "feeschedules",
-     "historical-funding-rates", "rfqs"}
+    {
+        "tickers",
+        "orderbook",
+        "instruments",
+        "instruments/status",
+        "history",
+        "feeschedules",
+        "historical-funding-rates",
+        "rfqs",
+    }
 )
 _HISTORY_COSTS: Mapping[str, float] = {"accountlogcsv": 6.0}
 
@@ -223,8 +239,9 @@ class DecayingCounter:
     Not thread-safe on its own; the limiters lock around it.
     """
 
-    def __init__(self, capacity: float, decay: float, clock: Clock, *, headroom: float = 0.0,
-                 initial: float = 0.0) -> None:
+    def __init__(
+        self, capacity: float, decay: float, clock: Clock, *, headroom: float = 0.0, initial: float = 0.0
+    ) -> None:
         if capacity <= 0 or decay <= 0:
             raise ValueError("capacity and decay must be positive")
         if not 0 <= headroom < capacity:
@@ -375,7 +392,7 @@ def normalize_pair_key(symbol: str) -> str:
         return s[1:4] + s[5:8]
     for alias, code in _ASSET_ALIASES.items():
         if s.startswith(alias) and len(s) > len(alias) + 2:
-            return code + s[len(alias):]
+            return code + s[len(alias) :]
     return s
 
 
@@ -384,7 +401,7 @@ def _endpoint_name(endpoint: str) -> str:
     name = endpoint.strip().rstrip("/")
     for prefix in ("/0/private/", "0/private/", "/0/public/", "0/public/"):
         if name.startswith(prefix):
-            return name[len(prefix):]
+            return name[len(prefix) :]
     return _WS_TO_REST.get(name, name)
 
 
@@ -504,13 +521,14 @@ class SpotRateLimiter:
             if not bookings:
                 return 0.0
             now = self._clock()
-            wait, at = _delay_until(max(counter.earliest(cost, now) for _, counter, cost in bookings), now,
-                                    self._slack)
+            wait, at = _delay_until(max(counter.earliest(cost, now) for _, counter, cost in bookings), now, self._slack)
             if wait > 0 and self.mode == "raise":
                 names = ", ".join(name for name, _, _ in bookings)
                 raise RateLimitError(
                     f"rate limit ({names}) would be exceeded; retry in {wait:.3f}s",
-                    endpoint=endpoint, errors=["local:rate limit"], retry_after=wait,
+                    endpoint=endpoint,
+                    errors=["local:rate limit"],
+                    retry_after=wait,
                 )
             for _, counter, cost in bookings:
                 counter.book(cost, at)
@@ -579,8 +597,9 @@ class SpotRateLimiter:
         with self._lock:
             self._counter(self._key(pair)).set_level(float(value))
 
-    def observe_order(self, order_id: str, pair: str, *, cl_ord_id: str | None = None,
-                      placed_at: float | None = None) -> None:
+    def observe_order(
+        self, order_id: str, pair: str, *, cl_ord_id: str | None = None, placed_at: float | None = None
+    ) -> None:
         """Track an order seen elsewhere (an executions feed, another session). ``placed_at`` uses this
         limiter's clock; default now."""
         with self._lock:
@@ -604,8 +623,7 @@ class SpotRateLimiter:
         status = execution.get("order_status")
         if order_id and symbol and exec_type in ("pending_new", "new") and self.order_age(str(order_id)) is None:
             self.observe_order(str(order_id), str(symbol), cl_ord_id=execution.get("cl_ord_id"))
-        if order_id and (status in ("filled", "canceled", "expired") or exec_type in ("filled", "canceled",
-                                                                                         "expired")):
+        if order_id and (status in ("filled", "canceled", "expired") or exec_type in ("filled", "canceled", "expired")):
             self.forget_order(str(order_id))
         counter = execution.get("ratecounter", execution.get("rate_count"))
         if symbol and _is_number(counter):
@@ -622,8 +640,9 @@ class SpotRateLimiter:
     def _counter(self, key: str) -> DecayingCounter:
         c = self._pairs.get(key)
         if c is None:
-            c = DecayingCounter(self.limits.trading_threshold, self.limits.trading_decay, self._clock,
-                                headroom=self._trading_headroom)
+            c = DecayingCounter(
+                self.limits.trading_threshold, self.limits.trading_decay, self._clock, headroom=self._trading_headroom
+            )
             self._pairs[key] = c
         return c
 
@@ -721,7 +740,7 @@ def _derivatives_path(endpoint: str) -> tuple[str, str]:
         e = "/" + e.split("://", 1)[1].split("/", 1)[-1]
     e = e.split("?", 1)[0].rstrip("/")
     if "/api/history/" in e or e.startswith("api/history/"):
-        name = e.split("/api/history/", 1)[-1] if "/api/history/" in e else e[len("api/history/"):]
+        name = e.split("/api/history/", 1)[-1] if "/api/history/" in e else e[len("api/history/") :]
         parts = name.split("/", 1)
         rest = parts[1] if len(parts) > 1 else ""
         if rest.startswith("market/"):
@@ -733,9 +752,12 @@ def _derivatives_path(endpoint: str) -> tuple[str, str]:
         name = e.split("/api/v3/", 1)[1]
     else:
         name = e.lstrip("/")
-    if name in DERIVATIVES_PUBLIC or name.startswith("tickers/") or (
-        name.startswith("instruments/") and name.endswith("/status")
-    ) or (name.startswith("rfqs/") and "offer" not in name):
+    if (
+        name in DERIVATIVES_PUBLIC
+        or name.startswith("tickers/")
+        or (name.startswith("instruments/") and name.endswith("/status"))
+        or (name.startswith("rfqs/") and "offer" not in name)
+    ):
         return "public", name
     return "derivatives", name
 
@@ -794,7 +816,9 @@ class DerivativesRateLimiter:
             if wait > 0 and self.mode == "raise":
                 raise RateLimitError(
                     f"Derivatives {pool} budget would be exceeded; retry in {wait:.3f}s",
-                    endpoint=endpoint, errors=["local:apiLimitExceeded"], retry_after=wait,
+                    endpoint=endpoint,
+                    errors=["local:apiLimitExceeded"],
+                    retry_after=wait,
                 )
             counter.book(cost, at)
             return wait
@@ -839,14 +863,16 @@ def _batch_size(params: Mapping[str, Any]) -> int:
 # --- factories ---------------------------------------------------------------------------------------
 
 
-def spot_rate_limiter(tier: Tier | str = "intermediate", mode: Mode = "wait", *, clock: Clock = time.monotonic,
-                      **options: Any) -> SpotRateLimiter:
+def spot_rate_limiter(
+    tier: Tier | str = "intermediate", mode: Mode = "wait", *, clock: Clock = time.monotonic, **options: Any
+) -> SpotRateLimiter:
     """The Spot limiter for one API key (REST counter + per-pair trading counters) of ``tier``."""
     return SpotRateLimiter(tier, mode, clock=clock, **options)
 
 
-def derivatives_rate_limiter(mode: Mode = "wait", *, clock: Clock = time.monotonic,
-                             **options: Any) -> DerivativesRateLimiter:
+def derivatives_rate_limiter(
+    mode: Mode = "wait", *, clock: Clock = time.monotonic, **options: Any
+) -> DerivativesRateLimiter:
     """The Derivatives limiter for one API key (500 units / 10 s, history pool of 100)."""
     return DerivativesRateLimiter(mode, clock=clock, **options)
 

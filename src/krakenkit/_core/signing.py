@@ -50,7 +50,7 @@ def spot_api_sign(secret: str | bytes, uri_path: str, nonce: str | int, post_dat
 def futures_endpoint_path(path: str) -> str:
     """The path Kraken signs: ``/derivatives/api/v3/x`` -> ``/api/v3/x``; others unchanged."""
     if path.startswith("/derivatives/"):
-        return path[len("/derivatives"):]
+        return path[len("/derivatives") :]
     return path
 
 

@@ -98,10 +98,25 @@ class DerivativeInstrument:
 
 # Kraken's legacy X/Z-prefixed asset codes (REST Balance, Ledgers) and their WS v2 names.
 LEGACY_ASSET_CODES: Mapping[str, str] = {
-    "XXBT": "BTC", "XETH": "ETH", "XXDG": "DOGE", "XXRP": "XRP", "XLTC": "LTC", "XXLM": "XLM",
-    "XETC": "ETC", "XMLN": "MLN", "XREP": "REP", "XZEC": "ZEC", "XXMR": "XMR",
-    "ZUSD": "USD", "ZEUR": "EUR", "ZGBP": "GBP", "ZCAD": "CAD", "ZJPY": "JPY", "ZAUD": "AUD",
-    "XBT": "BTC", "XDG": "DOGE",
+    "XXBT": "BTC",
+    "XETH": "ETH",
+    "XXDG": "DOGE",
+    "XXRP": "XRP",
+    "XLTC": "LTC",
+    "XXLM": "XLM",
+    "XETC": "ETC",
+    "XMLN": "MLN",
+    "XREP": "REP",
+    "XZEC": "ZEC",
+    "XXMR": "XMR",
+    "ZUSD": "USD",
+    "ZEUR": "EUR",
+    "ZGBP": "GBP",
+    "ZCAD": "CAD",
+    "ZJPY": "JPY",
+    "ZAUD": "AUD",
+    "XBT": "BTC",
+    "XDG": "DOGE",
 }
 
 
@@ -234,9 +249,11 @@ class SymbolMapper:
     # -- construction ----------------------------------------------------------------------------------
 
     @classmethod
-    def from_asset_pairs(cls, result: Mapping[str, Any] | Any,
-                         instruments: Iterable[Mapping[str, Any]] | Mapping[str, Any] | Any | None = None,
-                         ) -> SymbolMapper:
+    def from_asset_pairs(
+        cls,
+        result: Mapping[str, Any] | Any,
+        instruments: Iterable[Mapping[str, Any]] | Mapping[str, Any] | Any | None = None,
+    ) -> SymbolMapper:
         """Build from the ``result`` of ``/0/public/AssetPairs`` and, optionally, the Derivatives
         ``instruments`` list (or the whole ``/derivatives/api/v3/instruments`` response)."""
         pairs: list[SpotPair] = []
@@ -247,15 +264,21 @@ class SymbolMapper:
             altname = str(info.get("altname") or key)
             legacy_ws = f"{REST_ASSET_NAMES.get(base, base)}/{REST_ASSET_NAMES.get(quote, quote)}"
             wsname = str(info.get("wsname") or legacy_ws)
-            pairs.append(SpotPair(
-                rest=altname.upper(), key=str(key).upper(), ws=f"{base}/{quote}", wsname=wsname.upper(),
-                base=base, quote=quote,
-                base_asset=str(info.get("base") or REST_ASSET_NAMES.get(base, base)).upper(),
-                quote_asset=str(info.get("quote") or REST_ASSET_NAMES.get(quote, quote)).upper(),
-                pair_decimals=_int_or_none(info.get("pair_decimals")),
-                lot_decimals=_int_or_none(info.get("lot_decimals")),
-                status=str(info["status"]) if info.get("status") is not None else None,
-            ))
+            pairs.append(
+                SpotPair(
+                    rest=altname.upper(),
+                    key=str(key).upper(),
+                    ws=f"{base}/{quote}",
+                    wsname=wsname.upper(),
+                    base=base,
+                    quote=quote,
+                    base_asset=str(info.get("base") or REST_ASSET_NAMES.get(base, base)).upper(),
+                    quote_asset=str(info.get("quote") or REST_ASSET_NAMES.get(quote, quote)).upper(),
+                    pair_decimals=_int_or_none(info.get("pair_decimals")),
+                    lot_decimals=_int_or_none(info.get("lot_decimals")),
+                    status=str(info["status"]) if info.get("status") is not None else None,
+                )
+            )
         derivs: list[DerivativeInstrument] = []
         if instruments is not None:
             for row in _instruments_list(instruments):
@@ -265,8 +288,15 @@ class SymbolMapper:
         return cls(pairs, derivs)
 
     @classmethod
-    async def load(cls, spot_client: Any, deriv_client: Any | None = None, *, cache: bool = True,
-                   cache_dir: str | os.PathLike[str] | None = None, max_age: float = 86_400.0) -> SymbolMapper:
+    async def load(
+        cls,
+        spot_client: Any,
+        deriv_client: Any | None = None,
+        *,
+        cache: bool = True,
+        cache_dir: str | os.PathLike[str] | None = None,
+        max_age: float = 86_400.0,
+    ) -> SymbolMapper:
         """Build from an ``AsyncSpotClient`` (and ``AsyncDerivativesClient``), using the file cache when
         it is younger than ``max_age`` seconds."""
         path = _cache_path(spot_client, deriv_client, cache_dir) if cache else None
@@ -278,8 +308,15 @@ class SymbolMapper:
         return cls._built(pairs, insts, path)
 
     @classmethod
-    def load_sync(cls, spot_client: Any, deriv_client: Any | None = None, *, cache: bool = True,
-                  cache_dir: str | os.PathLike[str] | None = None, max_age: float = 86_400.0) -> SymbolMapper:
+    def load_sync(
+        cls,
+        spot_client: Any,
+        deriv_client: Any | None = None,
+        *,
+        cache: bool = True,
+        cache_dir: str | os.PathLike[str] | None = None,
+        max_age: float = 86_400.0,
+    ) -> SymbolMapper:
         """Like :meth:`load`, with the sync ``SpotClient`` / ``DerivativesClient``."""
         path = _cache_path(spot_client, deriv_client, cache_dir) if cache else None
         cached = _read_cache(path, max_age) if path else None
@@ -329,16 +366,19 @@ class SymbolMapper:
             if inst is not None and (spot := self._spot_index.get(inst.spot_ws.upper())) is not None:
                 hint = f"; its Spot pair is {spot.ws!r} (REST {spot.rest!r})"
             raise SymbolFormatError(f"{symbol!r} is a Derivatives instrument, not a Spot pair{hint}", field="symbol")
-        raise UnknownSymbolError(self._unknown("Spot pair", symbol, [p.ws for p in self._pairs] +
-                                               [p.rest for p in self._pairs]), field="symbol")
+        raise UnknownSymbolError(
+            self._unknown("Spot pair", symbol, [p.ws for p in self._pairs] + [p.rest for p in self._pairs]),
+            field="symbol",
+        )
 
     def instrument(self, symbol: str) -> DerivativeInstrument:
         if not isinstance(symbol, str) or not symbol.strip():
             raise SymbolFormatError("symbol must be a non-empty str such as 'PF_XBTUSD'", field="symbol")
         found = self._deriv_index.get(symbol.strip().upper())
         if found is None:
-            raise UnknownSymbolError(self._unknown("Derivatives instrument", symbol,
-                                                   [i.symbol for i in self._instruments]), field="symbol")
+            raise UnknownSymbolError(
+                self._unknown("Derivatives instrument", symbol, [i.symbol for i in self._instruments]), field="symbol"
+            )
         return found
 
     def to_rest(self, symbol: str) -> str:
@@ -369,7 +409,9 @@ class SymbolMapper:
             listed = sorted({f"{b}/{q}" for b, q in self._perpetuals})
             raise UnknownSymbolError(
                 f"no {'inverse ' if inverse else ''}perpetual is listed for {pair.ws!r}"
-                f" (perpetuals exist for: {', '.join(listed) or 'none loaded'})", field="symbol")
+                f" (perpetuals exist for: {', '.join(listed) or 'none loaded'})",
+                field="symbol",
+            )
         return options[0].symbol
 
     def spot_for(self, instrument: str) -> str:
@@ -409,22 +451,26 @@ class SymbolMapper:
             for part in symbol.split(","):
                 pair = self._spot_index.get(part.strip().upper())
                 if pair is None:
-                    raise UnknownSymbolError(self._unknown("Spot pair", part, [p.rest for p in self._pairs]),
-                                             field=field)
+                    raise UnknownSymbolError(
+                        self._unknown("Spot pair", part, [p.rest for p in self._pairs]), field=field
+                    )
                 if part not in (pair.rest, pair.key):
                     raise SymbolFormatError(
-                        f"{field}={part!r} is not a listed Spot REST name; use {pair.rest!r}", field=field)
+                        f"{field}={part!r} is not a listed Spot REST name; use {pair.rest!r}", field=field
+                    )
         elif context == "spot_ws":
             pair = self._spot_index.get(symbol.upper())
             if pair is None:
                 raise UnknownSymbolError(self._unknown("Spot pair", symbol, [p.ws for p in self._pairs]), field=field)
             if symbol != pair.ws:
                 raise SymbolFormatError(
-                    f"{field}={symbol!r} is not the WebSocket v2 name; use {pair.ws!r}", field=field)
+                    f"{field}={symbol!r} is not the WebSocket v2 name; use {pair.ws!r}", field=field
+                )
         else:
             if symbol.upper() not in self._deriv_index:
-                raise UnknownSymbolError(self._unknown("Derivatives instrument", symbol,
-                                                       [i.symbol for i in self._instruments]), field=field)
+                raise UnknownSymbolError(
+                    self._unknown("Derivatives instrument", symbol, [i.symbol for i in self._instruments]), field=field
+                )
         return symbol
 
     def _exact_hint(self, symbol: object, context: SymbolContext) -> str | None:
@@ -484,8 +530,12 @@ def _instrument(row: Mapping[str, Any]) -> DerivativeInstrument | None:
     perpetual = last is None and prefix in ("PF", "PI", "PV") and kind not in ("spot index",)
     return DerivativeInstrument(
         symbol=symbol.upper() if symbol.upper().startswith(("PF_", "PI_", "PV_", "FF_", "FI_", "FV_")) else symbol,
-        base=_ws_asset(str(base)), quote=_ws_asset(str(quote)), type=kind, perpetual=perpetual,
-        tradeable=bool(row.get("tradeable", True)), last_trading_time=str(last) if last else None,
+        base=_ws_asset(str(base)),
+        quote=_ws_asset(str(quote)),
+        type=kind,
+        perpetual=perpetual,
+        tradeable=bool(row.get("tradeable", True)),
+        last_trading_time=str(last) if last else None,
     )
 
 
@@ -504,8 +554,11 @@ def _client_url(client: Any) -> str:
 def _cache_path(spot_client: Any, deriv_client: Any | None, cache_dir: str | os.PathLike[str] | None) -> Path:
     ident = _client_url(spot_client) + "|" + (_client_url(deriv_client) if deriv_client is not None else "-")
     digest = hashlib.sha256(ident.encode()).hexdigest()[:16]
-    return Path(cache_dir) if cache_dir is not None and Path(cache_dir).suffix == ".json" else \
-        (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / f"symbols-{digest}.json"
+    return (
+        Path(cache_dir)
+        if cache_dir is not None and Path(cache_dir).suffix == ".json"
+        else (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / f"symbols-{digest}.json"
+    )
 
 
 def _read_cache(path: Path | None, max_age: float) -> dict[str, Any] | None:

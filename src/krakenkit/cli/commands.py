@@ -45,16 +45,25 @@ async def cmd_ticker(args: argparse.Namespace, target: Target, out: Output) -> i
     rows = []
     for p in pairs:
         info = res.get(p.key) or res.get(p.rest) or {}
-        rows.append({
-            "symbol": p.ws, "rest": p.rest, "last": info.get("c", [None])[0], "bid": info.get("b", [None])[0],
-            "ask": info.get("a", [None])[0], "volume_24h": (info.get("v") or [None, None])[1],
-            "high_24h": (info.get("h") or [None, None])[1], "low_24h": (info.get("l") or [None, None])[1],
-        })
+        rows.append(
+            {
+                "symbol": p.ws,
+                "rest": p.rest,
+                "last": info.get("c", [None])[0],
+                "bid": info.get("b", [None])[0],
+                "ask": info.get("a", [None])[0],
+                "volume_24h": (info.get("v") or [None, None])[1],
+                "high_24h": (info.get("h") or [None, None])[1],
+                "low_24h": (info.get("l") or [None, None])[1],
+            }
+        )
     out.document({"command": "ticker", "target": target.label, "tickers": rows})
     out.line(f"{'symbol':<10} {'rest':<9} {'last':>14} {'bid':>14} {'ask':>14} {'24h volume':>16}")
     for r in rows:
-        out.line(f"{r['symbol']:<10} {r['rest']:<9} {r['last']!s:>14} {r['bid']!s:>14} {r['ask']!s:>14} "
-                 f"{r['volume_24h']!s:>16}")
+        out.line(
+            f"{r['symbol']:<10} {r['rest']:<9} {r['last']!s:>14} {r['bid']!s:>14} {r['ask']!s:>14} "
+            f"{r['volume_24h']!s:>16}"
+        )
     return 0
 
 
@@ -103,8 +112,14 @@ async def cmd_book(args: argparse.Namespace, target: Target, out: Output) -> int
                 out.line(line)
             if not tty:
                 out.line("")
-            snapshots.append({"updates": count, "bids": live.bids(args.depth), "asks": live.asks(args.depth),
-                              "checksum": live.checksum()})
+            snapshots.append(
+                {
+                    "updates": count,
+                    "bids": live.bids(args.depth),
+                    "asks": live.asks(args.depth),
+                    "checksum": live.checksum(),
+                }
+            )
 
         show()
 
@@ -131,8 +146,19 @@ async def cmd_book(args: argparse.Namespace, target: Target, out: Output) -> int
             out.document({"command": "book", "symbol": symbol, "ok": False, "updates": count})
             return 1
     last = snapshots[-1]
-    out.document({"command": "book", "target": target.label, "symbol": symbol, "ok": True, "updates": count,
-                  "verified": True, "bids": last["bids"], "asks": last["asks"], "checksum": last["checksum"]})
+    out.document(
+        {
+            "command": "book",
+            "target": target.label,
+            "symbol": symbol,
+            "ok": True,
+            "updates": count,
+            "verified": True,
+            "bids": last["bids"],
+            "asks": last["asks"],
+            "checksum": last["checksum"],
+        }
+    )
     return 0
 
 
@@ -187,8 +213,13 @@ async def cmd_order(args: argparse.Namespace, target: Target, out: Output) -> in
         pair = mapper.spot_pair(args.symbol)
         cl = args.cl_ord_id or generate_spot_order_id()
         validate = not args.execute
-        params: dict[str, Any] = {"ordertype": args.type, "type": args.side, "volume": str(volume),
-                                  "pair": pair.rest, "cl_ord_id": cl}
+        params: dict[str, Any] = {
+            "ordertype": args.type,
+            "type": args.side,
+            "volume": str(volume),
+            "pair": pair.rest,
+            "cl_ord_id": cl,
+        }
         if price is not None:
             params["price"] = str(price)
         if validate:
@@ -197,8 +228,16 @@ async def cmd_order(args: argparse.Namespace, target: Target, out: Output) -> in
             res = _raw(await spot.submit_order(**params))
     descr = (res.get("descr") or {}).get("order", "")
     txids = res.get("txid") or []
-    doc = {"command": "order", "target": target.label, "validated_only": validate, "cl_ord_id": cl,
-           "txid": txids, "descr": descr, "pair": pair.rest, "symbol": pair.ws}
+    doc = {
+        "command": "order",
+        "target": target.label,
+        "validated_only": validate,
+        "cl_ord_id": cl,
+        "txid": txids,
+        "descr": descr,
+        "pair": pair.rest,
+        "symbol": pair.ws,
+    }
     if validate:
         out.line(f"VALIDATED (not placed): {descr}")
         out.line("  add --execute to place it" + (" on LIVE Kraken" if target.is_live else ""))
@@ -213,8 +252,12 @@ async def cmd_order(args: argparse.Namespace, target: Target, out: Output) -> in
 
 def sandbox_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``serve()`` keyword arguments of ``krakenkit sandbox``'s flags."""
-    return {"host": args.host, "fast_mode": args.fast, "market": not args.no_market,
-            "rate_limits": not args.no_rate_limits}
+    return {
+        "host": args.host,
+        "fast_mode": args.fast,
+        "market": not args.no_market,
+        "rate_limits": not args.no_rate_limits,
+    }
 
 
 def cmd_sandbox(args: argparse.Namespace, out: Output) -> int:
@@ -222,20 +265,37 @@ def cmd_sandbox(args: argparse.Namespace, out: Output) -> int:
     from .. import sandbox
 
     options = sandbox_options(args)
-    settings = {"seed": args.seed, "fast_mode": options["fast_mode"], "market": options["market"],
-                "rate_limits": options["rate_limits"]}
+    settings = {
+        "seed": args.seed,
+        "fast_mode": options["fast_mode"],
+        "market": options["market"],
+        "rate_limits": options["rate_limits"],
+    }
 
     def ready(sb: Any) -> None:
         text = sandbox.describe(sb)
-        out.document({"command": "sandbox", "rest_url": sb.rest_url, "ws_urls": sb.ws_urls, "describe": text,
-                      "settings": settings, "ready": True})
+        out.document(
+            {
+                "command": "sandbox",
+                "rest_url": sb.rest_url,
+                "ws_urls": sb.ws_urls,
+                "describe": text,
+                "settings": settings,
+                "ready": True,
+            }
+        )
         out.line(text)
-        out.line("  Settings: " + ", ".join([
-            f"seed {args.seed}",
-            "fast mode ON (synthetic book streams)" if options["fast_mode"] else "fast mode off",
-            "simulated market ON" if options["market"] else "simulated market off",
-            "rate limits enforced" if options["rate_limits"] else "rate limits OFF",
-        ]))
+        out.line(
+            "  Settings: "
+            + ", ".join(
+                [
+                    f"seed {args.seed}",
+                    "fast mode ON (synthetic book streams)" if options["fast_mode"] else "fast mode off",
+                    "simulated market ON" if options["market"] else "simulated market off",
+                    "rate limits enforced" if options["rate_limits"] else "rate limits OFF",
+                ]
+            )
+        )
         out.line("")
         out.line(f"ready: {sb.rest_url}  (Ctrl-C to stop)")
         out.line(f"try:  krakenkit rollout --sandbox-url {sb.rest_url}")

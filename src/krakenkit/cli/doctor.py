@@ -14,8 +14,9 @@ from .target import Target
 
 __all__ = ["key_permissions", "run_doctor"]
 
-TRADING_PERMISSIONS = frozenset({"trade", "cancel", "orders", "create_modify_orders", "cancel_close_orders",
-                                 "trading", "modify_orders"})
+TRADING_PERMISSIONS = frozenset(
+    {"trade", "cancel", "orders", "create_modify_orders", "cancel_close_orders", "trading", "modify_orders"}
+)
 WITHDRAW_PERMISSIONS = frozenset({"withdraw", "withdraw_funds", "withdrawal", "funds_withdraw"})
 
 
@@ -107,8 +108,10 @@ async def run_doctor(target: Target, out: Output, *, max_skew: float = 5.0) -> t
                 return "PASS", f"key {creds.masked_key} accepted (permissions not exposed)"
             listed = ", ".join(sorted(perms))
             if perms & WITHDRAW_PERMISSIONS and perms & TRADING_PERMISSIONS:
-                return "WARN", (f"key {creds.masked_key} can TRADE and WITHDRAW ({listed}): use a trading key "
-                                "without the withdraw permission")
+                return "WARN", (
+                    f"key {creds.masked_key} can TRADE and WITHDRAW ({listed}): use a trading key "
+                    "without the withdraw permission"
+                )
             if perms & WITHDRAW_PERMISSIONS:
                 return "WARN", f"key {creds.masked_key} can withdraw ({listed})"
             return "PASS", f"key {creds.masked_key}: {listed}"
@@ -125,8 +128,9 @@ async def run_doctor(target: Target, out: Output, *, max_skew: float = 5.0) -> t
         async def futures_key() -> tuple[str, str]:
             from ..rest.derivatives import AsyncDerivativesClient
 
-            async with AsyncDerivativesClient(fcreds.api_key, fcreds.secret_value(),
-                                              environment=target.environment) as deriv:
+            async with AsyncDerivativesClient(
+                fcreds.api_key, fcreds.secret_value(), environment=target.environment
+            ) as deriv:
                 accounts = _raw(await deriv.get_accounts())
             names = sorted((accounts.get("accounts") or {}).keys()) if isinstance(accounts, dict) else []
             return "PASS", f"key {fcreds.masked_key} accepted; accounts: {', '.join(names) or 'none'}"

@@ -34,12 +34,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("rollout", parents=[common], help="walk the five production layers (default: sandbox)",
-                       description="Public REST, public WS (with a forced reconnect), private WS, validated "
-                                   "orders, a small live trade. Stops at the first failing layer; exit code 1.")
+    p = sub.add_parser(
+        "rollout",
+        parents=[common],
+        help="walk the five production layers (default: sandbox)",
+        description="Public REST, public WS (with a forced reconnect), private WS, validated "
+        "orders, a small live trade. Stops at the first failing layer; exit code 1.",
+    )
     add_target_arguments(p, "sandbox")
-    p.add_argument("--confirm-live-trade", action="store_true",
-                   help="with --live: really buy the minimum volume of XBTUSD at market and sell it back")
+    p.add_argument(
+        "--confirm-live-trade",
+        action="store_true",
+        help="with --live: really buy the minimum volume of XBTUSD at market and sell it back",
+    )
     p.add_argument("--until", type=int, default=5, choices=range(1, 6), metavar="N", help="stop after layer N")
     p.add_argument("--timeout", type=float, default=15.0, help="seconds allowed per check (default 15)")
 
@@ -70,21 +77,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cl-ord-id", help="client order id (default: a fresh UUID)")
     p.add_argument("--execute", action="store_true", help="really place it (default: validate only)")
 
-    p = sub.add_parser("sandbox", parents=[common], help="run the local sandbox in the foreground",
-                       description="Run the local Kraken-compatible exchange until Ctrl-C / SIGTERM. Prints its "
-                                   "URLs and a ready-made Spot (and Derivatives) key; with --json one JSON "
-                                   "document once it listens.")
+    p = sub.add_parser(
+        "sandbox",
+        parents=[common],
+        help="run the local sandbox in the foreground",
+        description="Run the local Kraken-compatible exchange until Ctrl-C / SIGTERM. Prints its "
+        "URLs and a ready-made Spot (and Derivatives) key; with --json one JSON "
+        "document once it listens.",
+    )
     p.add_argument("--port", type=int, default=8787, help="TCP port (0 = a free one; default 8787)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--seed", type=int, default=1,
-                   help="seed of the simulated market and generated ids (same seed, same run; default 1)")
-    p.add_argument("--fast", action="store_true",
-                   help="fast mode (benchmarks): book subscriptions get a synthetic checksum-valid update "
-                        "stream as fast as the socket takes it")
-    p.add_argument("--no-market", action="store_true",
-                   help="no simulated market participants: prices move only when you trade")
-    p.add_argument("--no-rate-limits", action="store_true",
-                   help="do not enforce Kraken's rate limits (the clients still limit themselves)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        help="seed of the simulated market and generated ids (same seed, same run; default 1)",
+    )
+    p.add_argument(
+        "--fast",
+        action="store_true",
+        help="fast mode (benchmarks): book subscriptions get a synthetic checksum-valid update "
+        "stream as fast as the socket takes it",
+    )
+    p.add_argument(
+        "--no-market", action="store_true", help="no simulated market participants: prices move only when you trade"
+    )
+    p.add_argument(
+        "--no-rate-limits",
+        action="store_true",
+        help="do not enforce Kraken's rate limits (the clients still limit themselves)",
+    )
 
     p = sub.add_parser("doctor", parents=[common], help="credentials, clock skew, key permissions")
     add_target_arguments(p, "live")
@@ -112,11 +134,15 @@ async def _rollout(args: argparse.Namespace, out: Output) -> int:
             out.line("krakenkit rollout: 5 layers against LIVE Kraken (real account)")
         else:
             out.line(f"krakenkit rollout: 5 layers against the sandbox at {target.environment.spot_rest_url}")
-            what = "a running local sandbox" if target.sandbox is None else \
-                "a local simulated exchange started for this run"
+            what = (
+                "a running local sandbox"
+                if target.sandbox is None
+                else "a local simulated exchange started for this run"
+            )
             out.line(f"  ({what}: no real money, no credentials needed)")
-        ok, results = await run_rollout(target, out, confirm_live_trade=args.confirm_live_trade,
-                                        until=args.until, timeout=args.timeout)
+        ok, results = await run_rollout(
+            target, out, confirm_live_trade=args.confirm_live_trade, until=args.until, timeout=args.timeout
+        )
         label = target.label
         is_live = target.is_live
     total = time.monotonic() - start
@@ -134,14 +160,26 @@ async def _rollout(args: argparse.Namespace, out: Output) -> int:
         where = f"layer {failed.number} {failed.name}" + (f", check '{bad.name}'" if bad else "")
         out.line(f"  failed at {where}: {bad.detail if bad else failed.note}")
         out.line("  later layers were not run; rerun with -v for the client log")
-        first_failure = {"layer": failed.number, "name": failed.name, "check": bad.name if bad else None,
-                         "detail": bad.detail if bad else failed.note}
+        first_failure = {
+            "layer": failed.number,
+            "name": failed.name,
+            "check": bad.name if bad else None,
+            "detail": bad.detail if bad else failed.note,
+        }
     elif not is_live and passed == len(LAYERS):
         out.line("  next: the same against Kraken: krakenkit rollout --live  (reads API_SPOT_KEY / API_SPOT_SECRET;")
         out.line("        layer 5 trades real money only with --confirm-live-trade)")
-    out.document({"command": "rollout", "target": label, "ok": ok, "seconds": round(total, 3),
-                  "passed": passed, "first_failure": first_failure,
-                  "layers": [r.as_dict() for r in results]})
+    out.document(
+        {
+            "command": "rollout",
+            "target": label,
+            "ok": ok,
+            "seconds": round(total, 3),
+            "passed": passed,
+            "first_failure": first_failure,
+            "layers": [r.as_dict() for r in results],
+        }
+    )
     return 0 if ok else 1
 
 
@@ -160,8 +198,9 @@ async def _with_target(args: argparse.Namespace, out: Output) -> int:
             return await commands.cmd_order(args, target, out)
         if args.command == "doctor":
             ok, checks = await run_doctor(target, out, max_skew=args.max_skew)
-            out.document({"command": "doctor", "target": target.label, "ok": ok,
-                          "checks": [c.as_dict() for c in checks]})
+            out.document(
+                {"command": "doctor", "target": target.label, "ok": ok, "checks": [c.as_dict() for c in checks]}
+            )
             return 0 if ok else 1
     raise AssertionError(args.command)  # pragma: no cover
 
@@ -189,8 +228,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KrakenError as exc:
         out.warn(f"error: {type(exc).__name__}: {exc}")
-        out.document({"command": args.command, "ok": False, "error": type(exc).__name__, "message": str(exc),
-                      "errors": exc.errors})
+        out.document(
+            {
+                "command": args.command,
+                "ok": False,
+                "error": type(exc).__name__,
+                "message": str(exc),
+                "errors": exc.errors,
+            }
+        )
         return 3
     except OSError as exc:
         out.warn(f"error: {exc}")

@@ -48,8 +48,12 @@ class Check:
         return self.status != "FAIL"
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "status": self.status, "detail": self.detail,
-                               "seconds": round(self.seconds, 4)}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "status": self.status,
+            "detail": self.detail,
+            "seconds": round(self.seconds, 4),
+        }
         if self.data:
             out["data"] = to_jsonable(self.data)
         return out

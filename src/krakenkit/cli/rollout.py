@@ -53,8 +53,14 @@ class LayerResult:
     note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"layer": self.number, "name": self.name, "status": self.status, "seconds": round(self.seconds, 4),
-                "note": self.note, "checks": [c.as_dict() for c in self.checks]}
+        return {
+            "layer": self.number,
+            "name": self.name,
+            "status": self.status,
+            "seconds": round(self.seconds, 4),
+            "note": self.note,
+            "checks": [c.as_dict() for c in self.checks],
+        }
 
 
 class LayerFailed(Exception):
@@ -89,8 +95,9 @@ class _Layer:
         self.out = out
         self.errors = errors or _ClientErrors()
 
-    async def check(self, name: str, fn: Callable[[], Awaitable[str | tuple[str, str]]],
-                    *, timeout: float = 15.0) -> None:
+    async def check(
+        self, name: str, fn: Callable[[], Awaitable[str | tuple[str, str]]], *, timeout: float = 15.0
+    ) -> None:
         start = time.monotonic()
         status, detail = "PASS", ""
         self.errors.reset()
@@ -177,8 +184,7 @@ class _ClientErrors:
 
 
 class Rollout:
-    def __init__(self, target: Target, out: Output, *, confirm_live_trade: bool = False,
-                 timeout: float = 15.0) -> None:
+    def __init__(self, target: Target, out: Output, *, confirm_live_trade: bool = False, timeout: float = 15.0) -> None:
         self.t = target
         self.out = out
         self.confirm = confirm_live_trade
@@ -202,8 +208,9 @@ class Rollout:
 
         if private:
             creds = self.t.require_spot()
-            return AsyncSpotClient(creds.api_key, creds.api_secret, environment=self.t.environment,
-                                   http_client=self._http())
+            return AsyncSpotClient(
+                creds.api_key, creds.api_secret, environment=self.t.environment, http_client=self._http()
+            )
         return AsyncSpotClient(environment=self.t.environment, http_client=self._http())
 
     def _ws(self, private: bool = False) -> Any:
@@ -211,8 +218,13 @@ class Rollout:
 
         if private:
             creds = self.t.require_spot()
-            ws = WebsocketClient(creds.api_key, creds.secret_value(), environment=self.t.environment,
-                                 staleness_timeout=10.0, rest_client=self._spot(private=True))
+            ws = WebsocketClient(
+                creds.api_key,
+                creds.secret_value(),
+                environment=self.t.environment,
+                staleness_timeout=10.0,
+                rest_client=self._spot(private=True),
+            )
         else:
             ws = WebsocketClient(environment=self.t.environment, staleness_timeout=10.0)
         ws.on("exception", self.errors.on_exception)
@@ -236,8 +248,9 @@ class Rollout:
             faults.drop_ws_connections(ws_key)
             return "sandbox dropped the connection"
         if self.t.admin_url:
-            await asyncio.to_thread(self.t.admin, "/_sandbox/faults", {"action": "drop_ws_connections",
-                                                                        "ws_key": ws_key})
+            await asyncio.to_thread(
+                self.t.admin, "/_sandbox/faults", {"action": "drop_ws_connections", "ws_key": ws_key}
+            )
             return "sandbox dropped the connection"
         ws.connection(ws_key).abort_for_test()
         return "socket aborted locally"
@@ -246,6 +259,7 @@ class Rollout:
 
     async def layer_public_rest(self, layer: _Layer) -> None:
         async with self._spot() as spot:
+
             async def server_time() -> str:
                 sent = time.time()
                 st = await spot.get_server_time()
@@ -339,8 +353,10 @@ class Rollout:
                 while len(tickers) <= before:
                     await asyncio.sleep(0.02)
                 await live_book.ready(self.timeout)
-                return (f"{how}; reconnected after {reconnect_info.get('downtime', 0):.2f} s, "
-                        f"{reconnect_info.get('resubscribed', 0)} subscriptions restored, data flowing again")
+                return (
+                    f"{how}; reconnected after {reconnect_info.get('downtime', 0):.2f} s, "
+                    f"{reconnect_info.get('resubscribed', 0)} subscriptions restored, data flowing again"
+                )
 
             await layer.check("connect", connect, timeout=self.timeout)
             await layer.check("ticker events", ticker, timeout=self.timeout)
@@ -367,14 +383,14 @@ class Rollout:
         ws.on("message", on_message)
         ws.on("authenticated", on_auth)
         async with ws:
+
             async def auth() -> str:
                 await ws.connect(key, timeout=self.timeout)
                 await authenticated.wait()
                 return "token accepted"
 
             async def executions() -> str:
-                await ws.subscribe({"topic": "executions", "payload": {"snap_orders": True, "snap_trades": False}},
-                                   key)
+                await ws.subscribe({"topic": "executions", "payload": {"snap_orders": True, "snap_trades": False}}, key)
                 while "executions" not in seen:
                     await asyncio.sleep(0.02)
                 return f"snapshot received, {len(seen['executions'].get('data') or [])} open orders"
@@ -395,14 +411,19 @@ class Rollout:
         creds = self.t.require_spot()
         del creds
         async with self._spot(private=True) as spot:
+
             async def spot_validate() -> str:
                 before = _raw(await spot.get_open_orders())
                 ticker = _first(await spot.get_ticker(pair=REST_PAIR))
-                price = (Decimal(str(ticker["b"][0])) / 2).quantize(Decimal(str(self.pair_info.get("tick_size",
-                                                                                                     "0.1"))))
+                price = (Decimal(str(ticker["b"][0])) / 2).quantize(
+                    Decimal(str(self.pair_info.get("tick_size", "0.1")))
+                )
                 volume = str(self.pair_info.get("ordermin", "0.0001"))
-                res = _raw(await spot.submit_order(ordertype="limit", type="buy", volume=volume, pair=REST_PAIR,
-                                                   price=str(price), validate=True))
+                res = _raw(
+                    await spot.submit_order(
+                        ordertype="limit", type="buy", volume=volume, pair=REST_PAIR, price=str(price), validate=True
+                    )
+                )
                 after = _raw(await spot.get_open_orders())
                 n_before = len((before or {}).get("open") or {})
                 n_after = len((after or {}).get("open") or {})
@@ -424,8 +445,10 @@ class Rollout:
         from ..rest.derivatives import AsyncDerivativesClient
 
         fcreds = self.t.futures
-        async with AsyncDerivativesClient(fcreds.api_key, fcreds.secret_value(), environment=self.t.environment,
-                                          http_client=self._http()) as deriv:
+        async with AsyncDerivativesClient(
+            fcreds.api_key, fcreds.secret_value(), environment=self.t.environment, http_client=self._http()
+        ) as deriv:
+
             async def deriv_order() -> str:
                 tickers = await deriv.get_tickers()
                 mark = None
@@ -437,8 +460,14 @@ class Rollout:
                     raise LayerFailed(f"{FUTURES_SYMBOL} not in tickers")
                 price = (mark / 2).quantize(Decimal(1))
                 cli = generate_futures_order_id()
-                sent = await deriv.submit_order(orderType="post", symbol=FUTURES_SYMBOL, side="buy", size="0.001",
-                                                limitPrice=str(price), cliOrdId=cli)
+                sent = await deriv.submit_order(
+                    orderType="post",
+                    symbol=FUTURES_SYMBOL,
+                    side="buy",
+                    size="0.001",
+                    limitPrice=str(price),
+                    cliOrdId=cli,
+                )
                 if sent.status != "placed":
                     raise LayerFailed(f"sendStatus {sent.status}")
                 cancelled = await deriv.cancel_order(cliOrdId=cli)
@@ -451,8 +480,9 @@ class Rollout:
         from .._core.environment import WS_KEY_MAP
 
         if self.t.is_live and not self.confirm:
-            layer.skip("live trade", "not confirmed: pass --confirm-live-trade to buy the minimum volume and sell "
-                       "it back")
+            layer.skip(
+                "live trade", "not confirmed: pass --confirm-live-trade to buy the minimum volume and sell it back"
+            )
             raise _Skipped()
         key = WS_KEY_MAP.spotPrivateV2
         volume = Decimal(str(self.pair_info.get("ordermin", "0.0001")))
@@ -484,8 +514,11 @@ class Rollout:
             async def trade(side: str) -> str:
                 cl = generate_spot_order_id()
                 fill_seen[cl] = asyncio.Event()
-                res = _raw(await spot.submit_order(ordertype="market", type=side, volume=str(volume), pair=REST_PAIR,
-                                                   cl_ord_id=cl))
+                res = _raw(
+                    await spot.submit_order(
+                        ordertype="market", type=side, volume=str(volume), pair=REST_PAIR, cl_ord_id=cl
+                    )
+                )
                 txid = (res.get("txid") or [None])[0]
                 await fill_seen[cl].wait()
                 qty = sum(Decimal(str(r["last_qty"])) for r in fills[cl])
@@ -493,8 +526,9 @@ class Rollout:
                 order = _raw(await spot.get_orders(txid=txid, trades=True))[txid]
                 vol_exec = Decimal(str(order["vol_exec"]))
                 if order.get("status") != "closed" or vol_exec != qty or qty != volume:
-                    raise LayerFailed(f"stream saw {qty}, REST says {order.get('status')} {vol_exec} "
-                                      f"(ordered {volume})")
+                    raise LayerFailed(
+                        f"stream saw {qty}, REST says {order.get('status')} {vol_exec} (ordered {volume})"
+                    )
                 rest_bal = _raw(await spot.get_account_balance())
                 deadline = time.monotonic() + self.timeout
                 while True:  # the balances update may trail the fill slightly
@@ -516,8 +550,13 @@ class _Skipped(Exception):
     pass
 
 
-_WS_TO_REST_ASSET = {"BTC": ("XXBT", "XBT"), "USD": ("ZUSD", "USD"), "EUR": ("ZEUR", "EUR"), "ETH": ("XETH", "ETH"),
-                     "DOGE": ("XXDG", "XDG")}
+_WS_TO_REST_ASSET = {
+    "BTC": ("XXBT", "XBT"),
+    "USD": ("ZUSD", "USD"),
+    "EUR": ("ZEUR", "EUR"),
+    "ETH": ("XETH", "ETH"),
+    "DOGE": ("XXDG", "XDG"),
+}
 
 
 def _balance_mismatches(rest: Any, stream: dict[str, Decimal]) -> dict[str, tuple[str, str]]:
@@ -542,22 +581,29 @@ def _preload() -> None:
     from ..rest import derivatives  # noqa: F401
 
 
-async def run_rollout(target: Target, out: Output, *, confirm_live_trade: bool = False, until: int = 5,
-                      timeout: float = 15.0) -> tuple[bool, list[LayerResult]]:
+async def run_rollout(
+    target: Target, out: Output, *, confirm_live_trade: bool = False, until: int = 5, timeout: float = 15.0
+) -> tuple[bool, list[LayerResult]]:
     """Run the layers in order; stop at the first failure. Returns (ok, results)."""
     _preload()
     ro = Rollout(target, out, confirm_live_trade=confirm_live_trade, timeout=timeout)
     ro._http()  # the shared connection pool (its TLS context takes a while to build)
-    steps = [ro.layer_public_rest, ro.layer_public_ws, ro.layer_private_ws, ro.layer_validated_orders,
-             ro.layer_small_trade]
+    steps = [
+        ro.layer_public_rest,
+        ro.layer_public_ws,
+        ro.layer_private_ws,
+        ro.layer_validated_orders,
+        ro.layer_small_trade,
+    ]
     try:
         return await _run_layers(ro, steps, out, until)
     finally:
         await ro.aclose()
 
 
-async def _run_layers(ro: Rollout, steps: Sequence[Callable[[_Layer], Awaitable[None]]], out: Output,
-                      until: int) -> tuple[bool, list[LayerResult]]:
+async def _run_layers(
+    ro: Rollout, steps: Sequence[Callable[[_Layer], Awaitable[None]]], out: Output, until: int
+) -> tuple[bool, list[LayerResult]]:
     results: list[LayerResult] = []
     failed = False
     for i, (name, step) in enumerate(zip(LAYERS, steps, strict=True), start=1):
@@ -587,6 +633,8 @@ async def _run_layers(ro: Rollout, steps: Sequence[Callable[[_Layer], Awaitable[
             out.check(res.checks[-1])
             failed = True
         res.seconds = time.monotonic() - start
-        out.line(f"{res.status}  layer {i} {name} ({res.seconds * 1000:.0f} ms)" +
-                 (f": {res.note}" if res.note and res.status != "PASS" else ""))
+        out.line(
+            f"{res.status}  layer {i} {name} ({res.seconds * 1000:.0f} ms)"
+            + (f": {res.note}" if res.note and res.status != "PASS" else "")
+        )
     return not failed, results

@@ -31,7 +31,7 @@ _SANDBOX_WS_PATHS = {
 def sandbox_environment(url: str) -> Environment:
     """The :class:`Environment` of a sandbox running at ``url`` (``http://127.0.0.1:8787``)."""
     base = url.rstrip("/")
-    ws_base = "ws" + base[len("http"):] if base.startswith("http") else base
+    ws_base = "ws" + base[len("http") :] if base.startswith("http") else base
     return Environment(base, base, {k: ws_base + p for k, p in _SANDBOX_WS_PATHS.items()}, "sandbox")
 
 
@@ -60,14 +60,16 @@ class Target:
     def require_spot(self) -> Credentials:
         if self.spot is None:
             raise MissingCredentialsError(
-                "this command needs a Spot API key: set API_SPOT_KEY and API_SPOT_SECRET", field="API_SPOT_KEY")
+                "this command needs a Spot API key: set API_SPOT_KEY and API_SPOT_SECRET", field="API_SPOT_KEY"
+            )
         return self.spot
 
     def require_futures(self) -> Credentials:
         if self.futures is None:
             raise MissingCredentialsError(
                 "this command needs a Derivatives API key: set API_FUTURES_KEY and API_FUTURES_SECRET",
-                field="API_FUTURES_KEY")
+                field="API_FUTURES_KEY",
+            )
         return self.futures
 
     def faults(self) -> Any:
@@ -86,16 +88,26 @@ class Target:
 
 def add_target_arguments(parser: argparse.ArgumentParser, default: Literal["sandbox", "live"]) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--sandbox", dest="target", action="store_const", const="sandbox",
-                       help="run against the built-in sandbox, started in-process" +
-                            (" (default)" if default == "sandbox" else ""))
-    group.add_argument("--live", dest="target", action="store_const", const="live",
-                       help="run against Kraken with credentials from the environment" +
-                            (" (default)" if default == "live" else ""))
-    group.add_argument("--sandbox-url", metavar="URL",
-                       help="run against a sandbox already running at URL (see `krakenkit sandbox`)")
-    parser.add_argument("--env-file", metavar="PATH",
-                        help="also read API_SPOT_KEY/... from this .env file (the environment wins)")
+    group.add_argument(
+        "--sandbox",
+        dest="target",
+        action="store_const",
+        const="sandbox",
+        help="run against the built-in sandbox, started in-process" + (" (default)" if default == "sandbox" else ""),
+    )
+    group.add_argument(
+        "--live",
+        dest="target",
+        action="store_const",
+        const="live",
+        help="run against Kraken with credentials from the environment" + (" (default)" if default == "live" else ""),
+    )
+    group.add_argument(
+        "--sandbox-url", metavar="URL", help="run against a sandbox already running at URL (see `krakenkit sandbox`)"
+    )
+    parser.add_argument(
+        "--env-file", metavar="PATH", help="also read API_SPOT_KEY/... from this .env file (the environment wins)"
+    )
     parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
     parser.set_defaults(target=default)
 
@@ -105,8 +117,14 @@ def _creds(product: str, env_file: str | None) -> Credentials | None:
 
 
 @contextlib.contextmanager
-def open_target(args: argparse.Namespace, *, tier: str = "intermediate", market: bool = True,
-                spot_balances: dict[str, str] | None = None, rate_limits: bool = True) -> Iterator[Target]:
+def open_target(
+    args: argparse.Namespace,
+    *,
+    tier: str = "intermediate",
+    market: bool = True,
+    spot_balances: dict[str, str] | None = None,
+    rate_limits: bool = True,
+) -> Iterator[Target]:
     """Start (or reach) the target and yield it with credentials ready.
 
     Sandbox: a fresh Spot key (and a Derivatives key when the Futures plug-in is there) is made, so

@@ -122,15 +122,25 @@ DEFAULT_MAX_RETRIES = 3
 class OperationKind(enum.Enum):
     """What a resend could do; drives every retry decision."""
 
-    READ = "read"                # idempotent: resend freely on transient failures
-    CANCEL = "cancel"            # cancelling twice is harmless: retry like a read
+    READ = "read"  # idempotent: resend freely on transient failures
+    CANCEL = "cancel"  # cancelling twice is harmless: retry like a read
     ORDER_ENTRY = "order_entry"  # never resend blindly: resolve by client order id first
-    AMEND = "amend"              # not idempotent, no client-id lookup: outcome unknown -> raise
-    WRITE = "write"              # other non-idempotent writes (withdraw, transfer, ...): like AMEND
+    AMEND = "amend"  # not idempotent, no client-id lookup: outcome unknown -> raise
+    WRITE = "write"  # other non-idempotent writes (withdraw, transfer, ...): like AMEND
 
 
 ParamKind = Literal[
-    "str", "int", "bool", "money", "price", "pair", "cl_ord_id", "str_list", "json", "any", "number",
+    "str",
+    "int",
+    "bool",
+    "money",
+    "price",
+    "pair",
+    "cl_ord_id",
+    "str_list",
+    "json",
+    "any",
+    "number",
 ]
 
 
@@ -158,17 +168,17 @@ class Param:
 class Endpoint:
     """One REST operation: everything the engine needs to know, as data."""
 
-    name: str                      # table key, e.g. "AddOrder"
-    method: str                    # "GET" | "POST" | "PUT" | "DELETE"
-    path: str                      # "/0/private/AddOrder"
-    auth: bool                     # needs a signature
-    python_method: str = ""        # "submit_order"
+    name: str  # table key, e.g. "AddOrder"
+    method: str  # "GET" | "POST" | "PUT" | "DELETE"
+    path: str  # "/0/private/AddOrder"
+    auth: bool  # needs a signature
+    python_method: str = ""  # "submit_order"
     kind: OperationKind = OperationKind.READ
-    cost: int = 1                  # rate-limit cost hint (the limiter has the final say)
+    cost: int = 1  # rate-limit cost hint (the limiter has the final say)
     body: Literal["query", "form", "json"] = "query"
     params: tuple[Param, ...] = ()
-    response: Callable[[Any], Any] | None = None   # raw ``result`` -> typed result
-    response_type: str = "Any"     # annotation used by the method generator
+    response: Callable[[Any], Any] | None = None  # raw ``result`` -> typed result
+    response_type: str = "Any"  # annotation used by the method generator
     doc: str = ""
 
     @property
@@ -184,10 +194,10 @@ class Call:
     params: dict[str, Any]
     max_retries: int
     timeout: float | httpx.Timeout | None = None
-    attempt: int = 0                 # sends so far that counted against max_retries
-    nonce_resends: int = 0           # re-signed resends after EAPI:Invalid nonce
-    resolves: int = 0                # outcome resolutions run
-    unknown_outcome: bool = False    # some earlier attempt may have acted
+    attempt: int = 0  # sends so far that counted against max_retries
+    nonce_resends: int = 0  # re-signed resends after EAPI:Invalid nonce
+    resolves: int = 0  # outcome resolutions run
+    unknown_outcome: bool = False  # some earlier attempt may have acted
     last_error: KrakenError | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -223,10 +233,10 @@ class RetryPolicy:
 
     base_delay: float = 0.25
     max_delay: float = 8.0
-    nonce_resends: int = 1          # extra re-signed sends after EAPI:Invalid nonce (raise it when many
-                                    # concurrent sends on one key can reach Kraken out of order)
-    outcome_grace: float = 1.0      # an order of unknown outcome may still be reaching the book: after a
-                                    # lookup finds nothing, wait this long and look once more before resending
+    nonce_resends: int = 1  # extra re-signed sends after EAPI:Invalid nonce (raise it when many
+    # concurrent sends on one key can reach Kraken out of order)
+    outcome_grace: float = 1.0  # an order of unknown outcome may still be reaching the book: after a
+    # lookup finds nothing, wait this long and look once more before resending
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,12 +245,17 @@ class Decision:
 
     action: Literal["retry", "resolve", "raise"]
     delay: float = 0.0
-    counts: bool = True   # retry counts against max_retries (False for the invalid-nonce resend)
+    counts: bool = True  # retry counts against max_retries (False for the invalid-nonce resend)
     reason: str = ""
 
 
-def backoff_delay(attempt: int, policy: RetryPolicy, rng: Callable[[float, float], float] = random.uniform,
-                  retry_after: float | None = None, now: float | None = None) -> float:
+def backoff_delay(
+    attempt: int,
+    policy: RetryPolicy,
+    rng: Callable[[float, float], float] = random.uniform,
+    retry_after: float | None = None,
+    now: float | None = None,
+) -> float:
     """Seconds to wait before retry number ``attempt`` (0-based); honours a server ``retry_after``.
 
     ``retry_after`` above 1e9 is read as a unix timestamp (``EService: Throttled: <ts>``).
@@ -250,7 +265,7 @@ def backoff_delay(attempt: int, policy: RetryPolicy, rng: Callable[[float, float
         if retry_after > 1e9:
             wait = retry_after - (time.time() if now is None else now)
         return max(0.0, min(policy.max_delay, wait))
-    ceiling = min(policy.max_delay, policy.base_delay * (2 ** attempt))
+    ceiling = min(policy.max_delay, policy.base_delay * (2**attempt))
     return rng(ceiling / 2, ceiling)
 
 
@@ -273,10 +288,17 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-def decide_retry(kind: OperationKind, exc: KrakenError, *, attempt: int, max_retries: int,
-                 nonce_resends: int = 0, has_client_id: bool = False,
-                 policy: RetryPolicy = RetryPolicy(),
-                 rng: Callable[[float, float], float] = random.uniform) -> Decision:
+def decide_retry(
+    kind: OperationKind,
+    exc: KrakenError,
+    *,
+    attempt: int,
+    max_retries: int,
+    nonce_resends: int = 0,
+    has_client_id: bool = False,
+    policy: RetryPolicy = RetryPolicy(),
+    rng: Callable[[float, float], float] = random.uniform,
+) -> Decision:
     """Pure retry decision for one failed attempt.
 
     * ``EAPI:Invalid nonce``: Kraken refused before acting -> re-sign and resend (``counts=False``),
@@ -302,8 +324,9 @@ def decide_retry(kind: OperationKind, exc: KrakenError, *, attempt: int, max_ret
     # order entry / amend / write
     if exc.retry_safe:
         if transient and attempt < max_retries:
-            return Decision("retry", backoff_delay(attempt, policy, rng, retry_after),
-                            reason=f"{type(exc).__name__} (not acted on)")
+            return Decision(
+                "retry", backoff_delay(attempt, policy, rng, retry_after), reason=f"{type(exc).__name__} (not acted on)"
+            )
         return Decision("raise", reason="refused by Kraken" if not transient else "retries exhausted")
     if is_outcome_unknown_error(exc):
         if kind is OperationKind.ORDER_ENTRY and has_client_id:
@@ -312,8 +335,14 @@ def decide_retry(kind: OperationKind, exc: KrakenError, *, attempt: int, max_ret
     return Decision("raise", reason="refused by Kraken")
 
 
-_CONNECT_FAILURES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError,
-                     httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+_CONNECT_FAILURES = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
 
 
 def map_transport_error(exc: httpx.HTTPError, endpoint: str) -> KrakenError:
@@ -322,10 +351,12 @@ def map_transport_error(exc: httpx.HTTPError, endpoint: str) -> KrakenError:
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
         if never_sent:
-            return APITimeoutError(f"timed out before the request was sent ({detail})", endpoint=endpoint,
-                                   retry_safe=True)
-        return APITimeoutError(f"no answer in time, the request may have been processed ({detail})",
-                               endpoint=endpoint, retry_safe=False)
+            return APITimeoutError(
+                f"timed out before the request was sent ({detail})", endpoint=endpoint, retry_safe=True
+            )
+        return APITimeoutError(
+            f"no answer in time, the request may have been processed ({detail})", endpoint=endpoint, retry_safe=False
+        )
     if never_sent:
         return APIConnectionError(f"could not connect ({detail})", endpoint=endpoint, retry_safe=True)
     return APIConnectionError(f"connection failed after sending ({detail})", endpoint=endpoint, retry_safe=False)
@@ -342,14 +373,20 @@ def decode_json_body(response: httpx.Response, endpoint: str) -> Any:
     content = response.content
     status = response.status_code
     if not content.strip():
-        raise InvalidResponseError(f"empty body with HTTP {status}", status_code=status, endpoint=endpoint,
-                                   retry_safe=False)
+        raise InvalidResponseError(
+            f"empty body with HTTP {status}", status_code=status, endpoint=endpoint, retry_safe=False
+        )
     try:
         return loads(content)
     except JSONDecodeError:
         excerpt = body_excerpt(content)
-        err = InvalidResponseError(f"non-JSON body with HTTP {status}: {excerpt!r}", status_code=status,
-                                   body_excerpt=excerpt, endpoint=endpoint, retry_safe=False)
+        err = InvalidResponseError(
+            f"non-JSON body with HTTP {status}: {excerpt!r}",
+            status_code=status,
+            body_excerpt=excerpt,
+            endpoint=endpoint,
+            retry_safe=False,
+        )
     raise err
 
 
@@ -413,8 +450,9 @@ def _decode_secret_checked(secret: Secret) -> bytes:
     except ValidationError:
         decoded = b""
     if not decoded:
-        raise ValidationError("api_secret is not valid base64: copy the private key exactly as Kraken showed it",
-                              field="api_secret")
+        raise ValidationError(
+            "api_secret is not valid base64: copy the private key exactly as Kraken showed it", field="api_secret"
+        )
     return decoded
 
 
@@ -424,8 +462,8 @@ def make_credentials(api_key: str | None, secret: Secret | None) -> Credentials 
     if bool(api_key) != bool(secret):
         missing = "api_secret" if api_key else "api_key"
         raise MissingCredentialsError(
-            f"{missing} is missing: pass both api_key and api_secret (or neither for public data only)",
-            field=missing)
+            f"{missing} is missing: pass both api_key and api_secret (or neither for public data only)", field=missing
+        )
     if api_key is not None and not isinstance(api_key, str):
         raise ValidationError("api_key must be a str", field="api_key")
     if not api_key or secret is None:
@@ -445,7 +483,7 @@ class RestCore:
     product: ClassVar[str] = "generic"
     logger: ClassVar[logging.Logger] = logging.getLogger("krakenkit.rest")
 
-    env_key: ClassVar[str] = ""      # environment variables read by from_env()
+    env_key: ClassVar[str] = ""  # environment variables read by from_env()
     env_secret: ClassVar[str] = ""
     _http_class: ClassVar[type[Any]] = httpx.Client  # the driver's client class (sync or async)
 
@@ -453,11 +491,20 @@ class RestCore:
     _owns_http: bool
     _credentials: Credentials | None
 
-    def _init_core(self, *, api_key: str | None, api_secret: Secret | None, base_url: str,
-                   timeout: float | httpx.Timeout | None, max_retries: int, rate_limiter: RateLimiter | None,
-                   retry_policy: RetryPolicy | None, nonce_source: NonceProvider | None,
-                   http_client: httpx.Client | httpx.AsyncClient | None,
-                   network_options: Mapping[str, Any] | None) -> None:
+    def _init_core(
+        self,
+        *,
+        api_key: str | None,
+        api_secret: Secret | None,
+        base_url: str,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+        rate_limiter: RateLimiter | None,
+        retry_policy: RetryPolicy | None,
+        nonce_source: NonceProvider | None,
+        http_client: httpx.Client | httpx.AsyncClient | None,
+        network_options: Mapping[str, Any] | None,
+    ) -> None:
         """The constructor steps every product shares: credentials (checked first), config, limiter,
         nonce source, and last the HTTP client (nothing to close if an earlier check raises).
         ``api_secret`` is already wrapped by :func:`as_secret` (the constructor's first line)."""
@@ -467,7 +514,9 @@ class RestCore:
         if http_client is not None and not isinstance(http_client, self._http_class):
             raise ValidationError(
                 f"http_client must be an {self._http_class.__module__}.{self._http_class.__name__} "
-                f"for {type(self).__name__}", field="http_client")
+                f"for {type(self).__name__}",
+                field="http_client",
+            )
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
         self._max_retries = max_retries
@@ -499,7 +548,9 @@ class RestCore:
             raise MissingCredentialsError(
                 f"environment variable{'s' if len(missing) > 1 else ''} {' and '.join(missing)} "
                 f"{'are' if len(missing) > 1 else 'is'} not set (expected the {cls.product.capitalize()} API key "
-                f"in {key_var} and its private key in {secret_var})", field=missing[0])
+                f"in {key_var} and its private key in {secret_var})",
+                field=missing[0],
+            )
         assert key is not None and secret is not None
         return key, Secret(secret)
 
@@ -524,9 +575,11 @@ class RestCore:
         # getattr: robust while __init__ is still running (e.g. a repr in a debugger or a log line)
         creds = getattr(self, "_credentials", None)
         limiter = getattr(self, "_rate_limiter", None)
-        return (f"{type(self).__name__}(base_url={getattr(self, '_base_url', None)!r}, "
-                f"api_key={mask_key(creds.key) if creds else None!r}, "
-                f"rate_limiter={type(limiter).__name__ if limiter is not None else None})")
+        return (
+            f"{type(self).__name__}(base_url={getattr(self, '_base_url', None)!r}, "
+            f"api_key={mask_key(creds.key) if creds else None!r}, "
+            f"rate_limiter={type(limiter).__name__ if limiter is not None else None})"
+        )
 
     __str__ = __repr__
 
@@ -561,8 +614,11 @@ class RestCore:
             out[spec.wire_name] = self._convert_param(endpoint, spec, value)
         for spec in endpoint.params:
             if spec.required and spec.wire_name not in out:
-                raise ValidationError(f"{endpoint.python_method or endpoint.name}() needs {spec.name}=",
-                                      field=spec.name, endpoint=endpoint.path)
+                raise ValidationError(
+                    f"{endpoint.python_method or endpoint.name}() needs {spec.name}=",
+                    field=spec.name,
+                    endpoint=endpoint.path,
+                )
         return out
 
     def _convert_param(self, endpoint: Endpoint, spec: Param, value: Any) -> Any:
@@ -607,8 +663,16 @@ class RestCore:
 
     # --- helpers -------------------------------------------------------------------------------
 
-    def _http_request(self, method: str, url: str, *, params: Any = None, content: bytes | str | None = None,
-                      headers: Mapping[str, str] | None = None, timeout: Any = None) -> httpx.Request:
+    def _http_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        content: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Any = None,
+    ) -> httpx.Request:
         """Build through the user's client so its default headers/cookies apply."""
         kwargs: dict[str, Any] = {}
         if params is not None:
@@ -622,8 +686,14 @@ class RestCore:
         request: httpx.Request = self._http.build_request(method, url, **kwargs)
         return request
 
-    def _make_call(self, name: str | Endpoint, params: Mapping[str, Any], max_retries: int | None = None,
-                   timeout: float | httpx.Timeout | None = None, extra: Mapping[str, Any] | None = None) -> Call:
+    def _make_call(
+        self,
+        name: str | Endpoint,
+        params: Mapping[str, Any],
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Call:
         """Validate a call before anything is sent. ``extra`` (wire names) is merged under ``params``."""
         if isinstance(name, Endpoint):
             endpoint = name
@@ -642,7 +712,9 @@ class RestCore:
             raise MissingCredentialsError(
                 f"{endpoint.python_method or endpoint.name}() is private: create the client with api_key and "
                 f"api_secret (or {self._public_name()}.from_env() with {self.env_key}/{self.env_secret})",
-                endpoint=endpoint.path, field="api_key")
+                endpoint=endpoint.path,
+                field="api_key",
+            )
         return Call(endpoint, wire, self._max_retries if max_retries is None else max_retries, timeout)
 
     def _subcall(self, name: str, params: Mapping[str, Any], max_retries: int | None = None) -> Flow:
@@ -685,13 +757,24 @@ class RestCore:
     def _after_failure(self, call: Call, error: KrakenError) -> Flow:
         kind = self._operation_kind(call)
         client_id = self._client_order_id(call)
-        if (call.unknown_outcome and kind is OperationKind.ORDER_ENTRY and client_id
-                and self._is_duplicate_client_id_error(call, error)):
+        if (
+            call.unknown_outcome
+            and kind is OperationKind.ORDER_ENTRY
+            and client_id
+            and self._is_duplicate_client_id_error(call, error)
+        ):
             decision = Decision("resolve", reason="resend says the client id is taken: the first attempt landed")
         else:
-            decision = decide_retry(kind, error, attempt=call.attempt, max_retries=call.max_retries,
-                                    nonce_resends=call.nonce_resends, has_client_id=client_id is not None,
-                                    policy=self._retry_policy, rng=self._rng)
+            decision = decide_retry(
+                kind,
+                error,
+                attempt=call.attempt,
+                max_retries=call.max_retries,
+                nonce_resends=call.nonce_resends,
+                has_client_id=client_id is not None,
+                policy=self._retry_policy,
+                rng=self._rng,
+            )
         log = self.logger
         if decision.action == "retry":
             if decision.counts:
@@ -701,44 +784,83 @@ class RestCore:
             if is_outcome_unknown_error(error) and not error.retry_safe:
                 call.unknown_outcome = True
             call.last_error = error
-            log.info("%s %s failed (%s); retry %d/%d in %.2fs", self.product, call.endpoint.path,
-                     error.__class__.__name__, call.attempt, call.max_retries, decision.delay)
+            log.info(
+                "%s %s failed (%s); retry %d/%d in %.2fs",
+                self.product,
+                call.endpoint.path,
+                error.__class__.__name__,
+                call.attempt,
+                call.max_retries,
+                decision.delay,
+            )
             if decision.delay > 0:
                 yield Sleep(decision.delay)
             return _RETRY
         if decision.action == "resolve":
             call.unknown_outcome = True
             call.resolves += 1
-            log.warning("%s %s outcome unknown (%s); looking the order up by client id %s", self.product,
-                        call.endpoint.path, error.__class__.__name__, client_id)
+            log.warning(
+                "%s %s outcome unknown (%s); looking the order up by client id %s",
+                self.product,
+                call.endpoint.path,
+                error.__class__.__name__,
+                client_id,
+            )
             try:
                 found = yield from self._resolve_outcome(call, error)
                 if found is None and self._retry_policy.outcome_grace > 0:
-                    log.info("%s %s: no order with client id %s yet; looking again in %.2fs", self.product,
-                             call.endpoint.path, client_id, self._retry_policy.outcome_grace)
+                    log.info(
+                        "%s %s: no order with client id %s yet; looking again in %.2fs",
+                        self.product,
+                        call.endpoint.path,
+                        client_id,
+                        self._retry_policy.outcome_grace,
+                    )
                     yield Sleep(self._retry_policy.outcome_grace)
                     found = yield from self._resolve_outcome(call, error)
             except KrakenError as lookup_error:
-                raise self._outcome_unknown(call, error, f"lookup by client id failed: {lookup_error}") \
-                    from lookup_error
+                raise self._outcome_unknown(
+                    call, error, f"lookup by client id failed: {lookup_error}"
+                ) from lookup_error
             if found is not None:
-                log.warning("%s %s: recovered order %s after %s", self.product, call.endpoint.path, client_id,
-                            error.__class__.__name__)
+                log.warning(
+                    "%s %s: recovered order %s after %s",
+                    self.product,
+                    call.endpoint.path,
+                    client_id,
+                    error.__class__.__name__,
+                )
                 return found
             if call.attempt < call.max_retries:
                 call.attempt += 1
                 delay = backoff_delay(call.attempt - 1, self._retry_policy, self._rng)
-                log.warning("%s %s: no order with client id %s exists; resending (%d/%d) in %.2fs", self.product,
-                            call.endpoint.path, client_id, call.attempt, call.max_retries, delay)
+                log.warning(
+                    "%s %s: no order with client id %s exists; resending (%d/%d) in %.2fs",
+                    self.product,
+                    call.endpoint.path,
+                    client_id,
+                    call.attempt,
+                    call.max_retries,
+                    delay,
+                )
                 if delay > 0:
                     yield Sleep(delay)
                 return _RETRY
             raise self._outcome_unknown(
-                call, error, "no order with this client id was found, and max_retries is exhausted so it was "
-                "not resent; query it again before placing it anew", lookup_found=False) from error
+                call,
+                error,
+                "no order with this client id was found, and max_retries is exhausted so it was "
+                "not resent; query it again before placing it anew",
+                lookup_found=False,
+            ) from error
         # raise
-        if (call.endpoint.kind is not OperationKind.READ and kind is not OperationKind.READ
-                and kind is not OperationKind.CANCEL and is_outcome_unknown_error(error) and not error.retry_safe):
+        if (
+            call.endpoint.kind is not OperationKind.READ
+            and kind is not OperationKind.READ
+            and kind is not OperationKind.CANCEL
+            and is_outcome_unknown_error(error)
+            and not error.retry_safe
+        ):
             raise self._outcome_unknown(call, error, decision.reason) from error
         if call.unknown_outcome and kind is OperationKind.CANCEL:
             error.context["earlier_attempt_outcome_unknown"] = True
@@ -749,8 +871,12 @@ class RestCore:
         client_id = self._client_order_id(call)
         return OrderOutcomeUnknownError(
             f"{call.endpoint.name}: outcome unknown after {type(error).__name__} ({error.message}); {why}",
-            request=self._redacted_request(call), cl_ord_id=client_id, endpoint=call.endpoint.path,
-            errors=error.errors, retry_safe=False, **context,
+            request=self._redacted_request(call),
+            cl_ord_id=client_id,
+            endpoint=call.endpoint.path,
+            errors=error.errors,
+            retry_safe=False,
+            **context,
         )
 
 
@@ -788,9 +914,14 @@ class SyncDriver:
         finally:
             flow.close()
 
-    def _call(self, endpoint: str | Endpoint, params: Mapping[str, Any], max_retries: int | None = None,
-              timeout: float | httpx.Timeout | None = None,
-              extra: Mapping[str, Any] | None = None) -> Any:
+    def _call(
+        self,
+        endpoint: str | Endpoint,
+        params: Mapping[str, Any],
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Any:
         core: Any = self
         return self._run(core._flow(core._make_call(endpoint, params, max_retries, timeout, extra)))
 
@@ -802,8 +933,9 @@ class SyncDriver:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 
@@ -833,9 +965,14 @@ class AsyncDriver:
         finally:
             flow.close()
 
-    async def _call(self, endpoint: str | Endpoint, params: Mapping[str, Any], max_retries: int | None = None,
-                    timeout: float | httpx.Timeout | None = None,
-              extra: Mapping[str, Any] | None = None) -> Any:
+    async def _call(
+        self,
+        endpoint: str | Endpoint,
+        params: Mapping[str, Any],
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Any:
         core: Any = self
         return await self._run(core._flow(core._make_call(endpoint, params, max_retries, timeout, extra)))
 
@@ -847,6 +984,7 @@ class AsyncDriver:
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()

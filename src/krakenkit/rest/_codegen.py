@@ -31,39 +31,73 @@ _HERE = pathlib.Path(__file__).parent
 class Target:
     """One generated file: where the table lives, what the methods are called, how kinds are typed."""
 
-    product: str                     # "Spot" (docstrings)
-    table_module: str                # "spot_endpoints"
-    table: str                       # "SPOT_ENDPOINTS"
-    types_module: str                # module of the result types, e.g. "spot_types"
+    product: str  # "Spot" (docstrings)
+    table_module: str  # "spot_endpoints"
+    table: str  # "SPOT_ENDPOINTS"
+    types_module: str  # module of the result types, e.g. "spot_types"
     sync_name: str
     async_name: str
     filename: str
     kind_types: Mapping[ParamKind, str]
-    request_method: bool = False     # also generate ``request(method, path, ...)`` (needs ``_endpoint_for``)
+    request_method: bool = False  # also generate ``request(method, path, ...)`` (needs ``_endpoint_for``)
 
     @property
     def path(self) -> pathlib.Path:
         return _HERE / self.filename
 
     def endpoints(self) -> Mapping[str, Endpoint]:
-        table: Mapping[str, Endpoint] = getattr(importlib.import_module(f"{__package__}.{self.table_module}"),
-                                                self.table)
+        table: Mapping[str, Endpoint] = getattr(
+            importlib.import_module(f"{__package__}.{self.table_module}"), self.table
+        )
         return table
 
 
 TARGETS: dict[str, Target] = {
     "spot": Target(
-        "Spot", "spot_endpoints", "SPOT_ENDPOINTS", "spot_types", "SpotMethods", "AsyncSpotMethods",
+        "Spot",
+        "spot_endpoints",
+        "SPOT_ENDPOINTS",
+        "spot_types",
+        "SpotMethods",
+        "AsyncSpotMethods",
         "_spot_methods.py",
-        {"str": "str", "int": "int", "bool": "bool", "money": "Money", "price": "Money", "pair": "str",
-         "cl_ord_id": "str", "str_list": "str | Sequence[str]", "json": "Sequence[Any]", "any": "Any",
-         "number": "int | str | Decimal"},
-        request_method=True),
+        {
+            "str": "str",
+            "int": "int",
+            "bool": "bool",
+            "money": "Money",
+            "price": "Money",
+            "pair": "str",
+            "cl_ord_id": "str",
+            "str_list": "str | Sequence[str]",
+            "json": "Sequence[Any]",
+            "any": "Any",
+            "number": "int | str | Decimal",
+        },
+        request_method=True,
+    ),
     "derivatives": Target(
-        "Derivatives", "derivatives_endpoints", "DERIV_ENDPOINTS", "derivatives_models",
-        "_DerivativesSyncMethods", "_DerivativesAsyncMethods", "derivatives_methods.py",
-        {"str": "str", "int": "int", "bool": "bool", "money": "Money", "price": "Money", "pair": "str",
-         "cl_ord_id": "str", "str_list": "Sequence[str]", "json": "Any", "any": "Any", "number": "Money"}),
+        "Derivatives",
+        "derivatives_endpoints",
+        "DERIV_ENDPOINTS",
+        "derivatives_models",
+        "_DerivativesSyncMethods",
+        "_DerivativesAsyncMethods",
+        "derivatives_methods.py",
+        {
+            "str": "str",
+            "int": "int",
+            "bool": "bool",
+            "money": "Money",
+            "price": "Money",
+            "pair": "str",
+            "cl_ord_id": "str",
+            "str_list": "Sequence[str]",
+            "json": "Any",
+            "any": "Any",
+            "number": "Money",
+        },
+    ),
 }
 
 _HEADER = '''# mypy: disable-error-code="no-any-return"
@@ -101,8 +135,13 @@ def _signature(ep: Endpoint, target: Target, is_async: bool) -> list[str]:
 
 def _docstring(ep: Endpoint) -> list[str]:
     title = ep.doc or ep.python_method.replace("_", " ").capitalize() + "."
-    doc = [title, "", f"Kraken: ``{ep.method} {ep.path}`` ({'private' if ep.auth else 'public'}; "
-           f"retry: {ep.kind.value}).", "", "Args:"]
+    doc = [
+        title,
+        "",
+        f"Kraken: ``{ep.method} {ep.path}`` ({'private' if ep.auth else 'public'}; retry: {ep.kind.value}).",
+        "",
+        "Args:",
+    ]
     for p in sorted(ep.params, key=lambda p: not p.required):
         wire = f" (wire ``{p.wire_name}``)" if p.wire_name != p.name else ""
         req = "required. " if p.required else ""
@@ -127,8 +166,12 @@ def _body(ep: Endpoint, is_async: bool) -> list[str]:
     one_line = f'        return {aw}self._call("{ep.name}", {{{", ".join(items)}}}, max_retries, extra=extra_params)'
     if len(one_line) <= 116:
         return [one_line]
-    return ["        params = {", *(f"            {item}," for item in items), "        }",
-            f'        return {aw}self._call("{ep.name}", params, max_retries, extra=extra_params)']
+    return [
+        "        params = {",
+        *(f"            {item}," for item in items),
+        "        }",
+        f'        return {aw}self._call("{ep.name}", params, max_retries, extra=extra_params)',
+    ]
 
 
 def _request_method(is_async: bool) -> list[str]:
@@ -167,8 +210,14 @@ def _stubs(target: Target, is_async: bool) -> list[str]:
 def _class(target: Target, is_async: bool) -> list[str]:
     name = target.async_name if is_async else target.sync_name
     kind = "Async" if is_async else "Sync"
-    lines = ["", "", f"class {name}:", f'    """{kind} {target.product} REST methods (mixin; see the client class)."""',
-             "", *_stubs(target, is_async)]
+    lines = [
+        "",
+        "",
+        f"class {name}:",
+        f'    """{kind} {target.product} REST methods (mixin; see the client class)."""',
+        "",
+        *_stubs(target, is_async),
+    ]
     for ep in target.endpoints().values():
         if ep.python_method:
             lines.extend([*_signature(ep, target, is_async), *_docstring(ep), *_body(ep, is_async), ""])
@@ -203,8 +252,13 @@ def render(target: Target | str) -> str:
     if isinstance(target, str):
         target = TARGETS[target]
     body = "\n".join([*_class(target, False), *_class(target, True)])
-    header = _HEADER.format(table_module=target.table_module, product=target.product, sync_name=target.sync_name,
-                            async_name=target.async_name, imports=_imports(body, target))
+    header = _HEADER.format(
+        table_module=target.table_module,
+        product=target.product,
+        sync_name=target.sync_name,
+        async_name=target.async_name,
+        imports=_imports(body, target),
+    )
     return (header + body).rstrip() + "\n"
 
 

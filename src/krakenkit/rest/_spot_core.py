@@ -94,10 +94,18 @@ class SpotCore(RestCore):
         if environment is not None and base_url is None:
             base_url = environment.spot_rest_url
         self._environment = environment
-        self._init_core(api_key=api_key, api_secret=api_secret, base_url=base_url or DEFAULT_SPOT_URL,
-                        timeout=timeout, max_retries=max_retries, rate_limiter=rate_limiter,
-                        retry_policy=retry_policy, nonce_source=nonce_source, http_client=http_client,
-                        network_options=network_options)
+        self._init_core(
+            api_key=api_key,
+            api_secret=api_secret,
+            base_url=base_url or DEFAULT_SPOT_URL,
+            timeout=timeout,
+            max_retries=max_retries,
+            rate_limiter=rate_limiter,
+            retry_policy=retry_policy,
+            nonce_source=nonce_source,
+            http_client=http_client,
+            network_options=network_options,
+        )
         if isinstance(otp, str):
             otp = Secret(otp) if otp else None
         self._otp: Secret | Callable[[], str] | None = otp
@@ -119,13 +127,19 @@ class SpotCore(RestCore):
             _check_userref_exclusive(wire, "")
         elif name in ("AmendOrder", "CancelOrder"):
             if ("txid" in wire) == ("cl_ord_id" in wire):
-                raise ValidationError(f"{endpoint.python_method}() needs exactly one of txid= or cl_ord_id=",
-                                      field="txid", endpoint=endpoint.path)
+                raise ValidationError(
+                    f"{endpoint.python_method}() needs exactly one of txid= or cl_ord_id=",
+                    field="txid",
+                    endpoint=endpoint.path,
+                )
         elif name == "AddOrderBatch":
             orders = list(wire.get("orders", ()))
             if not 2 <= len(orders) <= 15:
-                raise ValidationError(f"submit_batch_orders() takes 2 to 15 orders (Kraken's limit), got {len(orders)}",
-                                      field="orders", endpoint=endpoint.path)
+                raise ValidationError(
+                    f"submit_batch_orders() takes 2 to 15 orders (Kraken's limit), got {len(orders)}",
+                    field="orders",
+                    endpoint=endpoint.path,
+                )
             wire["orders"] = [self._batch_order(o, i) for i, o in enumerate(orders)]
         elif name == "CancelOrderBatch":
             if not wire.get("orders") and not wire.get("cl_ord_ids"):
@@ -238,12 +252,20 @@ class SpotCore(RestCore):
                 items.append(("otp", otp))
             body = urllib.parse.urlencode(items).encode()
             content_type = _FORM
-        headers = {"API-Key": creds.key, "API-Sign": creds.sign(spot_api_sign, endpoint.path, nonce, body),
-                   "Content-Type": content_type}
+        headers = {
+            "API-Key": creds.key,
+            "API-Sign": creds.sign(spot_api_sign, endpoint.path, nonce, body),
+            "Content-Type": content_type,
+        }
         if debug:
             shown = {"nonce": nonce, **call.params, **({"otp": otp} if otp else {})}
-            _log.debug("-> %s %s %s headers=%s", endpoint.method, endpoint.path, redact_mapping(shown),
-                       {"API-Key": mask_key(creds.key), "API-Sign": REDACTED})
+            _log.debug(
+                "-> %s %s %s headers=%s",
+                endpoint.method,
+                endpoint.path,
+                redact_mapping(shown),
+                {"API-Key": mask_key(creds.key), "API-Sign": REDACTED},
+            )
         return self._http_request("POST", url, content=body, headers=headers, timeout=call.timeout)
 
     # --- response parsing (hook) ---------------------------------------------------------------
@@ -253,11 +275,11 @@ class SpotCore(RestCore):
         status = response.status_code
         data = decode_json_body(response, path)
         if _log.isEnabledFor(_DEBUG):
-            _log.debug("<- %s %s HTTP %d %s", call.endpoint.method, path, status,
-                       _short(redact_mapping(data)))
+            _log.debug("<- %s %s HTTP %d %s", call.endpoint.method, path, status, _short(redact_mapping(data)))
         if not isinstance(data, dict):
-            raise InvalidResponseError(f"expected a JSON object, got {type(data).__name__} (HTTP {status})",
-                                       status_code=status, endpoint=path)
+            raise InvalidResponseError(
+                f"expected a JSON object, got {type(data).__name__} (HTTP {status})", status_code=status, endpoint=path
+            )
         messages = data.get("error") or []
         if not isinstance(messages, list):
             messages = [str(messages)]
@@ -268,8 +290,12 @@ class SpotCore(RestCore):
         if status >= 400:
             raise KrakenAPIError(f"HTTP {status} without Kraken error strings", endpoint=path, status_code=status)
         if "result" not in data:
-            raise InvalidResponseError(f"no 'result' in the answer (HTTP {status})", status_code=status,
-                                       endpoint=path, body_excerpt=_short(data))
+            raise InvalidResponseError(
+                f"no 'result' in the answer (HTTP {status})",
+                status_code=status,
+                endpoint=path,
+                body_excerpt=_short(data),
+            )
         raw = data["result"]
         parse = call.endpoint.response or RawResult.parse
         try:
@@ -277,9 +303,12 @@ class SpotCore(RestCore):
         except (msgspec.ValidationError, TypeError, ValueError) as exc:
             err = InvalidResponseError(
                 f"unexpected result shape for {call.endpoint.name}: {exc}"
-                + ("; the request was processed: inspect .raw" if call.endpoint.kind is not OperationKind.READ
-                   else ""),
-                status_code=status, endpoint=path, body_excerpt=_short(raw), raw=raw)
+                + ("; the request was processed: inspect .raw" if call.endpoint.kind is not OperationKind.READ else ""),
+                status_code=status,
+                endpoint=path,
+                body_excerpt=_short(raw),
+                raw=raw,
+            )
             raise err from exc
         if warnings:
             result.warnings = warnings
@@ -343,9 +372,19 @@ class SpotCore(RestCore):
         if known is not None and known.method == method:
             return known
         private = path.startswith("/0/private/")
-        return Endpoint(path.rsplit("/", 1)[-1], method, path, private, "request",
-                        OperationKind.WRITE if private else OperationKind.READ, 1,
-                        "form" if method == "POST" else "query", (), RawResult.parse, "RawResult")
+        return Endpoint(
+            path.rsplit("/", 1)[-1],
+            method,
+            path,
+            private,
+            "request",
+            OperationKind.WRITE if private else OperationKind.READ,
+            1,
+            "form" if method == "POST" else "query",
+            (),
+            RawResult.parse,
+            "RawResult",
+        )
 
 
 def _match(orders: Mapping[str, Any], raw: Any, key: str, cl_ord_id: str) -> tuple[str, Any, Any] | None:
@@ -358,8 +397,11 @@ def _match(orders: Mapping[str, Any], raw: Any, key: str, cl_ord_id: str) -> tup
 
 def _check_userref_exclusive(params: Mapping[str, Any], prefix: str) -> None:
     if "cl_ord_id" in params and "userref" in params:
-        raise ValidationError(f"{prefix}cl_ord_id and {prefix}userref cannot be combined: Kraken accepts one "
-                              "client reference per order (use cl_ord_id)", field=f"{prefix}userref")
+        raise ValidationError(
+            f"{prefix}cl_ord_id and {prefix}userref cannot be combined: Kraken accepts one "
+            "client reference per order (use cl_ord_id)",
+            field=f"{prefix}userref",
+        )
 
 
 def _wire_price(value: Any, field: str) -> str:

@@ -191,8 +191,9 @@ def _items(doc: Any, key: str) -> list[Mapping[str, Any]]:
 def _status_block(doc: Mapping[str, Any], key: str, endpoint: str) -> Mapping[str, Any]:
     block = doc.get(key)
     if not isinstance(block, Mapping) or "status" not in block:
-        raise InvalidResponseError(f"{key} missing from a successful response", endpoint=endpoint,
-                                   body_excerpt=str(doc)[:200])
+        raise InvalidResponseError(
+            f"{key} missing from a successful response", endpoint=endpoint, body_excerpt=str(doc)[:200]
+        )
     return block
 
 
@@ -235,10 +236,12 @@ _PARSERS: dict[str, Any] = {
     "get_ticker": lambda d, c, p: Ticker.from_json(d.get("ticker") or {}),
     "get_instruments": lambda d, c, p: DerivList([Instrument.from_json(x) for x in _items(d, "instruments")], d),
     "get_instrument_status_list": lambda d, c, p: DerivList(
-        [InstrumentStatus.from_json(x) for x in _items(d, "instrumentStatus")], d),
+        [InstrumentStatus.from_json(x) for x in _items(d, "instrumentStatus")], d
+    ),
     "get_instrument_status": lambda d, c, p: InstrumentStatus.from_json(d),
     "get_historical_funding_rates": lambda d, c, p: DerivList(
-        [FundingRate.from_json(x) for x in _items(d, "rates")], d),
+        [FundingRate.from_json(x) for x in _items(d, "rates")], d
+    ),
     "submit_order": _parse_send,
     "edit_order": _parse_edit,
     "cancel_order": _parse_cancel,
@@ -270,8 +273,9 @@ def error_from_http_status(response: httpx.Response, endpoint: str, detail: str 
     text = detail or body_excerpt(response.content) or response.reason_phrase
     msg = f"HTTP {status}: {text}"
     if status == 429:
-        return RateLimitError(msg, endpoint=endpoint, status_code=status, retry_after=_retry_after(response),
-                              errors=[text])
+        return RateLimitError(
+            msg, endpoint=endpoint, status_code=status, retry_after=_retry_after(response), errors=[text]
+        )
     if status == 401:
         return AuthenticationError(msg, endpoint=endpoint, status_code=status, errors=[text])
     if status == 403:
@@ -317,8 +321,9 @@ def parse_deriv_response(call: Call, response: httpx.Response) -> Any:
     if parser is None:
         return DerivResult(doc)
     if not isinstance(doc, Mapping):
-        raise InvalidResponseError(f"expected a JSON object, got {type(doc).__name__}", endpoint=path,
-                                   status_code=status)
+        raise InvalidResponseError(
+            f"expected a JSON object, got {type(doc).__name__}", endpoint=path, status_code=status
+        )
     return parser(doc, call, path)
 
 
@@ -364,10 +369,18 @@ class DerivativesCore(RestCore):
     ) -> None:
         api_secret = as_secret(api_secret)  # first: no frame below holds the plain secret
         self._testnet = testnet
-        self._init_core(api_key=api_key, api_secret=api_secret,
-                        base_url=_resolve_environment(base_url, environment, testnet), timeout=timeout,
-                        max_retries=max_retries, rate_limiter=rate_limiter, retry_policy=retry_policy,
-                        nonce_source=nonce_source, http_client=http_client, network_options=network_options)
+        self._init_core(
+            api_key=api_key,
+            api_secret=api_secret,
+            base_url=_resolve_environment(base_url, environment, testnet),
+            timeout=timeout,
+            max_retries=max_retries,
+            rate_limiter=rate_limiter,
+            retry_policy=retry_policy,
+            nonce_source=nonce_source,
+            http_client=http_client,
+            network_options=network_options,
+        )
         _warn_deprecated_once()
 
     @staticmethod
@@ -392,9 +405,13 @@ class DerivativesCore(RestCore):
             headers.update(creds.sign(lambda secret: deriv_auth_headers(creds.key, secret, req, self._nonce())))
         # The URL carries our own encoded query, the body our own encoded text: the bytes signed are
         # the bytes sent (httpx leaves already percent-encoded text alone).
-        return self._http_request(call.endpoint.method, self._base_url + req.target,
-                                  content=req.body.encode() if req.body else None, headers=headers,
-                                  timeout=call.timeout if call.timeout is not None else self._timeout)
+        return self._http_request(
+            call.endpoint.method,
+            self._base_url + req.target,
+            content=req.body.encode() if req.body else None,
+            headers=headers,
+            timeout=call.timeout if call.timeout is not None else self._timeout,
+        )
 
     def _parse_response(self, call: Call, response: httpx.Response) -> Any:
         return parse_deriv_response(call, response)
@@ -437,15 +454,25 @@ class DerivativesCore(RestCore):
         detail = status.by_cli_ord_id(cli_ord_id)
         if detail is not None and detail.status != "REJECTED":
             return SendOrderResult(
-                status="placed", order_id=detail.order_id, cli_ord_id=cli_ord_id, received_time=None,
-                order_events=[], recovered=True, raw=detail.raw,
+                status="placed",
+                order_id=detail.order_id,
+                cli_ord_id=cli_ord_id,
+                received_time=None,
+                order_events=[],
+                recovered=True,
+                raw=detail.raw,
             )
         fills: DerivList[Fill] = yield from self._subcall("get_fills", {})
         for fill in fills:
             if fill.cli_ord_id == cli_ord_id:
                 return SendOrderResult(
-                    status="filled", order_id=fill.order_id, cli_ord_id=cli_ord_id, received_time=fill.fill_time,
-                    order_events=[], recovered=True, raw=fill.raw,
+                    status="filled",
+                    order_id=fill.order_id,
+                    cli_ord_id=cli_ord_id,
+                    received_time=fill.fill_time,
+                    order_events=[],
+                    recovered=True,
+                    raw=fill.raw,
                 )
         return None
 

@@ -88,8 +88,13 @@ def _text(data: Mapping[str, Any], key: str) -> str:
 
 # Field annotation -> reader. A record's field ``mark_price`` reads JSON key ``markPrice`` unless the
 # record names another key in ``_keys``; ``raw`` is the whole JSON object.
-_READERS: Final[Mapping[str, Any]] = {"Decimal | None": _d, "str | None": _s, "bool | None": _b, "str": _text,
-                                      "int | None": _int}
+_READERS: Final[Mapping[str, Any]] = {
+    "Decimal | None": _d,
+    "str | None": _s,
+    "bool | None": _b,
+    "str": _text,
+    "int | None": _int,
+}
 
 
 def _camel(name: str) -> str:
@@ -108,8 +113,11 @@ class _Record:
     def from_json(cls, d: Mapping[str, Any]) -> Self:
         plan = _Record._plans.get(cls)
         if plan is None:
-            plan = [(f.name, _READERS[str(f.type)], cls._keys.get(f.name) or _camel(f.name))
-                    for f in fields(cls) if f.name != "raw"]  # type: ignore[arg-type]
+            plan = [
+                (f.name, _READERS[str(f.type)], cls._keys.get(f.name) or _camel(f.name))
+                for f in fields(cls)  # type: ignore[arg-type]
+                if f.name != "raw"
+            ]
             _Record._plans[cls] = plan
         factory: Any = cls
         record: Self = factory(raw=d, **{name: read(d, key) for name, read, key in plan})
@@ -381,9 +389,13 @@ class SendOrderResult:
     @classmethod
     def from_status(cls, s: Mapping[str, Any], raw: Mapping[str, Any], *, recovered: bool = False) -> SendOrderResult:
         return cls(
-            status=str(s.get("status", "")), order_id=_s(s, "order_id"), cli_ord_id=_s(s, "cliOrdId"),
-            received_time=_s(s, "receivedTime"), order_events=[_dict(e) for e in _list(s.get("orderEvents"))],
-            recovered=recovered, raw=raw,
+            status=str(s.get("status", "")),
+            order_id=_s(s, "order_id"),
+            cli_ord_id=_s(s, "cliOrdId"),
+            received_time=_s(s, "receivedTime"),
+            order_events=[_dict(e) for e in _list(s.get("orderEvents"))],
+            recovered=recovered,
+            raw=raw,
         )
 
 
@@ -399,9 +411,12 @@ class EditOrderResult:
     @classmethod
     def from_status(cls, s: Mapping[str, Any], raw: Mapping[str, Any]) -> EditOrderResult:
         return cls(
-            status=str(s.get("status", "")), order_id=_s(s, "orderId") or _s(s, "order_id"),
-            cli_ord_id=_s(s, "cliOrdId"), received_time=_s(s, "receivedTime"),
-            order_events=[_dict(e) for e in _list(s.get("orderEvents"))], raw=raw,
+            status=str(s.get("status", "")),
+            order_id=_s(s, "orderId") or _s(s, "order_id"),
+            cli_ord_id=_s(s, "cliOrdId"),
+            received_time=_s(s, "receivedTime"),
+            order_events=[_dict(e) for e in _list(s.get("orderEvents"))],
+            raw=raw,
         )
 
 
@@ -417,8 +432,11 @@ class CancelOrderResult:
     @classmethod
     def from_status(cls, s: Mapping[str, Any], raw: Mapping[str, Any]) -> CancelOrderResult:
         return cls(
-            status=str(s.get("status", "")), order_id=_s(s, "order_id"), cli_ord_id=_s(s, "cliOrdId"),
-            received_time=_s(s, "receivedTime"), order_events=[_dict(e) for e in _list(s.get("orderEvents"))],
+            status=str(s.get("status", "")),
+            order_id=_s(s, "order_id"),
+            cli_ord_id=_s(s, "cliOrdId"),
+            received_time=_s(s, "receivedTime"),
+            order_events=[_dict(e) for e in _list(s.get("orderEvents"))],
             raw=raw,
         )
 
@@ -435,8 +453,11 @@ class CancelAllOrdersResult:
     def from_status(cls, s: Mapping[str, Any], raw: Mapping[str, Any]) -> CancelAllOrdersResult:
         ids = [str(e.get("order_id")) for e in _list(s.get("cancelledOrders")) if isinstance(e, Mapping)]
         return cls(
-            status=str(s.get("status", "")), cancel_only=_s(s, "cancelOnly"), cancelled_order_ids=ids,
-            received_time=_s(s, "receivedTime"), raw=raw,
+            status=str(s.get("status", "")),
+            cancel_only=_s(s, "cancelOnly"),
+            cancelled_order_ids=ids,
+            received_time=_s(s, "receivedTime"),
+            raw=raw,
         )
 
 
@@ -478,8 +499,12 @@ class BatchInstructionResult:
         status = str(d.get("status", ""))
         ok = status in BATCH_SUCCESS
         return cls(
-            status=status, ok=ok, order_id=_s(d, "order_id"), cli_ord_id=_s(d, "cliOrdId"),
-            order_tag=_s(d, "order_tag"), date_time_received=_s(d, "dateTimeReceived"),
+            status=status,
+            ok=ok,
+            order_id=_s(d, "order_id"),
+            cli_ord_id=_s(d, "cliOrdId"),
+            order_tag=_s(d, "order_tag"),
+            date_time_received=_s(d, "dateTimeReceived"),
             order_events=[_dict(e) for e in _list(d.get("orderEvents"))],
             error=None if ok else error_from_futures_status(status, kind="batchStatus", endpoint=endpoint, payload=d),
             raw=d,
@@ -539,10 +564,19 @@ class OrderStatusDetail:
     def from_json(cls, d: Mapping[str, Any]) -> OrderStatusDetail:
         order = _dict(d.get("order"))
         return cls(
-            status=str(d.get("status", "")), order_id=_s(order, "orderId"), cli_ord_id=_s(order, "cliOrdId"),
-            symbol=_s(order, "symbol"), side=_s(order, "side"), order_type=_s(order, "type"),
-            quantity=_d(order, "quantity"), filled=_d(order, "filled"), limit_price=_d(order, "limitPrice"),
-            reduce_only=_b(order, "reduceOnly"), update_reason=_s(d, "updateReason"), error=_s(d, "error"), raw=d,
+            status=str(d.get("status", "")),
+            order_id=_s(order, "orderId"),
+            cli_ord_id=_s(order, "cliOrdId"),
+            symbol=_s(order, "symbol"),
+            side=_s(order, "side"),
+            order_type=_s(order, "type"),
+            quantity=_d(order, "quantity"),
+            filled=_d(order, "filled"),
+            limit_price=_d(order, "limitPrice"),
+            reduce_only=_b(order, "reduceOnly"),
+            update_reason=_s(d, "updateReason"),
+            error=_s(d, "error"),
+            raw=d,
         )
 
     @property

@@ -314,8 +314,8 @@ class PublicTrade(msgspec.Struct, array_like=True, forbid_unknown_fields=False):
     price: Decimal
     volume: Decimal
     time: Decimal
-    side: str            # "b" | "s"
-    ordertype: str       # "m" | "l"
+    side: str  # "b" | "s"
+    ordertype: str  # "m" | "l"
     misc: str = ""
     trade_id: int | None = None
 
@@ -601,8 +601,10 @@ class AddOrderResult(StructResult):
         return self.txid[0] if self.txid else None
 
     def _repr_fields(self) -> str:
-        return (f"txid={self.txid!r}, descr={self.descr.order!r}, recovered={self.recovered!r}, "
-                f"cl_ord_id={self.cl_ord_id!r}")
+        return (
+            f"txid={self.txid!r}, descr={self.descr.order!r}, recovered={self.recovered!r}, "
+            f"cl_ord_id={self.cl_ord_id!r}"
+        )
 
 
 class _AmendOrder(_Rec):
@@ -634,8 +636,19 @@ class _EditOrder(_Rec):
 class EditOrderResult(StructResult):
     """``POST /0/private/EditOrder``."""
 
-    __slots__ = ("descr", "error_message", "newuserref", "olduserref", "orders_cancelled", "originaltxid",
-                 "price", "price2", "status", "txid", "volume")
+    __slots__ = (
+        "descr",
+        "error_message",
+        "newuserref",
+        "olduserref",
+        "orders_cancelled",
+        "originaltxid",
+        "price",
+        "price2",
+        "status",
+        "txid",
+        "volume",
+    )
     _struct = _EditOrder
     descr: OrderDescription
     txid: str | None

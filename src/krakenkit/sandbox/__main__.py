@@ -43,8 +43,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.exit_on_stdin_eof:
             threading.Thread(target=_exit_on_eof, daemon=True).start()
 
-    serve(args.port, args.seed, host=args.host, fast_mode=args.fast, market=not args.no_market,
-          rate_limits=not args.no_rate_limits, on_ready=ready)
+    serve(
+        args.port,
+        args.seed,
+        host=args.host,
+        fast_mode=args.fast,
+        market=not args.no_market,
+        rate_limits=not args.no_rate_limits,
+        on_ready=ready,
+    )
     return 0
 
 

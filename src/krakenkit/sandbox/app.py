@@ -258,8 +258,9 @@ class Sandbox:
         withdraw, export, websocket, deposit, earn (default: all but withdraw). ``otp``: a static
         password, or ``"totp:<base32 secret>"``.
         """
-        k = self._call(lambda: self.spot.create_key(permissions, dict(balances) if balances else None, tier, otp,
-                                                    nonce_window))
+        k = self._call(
+            lambda: self.spot.create_key(permissions, dict(balances) if balances else None, tier, otp, nonce_window)
+        )
         return k.key, k.secret
 
     def create_futures_key(self, balances: Mapping[str, Any] | None = None) -> tuple[str, str]:
@@ -378,8 +379,9 @@ class Sandbox:
             if kind == "futures":
                 key, secret = self.create_futures_key(body.get("balances"))
             else:
-                key, secret = self.create_key(body.get("permissions"), body.get("balances"),
-                                              body.get("tier", "intermediate"))
+                key, secret = self.create_key(
+                    body.get("permissions"), body.get("balances"), body.get("tier", "intermediate")
+                )
         except (ValueError, RuntimeError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response({"api_key": key, "api_secret": secret})
@@ -431,8 +433,9 @@ def serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, stop.set)
-        async with Sandbox(seed=seed, port=port, host=host, fast_mode=fast_mode, market=market,
-                           rate_limits=rate_limits) as sb:
+        async with Sandbox(
+            seed=seed, port=port, host=host, fast_mode=fast_mode, market=market, rate_limits=rate_limits
+        ) as sb:
             if on_ready is not None:
                 on_ready(sb)
             log.info("sandbox ready on %s (fast_mode=%s)", sb.rest_url, fast_mode)

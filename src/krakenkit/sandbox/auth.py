@@ -20,8 +20,19 @@ from random import Random
 __all__ = ["ALL_PERMISSIONS", "DEFAULT_PERMISSIONS", "ApiKey", "KeyStore", "expected_signature", "totp"]
 
 ALL_PERMISSIONS = frozenset(
-    {"query_funds", "query_open", "query_closed", "trade", "cancel", "withdraw", "export", "websocket",
-     "deposit", "query_ledger", "earn"}
+    {
+        "query_funds",
+        "query_open",
+        "query_closed",
+        "trade",
+        "cancel",
+        "withdraw",
+        "export",
+        "websocket",
+        "deposit",
+        "query_ledger",
+        "earn",
+    }
 )
 DEFAULT_PERMISSIONS = ALL_PERMISSIONS - {"withdraw"}
 TOKEN_TTL = 900.0
@@ -39,7 +50,7 @@ def totp(secret: str, at: float | None = None, step: int = 30, digits: int = 6) 
     counter = int((time.time() if at is None else at) // step)
     mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
     off = mac[-1] & 0x0F
-    code = (struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % (10**digits)
+    code = (struct.unpack(">I", mac[off : off + 4])[0] & 0x7FFFFFFF) % (10**digits)
     return str(code).zfill(digits)
 
 
@@ -92,7 +103,11 @@ class KeyStore:
         self.tokens: dict[str, tuple[ApiKey, float, bool]] = {}
 
     def create(
-        self, account: str, permissions: frozenset[str], tier: str = "intermediate", otp: str | None = None,
+        self,
+        account: str,
+        permissions: frozenset[str],
+        tier: str = "intermediate",
+        otp: str | None = None,
         nonce_window: int = 0,
     ) -> ApiKey:
         key = base64.b64encode(self._rng.randbytes(42)).decode()

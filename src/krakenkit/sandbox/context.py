@@ -76,9 +76,7 @@ class WsRegistry:
 def redact(value: Any) -> Any:
     """Copy of a request payload with secrets removed."""
     if isinstance(value, dict):
-        return {
-            k: ("<redacted>" if str(k).lower() in SECRET_FIELDS else redact(v)) for k, v in value.items()
-        }
+        return {k: ("<redacted>" if str(k).lower() in SECRET_FIELDS else redact(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value

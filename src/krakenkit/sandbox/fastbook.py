@@ -89,13 +89,19 @@ class FastRing:
         return sep.join(parts) + sep, end % n
 
     def snapshot_message(self, timestamp: str) -> dict[str, Any]:
-        return {"channel": "book", "type": "snapshot", "data": [{
-            "symbol": self.symbol,
-            "bids": [{"price": p, "qty": x} for p, x in self.bids],
-            "asks": [{"price": p, "qty": x} for p, x in self.asks],
-            "checksum": self.checksum,
-            "timestamp": timestamp,
-        }]}
+        return {
+            "channel": "book",
+            "type": "snapshot",
+            "data": [
+                {
+                    "symbol": self.symbol,
+                    "bids": [{"price": p, "qty": x} for p, x in self.bids],
+                    "asks": [{"price": p, "qty": x} for p, x in self.asks],
+                    "checksum": self.checksum,
+                    "timestamp": timestamp,
+                }
+            ],
+        }
 
 
 def corrupt_head(ring: FastRing, index: int) -> bytes:
@@ -154,8 +160,15 @@ def build_ring(
     qq = D(1).scaleb(-qty_precision)
     snap_b = [(p.quantize(pq), x.quantize(qq)) for p, x in bids[:depth]]
     snap_a = [(p.quantize(pq), x.quantize(qq)) for p, x in asks[:depth]]
-    ring = FastRing(symbol, depth, price_precision, qty_precision, snap_b, snap_a,
-                    book_checksum(snap_a, snap_b, price_precision, qty_precision))
+    ring = FastRing(
+        symbol,
+        depth,
+        price_precision,
+        qty_precision,
+        snap_b,
+        snap_a,
+        book_checksum(snap_a, snap_b, price_precision, qty_precision),
+    )
     if not snap_b and not snap_a:
         return ring
     rng = random.Random(f"krakenkit-fastbook-{seed}-{symbol}-{depth}")
@@ -179,16 +192,22 @@ def build_ring(
                 sides[name].set(p, x)
         b, a = sides["bids"], sides["asks"]
         cks = book_checksum(a.top(10), b.top(10), price_precision, qty_precision)
-        msg = {"channel": "book", "type": "update", "data": [{
-            "symbol": symbol,
-            "bids": [{"price": p, "qty": x} for p, x in changes.get("bids", [])],
-            "asks": [{"price": p, "qty": x} for p, x in changes.get("asks", [])],
-            "checksum": cks,
-            "timestamp": TS_PLACEHOLDER,
-        }]}
+        msg = {
+            "channel": "book",
+            "type": "update",
+            "data": [
+                {
+                    "symbol": symbol,
+                    "bids": [{"price": p, "qty": x} for p, x in changes.get("bids", [])],
+                    "asks": [{"price": p, "qty": x} for p, x in changes.get("asks", [])],
+                    "checksum": cks,
+                    "timestamp": TS_PLACEHOLDER,
+                }
+            ],
+        }
         payload = _enc.encode(msg)
         cut = payload.rindex(TS_PLACEHOLDER.encode())
-        assert payload[cut + len(TS_PLACEHOLDER):] == TAIL
+        assert payload[cut + len(TS_PLACEHOLDER) :] == TAIL
         frame = ws_frame(payload)
         head = frame[: len(frame) - len(payload) + cut]
         at = head.rindex(_CHECKSUM_KEY) + len(_CHECKSUM_KEY)

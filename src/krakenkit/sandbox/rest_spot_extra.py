@@ -43,8 +43,10 @@ def handlers(rest: SpotRest) -> dict[str, Any]:
 
     def deposit_methods(key: ApiKey, params: dict[str, Any]) -> Any:
         a = _asset(params)
-        return [{"method": m, "limit": False, "fee": fee, "gen-address": True, "minimum": mn}
-                for m, _net, mn, fee in METHODS.get(a, [])]
+        return [
+            {"method": m, "limit": False, "fee": fee, "gen-address": True, "minimum": mn}
+            for m, _net, mn, fee in METHODS.get(a, [])
+        ]
 
     def deposit_addresses(key: ApiKey, params: dict[str, Any]) -> Any:
         a = _asset(params)
@@ -59,28 +61,53 @@ def handlers(rest: SpotRest) -> dict[str, Any]:
         for e in acc.ledger.values():
             if e.type == "deposit":
                 m = METHODS.get(e.asset, [("Sandbox", "", "0", "0")])[0][0]
-                out.append({"method": m, "aclass": "currency", "asset": e.asset, "refid": e.refid,
-                            "txid": e.id, "info": "sandbox", "amount": f"{e.amount:.8f}",
-                            "fee": "0.0000000000", "time": int(e.time), "status": "Success",
-                            "status-prop": "return"})
+                out.append(
+                    {
+                        "method": m,
+                        "aclass": "currency",
+                        "asset": e.asset,
+                        "refid": e.refid,
+                        "txid": e.id,
+                        "info": "sandbox",
+                        "amount": f"{e.amount:.8f}",
+                        "fee": "0.0000000000",
+                        "time": int(e.time),
+                        "status": "Success",
+                        "status-prop": "return",
+                    }
+                )
         return out
 
     def withdraw_methods(key: ApiKey, params: dict[str, Any]) -> Any:
         assets = [_asset(params)] if params.get("asset") else list(METHODS)
-        return [{"asset": a, "method": m, "network": net, "minimum": mn}
-                for a in assets for m, net, mn, _fee in METHODS.get(a, [])]
+        return [
+            {"asset": a, "method": m, "network": net, "minimum": mn}
+            for a in assets
+            for m, net, mn, _fee in METHODS.get(a, [])
+        ]
 
     def withdraw_addresses(key: ApiKey, params: dict[str, Any]) -> Any:
-        return [{"address": "bc1qsandboxsandboxsandboxsandbox0000000", "asset": "XBT", "method": "Bitcoin",
-                 "key": "btc-wallet-1", "verified": True}]
+        return [
+            {
+                "address": "bc1qsandboxsandboxsandboxsandbox0000000",
+                "asset": "XBT",
+                "method": "Bitcoin",
+                "key": "btc-wallet-1",
+                "verified": True,
+            }
+        ]
 
     def withdraw_info(key: ApiKey, params: dict[str, Any]) -> Any:
         a = _asset(params)
         amount = D(str(params.get("amount", "0")))
         fee = D(METHODS.get(a, [("", "", "0", "0")])[0][3])
         avail = ex.engine.account(key.account).available(a)
-        return {"method": METHODS.get(a, [("Sandbox",)])[0][0], "limit": f"{avail:.8f}",
-                "amount": f"{amount - fee:.8f}", "fee": f"{fee:.8f}"}
+        return {
+            "method": METHODS.get(a, [("Sandbox",)])[0][0],
+            "limit": f"{avail:.8f}",
+            "amount": f"{amount - fee:.8f}",
+            "fee": f"{fee:.8f}",
+        }
 
     def withdraw(key: ApiKey, params: dict[str, Any]) -> Any:
         a = _asset(params)
@@ -103,9 +130,21 @@ def handlers(rest: SpotRest) -> dict[str, Any]:
         for refid, (acct, a, amount, t, wkey) in state["withdrawals"].items():
             if acct != key.account:
                 continue
-            out.append({"method": METHODS.get(a, [("Sandbox",)])[0][0], "aclass": "currency", "asset": a,
-                        "refid": refid, "txid": "", "info": "sandbox", "amount": f"{amount:.8f}",
-                        "fee": "0.00000000", "time": int(t), "status": "Pending", "key": wkey})
+            out.append(
+                {
+                    "method": METHODS.get(a, [("Sandbox",)])[0][0],
+                    "aclass": "currency",
+                    "asset": a,
+                    "refid": refid,
+                    "txid": "",
+                    "info": "sandbox",
+                    "amount": f"{amount:.8f}",
+                    "fee": "0.00000000",
+                    "time": int(t),
+                    "status": "Pending",
+                    "key": wkey,
+                }
+            )
         return out
 
     def withdraw_cancel(key: ApiKey, params: dict[str, Any]) -> Any:
@@ -139,14 +178,22 @@ def handlers(rest: SpotRest) -> dict[str, Any]:
     def earn_strategies(key: ApiKey, params: dict[str, Any]) -> Any:
         items = []
         for a in ASSETS.values():
-            items.append({
-                "id": f"ESSBX-{a.altname}-FLEX", "asset": a.key,
-                "lock_type": {"type": "instant", "payout_frequency": 604800},
-                "apr_estimate": {"low": "1.0000", "high": "3.0000"}, "user_min_allocation": "0.01",
-                "allocation_fee": "0.0000", "deallocation_fee": "0.0000",
-                "auto_compound": {"type": "enabled"}, "yield_source": {"type": "staking"},
-                "can_allocate": True, "can_deallocate": True, "allocation_restriction_info": [],
-            })
+            items.append(
+                {
+                    "id": f"ESSBX-{a.altname}-FLEX",
+                    "asset": a.key,
+                    "lock_type": {"type": "instant", "payout_frequency": 604800},
+                    "apr_estimate": {"low": "1.0000", "high": "3.0000"},
+                    "user_min_allocation": "0.01",
+                    "allocation_fee": "0.0000",
+                    "deallocation_fee": "0.0000",
+                    "auto_compound": {"type": "enabled"},
+                    "yield_source": {"type": "staking"},
+                    "can_allocate": True,
+                    "can_deallocate": True,
+                    "allocation_restriction_info": [],
+                }
+            )
         return {"next_cursor": None, "items": items}
 
     def earn_allocate(key: ApiKey, params: dict[str, Any]) -> Any:
@@ -178,13 +225,21 @@ def handlers(rest: SpotRest) -> dict[str, Any]:
         for sid, amount in state["allocations"].get(key.account, {}).items():
             conv = f"{amount:.4f}"
             total += amount
-            items.append({
-                "strategy_id": sid, "native_asset": sid.split("-")[1],
-                "amount_allocated": {"total": {"native": f"{amount:.10f}", "converted": conv}},
-                "total_rewarded": {"native": "0", "converted": "0.0000"},
-            })
-        return {"converted_asset": "USD", "total_allocated": f"{total:.4f}", "total_rewarded": "0.0000",
-                "next_cursor": None, "items": items}
+            items.append(
+                {
+                    "strategy_id": sid,
+                    "native_asset": sid.split("-")[1],
+                    "amount_allocated": {"total": {"native": f"{amount:.10f}", "converted": conv}},
+                    "total_rewarded": {"native": "0", "converted": "0.0000"},
+                }
+            )
+        return {
+            "converted_asset": "USD",
+            "total_allocated": f"{total:.4f}",
+            "total_rewarded": "0.0000",
+            "next_cursor": None,
+            "items": items,
+        }
 
     return {
         "DepositMethods": deposit_methods,

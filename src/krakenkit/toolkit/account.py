@@ -245,7 +245,8 @@ class AccountState:
         changed = 0
         with self._lock:
             stale = [
-                o for oid, o in self.orders.items()
+                o
+                for oid, o in self.orders.items()
                 if o.is_open and oid not in seen and (as_of is None or o.updated_at <= as_of)
             ]
         for o in stale:
@@ -328,12 +329,23 @@ class AccountState:
                 first = fees[0] if fees and isinstance(fees[0], Mapping) else None
                 fee = dec(first.get("qty")) if first else dec(rep.get("fee_usd_equiv"))
                 fee_asset = first.get("asset") if first else None
-                new_fills += self.add_fill(Fill(
-                    fill_id=str(rep["exec_id"]), order_id=oid, cl_ord_id=rep.get("cl_ord_id"),
-                    symbol=rep.get("symbol"), side=rep.get("side"), qty=dec0(rep.get("last_qty")),
-                    price=dec0(rep.get("last_price")), fee=fee, fee_asset=fee_asset, ts=ts, product="spot",
-                    source="ws", raw=dict(rep),
-                ))
+                new_fills += self.add_fill(
+                    Fill(
+                        fill_id=str(rep["exec_id"]),
+                        order_id=oid,
+                        cl_ord_id=rep.get("cl_ord_id"),
+                        symbol=rep.get("symbol"),
+                        side=rep.get("side"),
+                        qty=dec0(rep.get("last_qty")),
+                        price=dec0(rep.get("last_price")),
+                        fee=fee,
+                        fee_asset=fee_asset,
+                        ts=ts,
+                        product="spot",
+                        source="ws",
+                        raw=dict(rep),
+                    )
+                )
             raw_status = rep.get("order_status") or ("new" if exec_type == "new" else None)
             status = _SPOT_WS_STATUS.get(str(raw_status), "open") if raw_status else None
             if is_snapshot and exec_type not in ("trade",):
@@ -341,9 +353,16 @@ class AccountState:
                 if status in ("open", "pending"):
                     open_in_snapshot.append(oid)
             view = OrderView(
-                order_id=oid, cl_ord_id=rep.get("cl_ord_id"), symbol=rep.get("symbol"), side=rep.get("side"),
-                order_type=rep.get("order_type"), qty=dec(rep.get("order_qty")), filled=dec0(rep.get("cum_qty")),
-                limit_price=dec(rep.get("limit_price")), status=status or self._status_of(oid), updated_at=ts,
+                order_id=oid,
+                cl_ord_id=rep.get("cl_ord_id"),
+                symbol=rep.get("symbol"),
+                side=rep.get("side"),
+                order_type=rep.get("order_type"),
+                qty=dec(rep.get("order_qty")),
+                filled=dec0(rep.get("cum_qty")),
+                limit_price=dec(rep.get("limit_price")),
+                status=status or self._status_of(oid),
+                updated_at=ts,
             )
             self.upsert_order(view)
         if is_snapshot and msg.get("data") is not None:
@@ -382,10 +401,19 @@ class AccountState:
     def _futures_ws_fill(self, f: Mapping[str, Any]) -> Fill:
         buy = f.get("buy")
         return Fill(
-            fill_id=str(f.get("fill_id")), order_id=f.get("order_id"), cl_ord_id=f.get("cli_ord_id"),
-            symbol=f.get("instrument"), side="buy" if buy is True else "sell" if buy is False else None,
-            qty=dec0(f.get("qty")), price=dec0(f.get("price")), fee=dec(f.get("fee_paid")),
-            fee_asset=f.get("fee_currency"), ts=to_epoch(f.get("time")), product="futures", source="ws", raw=dict(f),
+            fill_id=str(f.get("fill_id")),
+            order_id=f.get("order_id"),
+            cl_ord_id=f.get("cli_ord_id"),
+            symbol=f.get("instrument"),
+            side="buy" if buy is True else "sell" if buy is False else None,
+            qty=dec0(f.get("qty")),
+            price=dec0(f.get("price")),
+            fee=dec(f.get("fee_paid")),
+            fee_asset=f.get("fee_currency"),
+            ts=to_epoch(f.get("time")),
+            product="futures",
+            source="ws",
+            raw=dict(f),
         )
 
     def _apply_futures_open_orders_ws(self, msg: Mapping[str, Any], *, snapshot: bool) -> None:
@@ -406,8 +434,11 @@ class AccountState:
                     old = self.orders.get(oid)
                 reason = str(msg.get("reason") or "")
                 status = "closed" if "full_fill" in reason or "filled" in reason else "canceled"
-                self.upsert_order(replace(old, status=status, updated_at=now) if old else
-                                  OrderView(order_id=oid, status=status, updated_at=now))
+                self.upsert_order(
+                    replace(old, status=status, updated_at=now)
+                    if old
+                    else OrderView(order_id=oid, status=status, updated_at=now)
+                )
             return
         o = msg.get("order")
         if isinstance(o, Mapping):
@@ -420,9 +451,15 @@ class AccountState:
         filled = dec0(o.get("filled"))
         qty = None if remaining is None else remaining + filled  # the order's full size
         return OrderView(
-            order_id=str(o.get("order_id")), cl_ord_id=o.get("cli_ord_id"), symbol=o.get("instrument"),
-            side="buy" if direction == 0 else "sell" if direction == 1 else None, order_type=o.get("type"),
-            qty=qty, filled=filled, limit_price=dec(o.get("limit_price")), status="open",
+            order_id=str(o.get("order_id")),
+            cl_ord_id=o.get("cli_ord_id"),
+            symbol=o.get("instrument"),
+            side="buy" if direction == 0 else "sell" if direction == 1 else None,
+            order_type=o.get("type"),
+            qty=qty,
+            filled=filled,
+            limit_price=dec(o.get("limit_price")),
+            status="open",
             updated_at=to_epoch(o.get("last_update_time")) or now,
         )
 
@@ -431,11 +468,16 @@ class AccountState:
         size = dec0(p.get("balance") if "balance" in p else p.get("size"))
         if p.get("side") == "short" and size > 0:
             size = -size
-        return Position(symbol=str(p.get("instrument") or p.get("symbol")), size=size,
-                        entry_price=dec(p.get("entry_price") if "entry_price" in p else p.get("price")), raw=dict(p))
+        return Position(
+            symbol=str(p.get("instrument") or p.get("symbol")),
+            size=size,
+            entry_price=dec(p.get("entry_price") if "entry_price" in p else p.get("price")),
+            raw=dict(p),
+        )
 
-    def _replace_positions(self, positions: Iterable[Position], *, stream: bool = False,
-                           mark: int | None = None) -> int:
+    def _replace_positions(
+        self, positions: Iterable[Position], *, stream: bool = False, mark: int | None = None
+    ) -> int:
         new = {p.symbol: p for p in positions if p.size != 0}
         with self._lock:
             if stream:
@@ -479,9 +521,16 @@ class AccountState:
         status = {"cancelled": "canceled"}.get(status, status)
         ts = max(filter(None, (to_epoch(o.get(k)) for k in ("opentm", "closetm", "starttm"))), default=0.0)
         return OrderView(
-            order_id=txid, cl_ord_id=o.get("cl_ord_id"), symbol=descr.get("pair"), side=descr.get("type"),
-            order_type=descr.get("ordertype"), qty=dec(o.get("vol")), filled=dec0(o.get("vol_exec")),
-            limit_price=dec(descr.get("price")), status=status, updated_at=ts,
+            order_id=txid,
+            cl_ord_id=o.get("cl_ord_id"),
+            symbol=descr.get("pair"),
+            side=descr.get("type"),
+            order_type=descr.get("ordertype"),
+            qty=dec(o.get("vol")),
+            filled=dec0(o.get("vol_exec")),
+            limit_price=dec(descr.get("price")),
+            status=status,
+            updated_at=ts,
         )
 
     def apply_spot_trades(self, result: Any) -> int:
@@ -493,11 +542,22 @@ class AccountState:
         for tid, t in items.items():
             if not isinstance(t, Mapping) or "ordertxid" not in t:
                 continue
-            new += self.add_fill(Fill(
-                fill_id=str(tid), order_id=t.get("ordertxid"), cl_ord_id=t.get("cl_ord_id"), symbol=t.get("pair"),
-                side=t.get("type"), qty=dec0(t.get("vol")), price=dec0(t.get("price")), fee=dec(t.get("fee")),
-                ts=to_epoch(t.get("time")), product="spot", source="rest", raw=dict(t),
-            ))
+            new += self.add_fill(
+                Fill(
+                    fill_id=str(tid),
+                    order_id=t.get("ordertxid"),
+                    cl_ord_id=t.get("cl_ord_id"),
+                    symbol=t.get("pair"),
+                    side=t.get("type"),
+                    qty=dec0(t.get("vol")),
+                    price=dec0(t.get("price")),
+                    fee=dec(t.get("fee")),
+                    ts=to_epoch(t.get("time")),
+                    product="spot",
+                    source="rest",
+                    raw=dict(t),
+                )
+            )
         return new
 
     def apply_spot_balances(self, result: Any, *, mark: int | None = None) -> int:
@@ -526,13 +586,20 @@ class AccountState:
             oid = str(o.get("order_id") or o.get("orderId"))
             filled = dec0(o.get("filledSize") or o.get("filled"))
             unfilled = dec(o.get("unfilledSize"))
-            self.upsert_order(OrderView(
-                order_id=oid, cl_ord_id=o.get("cliOrdId") or o.get("cli_ord_id"), symbol=o.get("symbol"),
-                side=o.get("side"), order_type=o.get("orderType"),
-                qty=(filled + unfilled) if unfilled is not None else None, filled=filled,
-                limit_price=dec(o.get("limitPrice")), status="open",
-                updated_at=to_epoch(o.get("lastUpdateTime") or o.get("receivedTime")) or 0.0,
-            ))
+            self.upsert_order(
+                OrderView(
+                    order_id=oid,
+                    cl_ord_id=o.get("cliOrdId") or o.get("cli_ord_id"),
+                    symbol=o.get("symbol"),
+                    side=o.get("side"),
+                    order_type=o.get("orderType"),
+                    qty=(filled + unfilled) if unfilled is not None else None,
+                    filled=filled,
+                    limit_price=dec(o.get("limitPrice")),
+                    status="open",
+                    updated_at=to_epoch(o.get("lastUpdateTime") or o.get("receivedTime")) or 0.0,
+                )
+            )
             seen.append(oid)
         self._replace_open_set(seen, as_of)
         return len(seen)
@@ -541,20 +608,28 @@ class AccountState:
         """REST ``fills`` (``{"fills": [...]}``). Returns new fills."""
         new = 0
         for f in _items(result, "fills"):
-            new += self.add_fill(Fill(
-                fill_id=str(f.get("fill_id") or f.get("fillId")), order_id=f.get("order_id") or f.get("orderId"),
-                cl_ord_id=f.get("cliOrdId") or f.get("cli_ord_id"), symbol=f.get("symbol"), side=f.get("side"),
-                qty=dec0(f.get("size")), price=dec0(f.get("price")), ts=to_epoch(f.get("fillTime")),
-                product="futures", source="rest", raw=dict(f),
-            ))
+            new += self.add_fill(
+                Fill(
+                    fill_id=str(f.get("fill_id") or f.get("fillId")),
+                    order_id=f.get("order_id") or f.get("orderId"),
+                    cl_ord_id=f.get("cliOrdId") or f.get("cli_ord_id"),
+                    symbol=f.get("symbol"),
+                    side=f.get("side"),
+                    qty=dec0(f.get("size")),
+                    price=dec0(f.get("price")),
+                    ts=to_epoch(f.get("fillTime")),
+                    product="futures",
+                    source="rest",
+                    raw=dict(f),
+                )
+            )
         return new
 
     def apply_futures_positions(self, result: Any, *, mark: int | None = None) -> int:
         """REST ``openpositions`` (``{"openPositions": [...]}``): the full set. Returns positions held. With
         ``mark`` (:meth:`stream_mark` taken before the request) it is dropped when the stream's
         ``open_positions`` (a full set too) arrived after the mark: that one is newer."""
-        return self._replace_positions((self._futures_position(p) for p in _items(result, "openPositions")),
-                                       mark=mark)
+        return self._replace_positions((self._futures_position(p) for p in _items(result, "openPositions")), mark=mark)
 
 
 def _items(result: Any, *keys: str) -> list[Mapping[str, Any]]:

@@ -52,8 +52,9 @@ class DeadMansSwitch:
         if not 0 < timeout < 86400:
             raise ValidationError("timeout must be between 1 and 86399 seconds", field="timeout")
         if not 0 < interval < timeout:
-            raise ValidationError("interval must be positive and shorter than timeout (e.g. timeout/4)",
-                                  field="interval")
+            raise ValidationError(
+                "interval must be positive and shorter than timeout (e.g. timeout/4)", field="interval"
+            )
         self.client = client
         self.timeout = int(timeout)
         self.interval = interval
@@ -75,7 +76,8 @@ class DeadMansSwitch:
     @property
     def running(self) -> bool:
         return (self._task is not None and not self._task.done()) or (
-            self._thread is not None and self._thread.is_alive())
+            self._thread is not None and self._thread.is_alive()
+        )
 
     def _armed(self, t0: float) -> None:
         self.arms += 1
@@ -84,8 +86,11 @@ class DeadMansSwitch:
     def _failed(self, exc: BaseException) -> None:
         self.failures += 1
         left = None if self.armed_until is None else self.armed_until - time.monotonic()
-        log.warning("dead man's switch: re-arm failed (%r); %s", exc,
-                    f"{left:.1f}s left before Kraken cancels all orders" if left is not None else "not armed")
+        log.warning(
+            "dead man's switch: re-arm failed (%r); %s",
+            exc,
+            f"{left:.1f}s left before Kraken cancels all orders" if left is not None else "not armed",
+        )
         if self.on_error is not None:
             try:
                 self.on_error(exc)

@@ -518,8 +518,12 @@ class ReconnectGate:
         t0 = time.monotonic()
         self._emit(GateEvent("backfill_started", reason=reason, reasons=self.core.reasons, ws_key=key))
         if not await self.core.drain(self.drain_timeout):
-            log.warning("backfill %s: %d order action(s) still in flight after %.1fs; going ahead",
-                        key, self.core.inflight, self.drain_timeout)
+            log.warning(
+                "backfill %s: %d order action(s) still in flight after %.1fs; going ahead",
+                key,
+                self.core.inflight,
+                self.drain_timeout,
+            )
         while True:
             try:
                 counts = await self.backfill.run(self.state) if self.backfill is not None else {}
@@ -530,11 +534,13 @@ class ReconnectGate:
                 delay = self.retry_delays[min(attempt, len(self.retry_delays) - 1)]
                 attempt += 1
                 log.warning("backfill %s failed (attempt %d): %r; retrying in %.1fs", key, attempt, exc, delay)
-                self._emit(GateEvent("backfill_failed", reason=reason, reasons=self.core.reasons, ws_key=key,
-                                     error=exc))
+                self._emit(
+                    GateEvent("backfill_failed", reason=reason, reasons=self.core.reasons, ws_key=key, error=exc)
+                )
                 await asyncio.sleep(delay)
-        self._emit(GateEvent("backfill_done", reason=reason, ws_key=key, counts=dict(counts),
-                             duration=time.monotonic() - t0))
+        self._emit(
+            GateEvent("backfill_done", reason=reason, ws_key=key, counts=dict(counts), duration=time.monotonic() - t0)
+        )
         if self.core.open(reason):
             self._emit(GateEvent("gate_opened", reason=reason, ws_key=key))
 
@@ -546,4 +552,3 @@ class ReconnectGate:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         self._tasks.clear()
-

@@ -244,22 +244,76 @@ def _where_sql(where: Sequence[str]) -> str:
 
 
 def _row_to_entry(row: Sequence[Any]) -> JournalEntry:
-    (cl, account, product, via, symbol, side, otype, qty, price, params, status, order_id, xstate, filled,
-     error, attempts, owner, claimed_until, created, updated, sent, resolved, gate_wait) = row
+    (
+        cl,
+        account,
+        product,
+        via,
+        symbol,
+        side,
+        otype,
+        qty,
+        price,
+        params,
+        status,
+        order_id,
+        xstate,
+        filled,
+        error,
+        attempts,
+        owner,
+        claimed_until,
+        created,
+        updated,
+        sent,
+        resolved,
+        gate_wait,
+    ) = row
     return JournalEntry(
-        cl_ord_id=cl, account=account, product=product, via=via, symbol=symbol, side=side, order_type=otype,
-        quantity=Decimal(qty), price=_dec(price), params=json.loads(params) if params else {},
-        status=JournalStatus(status), order_id=order_id, exchange_state=xstate,
-        filled_qty=Decimal(filled or "0"), error=error, attempts=int(attempts), owner=owner,
-        claimed_until=claimed_until, created_at=created, updated_at=updated, sent_at=sent, resolved_at=resolved,
+        cl_ord_id=cl,
+        account=account,
+        product=product,
+        via=via,
+        symbol=symbol,
+        side=side,
+        order_type=otype,
+        quantity=Decimal(qty),
+        price=_dec(price),
+        params=json.loads(params) if params else {},
+        status=JournalStatus(status),
+        order_id=order_id,
+        exchange_state=xstate,
+        filled_qty=Decimal(filled or "0"),
+        error=error,
+        attempts=int(attempts),
+        owner=owner,
+        claimed_until=claimed_until,
+        created_at=created,
+        updated_at=updated,
+        sent_at=sent,
+        resolved_at=resolved,
         gate_wait=gate_wait,
     )
 
 
 def _row_to_fill(r: Sequence[Any]) -> JournalFill:
-    return JournalFill(fill_id=r[0], account=r[1], product=r[2], order_id=r[3], cl_ord_id=r[4], symbol=r[5],
-                       side=r[6], qty=Decimal(r[7]), price=Decimal(r[8]), fee=_dec(r[9]), fee_asset=r[10],
-                       ts=r[11], raw=json.loads(r[12]), source=r[13], recorded_at=r[14])
+    return JournalFill(
+        fill_id=r[0],
+        account=r[1],
+        product=r[2],
+        order_id=r[3],
+        cl_ord_id=r[4],
+        symbol=r[5],
+        side=r[6],
+        qty=Decimal(r[7]),
+        price=Decimal(r[8]),
+        fee=_dec(r[9]),
+        fee_asset=r[10],
+        ts=r[11],
+        raw=json.loads(r[12]),
+        source=r[13],
+        recorded_at=r[14],
+    )
 
 
 # --- backends ------------------------------------------------------------------------------------------
@@ -347,9 +401,8 @@ _ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("krakenkit_fills", "source", "TEXT"),
 )
 
-_SCHEMA_PG = (
-    _SCHEMA_SQLITE.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")
-    .replace(" REAL", " DOUBLE PRECISION")
+_SCHEMA_PG = _SCHEMA_SQLITE.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY").replace(
+    " REAL", " DOUBLE PRECISION"
 )
 
 
@@ -364,8 +417,9 @@ def _set_schema_version(execute: Any, mark: str, where: str) -> None:
         execute(f"UPDATE krakenkit_meta SET value = {mark} WHERE key = 'schema_version'", version)  # noqa: S608
         log.warning("order journal %s: schema migrated from version %d to %d", where, old, SCHEMA_VERSION)
     elif old > SCHEMA_VERSION:
-        log.warning("order journal %s: schema version %d is newer than this krakenkit's (%d)", where, old,
-                    SCHEMA_VERSION)
+        log.warning(
+            "order journal %s: schema version %d is newer than this krakenkit's (%d)", where, old, SCHEMA_VERSION
+        )
 
 
 def _schema_statements(schema: str) -> list[str]:
@@ -514,7 +568,7 @@ class OrderJournal:
         if text.startswith(("postgresql://", "postgres://")):
             return cls(_PGBackend(text))
         if text.startswith("sqlite:///"):
-            text = text[len("sqlite:///"):]
+            text = text[len("sqlite:///") :]
         return cls(_SQLiteBackend(text, synchronous=synchronous))
 
     @property
@@ -532,7 +586,11 @@ class OrderJournal:
                 self._db.close()
 
     def attach(
-        self, state: AccountState, *, account: str = "", orders: bool = True,
+        self,
+        state: AccountState,
+        *,
+        account: str = "",
+        orders: bool = True,
         retry_delays: Sequence[float] = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0),
         on_error: Any = None,
     ) -> FillRecorder:
@@ -547,8 +605,9 @@ class OrderJournal:
         everything accepted so far is durable. Fills already in ``state`` are recorded too."""
         from .recorder import FillRecorder
 
-        recorder = FillRecorder(self, state, account=account, orders=orders, retry_delays=retry_delays,
-                                on_error=on_error)
+        recorder = FillRecorder(
+            self, state, account=account, orders=orders, retry_delays=retry_delays, on_error=on_error
+        )
         with self._lock:
             self._recorders.append(recorder)
         return recorder
@@ -590,9 +649,23 @@ class OrderJournal:
                 f"INSERT INTO krakenkit_orders ({_ORDER_COLUMNS}) VALUES "  # noqa: S608
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '0', NULL, 0, ?, ?, ?, ?, NULL, NULL, NULL) "
                 "ON CONFLICT (cl_ord_id) DO NOTHING",
-                (cl_ord_id, account, product, via, symbol, side, order_type, str(Decimal(str(quantity))),
-                 None if price is None else str(Decimal(str(price))), _dumps(dict(params or {})), S.INTENT.value,
-                 owner, now + lease if owner else None, now, now),
+                (
+                    cl_ord_id,
+                    account,
+                    product,
+                    via,
+                    symbol,
+                    side,
+                    order_type,
+                    str(Decimal(str(quantity))),
+                    None if price is None else str(Decimal(str(price))),
+                    _dumps(dict(params or {})),
+                    S.INTENT.value,
+                    owner,
+                    now + lease if owner else None,
+                    now,
+                    now,
+                ),
             )
             if cur.rowcount == 0:
                 raise JournalError(f"client order id {cl_ord_id!r} is already in the journal; use a fresh id")
@@ -608,8 +681,14 @@ class OrderJournal:
         return self._transition(cl_ord_id, S.SENT, extra, attempts_inc=True)
 
     def mark_acknowledged(
-        self, cl_ord_id: str, order_id: str | None, *, exchange_state: str | None = None,
-        filled_qty: Decimal | None = None, detail: Mapping[str, Any] | None = None, gate_wait: float | None = None,
+        self,
+        cl_ord_id: str,
+        order_id: str | None,
+        *,
+        exchange_state: str | None = None,
+        filled_qty: Decimal | None = None,
+        detail: Mapping[str, Any] | None = None,
+        gate_wait: float | None = None,
     ) -> JournalEntry:
         """Kraken has the order (ack, or found by client id); ``order_id`` is Kraken's id. ``filled_qty``
         never lowers what recorded fills already show, and a final ``exchange_state`` (closed / canceled /
@@ -625,7 +704,12 @@ class OrderJournal:
         return self._transition(cl_ord_id, S.ACKNOWLEDGED, extra, detail=detail)
 
     def mark_rejected(
-        self, cl_ord_id: str, error: str, *, detail: Mapping[str, Any] | None = None, gate_wait: float | None = None,
+        self,
+        cl_ord_id: str,
+        error: str,
+        *,
+        detail: Mapping[str, Any] | None = None,
+        gate_wait: float | None = None,
     ) -> JournalEntry:
         """Kraken answered with an error: the order does not exist."""
         extra = {"error": error, "resolved_at": self._clock(), "owner": None, "claimed_until": None}
@@ -633,7 +717,12 @@ class OrderJournal:
         return self._transition(cl_ord_id, S.REJECTED, extra, detail=detail)
 
     def mark_unknown(
-        self, cl_ord_id: str, error: str, *, detail: Mapping[str, Any] | None = None, gate_wait: float | None = None,
+        self,
+        cl_ord_id: str,
+        error: str,
+        *,
+        detail: Mapping[str, Any] | None = None,
+        gate_wait: float | None = None,
     ) -> JournalEntry:
         """The request went out and its outcome cannot be told (timeout, 5xx, EService:Unavailable)."""
         extra: dict[str, Any] = {"error": error}
@@ -641,7 +730,12 @@ class OrderJournal:
         return self._transition(cl_ord_id, S.UNKNOWN, extra, detail=detail)
 
     def mark_not_placed(
-        self, cl_ord_id: str, reason: str, *, detail: Mapping[str, Any] | None = None, gate_wait: float | None = None,
+        self,
+        cl_ord_id: str,
+        reason: str,
+        *,
+        detail: Mapping[str, Any] | None = None,
+        gate_wait: float | None = None,
     ) -> JournalEntry:
         """Looked up by client id after the grace period (or never reached Kraken): no such order."""
         extra = {"error": reason, "resolved_at": self._clock(), "owner": None, "claimed_until": None}
@@ -649,7 +743,12 @@ class OrderJournal:
         return self._transition(cl_ord_id, S.NOT_PLACED, extra, detail=detail)
 
     def mark_not_sent(
-        self, cl_ord_id: str, reason: str, *, detail: Mapping[str, Any] | None = None, gate_wait: float | None = None,
+        self,
+        cl_ord_id: str,
+        reason: str,
+        *,
+        detail: Mapping[str, Any] | None = None,
+        gate_wait: float | None = None,
     ) -> JournalEntry:
         """The attempt marked ``sent`` never left the process (the gate stayed closed, or the submitter's
         ``revalidate`` hook withdrew the order): status ``not_placed``, ``attempts`` counts only requests
@@ -668,14 +767,14 @@ class OrderJournal:
                 if attempts:  # when the attempt before this one left (its 'sent' event carries its number)
                     for at, ev_detail in self._db.execute(
                         "SELECT at, detail FROM krakenkit_order_events WHERE cl_ord_id = ? AND status = ? "
-                        "ORDER BY id DESC", (cl_ord_id, S.SENT.value),
+                        "ORDER BY id DESC",
+                        (cl_ord_id, S.SENT.value),
                     ).fetchall():
                         if json.loads(ev_detail).get("attempt") == attempts:
                             prev = at
                             break
                 extra.update({"attempts": attempts, "sent_at": prev})
-            self._transition_locked(cl_ord_id, S.NOT_PLACED, extra, detail={"sent": False, **(detail or {})},
-                                    now=now)
+            self._transition_locked(cl_ord_id, S.NOT_PLACED, extra, detail={"sent": False, **(detail or {})}, now=now)
         return self.get(cl_ord_id)
 
     def mark_abandoned(
@@ -685,7 +784,11 @@ class OrderJournal:
         return self._transition(cl_ord_id, S.ABANDONED, extra)
 
     def update_exchange_state(
-        self, cl_ord_id: str, exchange_state: str, *, order_id: str | None = None,
+        self,
+        cl_ord_id: str,
+        exchange_state: str,
+        *,
+        order_id: str | None = None,
         filled_qty: Decimal | None = None,
     ) -> JournalEntry | None:
         """Follow the order on the exchange (open → closed / canceled / expired). Returns None if unknown."""
@@ -714,9 +817,13 @@ class OrderJournal:
                 self._event(cl_ord_id, now, JournalStatus(status), {"exchange_state": exchange_state})
             if status != S.ACKNOWLEDGED.value:
                 # the exchange reports this order: it exists, whatever we believed before
-                self._transition_locked(cl_ord_id, S.ACKNOWLEDGED, {"resolved_at": now, "owner": None,
-                                                                     "claimed_until": None},
-                                        detail={"via": "exchange_state"}, now=now)
+                self._transition_locked(
+                    cl_ord_id,
+                    S.ACKNOWLEDGED,
+                    {"resolved_at": now, "owner": None, "claimed_until": None},
+                    detail={"via": "exchange_state"},
+                    now=now,
+                )
         return self.get(cl_ord_id)
 
     def record_fill(self, fill: JournalFill) -> bool:
@@ -737,28 +844,57 @@ class OrderJournal:
             cur = self._db.execute(
                 f"INSERT INTO krakenkit_fills ({_FILL_COLUMNS}) "  # noqa: S608 - column names are ours
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, fill_id) DO NOTHING",
-                (fill.fill_id, fill.account, fill.product, fill.order_id, cl, fill.symbol, fill.side, str(fill.qty),
-                 str(fill.price), None if fill.fee is None else str(fill.fee), fill.fee_asset, fill.ts,
-                 _dumps(dict(fill.raw)), fill.source, now),
+                (
+                    fill.fill_id,
+                    fill.account,
+                    fill.product,
+                    fill.order_id,
+                    cl,
+                    fill.symbol,
+                    fill.side,
+                    str(fill.qty),
+                    str(fill.price),
+                    None if fill.fee is None else str(fill.fee),
+                    fill.fee_asset,
+                    fill.ts,
+                    _dumps(dict(fill.raw)),
+                    fill.source,
+                    now,
+                ),
             )
             if cur.rowcount == 0:
                 # already stored; link it now if it was stored before its entry was known
                 if link is not None:
                     upd = self._db.execute(
                         "UPDATE krakenkit_fills SET cl_ord_id = ? WHERE account = ? AND fill_id = ? "
-                        "AND cl_ord_id IS NULL", (link, fill.account, fill.fill_id),
+                        "AND cl_ord_id IS NULL",
+                        (link, fill.account, fill.fill_id),
                     )
                     if upd.rowcount:
                         self._evidence_locked(link, now, order_id=fill.order_id, detail={"fill_linked": fill.fill_id})
                 return False
             if link is not None:
-                self._evidence_locked(link, now, order_id=fill.order_id, detail={
-                    "fill": fill.fill_id, "qty": str(fill.qty), "price": str(fill.price), "source": fill.source})
+                self._evidence_locked(
+                    link,
+                    now,
+                    order_id=fill.order_id,
+                    detail={
+                        "fill": fill.fill_id,
+                        "qty": str(fill.qty),
+                        "price": str(fill.price),
+                        "source": fill.source,
+                    },
+                )
         return True
 
     def record_order_update(
-        self, *, account: str = "", order_id: str | None = None, cl_ord_id: str | None = None,
-        exchange_state: str | None = None, filled_qty: Decimal | None = None,
+        self,
+        *,
+        account: str = "",
+        order_id: str | None = None,
+        cl_ord_id: str | None = None,
+        exchange_state: str | None = None,
+        filled_qty: Decimal | None = None,
     ) -> JournalEntry | None:
         """Follow an order the exchange reports (stream or REST), found by client id or order id within
         ``account``. None (and nothing written) when the journal does not have it. Unlike
@@ -772,8 +908,14 @@ class OrderJournal:
             cl = self._find_link(account, cl_ord_id, order_id)
             if cl is None:
                 return None
-            changed = self._evidence_locked(cl, now, order_id=order_id, exchange_state=exchange_state,
-                                            filled_qty=filled_qty, detail={"order_update": exchange_state})
+            changed = self._evidence_locked(
+                cl,
+                now,
+                order_id=order_id,
+                exchange_state=exchange_state,
+                filled_qty=filled_qty,
+                detail={"order_update": exchange_state},
+            )
         return self.get(cl) if changed else self.find(cl)
 
     def _lock_entry_row(self, cl_ord_id: str, columns: str) -> Any:
@@ -794,8 +936,14 @@ class OrderJournal:
         return None
 
     def _evidence_locked(
-        self, cl_ord_id: str, now: float, *, order_id: str | None = None, exchange_state: str | None = None,
-        filled_qty: Decimal | None = None, detail: Mapping[str, Any] | None = None,
+        self,
+        cl_ord_id: str,
+        now: float,
+        *,
+        order_id: str | None = None,
+        exchange_state: str | None = None,
+        filled_qty: Decimal | None = None,
+        detail: Mapping[str, Any] | None = None,
     ) -> bool:
         """Apply what the exchange reported about an entry (inside a transaction): order id, the sum of its
         fills, exchange state, and the status change the evidence allows. True when something changed."""
@@ -829,8 +977,9 @@ class OrderJournal:
         claimed = owner is not None and claimed_until is not None and float(claimed_until) >= now
         if status in (S.NOT_PLACED, S.REJECTED, S.ABANDONED) or (status in UNRESOLVED_STATUSES and not claimed):
             extra: dict[str, Any] = {"resolved_at": now, "owner": None, "claimed_until": None}
-            self._transition_locked(cl_ord_id, S.ACKNOWLEDGED, extra, detail={"via": "exchange evidence", **ev},
-                                    now=now)
+            self._transition_locked(
+                cl_ord_id, S.ACKNOWLEDGED, extra, detail={"via": "exchange evidence", **ev}, now=now
+            )
             return True
         return bool(sets)
 
@@ -851,8 +1000,14 @@ class OrderJournal:
     # --- reconciliation claims -------------------------------------------------------------------------
 
     def claim_unresolved(
-        self, *, owner: str, account: str | None = None, product: str | None = None,
-        lease: float = 60.0, limit: int = 500, include_own: bool = True,
+        self,
+        *,
+        owner: str,
+        account: str | None = None,
+        product: str | None = None,
+        lease: float = 60.0,
+        limit: int = 500,
+        include_own: bool = True,
     ) -> list[JournalEntry]:
         """Claim entries still in ``intent`` / ``sent`` / ``unknown`` for reconciliation.
 
@@ -863,11 +1018,15 @@ class OrderJournal:
         """
         now = self._clock()
         if include_own:
-            where = ["status IN (?, ?, ?)",
-                     "(owner IS NULL OR owner = ? OR claimed_until IS NULL OR claimed_until < ?)"]
+            where = [
+                "status IN (?, ?, ?)",
+                "(owner IS NULL OR owner = ? OR claimed_until IS NULL OR claimed_until < ?)",
+            ]
         else:
-            where = ["status IN (?, ?, ?)",
-                     "(owner IS NULL OR (owner <> ? AND (claimed_until IS NULL OR claimed_until < ?)))"]
+            where = [
+                "status IN (?, ?, ?)",
+                "(owner IS NULL OR (owner <> ? AND (claimed_until IS NULL OR claimed_until < ?)))",
+            ]
         params: list[Any] = [S.INTENT.value, S.SENT.value, S.UNKNOWN.value, owner, now]
         _add_equals(where, params, account=account, product=product)
         with self._lock, self._db.transaction():
@@ -902,20 +1061,25 @@ class OrderJournal:
     def find(self, cl_ord_id: str) -> JournalEntry | None:
         with self._lock:
             row = self._db.execute(
-                f"SELECT {_ORDER_COLUMNS} FROM krakenkit_orders WHERE cl_ord_id = ?", (cl_ord_id,)  # noqa: S608
+                f"SELECT {_ORDER_COLUMNS} FROM krakenkit_orders WHERE cl_ord_id = ?",  # noqa: S608
+                (cl_ord_id,),
             ).fetchone()
         return _row_to_entry(row) if row else None
 
     def find_by_order_id(self, order_id: str) -> JournalEntry | None:
         with self._lock:
             row = self._db.execute(
-                f"SELECT {_ORDER_COLUMNS} FROM krakenkit_orders WHERE order_id = ?", (order_id,)  # noqa: S608
+                f"SELECT {_ORDER_COLUMNS} FROM krakenkit_orders WHERE order_id = ?",  # noqa: S608
+                (order_id,),
             ).fetchone()
         return _row_to_entry(row) if row else None
 
     def entries(
-        self, *, status: JournalStatus | str | Sequence[JournalStatus | str] | None = None,
-        account: str | None = None, product: str | None = None,
+        self,
+        *,
+        status: JournalStatus | str | Sequence[JournalStatus | str] | None = None,
+        account: str | None = None,
+        product: str | None = None,
     ) -> list[JournalEntry]:
         where: list[str] = []
         params: list[Any] = []
@@ -941,7 +1105,11 @@ class OrderJournal:
         return [JournalEvent(r[0], r[1], JournalStatus(r[2]), json.loads(r[3])) for r in rows]
 
     def fills(
-        self, *, cl_ord_id: str | None = None, order_id: str | None = None, account: str | None = None,
+        self,
+        *,
+        cl_ord_id: str | None = None,
+        order_id: str | None = None,
+        account: str | None = None,
         product: str | None = None,
     ) -> list[JournalFill]:
         """Stored fills (Decimal ``qty`` / ``price`` / ``fee``), oldest first, filtered by what is given."""
@@ -991,8 +1159,13 @@ class OrderJournal:
         )
 
     def _transition(
-        self, cl_ord_id: str, new: JournalStatus, extra: Mapping[str, Any], *,
-        detail: Mapping[str, Any] | None = None, attempts_inc: bool = False,
+        self,
+        cl_ord_id: str,
+        new: JournalStatus,
+        extra: Mapping[str, Any],
+        *,
+        detail: Mapping[str, Any] | None = None,
+        attempts_inc: bool = False,
     ) -> JournalEntry:
         now = self._clock()
         with self._lock, self._db.transaction():
@@ -1000,8 +1173,14 @@ class OrderJournal:
         return self.get(cl_ord_id)
 
     def _transition_locked(
-        self, cl_ord_id: str, new: JournalStatus, extra: Mapping[str, Any], *,
-        detail: Mapping[str, Any] | None = None, attempts_inc: bool = False, now: float,
+        self,
+        cl_ord_id: str,
+        new: JournalStatus,
+        extra: Mapping[str, Any],
+        *,
+        detail: Mapping[str, Any] | None = None,
+        attempts_inc: bool = False,
+        now: float,
     ) -> None:
         row = self._lock_entry_row(cl_ord_id, "status, attempts, filled_qty, exchange_state, account, order_id")
         if row is None:
@@ -1020,8 +1199,9 @@ class OrderJournal:
         if attempts_inc:
             sets["attempts"] = int(row[1]) + 1
         self._update(cl_ord_id, sets)
-        ev: dict[str, Any] = {k: v for k, v in sets.items()
-                              if k in ("order_id", "error", "exchange_state", "gate_wait") and k in extra}
+        ev: dict[str, Any] = {
+            k: v for k, v in sets.items() if k in ("order_id", "error", "exchange_state", "gate_wait") and k in extra
+        }
         if attempts_inc:
             ev["attempt"] = sets["attempts"]
         if old is not new:

@@ -188,8 +188,14 @@ class Venue(Protocol):
 
 # --- venues ----------------------------------------------------------------------------------------------
 
-_SPOT_STATES = {"pending": "pending", "open": "open", "closed": "closed", "canceled": "canceled",
-                "cancelled": "canceled", "expired": "expired"}
+_SPOT_STATES = {
+    "pending": "pending",
+    "open": "open",
+    "closed": "closed",
+    "canceled": "canceled",
+    "cancelled": "canceled",
+    "expired": "expired",
+}
 
 
 def _spot_find_in(result: Any, key: str, cl_ord_id: str) -> Found | None:
@@ -225,8 +231,14 @@ class _ClientVenue:
 
     def _order_kwargs(self, req: OrderRequest, cl_ord_id: str) -> dict[str, Any]:
         symbol, side, order_type, quantity, client_id, price = self._fields
-        kwargs: dict[str, Any] = {symbol: req.symbol, side: req.side, order_type: req.order_type,
-                                  quantity: req.quantity, client_id: cl_ord_id, **req.params}
+        kwargs: dict[str, Any] = {
+            symbol: req.symbol,
+            side: req.side,
+            order_type: req.order_type,
+            quantity: req.quantity,
+            client_id: cl_ord_id,
+            **req.params,
+        }
         if req.price is not None:
             kwargs[price] = req.price
         return kwargs
@@ -253,8 +265,7 @@ class SpotRestVenue(_ClientVenue):
         state = None
         if order is not None:
             state = _SPOT_STATES.get(str(getattr(order, "status", "")), None)
-        return Found(order_id=oid, exchange_state=state,
-                     recovered=bool(getattr(response, "recovered", False)))
+        return Found(order_id=oid, exchange_state=state, recovered=bool(getattr(response, "recovered", False)))
 
     def lookups(self, cl_ord_id: str) -> list[Lookup]:
         return [
@@ -263,8 +274,13 @@ class SpotRestVenue(_ClientVenue):
         ]
 
 
-_FUTURES_STATES = {"ENTERED_BOOK": "open", "TRIGGER_PLACED": "open", "FULLY_EXECUTED": "closed",
-                   "CANCELLED": "canceled", "REJECTED": "rejected"}
+_FUTURES_STATES = {
+    "ENTERED_BOOK": "open",
+    "TRIGGER_PLACED": "open",
+    "FULLY_EXECUTED": "closed",
+    "CANCELLED": "canceled",
+    "REJECTED": "rejected",
+}
 
 
 def _futures_find_status(result: Any, cl_ord_id: str) -> Found | Refused | None:
@@ -279,8 +295,12 @@ def _futures_find_status(result: Any, cl_ord_id: str) -> Found | Refused | None:
             continue
         status = str(m.get("status", ""))
         if status != "REJECTED":
-            return Found(order_id=order.get("orderId"), exchange_state=_FUTURES_STATES.get(status, status.lower()),
-                         filled=dec(order.get("filled")), recovered=True)
+            return Found(
+                order_id=order.get("orderId"),
+                exchange_state=_FUTURES_STATES.get(status, status.lower()),
+                filled=dec(order.get("filled")),
+                recovered=True,
+            )
         error = str(m.get("error") or "REJECTED")
         if error != "CLIENT_ORDER_ID_IN_USE":  # that one is a refused re-send, not the order's fate
             refused = Refused(error)
@@ -326,8 +346,9 @@ class FuturesRestVenue(_ClientVenue):
         else:
             # sendStatus.orderEvents: a PLACE event means it rests (or waits for its trigger); executions
             # without one mean it filled at once (market / crossing limit / ioc)
-            kinds = {str(e.get("type")) for e in getattr(response, "order_events", None) or []
-                     if isinstance(e, Mapping)}
+            kinds = {
+                str(e.get("type")) for e in getattr(response, "order_events", None) or [] if isinstance(e, Mapping)
+            }
             state = "closed" if "EXECUTION" in kinds and "PLACE" not in kinds else "open"
         return Found(order_id=oid, exchange_state=state, recovered=recovered)
 
@@ -450,8 +471,17 @@ class _SubmitterCore:
         self._inflight: set[str] = set()
         self._inflight_lock = threading.Lock()
         self._dirty = True  # reconcile before the first order
-        self.stats: dict[str, int] = {"submitted": 0, "acknowledged": 0, "rejected": 0, "not_placed": 0,
-                                      "unknown": 0, "recovered": 0, "resent": 0, "lookups": 0, "withdrawn": 0}
+        self.stats: dict[str, int] = {
+            "submitted": 0,
+            "acknowledged": 0,
+            "rejected": 0,
+            "not_placed": 0,
+            "unknown": 0,
+            "recovered": 0,
+            "resent": 0,
+            "lookups": 0,
+            "withdrawn": 0,
+        }
 
     # --- builders ----------------------------------------------------------------------------------------
     @classmethod
@@ -463,13 +493,15 @@ class _SubmitterCore:
         return cls(FuturesRestVenue(client), journal, **kwargs)
 
     # --- helpers ------------------------------------------------------------------------------------------
-    def _request(self, symbol: str, side: str, order_type: str, quantity: Any, price: Any,
-                 params: Mapping[str, Any]) -> OrderRequest:
+    def _request(
+        self, symbol: str, side: str, order_type: str, quantity: Any, price: Any, params: Mapping[str, Any]
+    ) -> OrderRequest:
         qty = dec(quantity)
         if qty is None:
             raise ValueError("quantity is required")
-        return OrderRequest(symbol=symbol, side=side, order_type=order_type, quantity=qty, price=dec(price),
-                            params=dict(params))
+        return OrderRequest(
+            symbol=symbol, side=side, order_type=order_type, quantity=qty, price=dec(price), params=dict(params)
+        )
 
     def _resolve(self, cl_ord_id: str, deadline: float) -> Flow:
         """Poll the venue's lookups until found (-> Found), refused by Kraken (-> Refused), certainly
@@ -503,8 +535,7 @@ class _SubmitterCore:
         report = ReconcileReport()
         entries: list[JournalEntry] = yield _Journal(
             self.journal.claim_unresolved,
-            kwargs={"owner": self.owner, "account": self.account, "product": self.venue.product,
-                    "lease": self.lease},
+            kwargs={"owner": self.owner, "account": self.account, "product": self.venue.product, "lease": self.lease},
         )
         for entry in entries:
             if self._is_inflight(entry.cl_ord_id):
@@ -520,8 +551,11 @@ class _SubmitterCore:
             deadline = self._clock() + max(0.0, self.grace - since_sent)
             res = yield from self._resolve(cl, deadline)
             if isinstance(res, Found):
-                e = yield _Journal(self.journal.mark_acknowledged, (cl, res.order_id),
-                                   {"exchange_state": res.exchange_state, "detail": {"reconciled": True}})
+                e = yield _Journal(
+                    self.journal.mark_acknowledged,
+                    (cl, res.order_id),
+                    {"exchange_state": res.exchange_state, "detail": {"reconciled": True}},
+                )
                 report.acknowledged += 1
             elif isinstance(res, Refused):
                 e = yield _Journal(self.journal.mark_rejected, (cl, f"reconciled: refused by Kraken: {res.error}"))
@@ -534,9 +568,16 @@ class _SubmitterCore:
                 report.unresolved += 1
             report.entries.append(e)
         if report.checked:
-            log.warning("reconciled %d journal entries: %d acknowledged, %d not placed, %d rejected, %d abandoned, "
-                        "%d unresolved", report.checked, report.acknowledged, report.not_placed, report.rejected,
-                        report.abandoned, report.unresolved)
+            log.warning(
+                "reconciled %d journal entries: %d acknowledged, %d not placed, %d rejected, %d abandoned, "
+                "%d unresolved",
+                report.checked,
+                report.acknowledged,
+                report.not_placed,
+                report.rejected,
+                report.abandoned,
+                report.unresolved,
+            )
         return report
 
     def reconcile_flow(self, *, only_if_dirty: bool = False) -> Flow:
@@ -556,8 +597,16 @@ class _SubmitterCore:
         self._dirty = report.unresolved > 0
         return report
 
-    def place_flow(self, symbol: str, side: str, order_type: str, quantity: Any, price: Any,
-                   cl_ord_id: str | None, params: Mapping[str, Any]) -> Flow:
+    def place_flow(
+        self,
+        symbol: str,
+        side: str,
+        order_type: str,
+        quantity: Any,
+        price: Any,
+        cl_ord_id: str | None,
+        params: Mapping[str, Any],
+    ) -> Flow:
         """One order, start to end: reconcile what is left over, journal, send, resolve."""
         yield from self.reconcile_flow(only_if_dirty=True)
         req = self._request(symbol, side, order_type, quantity, price, params)
@@ -583,12 +632,23 @@ class _SubmitterCore:
         while True:
             attempt += 1
             if not recorded:
-                yield _Journal(self.journal.record_intent, kwargs={
-                    "cl_ord_id": cl_ord_id, "symbol": req.symbol, "side": req.side,
-                    "order_type": req.order_type, "quantity": req.quantity, "price": req.price,
-                    "params": req.params, "account": self.account, "product": venue.product, "via": venue.via,
-                    "owner": self.owner, "lease": self.lease,
-                })
+                yield _Journal(
+                    self.journal.record_intent,
+                    kwargs={
+                        "cl_ord_id": cl_ord_id,
+                        "symbol": req.symbol,
+                        "side": req.side,
+                        "order_type": req.order_type,
+                        "quantity": req.quantity,
+                        "price": req.price,
+                        "params": req.params,
+                        "account": self.account,
+                        "product": venue.product,
+                        "via": venue.via,
+                        "owner": self.owner,
+                        "lease": self.lease,
+                    },
+                )
                 recorded = True
             # 'sent' is durable before the request can leave; the gate is passed last, right before the
             # send, so nothing goes out once the gate has closed
@@ -618,8 +678,13 @@ class _SubmitterCore:
                 # Kraken certainly did not act (nonce refused before processing, connection never made):
                 # send again with the same client id
                 self.stats["resent"] += 1
-                log.warning("order %s: %s (not acted on); re-sending (%d/%d)", cl_ord_id, type(err).__name__,
-                            attempt + 1, self.max_attempts)
+                log.warning(
+                    "order %s: %s (not acted on); re-sending (%d/%d)",
+                    cl_ord_id,
+                    type(err).__name__,
+                    attempt + 1,
+                    self.max_attempts,
+                )
                 yield _Sleep(self.poll_interval * attempt)
                 continue
             if not unknown:
@@ -639,7 +704,9 @@ class _SubmitterCore:
                 self.stats["rejected"] += 1
                 raise OrderRejectedError(
                     f"order {cl_ord_id}: the answer was lost ({type(err).__name__}) and Kraken's record shows it "
-                    f"refused the order: {res.error}", status=res.error, errors=[res.error],
+                    f"refused the order: {res.error}",
+                    status=res.error,
+                    errors=[res.error],
                 ) from err
             if res is _UNRESOLVED:
                 self._dirty = True
@@ -647,19 +714,29 @@ class _SubmitterCore:
                 raise OrderOutcomeUnknownError(
                     f"order {cl_ord_id}: outcome unknown after {type(err).__name__} and the lookups by client id "
                     "failed; it stays 'unknown' in the journal and is reconciled before the next order",
-                    cl_ord_id=cl_ord_id, request=dict(kwargs),
+                    cl_ord_id=cl_ord_id,
+                    request=dict(kwargs),
                 ) from err
             if attempt >= self.max_attempts:
-                yield _Journal(self.journal.mark_not_placed,
-                               (cl_ord_id, f"not found by client id after {attempt} attempt(s): {err}"), gw)
+                yield _Journal(
+                    self.journal.mark_not_placed,
+                    (cl_ord_id, f"not found by client id after {attempt} attempt(s): {err}"),
+                    gw,
+                )
                 self.stats["not_placed"] += 1
                 raise OrderNotPlacedError(
                     f"order {cl_ord_id} was not placed ({type(err).__name__}: {err}); not found by client id "
-                    f"after {attempt} attempt(s)", cl_ord_id=cl_ord_id,
+                    f"after {attempt} attempt(s)",
+                    cl_ord_id=cl_ord_id,
                 ) from err
             self.stats["resent"] += 1
-            log.warning("order %s not found after %s; re-sending with the same client id (%d/%d)",
-                        cl_ord_id, type(err).__name__, attempt + 1, self.max_attempts)
+            log.warning(
+                "order %s not found after %s; re-sending with the same client id (%d/%d)",
+                cl_ord_id,
+                type(err).__name__,
+                attempt + 1,
+                self.max_attempts,
+            )
 
     def _pass_gate(self, gate: ReconnectGate, req: OrderRequest, cl_ord_id: str, waited: float) -> Flow:
         """Admission through the gate for one attempt; returns the seconds waited so far (``waited`` is what
@@ -673,8 +750,11 @@ class _SubmitterCore:
                 had_to_wait = yield _Admit("place")
             except KrakenError as exc:  # TradingPausedError: this attempt never left the process
                 waited += self._clock() - t0
-                yield _Journal(self.journal.mark_not_sent, (cl_ord_id, f"{type(exc).__name__}: {exc}"),
-                               {"gate_wait": waited, "detail": {"gate": sorted(gate.reasons)}})
+                yield _Journal(
+                    self.journal.mark_not_sent,
+                    (cl_ord_id, f"{type(exc).__name__}: {exc}"),
+                    {"gate_wait": waited, "detail": {"gate": sorted(gate.reasons)}},
+                )
                 self.stats["not_placed"] += 1
                 raise
             if not had_to_wait:
@@ -687,34 +767,53 @@ class _SubmitterCore:
             try:
                 ok = yield _Revalidate(pending)
             except Exception as exc:
-                yield _Journal(self.journal.mark_not_sent,
-                               (cl_ord_id, f"revalidate raised {type(exc).__name__}: {exc}"),
-                               {"gate_wait": waited, "detail": {"revalidate": "error"}})
+                yield _Journal(
+                    self.journal.mark_not_sent,
+                    (cl_ord_id, f"revalidate raised {type(exc).__name__}: {exc}"),
+                    {"gate_wait": waited, "detail": {"revalidate": "error"}},
+                )
                 self.stats["withdrawn"] += 1
                 raise
             if not ok:
                 reason = f"withdrawn: revalidate declined the order after {waited:.3f}s at the gate"
-                yield _Journal(self.journal.mark_not_sent, (cl_ord_id, reason),
-                               {"gate_wait": waited, "detail": {"revalidate": False}})
+                yield _Journal(
+                    self.journal.mark_not_sent,
+                    (cl_ord_id, reason),
+                    {"gate_wait": waited, "detail": {"revalidate": False}},
+                )
                 self.stats["withdrawn"] += 1
-                raise OrderWithdrawnError(f"order {cl_ord_id} not sent: {reason}", cl_ord_id=cl_ord_id,
-                                          waited=waited, request=pending)
+                raise OrderWithdrawnError(
+                    f"order {cl_ord_id} not sent: {reason}", cl_ord_id=cl_ord_id, waited=waited, request=pending
+                )
             log.info("order %s still wanted after %.3fs at the gate (revalidated)", cl_ord_id, waited)
             # admitted again below: at once if the gate is still open (then sent); else wait and re-ask
 
-    def _acknowledge(self, cl_ord_id: str, found: Found, attempt: int, response: Any,
-                     gate_wait: float | None = None) -> Flow:
+    def _acknowledge(
+        self, cl_ord_id: str, found: Found, attempt: int, response: Any, gate_wait: float | None = None
+    ) -> Flow:
         entry: JournalEntry = yield _Journal(
-            self.journal.mark_acknowledged, (cl_ord_id, found.order_id),
-            {"exchange_state": found.exchange_state, "filled_qty": found.filled, "gate_wait": gate_wait,
-             "detail": {"attempt": attempt, "recovered": found.recovered}},
+            self.journal.mark_acknowledged,
+            (cl_ord_id, found.order_id),
+            {
+                "exchange_state": found.exchange_state,
+                "filled_qty": found.filled,
+                "gate_wait": gate_wait,
+                "detail": {"attempt": attempt, "recovered": found.recovered},
+            },
         )
         self.stats["acknowledged"] += 1
         if found.recovered:
             self.stats["recovered"] += 1
-        return SubmitResult(cl_ord_id=cl_ord_id, order_id=found.order_id, status=entry.status,
-                            exchange_state=entry.exchange_state, attempts=attempt, recovered=found.recovered,
-                            entry=entry, response=response)
+        return SubmitResult(
+            cl_ord_id=cl_ord_id,
+            order_id=found.order_id,
+            status=entry.status,
+            exchange_state=entry.exchange_state,
+            attempts=attempt,
+            recovered=found.recovered,
+            entry=entry,
+            response=response,
+        )
 
     def _new_id(self, cl_ord_id: str | None) -> str:
         return self.venue.validate_client_id(cl_ord_id) if cl_ord_id else self.venue.new_client_id()
@@ -788,15 +887,23 @@ class AsyncSafeOrderSubmitter(_SubmitterCore):
         return report
 
     async def submit(
-        self, symbol: str, side: str, order_type: str, quantity: Any, price: Any = None, *,
-        cl_ord_id: str | None = None, **params: Any,
+        self,
+        symbol: str,
+        side: str,
+        order_type: str,
+        quantity: Any,
+        price: Any = None,
+        *,
+        cl_ord_id: str | None = None,
+        **params: Any,
     ) -> SubmitResult:
         """Place one order safely. Extra keyword arguments go to the client as they are (``timeinforce``,
         ``oflags``, ``reduceOnly``, ...). Returns the acknowledged order; raises the refusal, or
         :class:`OrderNotPlacedError`, :class:`~krakenkit.OrderOutcomeUnknownError`,
         :class:`~krakenkit.TradingPausedError`."""
         result: SubmitResult = await self._drive(
-            self.place_flow(symbol, side, order_type, quantity, price, cl_ord_id, params))
+            self.place_flow(symbol, side, order_type, quantity, price, cl_ord_id, params)
+        )
         return result
 
 
@@ -807,8 +914,10 @@ class SafeOrderSubmitter(_SubmitterCore):
     def __init__(self, venue: Venue, journal: OrderJournal, **kwargs: Any) -> None:
         hook = kwargs.get("revalidate")
         if hook is not None and (inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(type(hook).__call__)):
-            raise TypeError("SafeOrderSubmitter needs a plain (blocking) revalidate function; use "
-                            "AsyncSafeOrderSubmitter for a coroutine")
+            raise TypeError(
+                "SafeOrderSubmitter needs a plain (blocking) revalidate function; use "
+                "AsyncSafeOrderSubmitter for a coroutine"
+            )
         super().__init__(venue, journal, **kwargs)
         self._reconcile_lock = threading.Lock()
 
@@ -850,10 +959,18 @@ class SafeOrderSubmitter(_SubmitterCore):
         return report
 
     def submit(
-        self, symbol: str, side: str, order_type: str, quantity: Any, price: Any = None, *,
-        cl_ord_id: str | None = None, **params: Any,
+        self,
+        symbol: str,
+        side: str,
+        order_type: str,
+        quantity: Any,
+        price: Any = None,
+        *,
+        cl_ord_id: str | None = None,
+        **params: Any,
     ) -> SubmitResult:
         """See :meth:`AsyncSafeOrderSubmitter.submit`."""
-        result: SubmitResult = self._drive(self.place_flow(symbol, side, order_type, quantity, price, cl_ord_id,
-                                                           params))
+        result: SubmitResult = self._drive(
+            self.place_flow(symbol, side, order_type, quantity, price, cl_ord_id, params)
+        )
         return result

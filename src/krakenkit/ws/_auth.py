@@ -115,7 +115,9 @@ class SpotTokenSource:
             data = jsonutil.loads(resp.content)
         except jsonutil.JSONDecodeError as exc:
             raise InvalidResponseError(
-                "GetWebSocketsToken: non-JSON response", status_code=resp.status_code, endpoint=path,
+                "GetWebSocketsToken: non-JSON response",
+                status_code=resp.status_code,
+                endpoint=path,
                 body_excerpt=resp.text[:200],
             ) from exc
         errors = [e for e in data.get("error") or [] if isinstance(e, str) and not e.startswith("W")]

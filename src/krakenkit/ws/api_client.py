@@ -205,8 +205,9 @@ class WebsocketAPIClient:
         if ws_key not in (WS_KEY_MAP.spotPrivateV2, WS_KEY_MAP.spotBetaPrivateV2):
             raise ValidationError("trading over WebSocket uses spotPrivateV2 or spotBetaPrivateV2", field="ws_key")
         self._own = ws_client is None
-        self.ws = ws_client or WebsocketClient(api_key, api_secret, request_timeout=request_timeout,
-                                               rate_limiter=rate_limiter, **ws_options)
+        self.ws = ws_client or WebsocketClient(
+            api_key, api_secret, request_timeout=request_timeout, rate_limiter=rate_limiter, **ws_options
+        )
         self.ws_key = ws_key
         self.request_timeout = request_timeout
         self.rate_limiter: RateLimiter = rate_limiter if rate_limiter is not None else self.ws.rate_limiter
@@ -316,8 +317,9 @@ class WebsocketAPIClient:
         }
         replies = await self._call("amend_order", _money(body), timeout=timeout, cl_ord_id=cl_ord_id)
         r = _res(replies[0])
-        return AmendOrderResult(replies[0], str(r.get("amend_id", "")), r.get("order_id", order_id),
-                                r.get("cl_ord_id", cl_ord_id))
+        return AmendOrderResult(
+            replies[0], str(r.get("amend_id", "")), r.get("order_id", order_id), r.get("cl_ord_id", cl_ord_id)
+        )
 
     async def edit_spot_order(
         self,
@@ -362,8 +364,13 @@ class WebsocketAPIClient:
             body["cl_ord_id"] = [validate_spot_cl_ord_id(c) for c in cls]
         if refs:
             body["order_userref"] = refs
-        replies = await self._call("cancel_order", body, timeout=timeout, expected=len(ids) + len(cls) + len(refs),
-                                   cl_ord_id=cls[0] if len(cls) == 1 else None)
+        replies = await self._call(
+            "cancel_order",
+            body,
+            timeout=timeout,
+            expected=len(ids) + len(cls) + len(refs),
+            cl_ord_id=cls[0] if len(cls) == 1 else None,
+        )
         out = []
         for rep in replies:
             r = _res(rep)
@@ -374,11 +381,15 @@ class WebsocketAPIClient:
         replies = await self._call("cancel_all", {}, timeout=timeout)
         return CancelAllResult(replies[0], int(_res(replies[0]).get("count", 0)))
 
-    async def cancel_all_spot_orders_after(self, timeout_seconds: int, *, timeout: float | None = None
-                                           ) -> CancelAllAfterResult:
+    async def cancel_all_spot_orders_after(
+        self, timeout_seconds: int, *, timeout: float | None = None
+    ) -> CancelAllAfterResult:
         """Dead man's switch: cancel everything after ``timeout_seconds`` (0 disables; < 86400)."""
-        if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, int) \
-                or not 0 <= timeout_seconds < 86400:
+        if (
+            isinstance(timeout_seconds, bool)
+            or not isinstance(timeout_seconds, int)
+            or not 0 <= timeout_seconds < 86400
+        ):
             raise ValidationError("timeout_seconds must be an int in [0, 86400)", field="timeout")
         replies = await self._call("cancel_all_orders_after", {"timeout": timeout_seconds}, timeout=timeout)
         r = _res(replies[0])

@@ -197,9 +197,11 @@ class WebsocketClient:
         observe_execution = getattr(rate_limiter, "observe_execution", None)
         observe_ratecounter = getattr(rate_limiter, "observe_ratecounter", None)
         self._observe_execution: Callable[[Mapping[str, Any]], None] | None = (
-            observe_execution if callable(observe_execution) else None)
+            observe_execution if callable(observe_execution) else None
+        )
         self._observe_ratecounter: Callable[[str, float], None] | None = (
-            observe_ratecounter if callable(observe_ratecounter) else None)
+            observe_ratecounter if callable(observe_ratecounter) else None
+        )
         self._futures_credentials = (
             (futures_api_key, futures_api_secret)
             if futures_api_key is not None and futures_api_secret is not None
@@ -318,8 +320,7 @@ class WebsocketClient:
         if self._closed:
             raise KrakenError("WebsocketClient is closed")
         if ws_key not in WS_KEY_MAP.ALL:
-            raise ValidationError(f"unknown ws_key {ws_key!r}; use one of WS_KEY_MAP: {WS_KEY_MAP.ALL}",
-                                  field="ws_key")
+            raise ValidationError(f"unknown ws_key {ws_key!r}; use one of WS_KEY_MAP: {WS_KEY_MAP.ALL}", field="ws_key")
         if ws_key == WS_KEY_MAP.derivativesPrivateV1 and self._futures_credentials is None:
             raise MissingCredentialsError(
                 f"{ws_key} needs futures_api_key and futures_api_secret", field="futures_api_key"
@@ -478,8 +479,9 @@ class WebsocketClient:
         conn.start()
         return live
 
-    def l3_book(self, symbol: str, depth: int = 10, *, price_precision: int | None = None,
-                qty_precision: int | None = None) -> LiveBook:
+    def l3_book(
+        self, symbol: str, depth: int = 10, *, price_precision: int | None = None, qty_precision: int | None = None
+    ) -> LiveBook:
         """``book(symbol, depth, level3=True)``: a live order-by-order Spot book on ``spotL3V2``."""
         return self.book(symbol, depth, level3=True, price_precision=price_precision, qty_precision=qty_precision)
 
@@ -545,8 +547,12 @@ class WebsocketClient:
                 sym = row.get("symbol")
                 if isinstance(sym, str) and sym not in symbols:
                     symbols.append(sym)
-                if observe_counter is not None and isinstance(sym, str) and "ratecounter" not in row \
-                        and "rate_count" not in row:
+                if (
+                    observe_counter is not None
+                    and isinstance(sym, str)
+                    and "ratecounter" not in row
+                    and "rate_count" not in row
+                ):
                     value = _number(row.get("ratecount"))
                     if value is not None:
                         observe_counter(sym, value)
@@ -583,8 +589,11 @@ class WebsocketClient:
             return
         live.resyncing = True
         live.resyncs += 1
-        reason = "checksum_mismatch" if isinstance(exc, ChecksumMismatchError) else (
-            "sequence_gap" if isinstance(exc, SequenceGapError) else "invalid_frame")
+        reason = (
+            "checksum_mismatch"
+            if isinstance(exc, ChecksumMismatchError)
+            else ("sequence_gap" if isinstance(exc, SequenceGapError) else "invalid_frame")
+        )
         conn = self._connections.get(live.ws_key)
         if conn is None:
             return
@@ -766,8 +775,7 @@ class WebsocketClient:
         await conn.wait_ready(timeout)
         wid = conn.new_waiter_id()
         fut = conn.new_future(wid)
-        frame = proto.api_request(method, params, waiter_id=wid, expected_replies=expected_replies,
-                                  cl_ord_id=cl_ord_id)
+        frame = proto.api_request(method, params, waiter_id=wid, expected_replies=expected_replies, cl_ord_id=cl_ord_id)
         req_id: int = frame["req_id"]
         try:
             await conn.send_request(frame)
@@ -783,7 +791,9 @@ class WebsocketClient:
             raise APITimeoutError(
                 f"{method} (req_id {req_id}) got no reply within {timeout}s; its outcome is unknown"
                 + (f" (cl_ord_id {cl_ord_id})" if cl_ord_id else ""),
-                endpoint=method, cl_ord_id=cl_ord_id, req_id=req_id,
+                endpoint=method,
+                cl_ord_id=cl_ord_id,
+                req_id=req_id,
             ) from None
         return result
 

@@ -196,9 +196,7 @@ class WsConnection:
             self._dispatch_task = asyncio.get_running_loop().create_task(
                 self._dispatch_loop(), name=f"krakenkit-ws-dispatch-{self.ws_key}"
             )
-            self._run_task = asyncio.get_running_loop().create_task(
-                self._run(), name=f"krakenkit-ws-{self.ws_key}"
-            )
+            self._run_task = asyncio.get_running_loop().create_task(self._run(), name=f"krakenkit-ws-{self.ws_key}")
 
     @property
     def pending_requests(self) -> int:
@@ -239,7 +237,8 @@ class WsConnection:
             await asyncio.wait_for(self._ready.wait(), timeout)
         except TimeoutError:
             raise APIConnectionError(
-                f"{self.ws_key}: not connected within {timeout}s; nothing was sent", retry_safe=True,
+                f"{self.ws_key}: not connected within {timeout}s; nothing was sent",
+                retry_safe=True,
                 endpoint=self.url,
             ) from None
 
@@ -371,8 +370,9 @@ class WsConnection:
                 ws.transport.pause_reading()
             if not self._queue_full_episode:
                 self._queue_full_episode = True
-                self._out_of_band(QueueFullEvent(self.ws_key, "backpressure", self.dropped_messages,
-                                                 self.options.max_queue))
+                self._out_of_band(
+                    QueueFullEvent(self.ws_key, "backpressure", self.dropped_messages, self.options.max_queue)
+                )
 
     def _resume_reading(self) -> None:
         if self._backpressured:
@@ -395,14 +395,14 @@ class WsConnection:
         q.extendleft(reversed(kept))
         if not self._queue_full_episode:
             self._queue_full_episode = True
-            self._out_of_band(QueueFullEvent(self.ws_key, "drop_oldest", self.dropped_messages,
-                                             self.options.max_queue))
+            self._out_of_band(QueueFullEvent(self.ws_key, "drop_oldest", self.dropped_messages, self.options.max_queue))
 
     def _out_of_band(self, event: WsEvent) -> None:
         """Deliver now, not through the (full, possibly stuck) queue: sync handlers run here, async
         handlers in their own task."""
-        log.warning("%s: event queue full (%s, max_queue=%d)", self.ws_key, getattr(event, "policy", ""),
-                    self.options.max_queue)
+        log.warning(
+            "%s: event queue full (%s, max_queue=%d)", self.ws_key, getattr(event, "policy", ""), self.options.max_queue
+        )
         res = self._deliver(event)
         if res is not None:
             task = asyncio.ensure_future(res)
@@ -549,8 +549,15 @@ class WsConnection:
                 try:
                     await asyncio.wait_for(watch, self.options.resubscribe_timeout)
                 except TimeoutError:
-                    self._emit(ExceptionEvent(self.ws_key, APITimeoutError(
-                        f"{self.ws_key}: resubscribe not acknowledged within {self.options.resubscribe_timeout}s")))
+                    self._emit(
+                        ExceptionEvent(
+                            self.ws_key,
+                            APITimeoutError(
+                                f"{self.ws_key}: resubscribe not acknowledged within "
+                                f"{self.options.resubscribe_timeout}s"
+                            ),
+                        )
+                    )
                 except KrakenError:
                     pass  # a rejected topic was reported as an exception event already
             good.set()
@@ -561,8 +568,11 @@ class WsConnection:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            err = exc if isinstance(exc, KrakenError) else APIConnectionError(
-                f"{self.ws_key}: connection setup failed: {exc!r}")
+            err = (
+                exc
+                if isinstance(exc, KrakenError)
+                else APIConnectionError(f"{self.ws_key}: connection setup failed: {exc!r}")
+            )
             if err is not exc:
                 err.__cause__ = exc
             self._emit(ExceptionEvent(self.ws_key, err))
@@ -654,7 +664,8 @@ class WsConnection:
                 code = rcvd.code if rcvd is not None else 1006
                 reason = self._close_reason or (
                     f"closed by server (code {code}{': ' + rcvd.reason if rcvd is not None and rcvd.reason else ''})"
-                    if rcvd is not None else f"connection lost (code {code}, no close frame)"
+                    if rcvd is not None
+                    else f"connection lost (code {code}, no close frame)"
                 )
                 return reason, code
             self.on_frame(raw.encode() if isinstance(raw, str) else raw)
@@ -684,8 +695,11 @@ class WsConnection:
                     return
             self._on_control(msg, raw)
         except Exception as exc:  # a frame we could not make sense of must not kill the socket
-            kerr: KrakenError = exc if isinstance(exc, KrakenError) else InvalidResponseError(
-                f"{self.ws_key}: could not handle frame: {exc!r}")
+            kerr: KrakenError = (
+                exc
+                if isinstance(exc, KrakenError)
+                else InvalidResponseError(f"{self.ws_key}: could not handle frame: {exc!r}")
+            )
             self._emit(ExceptionEvent(self.ws_key, kerr, bytes(raw)))
 
     def _on_control(self, msg: Any, raw: bytes | bytearray | memoryview) -> None:
@@ -701,8 +715,13 @@ class WsConnection:
             return
         if kind == FrameKind.MALFORMED:
             data = bytes(raw)
-            self._emit(ExceptionEvent(key, InvalidResponseError(
-                f"{key}: unexpected frame: {data[:200].decode('utf-8', 'replace')!r}"), data))
+            self._emit(
+                ExceptionEvent(
+                    key,
+                    InvalidResponseError(f"{key}: unexpected frame: {data[:200].decode('utf-8', 'replace')!r}"),
+                    data,
+                )
+            )
             return
         if kind == FrameKind.CHALLENGE:
             ch = self._challenge
@@ -766,4 +785,3 @@ def _mark_rx(live: Liveness) -> Callable[[asyncio.Future[float]], None]:
 def _retrieve(fut: asyncio.Future[Any]) -> None:
     if not fut.cancelled():
         fut.exception()
-

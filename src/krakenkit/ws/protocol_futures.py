@@ -41,8 +41,9 @@ PRIVATE_FEEDS: Final = frozenset(
         "deposits_withdrawals",
     }
 )
-_NON_IDENTITY: Final = frozenset({"product_ids", "symbol", "feed", "event", "api_key", "original_challenge",
-                                  "signed_challenge"})
+_NON_IDENTITY: Final = frozenset(
+    {"product_ids", "symbol", "feed", "event", "api_key", "original_challenge", "signed_challenge"}
+)
 
 
 @dataclass(slots=True)
@@ -196,8 +197,11 @@ class FuturesProtocol:
         if not self._pending:
             return frame
         pend = self._pending.popleft()
-        err.context["request"] = {"event": pend.method, "feed": pend.feed,
-                                  "product_ids": [k.symbol for k in pend.keys if k.symbol]}
+        err.context["request"] = {
+            "event": pend.method,
+            "feed": pend.feed,
+            "product_ids": [k.symbol for k in pend.keys if k.symbol],
+        }
         for k in pend.keys:
             if pend.method == "subscribe":
                 frame.outcomes.extend(self.subs.reject(k, err))

@@ -236,8 +236,7 @@ class SpotProtocol:
                 frame.error = error_from_spot([error_text or "unknown error"], endpoint=method)
             return frame
         keys = [
-            k for k in pend.keys
-            if (channel is None or k.channel == channel) and (symbol is None or k.symbol == symbol)
+            k for k in pend.keys if (channel is None or k.channel == channel) and (symbol is None or k.symbol == symbol)
         ]
         if success and not keys:
             return frame

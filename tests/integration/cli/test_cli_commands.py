@@ -70,12 +70,25 @@ def test_balance(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_order_validates_unless_execute(capsys: pytest.CaptureFixture[str]) -> None:
     with Sandbox(seed=2) as sb:
-        code, doc = run_json(capsys, "order", "buy", "0.001", "BTC/USD", "--price", "1000",
-                             "--sandbox-url", sb.rest_url)
+        code, doc = run_json(
+            capsys, "order", "buy", "0.001", "BTC/USD", "--price", "1000", "--sandbox-url", sb.rest_url
+        )
         assert code == 0 and doc["validated_only"] is True and doc["txid"] == []
         assert "buy 0.00100000 XBTUSD @ limit 1000" in doc["descr"]
-        code, doc = run_json(capsys, "order", "buy", "0.001", "XBTUSD", "--price", "1000", "--execute",
-                             "--cl-ord-id", "cli-test-1", "--sandbox-url", sb.rest_url)
+        code, doc = run_json(
+            capsys,
+            "order",
+            "buy",
+            "0.001",
+            "XBTUSD",
+            "--price",
+            "1000",
+            "--execute",
+            "--cl-ord-id",
+            "cli-test-1",
+            "--sandbox-url",
+            sb.rest_url,
+        )
         assert code == 0 and doc["validated_only"] is False and len(doc["txid"]) == 1
     assert main(["order", "buy", "0.001", "BTC/USD", "--sandbox"]) == 2  # limit without price
     assert "--price" in capsys.readouterr().err
@@ -110,8 +123,13 @@ def test_doctor_warns_when_a_trading_key_can_withdraw() -> None:
 
 
 def test_sandbox_command_foreground() -> None:
-    proc = subprocess.Popen([PYTHON, "-m", "krakenkit.cli", "sandbox", "--port", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "krakenkit.cli", "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     lines: list[str] = []
     try:
         deadline = time.monotonic() + 30

@@ -30,14 +30,20 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def test_rollout_subprocess_json_passes() -> None:
-    proc = subprocess.run([PYTHON, "-m", "krakenkit.cli", "rollout", "--json"], capture_output=True, text=True,
-                          timeout=60, env=_env())
+    proc = subprocess.run(
+        [PYTHON, "-m", "krakenkit.cli", "rollout", "--json"], capture_output=True, text=True, timeout=60, env=_env()
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["ok"] is True and doc["command"] == "rollout"
     assert [layer["status"] for layer in doc["layers"]] == ["PASS"] * 5
-    assert [layer["name"] for layer in doc["layers"]] == ["public REST", "public WS", "private WS",
-                                                         "validated orders", "small live trade"]
+    assert [layer["name"] for layer in doc["layers"]] == [
+        "public REST",
+        "public WS",
+        "private WS",
+        "validated orders",
+        "small live trade",
+    ]
     checks = {c["name"]: c for layer in doc["layers"] for c in layer["checks"]}
     assert "reconnected" in checks["forced reconnect"]["detail"]
     assert "reconcile" in checks["market buy, fill on stream, reconciled"]["detail"]
@@ -81,8 +87,13 @@ def test_failing_layer_fails_the_command_in_process(sandbox: Sandbox, capsys: py
 def test_failing_layer_subprocess_json(sandbox: Sandbox) -> None:
     """Maintenance: the system-status check of layer 1 fails; nothing after it runs."""
     sandbox.faults.set_system_status("maintenance")
-    proc = subprocess.run([PYTHON, "-m", "krakenkit.cli", "rollout", "--json", "--sandbox-url", sandbox.rest_url],
-                          capture_output=True, text=True, timeout=60, env=_env())
+    proc = subprocess.run(
+        [PYTHON, "-m", "krakenkit.cli", "rollout", "--json", "--sandbox-url", sandbox.rest_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["ok"] is False
@@ -104,8 +115,9 @@ def test_layer_times_measure_the_checks(capsys: pytest.CaptureFixture[str]) -> N
         assert layer["seconds"] - in_checks < 0.5, layer
 
 
-def test_unexpected_error_in_a_layer_is_a_fail_not_a_traceback(monkeypatch: pytest.MonkeyPatch,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_unexpected_error_in_a_layer_is_a_fail_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from krakenkit.cli import rollout
 
     async def broken(self: object, layer: object) -> None:

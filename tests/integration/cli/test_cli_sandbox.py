@@ -30,35 +30,49 @@ PYTHON = sys.executable
     ("flags", "expected"),
     [
         ([], {"seed": 1, "fast_mode": False, "market": True, "rate_limits": True}),
-        (["--fast", "--no-market", "--no-rate-limits", "--seed", "9"],
-         {"seed": 9, "fast_mode": True, "market": False, "rate_limits": False}),
+        (
+            ["--fast", "--no-market", "--no-rate-limits", "--seed", "9"],
+            {"seed": 9, "fast_mode": True, "market": False, "rate_limits": False},
+        ),
         (["--no-market"], {"seed": 1, "fast_mode": False, "market": False, "rate_limits": True}),
     ],
 )
-def test_flags_are_passed_to_serve(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                                   flags: list[str], expected: dict[str, Any]) -> None:
+def test_flags_are_passed_to_serve(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], flags: list[str], expected: dict[str, Any]
+) -> None:
     calls: list[dict[str, Any]] = []
 
-    def fake_serve(port: int, seed: int = 1, *, on_ready: Callable[[Sandbox], None] | None = None,
-                   **kwargs: Any) -> None:
+    def fake_serve(
+        port: int, seed: int = 1, *, on_ready: Callable[[Sandbox], None] | None = None, **kwargs: Any
+    ) -> None:
         calls.append({"port": port, "seed": seed, **kwargs})
-        with Sandbox(seed=seed, market=kwargs["market"], rate_limits=kwargs["rate_limits"],
-                     fast_mode=kwargs["fast_mode"]) as sb:
+        with Sandbox(
+            seed=seed, market=kwargs["market"], rate_limits=kwargs["rate_limits"], fast_mode=kwargs["fast_mode"]
+        ) as sb:
             assert on_ready is not None
             on_ready(sb)
 
     monkeypatch.setattr(krakenkit.sandbox, "serve", fake_serve)
     assert main(["sandbox", "--port", "0", *flags, "--json"]) == 0
-    assert calls == [{"port": 0, "seed": expected["seed"], "host": "127.0.0.1", "fast_mode": expected["fast_mode"],
-                      "market": expected["market"], "rate_limits": expected["rate_limits"]}]
+    assert calls == [
+        {
+            "port": 0,
+            "seed": expected["seed"],
+            "host": "127.0.0.1",
+            "fast_mode": expected["fast_mode"],
+            "market": expected["market"],
+            "rate_limits": expected["rate_limits"],
+        }
+    ]
     doc = json.loads(capsys.readouterr().out)
     assert doc["ready"] is True and doc["settings"] == expected
     assert doc["ws_urls"]["spotPublicV2"].endswith("/v2")
 
 
 def test_human_output_names_the_settings(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    def fake_serve(port: int, seed: int = 1, *, on_ready: Callable[[Sandbox], None] | None = None,
-                   **kwargs: Any) -> None:
+    def fake_serve(
+        port: int, seed: int = 1, *, on_ready: Callable[[Sandbox], None] | None = None, **kwargs: Any
+    ) -> None:
         with Sandbox(seed=seed, market=False) as sb:
             assert on_ready is not None
             on_ready(sb)
@@ -87,8 +101,9 @@ def _read_json_document(proc: subprocess.Popen[str], timeout: float = 30.0) -> d
 async def _count_book_updates(url: str, want: int, timeout: float) -> int:
     seen = 0
     async with websockets.connect(url, max_size=None) as ws:
-        await ws.send(json.dumps({"method": "subscribe",
-                                  "params": {"channel": "book", "symbol": ["BTC/USD"], "depth": 10}}))
+        await ws.send(
+            json.dumps({"method": "subscribe", "params": {"channel": "book", "symbol": ["BTC/USD"], "depth": 10}})
+        )
 
         async def read() -> None:
             nonlocal seen
@@ -106,9 +121,25 @@ def test_fast_no_market_no_limits_seed_in_a_real_process() -> None:
     """The flags change the running sandbox: fast book stream, no rate limits, seeded keys."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("API_")}
     proc = subprocess.Popen(
-        [PYTHON, "-m", "krakenkit.cli", "sandbox", "--port", "0", "--fast", "--no-market", "--no-rate-limits",
-         "--seed", "7", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        [
+            PYTHON,
+            "-m",
+            "krakenkit.cli",
+            "sandbox",
+            "--port",
+            "0",
+            "--fast",
+            "--no-market",
+            "--no-rate-limits",
+            "--seed",
+            "7",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         doc = _read_json_document(proc)
         assert doc["settings"] == {"seed": 7, "fast_mode": True, "market": False, "rate_limits": False}
@@ -125,8 +156,9 @@ def test_fast_no_market_no_limits_seed_in_a_real_process() -> None:
 
         # --no-rate-limits: 40 quick private calls (the intermediate tier allows 20) all succeed
         made = httpx.post(doc["rest_url"] + "/_sandbox/keys", json={"kind": "spot"}, timeout=10).json()
-        with SpotClient(made["api_key"], made["api_secret"], environment=_env_of(doc),
-                        rate_limiter=NoRateLimit(), max_retries=0) as spot:
+        with SpotClient(
+            made["api_key"], made["api_secret"], environment=_env_of(doc), rate_limiter=NoRateLimit(), max_retries=0
+        ) as spot:
             for _ in range(40):
                 spot.get_account_balance()
     finally:
@@ -147,7 +179,9 @@ def test_rate_limits_are_enforced_by_default() -> None:
 
     with Sandbox(seed=7, market=False) as sb:
         key, secret = sb.create_key()
-        with SpotClient(key, secret, environment=sb.environment, rate_limiter=NoRateLimit(),
-                        max_retries=0) as spot, pytest.raises(RateLimitError):
+        with (
+            SpotClient(key, secret, environment=sb.environment, rate_limiter=NoRateLimit(), max_retries=0) as spot,
+            pytest.raises(RateLimitError),
+        ):
             for _ in range(40):
                 spot.get_account_balance()

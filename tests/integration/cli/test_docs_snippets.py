@@ -16,8 +16,16 @@ DOCS = Path(__file__).resolve().parents[3] / "docs"
 MARKER = "# test: run"
 FENCE = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 # pages that must keep at least one checked program
-PAGES_WITH_PROGRAMS = ("spot-rest.md", "derivatives.md", "websockets.md", "books.md", "toolkit.md",
-                       "sandbox.md", "rate-limits.md", "errors.md")
+PAGES_WITH_PROGRAMS = (
+    "spot-rest.md",
+    "derivatives.md",
+    "websockets.md",
+    "books.md",
+    "toolkit.md",
+    "sandbox.md",
+    "rate-limits.md",
+    "errors.md",
+)
 
 
 def snippets() -> list[tuple[str, str]]:
@@ -58,8 +66,14 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, subp
         workdir = tmp_path_factory.mktemp("snippet")
         script = workdir / "snippet.py"
         script.write_text(code, encoding="utf-8")
-        procs[where] = subprocess.Popen([sys.executable, str(script)], cwd=workdir, env=env, text=True,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        procs[where] = subprocess.Popen(
+            [sys.executable, str(script)],
+            cwd=workdir,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
     yield procs
     for proc in procs.values():
         if proc.poll() is None:

@@ -110,8 +110,9 @@ def test_spot_trading_burst_place_and_cancel(sandbox: tuple[Sandbox, SharedClock
         start = clock()
         for i in range(N // 2):
             cl = f"burst-{i}"
-            client.submit_order(ordertype="limit", type="buy", volume="0.001", pair="XBTUSD", price="1000",
-                                cl_ord_id=cl)
+            client.submit_order(
+                ordertype="limit", type="buy", volume="0.001", pair="XBTUSD", price="1000", cl_ord_id=cl
+            )
             client.cancel_order(cl_ord_id=cl)
         elapsed = clock() - start
     limits = SPOT_TIERS[tier]
@@ -140,8 +141,7 @@ def test_derivatives_burst(sandbox: tuple[Sandbox, SharedClock]) -> None:
         pytest.skip("sandbox without the Futures plug-in")
     key, secret = sb.create_futures_key()
     limiter = SleepOnClock(derivatives_rate_limiter(clock=clock), clock)
-    with DerivativesClient(key, secret, environment=sb.environment, rate_limiter=limiter,
-                           max_retries=0) as client:
+    with DerivativesClient(key, secret, environment=sb.environment, rate_limiter=limiter, max_retries=0) as client:
         start = clock()
         for _ in range(N // 4):
             client.get_open_orders()  # 2

@@ -67,8 +67,10 @@ def test_every_sandbox_instrument(loaded: tuple[SymbolMapper, dict, list]) -> No
 async def test_async_load_matches_sync(loaded: tuple[SymbolMapper, dict, list]) -> None:
     mapper, _, _ = loaded
     async with Sandbox(seed=9, market=False) as sb:
-        async with AsyncSpotClient(environment=sb.environment) as spot, \
-                AsyncDerivativesClient(environment=sb.environment) as deriv:
+        async with (
+            AsyncSpotClient(environment=sb.environment) as spot,
+            AsyncDerivativesClient(environment=sb.environment) as deriv,
+        ):
             amapper = await SymbolMapper.load(spot, deriv, cache=False)
     assert [p.ws for p in amapper.pairs] == [p.ws for p in mapper.pairs]
     assert [i.symbol for i in amapper.instruments] == [i.symbol for i in mapper.instruments]

@@ -38,8 +38,11 @@ def client(sb: Sandbox) -> Iterator[DerivativesClient]:
 
 def _sendorder_requests(sb: Sandbox, api_key: str) -> list[dict[str, Any]]:
     """sendorder requests the sandbox received from one key (each test uses a fresh key)."""
-    return [r for r in sb.requests
-            if r.get("transport") == "rest" and r.get("path") == SENDORDER and r.get("api_key") == api_key]
+    return [
+        r
+        for r in sb.requests
+        if r.get("transport") == "rest" and r.get("path") == SENDORDER and r.get("api_key") == api_key
+    ]
 
 
 def _far_bid(client: DerivativesClient | None = None, book: Any = None) -> Decimal:
@@ -78,8 +81,9 @@ def test_send_edit_cancel(client: DerivativesClient) -> None:
     book = client.get_orderbook(symbol="PF_XBTUSD")
     price = _far_bid(book=book)
     cid = client.generate_new_order_id()
-    placed = client.submit_order(orderType="lmt", symbol="PF_XBTUSD", side="buy", size="0.01", limitPrice=price,
-                                 cliOrdId=cid)
+    placed = client.submit_order(
+        orderType="lmt", symbol="PF_XBTUSD", side="buy", size="0.01", limitPrice=price, cliOrdId=cid
+    )
     assert placed.status == "placed" and placed.cli_ord_id == cid and not placed.recovered
     open_orders = client.get_open_orders()
     assert [(o.order_id, o.cli_ord_id, o.limit_price) for o in open_orders] == [(placed.order_id, cid, price)]
@@ -99,12 +103,27 @@ def test_batch_orders(client: DerivativesClient) -> None:
     book = client.get_orderbook(symbol="PF_XBTUSD")
     price = _far_bid(book=book)
     crossing = book.asks[0][0] + 100
-    res = client.batch_order_management(batchOrder=[
-        {"order": "send", "orderType": "lmt", "symbol": "PF_XBTUSD", "side": "buy", "size": "0.01",
-         "limitPrice": price, "cliOrdId": "batch-a"},
-        {"order": "send", "orderType": "post", "symbol": "PF_XBTUSD", "side": "buy", "size": "0.01",
-         "limitPrice": crossing},
-    ])
+    res = client.batch_order_management(
+        batchOrder=[
+            {
+                "order": "send",
+                "orderType": "lmt",
+                "symbol": "PF_XBTUSD",
+                "side": "buy",
+                "size": "0.01",
+                "limitPrice": price,
+                "cliOrdId": "batch-a",
+            },
+            {
+                "order": "send",
+                "orderType": "post",
+                "symbol": "PF_XBTUSD",
+                "side": "buy",
+                "size": "0.01",
+                "limitPrice": crossing,
+            },
+        ]
+    )
     assert len(res) == 2
     ok, failed = res.by_tag("0"), res.by_tag("1")
     assert ok is not None and ok.ok and ok.status == "placed"
@@ -119,12 +138,14 @@ def test_batch_orders(client: DerivativesClient) -> None:
 def test_rejected_order_raises_its_status(client: DerivativesClient) -> None:
     book = client.get_orderbook(symbol="PF_XBTUSD")
     with pytest.raises(PostWouldExecuteError) as info:
-        client.submit_order(orderType="post", symbol="PF_XBTUSD", side="buy", size="0.01",
-                            limitPrice=book.asks[0][0] + 100)
+        client.submit_order(
+            orderType="post", symbol="PF_XBTUSD", side="buy", size="0.01", limitPrice=book.asks[0][0] + 100
+        )
     assert info.value.status == "postWouldExecute"
     with pytest.raises(OrderRejectedError) as info2:
-        client.submit_order(orderType="lmt", symbol="PF_XBTUSD", side="buy", size="100000",
-                            limitPrice=_far_bid(book=book))
+        client.submit_order(
+            orderType="lmt", symbol="PF_XBTUSD", side="buy", size="100000", limitPrice=_far_bid(book=book)
+        )
     assert info2.value.status == "insufficientAvailableFunds"
     assert client.get_open_orders() == []
 
@@ -135,8 +156,9 @@ def test_unknown_outcome_resolved_by_cli_ord_id_places_exactly_one(sb: Sandbox) 
         price = _far_bid(book=client.get_orderbook(symbol="PF_XBTUSD"))
         cid = client.generate_new_order_id()
         sb.faults.accept_then_timeout(SENDORDER, n=1, delay=5.0)
-        res = client.submit_order(orderType="lmt", symbol="PF_XBTUSD", side="buy", size="0.01", limitPrice=price,
-                                  cliOrdId=cid)
+        res = client.submit_order(
+            orderType="lmt", symbol="PF_XBTUSD", side="buy", size="0.01", limitPrice=price, cliOrdId=cid
+        )
         assert res.recovered and res.cli_ord_id == cid and res.order_id
         orders = client.get_open_orders()
         assert [o.cli_ord_id for o in orders] == [cid]
@@ -151,8 +173,7 @@ def test_unknown_outcome_without_cli_ord_id_raises_with_request(sb: Sandbox) -> 
         assert _sendorder_requests(sb, key) == []
         sb.faults.accept_then_timeout(SENDORDER, n=1, delay=5.0)
         with pytest.raises(OrderOutcomeUnknownError) as info:
-            client.submit_order(orderType="lmt", symbol="PF_XBTUSD", side="sell", size="0.01",
-                                limitPrice=price * 3)
+            client.submit_order(orderType="lmt", symbol="PF_XBTUSD", side="sell", size="0.01", limitPrice=price * 3)
         assert info.value.request["params"]["symbol"] == "PF_XBTUSD"
         assert info.value.cl_ord_id is None
         assert len(_sendorder_requests(sb, key)) == 1  # never resent
@@ -197,19 +218,29 @@ async def test_async_end_to_end() -> None:
             assert (await client.get_accounts()).available_margin()
             price = _far_bid(book=book)
             cid = client.generate_new_order_id()
-            placed = await client.submit_order(orderType="lmt", symbol="PF_XBTUSD", side="buy", size="0.01",
-                                               limitPrice=price, cliOrdId=cid)
+            placed = await client.submit_order(
+                orderType="lmt", symbol="PF_XBTUSD", side="buy", size="0.01", limitPrice=price, cliOrdId=cid
+            )
             assert placed.status == "placed"
             assert (await client.edit_order(cliOrdId=cid, limitPrice=price - 2)).status == "edited"
-            batch = await client.batch_order_management(batchOrder=[
-                {"order": "send", "orderType": "post", "symbol": "PF_XBTUSD", "side": "buy", "size": "0.01",
-                 "limitPrice": book.asks[0][0] + 100},
-                {"order": "cancel", "cliOrdId": cid},
-            ])
+            batch = await client.batch_order_management(
+                batchOrder=[
+                    {
+                        "order": "send",
+                        "orderType": "post",
+                        "symbol": "PF_XBTUSD",
+                        "side": "buy",
+                        "size": "0.01",
+                        "limitPrice": book.asks[0][0] + 100,
+                    },
+                    {"order": "cancel", "cliOrdId": cid},
+                ]
+            )
             assert sorted(r.status for r in batch) == ["cancelled", "postWouldExecute"]
             with pytest.raises(PostWouldExecuteError):
-                await client.submit_order(orderType="post", symbol="PF_XBTUSD", side="buy", size="0.01",
-                                          limitPrice=book.asks[0][0] + 100)
+                await client.submit_order(
+                    orderType="post", symbol="PF_XBTUSD", side="buy", size="0.01", limitPrice=book.asks[0][0] + 100
+                )
             assert await client.get_open_orders() == []
 
 
@@ -220,8 +251,9 @@ async def test_async_unknown_outcome_resolved_by_cli_ord_id() -> None:
             price = _far_bid(book=await client.get_orderbook(symbol="PF_XBTUSD"))
             cid = client.generate_new_order_id()
             sandbox.faults.accept_then_timeout(SENDORDER, n=1, delay=5.0)
-            res = await client.submit_order(orderType="lmt", symbol="PF_XBTUSD", side="buy", size="0.01",
-                                            limitPrice=price, cliOrdId=cid)
+            res = await client.submit_order(
+                orderType="lmt", symbol="PF_XBTUSD", side="buy", size="0.01", limitPrice=price, cliOrdId=cid
+            )
             assert res.recovered and res.cli_ord_id == cid
             assert [o.cli_ord_id for o in await client.get_open_orders()] == [cid]
         assert len(_sendorder_requests(sandbox, key)) == 1

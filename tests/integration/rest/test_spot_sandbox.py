@@ -143,6 +143,8 @@ def test_sandbox_errors_map_to_classes(sb: Sandbox, creds: tuple[str, str]) -> N
             c.submit_order(ordertype="limit", type="buy", volume="100", pair="XBTUSD", price="60000")
         with pytest.raises(E.UnknownOrderError):
             c.cancel_order(txid="ONOPE0-AAAAA-BBBBBB")
-    with SpotClient(key, "c2VjcmV0LXRoYXQtaXMtd3Jvbmc=", environment=sb.environment) as bad, \
-            pytest.raises(E.AuthenticationError):
+    with (
+        SpotClient(key, "c2VjcmV0LXRoYXQtaXMtd3Jvbmc=", environment=sb.environment) as bad,
+        pytest.raises(E.AuthenticationError),
+    ):
         bad.get_account_balance()

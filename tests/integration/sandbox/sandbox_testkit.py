@@ -50,8 +50,15 @@ class Raw:
         self.nonce += 1
         return str(self.nonce)
 
-    def post(self, method: str, data: dict[str, Any] | None = None, *, as_json: bool = False,
-             nonce: str | None = None, tamper: Any = None) -> dict[str, Any]:
+    def post(
+        self,
+        method: str,
+        data: dict[str, Any] | None = None,
+        *,
+        as_json: bool = False,
+        nonce: str | None = None,
+        tamper: Any = None,
+    ) -> dict[str, Any]:
         path = f"/0/private/{method}"
         n = nonce or self.next_nonce()
         payload = {"nonce": n, **(data or {})}
@@ -65,8 +72,7 @@ class Raw:
         sig = sign(self.secret, path, n, body)
         if tamper is not None:
             body, sig = tamper(body, sig)
-        r = self.http.post(path, content=body, headers={"API-Key": self.key, "API-Sign": sig,
-                                                         "Content-Type": ctype})
+        r = self.http.post(path, content=body, headers={"API-Key": self.key, "API-Sign": sig, "Content-Type": ctype})
         assert r.status_code == 200, r.text
         out: dict[str, Any] = r.json()
         return out

@@ -56,8 +56,9 @@ def test_public_answers_get_and_post_only(sb: Sandbox) -> None:
 
 def test_add_order_close_descr(raw: Raw) -> None:
     base = {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.01", "price": "25000.1"}
-    res = raw.ok("AddOrder", {**base, "close[ordertype]": "stop-loss-limit", "close[price]": "22000",
-                              "close[price2]": "21000"})
+    res = raw.ok(
+        "AddOrder", {**base, "close[ordertype]": "stop-loss-limit", "close[price]": "22000", "close[price2]": "21000"}
+    )
     # official AddOrder example: "close position @ stop loss 22000.0 -> limit 21000.0"
     assert res["descr"]["close"] == "close position @ stop loss 22000.0 -> limit 21000.0"
     info = raw.ok("QueryOrders", {"txid": res["txid"][0]})[res["txid"][0]]
@@ -68,10 +69,23 @@ def test_add_order_close_descr(raw: Raw) -> None:
     assert lim["descr"]["close"] == "close position @ limit 30000.0"
     bad = raw.post("AddOrder", {**base, "close[ordertype]": "stop-loss-limit", "close[price]": "22000"})
     assert bad["error"] == ["EGeneral:Invalid arguments:close[price2]"]
-    batch = raw.ok("AddOrderBatch", {"pair": "XBTUSD", "orders": [
-        {"type": "buy", "ordertype": "limit", "volume": "0.01", "price": "28300",
-         "close": {"ordertype": "stop-loss-limit", "price": "27000", "price2": "26000"}},
-        {"type": "sell", "ordertype": "limit", "volume": "0.01", "price": "36000"}]}, as_json=True)
+    batch = raw.ok(
+        "AddOrderBatch",
+        {
+            "pair": "XBTUSD",
+            "orders": [
+                {
+                    "type": "buy",
+                    "ordertype": "limit",
+                    "volume": "0.01",
+                    "price": "28300",
+                    "close": {"ordertype": "stop-loss-limit", "price": "27000", "price2": "26000"},
+                },
+                {"type": "sell", "ordertype": "limit", "volume": "0.01", "price": "36000"},
+            ],
+        },
+        as_json=True,
+    )
     assert batch["orders"][0]["descr"]["close"] == "close position @ stop loss 27000.0 -> limit 26000.0"
     assert "close" not in batch["orders"][1]["descr"]
 
@@ -84,8 +98,10 @@ async def _send(ws: Any, msg: dict[str, Any]) -> None:
 async def test_ws_subscription_error_strings() -> None:
     async with Sandbox(seed=12, market=False) as sb:
         async with websockets.connect(sb.ws_urls["spotPublicV2"]) as ws:
-            await _send(ws, {"method": "subscribe", "params": {"channel": "book", "symbol": ["BTC/USD"], "depth": 20},
-                             "req_id": 5})
+            await _send(
+                ws,
+                {"method": "subscribe", "params": {"channel": "book", "symbol": ["BTC/USD"], "depth": 20}, "req_id": 5},
+            )
             e = await recv(ws, ack("subscribe"))
             assert (e["success"], e["error"], e["req_id"]) == (False, "Subscription depth not supported", 5)
             await _send(ws, {"method": "subscribe", "params": {"channel": "trade", "symbol": ["XBT/USD"]}})
@@ -94,8 +110,13 @@ async def test_ws_subscription_error_strings() -> None:
         k, s = sb.create_key()
         async with websockets.connect(sb.ws_urls["spotL3V2"]) as ws:
             tok = await token(sb, k, s)
-            await _send(ws, {"method": "subscribe", "params": {"channel": "level3", "symbol": ["BTC/USD"],
-                                                               "depth": 25, "token": tok}})
+            await _send(
+                ws,
+                {
+                    "method": "subscribe",
+                    "params": {"channel": "level3", "symbol": ["BTC/USD"], "depth": 25, "token": tok},
+                },
+            )
             assert (await recv(ws, ack("subscribe")))["error"] == "Subscription depth not supported"
             await _send(ws, {"method": "subscribe", "params": {"channel": "level3", "symbol": ["BTC/USD"]}})
             assert (await recv(ws, ack("subscribe")))["error"] == "Token(s) not found"
@@ -106,8 +127,14 @@ async def test_ws_token_errors() -> None:
         await _send(ws, {"method": "subscribe", "params": {"channel": "executions"}, "req_id": 1})
         e = await recv(ws, ack("subscribe"))
         assert (e["success"], e["error"], e["req_id"]) == (False, "Token(s) not found", 1)
-        await _send(ws, {"method": "edit_order", "params": {"order_id": "OAAAAA-AAAAA-AAAAAA", "symbol": "BTC/USD",
-                                                            "order_qty": 1}, "req_id": 0})
+        await _send(
+            ws,
+            {
+                "method": "edit_order",
+                "params": {"order_id": "OAAAAA-AAAAA-AAAAAA", "symbol": "BTC/USD", "order_qty": 1},
+                "req_id": 0,
+            },
+        )
         e = await recv(ws, ack("edit_order"))
         assert (e["error"], e["req_id"]) == ("Token(s) not found", 0)
         await _send(ws, {"method": "subscribe", "params": {"channel": "balances", "token": "bogus"}})
@@ -121,15 +148,28 @@ async def test_ws_canceled_execution_row() -> None:
         async with websockets.connect(sb.ws_urls["spotPrivateV2"]) as ws:
             await _send(ws, {"method": "subscribe", "params": {"channel": "executions", "token": tok}})
             await recv(ws, is_("executions", "snapshot"))
-            await _send(ws, {"method": "add_order", "params": {
-                "order_type": "limit", "side": "buy", "limit_price": 20000.0, "order_qty": 0.01, "symbol": "BTC/USD",
-                "post_only": True, "token": tok}})
+            await _send(
+                ws,
+                {
+                    "method": "add_order",
+                    "params": {
+                        "order_type": "limit",
+                        "side": "buy",
+                        "limit_price": 20000.0,
+                        "order_qty": 0.01,
+                        "symbol": "BTC/USD",
+                        "post_only": True,
+                        "token": tok,
+                    },
+                },
+            )
             oid = (await recv(ws, ack("add_order")))["result"]["order_id"]
             new = await recv(ws, lambda m: m.get("channel") == "executions" and m["data"][0]["exec_type"] == "new")
             assert new["data"][0]["order_userref"] == 0 and new["data"][0]["post_only"] is True
             await _send(ws, {"method": "cancel_order", "params": {"order_id": [oid], "token": tok}})
-            row = (await recv(ws, lambda m: m.get("channel") == "executions"
-                              and m["data"][0]["exec_type"] == "canceled"))["data"][0]
+            row = (
+                await recv(ws, lambda m: m.get("channel") == "executions" and m["data"][0]["exec_type"] == "canceled")
+            )["data"][0]
             # captured live: ..."order_userref":0,"cancel_reason":"User requested","reason":"User requested","order_id"
             assert row["cancel_reason"] == "User requested" and row["reason"] == "User requested"
             assert row["order_userref"] == 0 and row["post_only"] is True
@@ -144,8 +184,14 @@ async def test_ws_batch_add_size_limits() -> None:
         order = {"order_type": "limit", "side": "buy", "limit_price": 10000.0, "order_qty": 0.0001}
         async with websockets.connect(sb.ws_urls["spotPrivateV2"]) as ws:
             for n, ok in ((1, False), (2, True), (15, True), (16, False)):
-                await _send(ws, {"method": "batch_add", "params": {"symbol": "BTC/USD", "token": tok,
-                                                                   "orders": [order] * n}, "req_id": n})
+                await _send(
+                    ws,
+                    {
+                        "method": "batch_add",
+                        "params": {"symbol": "BTC/USD", "token": tok, "orders": [order] * n},
+                        "req_id": n,
+                    },
+                )
                 r = await asyncio.wait_for(recv(ws, ack("batch_add")), 5)
                 assert r["success"] is ok and r["req_id"] == n, r
                 if ok:

@@ -33,9 +33,9 @@ class IndependentBook:
                     book.pop(p, None)
                 else:
                     book[p] = q
-        for p in sorted(self.bids, reverse=True)[self.depth:]:
+        for p in sorted(self.bids, reverse=True)[self.depth :]:
             del self.bids[p]
-        for p in sorted(self.asks)[self.depth:]:
+        for p in sorted(self.asks)[self.depth :]:
             del self.asks[p]
 
     def checksum(self) -> int:
@@ -79,8 +79,11 @@ def book_of(kind: str) -> Any:
 
 
 async def subscribe(ws: Any, symbol: str, depth: int) -> dict[str, Any]:
-    await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "book", "symbol": [symbol],
-                                                                 "depth": depth}, "req_id": 1}))
+    await ws.send(
+        json.dumps(
+            {"method": "subscribe", "params": {"channel": "book", "symbol": [symbol], "depth": depth}, "req_id": 1}
+        )
+    )
     ack = await next_msg(ws, lambda m: m.get("method") == "subscribe")
     assert ack["success"] is True and ack["result"]["depth"] == depth
     snap: dict[str, Any] = (await next_msg(ws, book_of("snapshot")))["data"][0]
@@ -121,7 +124,7 @@ async def test_commands_work_while_streaming_and_unsubscribe_stops_it() -> None:
             # a second stream on the same connection, whose snapshot carries a corrupted checksum
             sb.faults.corrupt_next_checksum("ETH/USD")
             await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "book", "symbol": ["ETH/USD"]}}))
-            snap = (await next_msg(ws, lambda m: book_of("snapshot")(m) and m["data"][0]["symbol"] == "ETH/USD"))
+            snap = await next_msg(ws, lambda m: book_of("snapshot")(m) and m["data"][0]["symbol"] == "ETH/USD")
             eth = IndependentBook(snap["data"][0], 10, 2, 8)
             assert eth.checksum() != snap["data"][0]["checksum"]
             # again without a snapshot: the stream restarts from the same frozen snapshot, and the
@@ -129,8 +132,11 @@ async def test_commands_work_while_streaming_and_unsubscribe_stops_it() -> None:
             await ws.send(json.dumps({"method": "unsubscribe", "params": {"channel": "book", "symbol": ["ETH/USD"]}}))
             await next_msg(ws, lambda m: m.get("method") == "unsubscribe")
             sb.faults.corrupt_next_checksum("ETH/USD")
-            await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "book", "symbol": ["ETH/USD"],
-                                                                         "snapshot": False}}))
+            await ws.send(
+                json.dumps(
+                    {"method": "subscribe", "params": {"channel": "book", "symbol": ["ETH/USD"], "snapshot": False}}
+                )
+            )
             assert (await next_msg(ws, lambda m: m.get("method") == "subscribe"))["result"]["snapshot"] is False
             results: list[bool] = []
             while len(results) < 300:
@@ -140,8 +146,15 @@ async def test_commands_work_while_streaming_and_unsubscribe_stops_it() -> None:
                     eth.apply(upd)
                     results.append(eth.checksum() == upd["checksum"])
             assert results[0] is False and all(results[1:])
-            await ws.send(json.dumps({"method": "unsubscribe", "req_id": 7,
-                                      "params": {"channel": "book", "symbol": ["BTC/USD", "ETH/USD"]}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "method": "unsubscribe",
+                        "req_id": 7,
+                        "params": {"channel": "book", "symbol": ["BTC/USD", "ETH/USD"]},
+                    }
+                )
+            )
             for _ in range(2):
                 a = await next_msg(ws, lambda m: m.get("method") == "unsubscribe")
                 assert a["success"] is True
@@ -178,7 +191,10 @@ async def test_fast_stream_survives_a_slow_reader_and_drop_fault() -> None:
 def test_sandbox_runs_in_its_own_process() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "krakenkit.sandbox", "--port", "0", "--fast", "--no-market", "--exit-on-stdin-eof"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         info = json.loads(proc.stdout.readline())

@@ -30,8 +30,16 @@ def futures_post(sb: Sandbox, key: str, secret: str, endpoint: str, params: dict
     nonce = str(time.time_ns())
     digest = hashlib.sha256((body + nonce + f"/api/v3/{endpoint}").encode()).digest()
     authent = base64.b64encode(hmac.new(base64.b64decode(secret), digest, hashlib.sha512).digest()).decode()
-    r = httpx.post(f"{sb.rest_url}/derivatives/api/v3/{endpoint}", content=body, headers={
-        "APIKey": key, "Nonce": nonce, "Authent": authent, "Content-Type": "application/x-www-form-urlencoded"})
+    r = httpx.post(
+        f"{sb.rest_url}/derivatives/api/v3/{endpoint}",
+        content=body,
+        headers={
+            "APIKey": key,
+            "Nonce": nonce,
+            "Authent": authent,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
     assert r.status_code == 200, r.text
     out: dict[str, Any] = r.json()
     return out
@@ -41,8 +49,20 @@ def test_futures_key_orders_balances_and_request_log() -> None:
     with Sandbox(seed=3, market=False, rate_limits=False) as sb:
         assert sb.futures is not None
         fk, fs = sb.create_futures_key()
-        res = futures_post(sb, fk, fs, "sendorder", {"orderType": "lmt", "symbol": "PF_XBTUSD", "side": "buy",
-                                                     "size": "1", "limitPrice": "1000", "cliOrdId": "kk-fut-1"})
+        res = futures_post(
+            sb,
+            fk,
+            fs,
+            "sendorder",
+            {
+                "orderType": "lmt",
+                "symbol": "PF_XBTUSD",
+                "side": "buy",
+                "size": "1",
+                "limitPrice": "1000",
+                "cliOrdId": "kk-fut-1",
+            },
+        )
         assert res["result"] == "success" and res["sendStatus"]["status"] == "placed"
         orders = sb.orders(fk)
         assert [o["order"]["cliOrdId"] for o in orders] == ["kk-fut-1"]
@@ -52,15 +72,28 @@ def test_futures_key_orders_balances_and_request_log() -> None:
         logged = [r for r in sb.requests if r["path"] == "/derivatives/api/v3/sendorder"][-1]
         assert logged["params"]["cliOrdId"] == "kk-fut-1" and logged["params"]["limitPrice"] == "1000"
         assert logged["api_key"] == fk and fs not in json.dumps(logged)
-        batch = {"batchOrder": [{"order": "send", "order_tag": "1", "orderType": "lmt", "symbol": "PF_XBTUSD",
-                                 "side": "buy", "size": 1, "limitPrice": 999, "cliOrdId": "kk-fut-2"}]}
+        batch = {
+            "batchOrder": [
+                {
+                    "order": "send",
+                    "order_tag": "1",
+                    "orderType": "lmt",
+                    "symbol": "PF_XBTUSD",
+                    "side": "buy",
+                    "size": 1,
+                    "limitPrice": 999,
+                    "cliOrdId": "kk-fut-2",
+                }
+            ]
+        }
         futures_post(sb, fk, fs, "batchorder", {"json": json.dumps(batch)})
         logged = [r for r in sb.requests if r["path"] == "/derivatives/api/v3/batchorder"][-1]
         assert logged["params"]["json"]["batchOrder"][0]["cliOrdId"] == "kk-fut-2"
         # Spot keys still answer from the Spot exchange; unknown keys raise
         sk, ss = sb.create_key()
-        Raw(sb.rest_url, sk, ss).ok("AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit",
-                                                  "volume": "0.01", "price": "50000.0"})
+        Raw(sb.rest_url, sk, ss).ok(
+            "AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.01", "price": "50000.0"}
+        )
         assert [o["status"] for o in sb.orders(sk)] == ["open"]
         with pytest.raises(KeyError):
             sb.orders("nope")
@@ -80,9 +113,15 @@ async def _token(sb: Sandbox, key: str, secret: str) -> str:
     n = str(time.time_ns())
     body = urllib.parse.urlencode({"nonce": n}).encode()
     async with httpx.AsyncClient() as c:
-        r = await c.post(sb.rest_url + "/0/private/GetWebSocketsToken", content=body, headers={
-            "API-Key": key, "API-Sign": sign(secret, "/0/private/GetWebSocketsToken", n, body),
-            "Content-Type": "application/x-www-form-urlencoded"})
+        r = await c.post(
+            sb.rest_url + "/0/private/GetWebSocketsToken",
+            content=body,
+            headers={
+                "API-Key": key,
+                "API-Sign": sign(secret, "/0/private/GetWebSocketsToken", n, body),
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
     res = r.json()["result"]
     assert res["expires"] == 900
     return str(res["token"])
@@ -134,9 +173,22 @@ async def test_stop_trigger_sends_status_execution() -> None:
             bid = sb.spot.engine.books["XXBTZUSD"].best_bid()
             assert bid is not None
             trig = bid - D("0.5")
-            await ws.send(json.dumps({"method": "add_order", "params": {
-                "order_type": "stop-loss", "side": "sell", "order_qty": 0.01, "symbol": "BTC/USD",
-                "triggers": {"price": float(trig)}, "cl_ord_id": "stop-1", "token": tok}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "method": "add_order",
+                        "params": {
+                            "order_type": "stop-loss",
+                            "side": "sell",
+                            "order_qty": 0.01,
+                            "symbol": "BTC/USD",
+                            "triggers": {"price": float(trig)},
+                            "cl_ord_id": "stop-1",
+                            "token": tok,
+                        },
+                    }
+                )
+            )
             oid = (await _recv(ws, _method("add_order")))["result"]["order_id"]
 
             def update(m: dict[str, Any]) -> bool:

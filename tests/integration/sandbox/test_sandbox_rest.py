@@ -25,8 +25,19 @@ def sb() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def raw(sb: Sandbox) -> Raw:
-    perms = ["query_funds", "query_open", "query_closed", "query_ledger", "trade", "cancel", "withdraw",
-             "export", "websocket", "deposit", "earn"]
+    perms = [
+        "query_funds",
+        "query_open",
+        "query_closed",
+        "query_ledger",
+        "trade",
+        "cancel",
+        "withdraw",
+        "export",
+        "websocket",
+        "deposit",
+        "earn",
+    ]
     key, secret = sb.create_key(permissions=perms, balances={"ZUSD": "100000", "XXBT": "10", "XETH": "50"})
     return Raw(sb.rest_url, key, secret)
 
@@ -81,8 +92,10 @@ def test_asset_pairs_metadata(raw: Raw) -> None:
 
 def _place_and_fill(raw: Raw) -> str:
     # a resting buy and a taking market buy, so every private view has data
-    raw.ok("AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.01",
-                        "price": "60000.0", "userref": 7})
+    raw.ok(
+        "AddOrder",
+        {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.01", "price": "60000.0", "userref": 7},
+    )
     res = raw.ok("AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "market", "volume": "0.01"})
     return str(res["txid"][0])
 
@@ -125,11 +138,17 @@ def test_private_shapes(raw: Raw) -> None:
         assert_shape(out, _relax(ex), dynamic=dyn)
     trades = raw.ok("TradesHistory")["trades"]
     ttx = next(iter(trades))
-    assert_shape({"error": [], "result": raw.ok("QueryTrades", {"txid": ttx})}, EX["/0/private/QueryTrades"],
-                 dynamic=frozenset({"$.result"}))
+    assert_shape(
+        {"error": [], "result": raw.ok("QueryTrades", {"txid": ttx})},
+        EX["/0/private/QueryTrades"],
+        dynamic=frozenset({"$.result"}),
+    )
     lid = next(iter(raw.ok("Ledgers")["ledger"]))
-    assert_shape({"error": [], "result": raw.ok("QueryLedgers", {"id": lid})}, EX["/0/private/QueryLedgers"],
-                 dynamic=frozenset({"$.result"}))
+    assert_shape(
+        {"error": [], "result": raw.ok("QueryLedgers", {"id": lid})},
+        EX["/0/private/QueryLedgers"],
+        dynamic=frozenset({"$.result"}),
+    )
 
 
 def _relax(value: object) -> object:
@@ -143,8 +162,9 @@ def _relax(value: object) -> object:
 
 
 def test_trading_shapes(raw: Raw) -> None:
-    add = raw.post("AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.5",
-                                "price": "50000.0"})
+    add = raw.post(
+        "AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.5", "price": "50000.0"}
+    )
     ex_add = dict(EX["/0/private/AddOrder"])
     ex_add["result"] = {"descr": {"order": ""}, "txid": [""]}  # "close" only for close orders
     assert_shape(add, ex_add)
@@ -159,10 +179,17 @@ def test_trading_shapes(raw: Raw) -> None:
     assert_shape(edit, EX["/0/private/EditOrder"])
     new_txid = edit["result"]["txid"]
     assert_shape(raw.post("CancelOrder", {"txid": new_txid}), EX["/0/private/CancelOrder"])
-    batch = raw.post("AddOrderBatch", {"pair": "XBTUSD", "orders": [
-        {"ordertype": "limit", "type": "buy", "volume": "0.1", "price": "40000.0", "cl_ord_id": "b-1"},
-        {"ordertype": "limit", "type": "buy", "volume": "0.1", "price": "40001.0", "cl_ord_id": "b-2"},
-    ]}, as_json=True)
+    batch = raw.post(
+        "AddOrderBatch",
+        {
+            "pair": "XBTUSD",
+            "orders": [
+                {"ordertype": "limit", "type": "buy", "volume": "0.1", "price": "40000.0", "cl_ord_id": "b-1"},
+                {"ordertype": "limit", "type": "buy", "volume": "0.1", "price": "40001.0", "cl_ord_id": "b-2"},
+            ],
+        },
+        as_json=True,
+    )
     ex_b = {"error": [], "result": {"orders": [{"txid": "", "descr": {"order": ""}}]}}
     assert_shape(batch, ex_b)
     ids = [o["txid"] for o in batch["result"]["orders"]]
@@ -187,8 +214,17 @@ def test_every_spot_endpoint_answers(raw: Raw) -> None:
 
 
 def test_validate_places_nothing(raw: Raw, sb: Sandbox) -> None:
-    out = raw.ok("AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.01",
-                              "price": "1000.0", "validate": "true"})
+    out = raw.ok(
+        "AddOrder",
+        {
+            "pair": "XBTUSD",
+            "type": "buy",
+            "ordertype": "limit",
+            "volume": "0.01",
+            "price": "1000.0",
+            "validate": "true",
+        },
+    )
     assert out == {"descr": {"order": "buy 0.01000000 XBTUSD @ limit 1000.0"}}
     assert sb.orders(raw.key) == []
 
@@ -230,13 +266,19 @@ def test_permissions(sb: Sandbox) -> None:
     key, secret = sb.create_key(permissions=["query_funds"])
     r = Raw(sb.rest_url, key, secret)
     assert r.post("Balance")["error"] == []
-    for method, data in [("AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "market", "volume": "1"}),
-                         ("OpenOrders", {}), ("GetWebSocketsToken", {}), ("Withdraw", {}), ("AddExport", {})]:
+    for method, data in [
+        ("AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "market", "volume": "1"}),
+        ("OpenOrders", {}),
+        ("GetWebSocketsToken", {}),
+        ("Withdraw", {}),
+        ("AddExport", {}),
+    ]:
         assert r.post(method, data)["error"] == ["EGeneral:Permission denied"], method
     # the default key has everything but withdraw
     k2, s2 = sb.create_key()
     assert Raw(sb.rest_url, k2, s2).post("Withdraw", {"asset": "XBT", "key": "k", "amount": "1"})["error"] == [
-        "EGeneral:Permission denied"]
+        "EGeneral:Permission denied"
+    ]
 
 
 def test_otp(sb: Sandbox) -> None:

@@ -37,8 +37,9 @@ def _best(raw: Raw) -> tuple[D, D, D]:
 def test_partial_fill_holds_and_balances(raw: Raw, sb: Sandbox) -> None:
     _bid, ask, ask_qty = _best(raw)
     vol = ask_qty + D("0.5")
-    res = raw.ok("AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": str(vol),
-                              "price": str(ask)})
+    res = raw.ok(
+        "AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": str(vol), "price": str(ask)}
+    )
     txid = res["txid"][0]
     info = raw.ok("QueryOrders", {"txid": txid})[txid]
     assert info["status"] == "open"
@@ -60,25 +61,40 @@ def test_partial_fill_holds_and_balances(raw: Raw, sb: Sandbox) -> None:
 
 def test_insufficient_funds_counts_holds(raw: Raw) -> None:
     raw.ok("AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "1", "price": "60000.0"})
-    err = raw.post("AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "1",
-                                "price": "60000.0"})["error"]
+    err = raw.post(
+        "AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "1", "price": "60000.0"}
+    )["error"]
     assert err == ["EOrder:Insufficient funds"]
-    assert raw.post("AddOrder", {"pair": "XBTUSD", "type": "sell", "ordertype": "limit", "volume": "11",
-                                 "price": "90000.0"})["error"] == ["EOrder:Insufficient funds"]
+    assert raw.post(
+        "AddOrder", {"pair": "XBTUSD", "type": "sell", "ordertype": "limit", "volume": "11", "price": "90000.0"}
+    )["error"] == ["EOrder:Insufficient funds"]
 
 
 def test_post_only_and_ioc(raw: Raw) -> None:
     bid, ask, _ = _best(raw)
-    txid = raw.ok("AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.01",
-                               "price": str(ask), "oflags": "post"})["txid"][0]
+    txid = raw.ok(
+        "AddOrder",
+        {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.01", "price": str(ask), "oflags": "post"},
+    )["txid"][0]
     info = raw.ok("QueryOrders", {"txid": txid})[txid]
     assert (info["status"], info["reason"], info["vol_exec"]) == ("canceled", "Post only order", "0.00000000")
-    ok = raw.ok("AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.01",
-                             "price": str(bid), "oflags": "post"})["txid"][0]
+    ok = raw.ok(
+        "AddOrder",
+        {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.01", "price": str(bid), "oflags": "post"},
+    )["txid"][0]
     assert raw.ok("QueryOrders", {"txid": ok})[ok]["status"] == "open"
     _bid, ask, ask_qty = _best(raw)
-    ioc = raw.ok("AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": str(ask_qty + 1),
-                              "price": str(ask), "timeinforce": "IOC"})["txid"][0]
+    ioc = raw.ok(
+        "AddOrder",
+        {
+            "pair": "XBTUSD",
+            "type": "buy",
+            "ordertype": "limit",
+            "volume": str(ask_qty + 1),
+            "price": str(ask),
+            "timeinforce": "IOC",
+        },
+    )["txid"][0]
     info = raw.ok("QueryOrders", {"txid": ioc})[ioc]
     assert info["status"] == "canceled" and D(info["vol_exec"]) == ask_qty
     assert ioc not in raw.ok("OpenOrders")["open"]
@@ -124,8 +140,9 @@ def test_tick_size_on_doge(raw: Raw, sb: Sandbox) -> None:
 def test_stop_loss_triggers(raw: Raw, sb: Sandbox) -> None:
     bid, _ask, _ = _best(raw)
     trig = bid - D("0.5")
-    txid = raw.ok("AddOrder", {"pair": "XBTUSD", "type": "sell", "ordertype": "stop-loss", "volume": "0.01",
-                               "price": str(trig)})["txid"][0]
+    txid = raw.ok(
+        "AddOrder", {"pair": "XBTUSD", "type": "sell", "ordertype": "stop-loss", "volume": "0.01", "price": str(trig)}
+    )["txid"][0]
     assert raw.ok("QueryOrders", {"txid": txid})[txid]["status"] == "open"
     sb.take("XBTUSD", "sell", "3")  # a participant sweeps the bids: last price falls through the trigger
     info = raw.ok("QueryOrders", {"txid": txid})[txid]
@@ -133,8 +150,9 @@ def test_stop_loss_triggers(raw: Raw, sb: Sandbox) -> None:
 
 
 def test_amend_keeps_txid(raw: Raw) -> None:
-    txid = raw.ok("AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.02",
-                               "price": "50000.0"})["txid"][0]
+    txid = raw.ok(
+        "AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.02", "price": "50000.0"}
+    )["txid"][0]
     raw.ok("AmendOrder", {"txid": txid, "order_qty": "0.03", "limit_price": "50010.0"})
     info = raw.ok("OpenOrders")["open"][txid]
     assert (info["vol"], info["descr"]["price"]) == ("0.03000000", "50010.0")
@@ -210,9 +228,22 @@ def test_fail_next_kraken_error_and_http(raw: Raw, sb: Sandbox) -> None:
 def test_accept_then_timeout_processes_order(raw: Raw, sb: Sandbox) -> None:
     sb.faults.accept_then_timeout("AddOrder", delay=5)
     with pytest.raises(httpx.ReadTimeout):
-        raw.http.post("/0/private/AddOrder", timeout=0.5, **_signed(raw, "AddOrder", {
-            "pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.01", "price": "50000.0",
-            "cl_ord_id": "timeout-1"}))
+        raw.http.post(
+            "/0/private/AddOrder",
+            timeout=0.5,
+            **_signed(
+                raw,
+                "AddOrder",
+                {
+                    "pair": "XBTUSD",
+                    "type": "buy",
+                    "ordertype": "limit",
+                    "volume": "0.01",
+                    "price": "50000.0",
+                    "cl_ord_id": "timeout-1",
+                },
+            ),
+        )
     # the order exists: the client can find it by its cl_ord_id
     assert len(raw.ok("OpenOrders", {"cl_ord_id": "timeout-1"})["open"]) == 1
 
@@ -224,9 +255,14 @@ def _signed(raw: Raw, method: str, data: dict[str, str]) -> dict[str, Any]:
 
     n = raw.next_nonce()
     body = urllib.parse.urlencode({"nonce": n, **data}).encode()
-    return {"content": body, "headers": {"API-Key": raw.key, "API-Sign": sign(raw.secret, f"/0/private/{method}",
-                                                                             n, body),
-                                         "Content-Type": "application/x-www-form-urlencoded"}}
+    return {
+        "content": body,
+        "headers": {
+            "API-Key": raw.key,
+            "API-Sign": sign(raw.secret, f"/0/private/{method}", n, body),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    }
 
 
 def test_latency(sb: Sandbox) -> None:
@@ -257,8 +293,10 @@ def test_system_status_blocks_orders(raw: Raw, sb: Sandbox) -> None:
 
 
 def test_admin_http(raw: Raw, sb: Sandbox) -> None:
-    r = httpx.post(sb.rest_url + "/_sandbox/faults", json={"action": "fail_next", "path": "Assets", "n": 1,
-                                                           "error": "EGeneral:Internal error"})
+    r = httpx.post(
+        sb.rest_url + "/_sandbox/faults",
+        json={"action": "fail_next", "path": "Assets", "n": 1, "error": "EGeneral:Internal error"},
+    )
     assert r.json() == {"ok": True}
     assert raw.public("Assets")["error"] == ["EGeneral:Internal error"]
     raw.ok("AddOrder", {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.01", "price": "50000.0"})

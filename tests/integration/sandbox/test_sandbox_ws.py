@@ -53,9 +53,15 @@ async def token(sb: Sandbox, key: str, secret: str) -> str:
     n = str(time.time_ns())
     body = urllib.parse.urlencode({"nonce": n}).encode()
     async with httpx.AsyncClient() as c:
-        r = await c.post(sb.rest_url + "/0/private/GetWebSocketsToken", content=body, headers={
-            "API-Key": key, "API-Sign": sign(secret, "/0/private/GetWebSocketsToken", n, body),
-            "Content-Type": "application/x-www-form-urlencoded"})
+        r = await c.post(
+            sb.rest_url + "/0/private/GetWebSocketsToken",
+            content=body,
+            headers={
+                "API-Key": key,
+                "API-Sign": sign(secret, "/0/private/GetWebSocketsToken", n, body),
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
     return str(r.json()["result"]["token"])
 
 
@@ -66,13 +72,22 @@ async def test_status_ping_and_public_channels() -> None:
         await ws.send(json.dumps({"method": "ping", "req_id": 101}))
         assert_shape(await recv(ws, ack("pong")), load_ws("ws2_pong.json")[0])
         extras: list[tuple[str, dict[str, Any]]] = [
-            ("ticker", {}), ("trade", {"snapshot": True}), ("ohlc", {"interval": 5}), ("book", {})]
+            ("ticker", {}),
+            ("trade", {"snapshot": True}),
+            ("ohlc", {"interval": 5}),
+            ("book", {}),
+        ]
         for channel, extra in extras:
-            await ws.send(json.dumps({"method": "subscribe", "params": {"channel": channel, "symbol": ["BTC/USD"],
-                                                                         **extra}}))
+            await ws.send(
+                json.dumps({"method": "subscribe", "params": {"channel": channel, "symbol": ["BTC/USD"], **extra}})
+            )
             a = await recv(ws, ack("subscribe"))
-            ack_file = {"ticker": "ws2_ticker_subscribe_ack.json", "trade": "ws2_trade_subscribe_ack.json",
-                        "ohlc": "ws2_ohlc_subscribe_ack.jsonl", "book": "ws2_book_subscribe_ack.jsonl"}[channel]
+            ack_file = {
+                "ticker": "ws2_ticker_subscribe_ack.json",
+                "trade": "ws2_trade_subscribe_ack.json",
+                "ohlc": "ws2_ohlc_subscribe_ack.jsonl",
+                "book": "ws2_book_subscribe_ack.jsonl",
+            }[channel]
             assert_shape(a, load_ws(ack_file)[0])
             if channel in ("ticker", "book"):
                 snap = await recv(ws, is_(channel, "snapshot"))
@@ -96,8 +111,9 @@ async def test_status_ping_and_public_channels() -> None:
 @pytest.mark.parametrize("depth", [10, 25])
 async def test_book_checksums_verify_independently(depth: int) -> None:
     async with Sandbox(seed=7, market=False) as sb, websockets.connect(sb.ws_urls["spotPublicV2"]) as ws:
-        await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "book", "symbol": ["DOGE/USD"],
-                                                                     "depth": depth}}))
+        await ws.send(
+            json.dumps({"method": "subscribe", "params": {"channel": "book", "symbol": ["DOGE/USD"], "depth": depth}})
+        )
         snap = (await recv(ws, is_("book", "snapshot")))["data"][0]
         bids = {D(str(x["price"])): D(str(x["qty"])) for x in snap["bids"]}
         asks = {D(str(x["price"])): D(str(x["qty"])) for x in snap["asks"]}
@@ -152,8 +168,11 @@ async def test_level3_checksum() -> None:
         k, s = sb.create_key()
         tok = await token(sb, k, s)
         async with websockets.connect(sb.ws_urls["spotL3V2"]) as ws:
-            await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "level3", "symbol": ["BTC/USD"],
-                                                                         "token": tok}}))
+            await ws.send(
+                json.dumps(
+                    {"method": "subscribe", "params": {"channel": "level3", "symbol": ["BTC/USD"], "token": tok}}
+                )
+            )
             assert_shape(await recv(ws, ack("subscribe")), load_ws("ws2_level3_subscribe_ack.jsonl")[0])
             snap = await recv(ws, is_("level3", "snapshot"))
             assert_shape(snap, load_ws("ws2_level3_snapshot.json")[0])
@@ -180,8 +199,11 @@ async def test_level3_checksum() -> None:
             upd = await recv(ws, is_("level3", "update"))
             assert_shape(upd, load_ws("ws2_level3_update.json")[0])
         async with websockets.connect(sb.ws_urls["spotL3V2"]) as ws:
-            await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "level3", "symbol": ["BTC/USD"],
-                                                                         "token": "bogus"}}))
+            await ws.send(
+                json.dumps(
+                    {"method": "subscribe", "params": {"channel": "level3", "symbol": ["BTC/USD"], "token": "bogus"}}
+                )
+            )
             assert (await recv(ws, ack("subscribe")))["success"] is False
 
 
@@ -190,17 +212,33 @@ async def test_private_trading_and_executions() -> None:
         k, s = sb.create_key()
         tok = await token(sb, k, s)
         async with websockets.connect(sb.ws_urls["spotPrivateV2"]) as ws:
-            await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "executions", "token": tok,
-                                                                         "snap_orders": True, "snap_trades": True}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "method": "subscribe",
+                        "params": {"channel": "executions", "token": tok, "snap_orders": True, "snap_trades": True},
+                    }
+                )
+            )
             assert_shape(await recv(ws, ack("subscribe")), load_ws("ws2_executions_subscribe_ack.json")[0])
             snap = await recv(ws, is_("executions", "snapshot"))
             assert snap["sequence"] == 1 and snap["data"] == []
             await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "balances", "token": tok}}))
             assert_shape(await recv(ws, ack("subscribe")), load_ws("ws2_balances_subscribe_ack.json")[0])
             assert_shape(await recv(ws, is_("balances", "snapshot")), load_ws("ws2_balances_snapshot.json")[0])
-            req = {"method": "add_order", "params": {"order_type": "limit", "side": "buy", "limit_price": 65000.0,
-                                                     "order_userref": 3, "order_qty": 0.01, "symbol": "BTC/USD",
-                                                     "token": tok}, "req_id": 123456789}
+            req = {
+                "method": "add_order",
+                "params": {
+                    "order_type": "limit",
+                    "side": "buy",
+                    "limit_price": 65000.0,
+                    "order_userref": 3,
+                    "order_qty": 0.01,
+                    "symbol": "BTC/USD",
+                    "token": tok,
+                },
+                "req_id": 123456789,
+            }
             await ws.send(json.dumps(req))
             res = await recv(ws, ack("add_order"))
             assert_shape(res, load_ws("ws2_add_order_response.json")[0])
@@ -213,8 +251,9 @@ async def test_private_trading_and_executions() -> None:
             assert new["sequence"] == pend["sequence"] + 1 and new["data"][0]["order_status"] == "new"
             # take the order: a participant sells into it
             sb.take("BTC/USD", "sell", "0.01")
-            trade = await recv(ws, lambda m: m.get("channel") == "executions"
-                               and any(r.get("exec_type") == "trade" for r in m["data"]))
+            trade = await recv(
+                ws, lambda m: m.get("channel") == "executions" and any(r.get("exec_type") == "trade" for r in m["data"])
+            )
             seqs.append(trade["sequence"])
             row = next(r for r in trade["data"] if r["exec_type"] == "trade")
             assert_shape({**trade, "data": [row]}, load_ws("ws2_executions_update_trade.json")[0])
@@ -222,50 +261,143 @@ async def test_private_trading_and_executions() -> None:
             assert_shape(await recv(ws, is_("balances", "update")), load_ws("ws2_balances_update_trade.jsonl")[0])
             assert seqs == sorted(seqs) and seqs[0] >= 2
             # cancel by cl_ord_id, amend, edit, batch
-            await ws.send(json.dumps({"method": "add_order", "params": {
-                "order_type": "limit", "side": "buy", "limit_price": 50000.0, "order_qty": 0.01, "symbol": "BTC/USD",
-                "cl_ord_id": "2c6be801-1f53-4f79-a0bb-4ea1c95dfae9", "token": tok}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "method": "add_order",
+                        "params": {
+                            "order_type": "limit",
+                            "side": "buy",
+                            "limit_price": 50000.0,
+                            "order_qty": 0.01,
+                            "symbol": "BTC/USD",
+                            "cl_ord_id": "2c6be801-1f53-4f79-a0bb-4ea1c95dfae9",
+                            "token": tok,
+                        },
+                    }
+                )
+            )
             oid2 = (await recv(ws, ack("add_order")))["result"]["order_id"]
-            await ws.send(json.dumps({"method": "amend_order", "params": {
-                "cl_ord_id": "2c6be801-1f53-4f79-a0bb-4ea1c95dfae9", "limit_price": 50001.0, "order_qty": 0.02,
-                "token": tok}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "method": "amend_order",
+                        "params": {
+                            "cl_ord_id": "2c6be801-1f53-4f79-a0bb-4ea1c95dfae9",
+                            "limit_price": 50001.0,
+                            "order_qty": 0.02,
+                            "token": tok,
+                        },
+                    }
+                )
+            )
             assert_shape(await recv(ws, ack("amend_order")), load_ws("ws2_amend_order_response.json")[0])
-            await ws.send(json.dumps({"method": "edit_order", "params": {"order_id": oid2, "order_qty": 0.03,
-                                                                          "symbol": "BTC/USD", "token": tok},
-                                      "req_id": 1234567890}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "method": "edit_order",
+                        "params": {"order_id": oid2, "order_qty": 0.03, "symbol": "BTC/USD", "token": tok},
+                        "req_id": 1234567890,
+                    }
+                )
+            )
             edit = await recv(ws, ack("edit_order"))
             assert_shape(edit, load_ws("ws2_edit_order_response.json")[0])
             oid3 = edit["result"]["order_id"]
-            await ws.send(json.dumps({"method": "cancel_order", "params": {"order_id": [oid3, "OXXXXX-XXXXX-XXXXXX"],
-                                                                            "token": tok}, "req_id": 123456789}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "method": "cancel_order",
+                        "params": {"order_id": [oid3, "OXXXXX-XXXXX-XXXXXX"], "token": tok},
+                        "req_id": 123456789,
+                    }
+                )
+            )
             c1 = await recv(ws, ack("cancel_order"))
             assert_shape(c1, load_ws("ws2_cancel_order_response.jsonl")[0])
             c2 = await recv(ws, ack("cancel_order"))
             assert c2["success"] is False and c2["error"] == "EOrder:Unknown order"
-            await ws.send(json.dumps({"method": "batch_add", "params": {"symbol": "BTC/USD", "token": tok, "orders": [
-                {"limit_price": 40000.0, "order_qty": 0.01, "order_type": "limit", "order_userref": 1, "side": "buy"},
-                {"limit_price": 40001.0, "order_qty": 0.01, "order_type": "limit", "order_userref": 2, "side": "buy"}]},
-                "req_id": 1234567890}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "method": "batch_add",
+                        "params": {
+                            "symbol": "BTC/USD",
+                            "token": tok,
+                            "orders": [
+                                {
+                                    "limit_price": 40000.0,
+                                    "order_qty": 0.01,
+                                    "order_type": "limit",
+                                    "order_userref": 1,
+                                    "side": "buy",
+                                },
+                                {
+                                    "limit_price": 40001.0,
+                                    "order_qty": 0.01,
+                                    "order_type": "limit",
+                                    "order_userref": 2,
+                                    "side": "buy",
+                                },
+                            ],
+                        },
+                        "req_id": 1234567890,
+                    }
+                )
+            )
             batch = await recv(ws, ack("batch_add"))
             assert_shape(batch, load_ws("ws2_batch_add_response.json")[0])
             ids = [r["order_id"] for r in batch["result"]]
-            await ws.send(json.dumps({"method": "batch_cancel", "params": {"orders": ids, "token": tok},
-                                      "req_id": 1234567890}))
+            await ws.send(
+                json.dumps({"method": "batch_cancel", "params": {"orders": ids, "token": tok}, "req_id": 1234567890})
+            )
             assert_shape(await recv(ws, ack("batch_cancel")), load_ws("ws2_batch_cancel_response.json")[0])
-            await ws.send(json.dumps({"method": "cancel_all_orders_after", "params": {"timeout": 100, "token": tok},
-                                      "req_id": 1234567890}))
-            assert_shape(await recv(ws, ack("cancel_all_orders_after")),
-                         load_ws("ws2_cancel_all_orders_after_response.json")[0])
+            await ws.send(
+                json.dumps(
+                    {
+                        "method": "cancel_all_orders_after",
+                        "params": {"timeout": 100, "token": tok},
+                        "req_id": 1234567890,
+                    }
+                )
+            )
+            assert_shape(
+                await recv(ws, ack("cancel_all_orders_after")), load_ws("ws2_cancel_all_orders_after_response.json")[0]
+            )
             await ws.send(json.dumps({"method": "cancel_all", "params": {"token": tok}, "req_id": 1234567890}))
             assert_shape(await recv(ws, ack("cancel_all")), load_ws("ws2_cancel_all_response.json")[0])
-            await ws.send(json.dumps({"method": "add_order", "params": {
-                "order_type": "limit", "side": "buy", "limit_price": 60000.0, "order_qty": 1000, "symbol": "BTC/USD",
-                "token": tok}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "method": "add_order",
+                        "params": {
+                            "order_type": "limit",
+                            "side": "buy",
+                            "limit_price": 60000.0,
+                            "order_qty": 1000,
+                            "symbol": "BTC/USD",
+                            "token": tok,
+                        },
+                    }
+                )
+            )
             e = await recv(ws, ack("add_order"))
             assert e["success"] is False and e["error"] == "EOrder:Insufficient funds"
-            await ws.send(json.dumps({"method": "add_order", "params": {
-                "order_type": "limit", "side": "buy", "limit_price": 60000.0, "order_qty": 0.01, "symbol": "BTC/USD",
-                "token": "not-a-token"}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "method": "add_order",
+                        "params": {
+                            "order_type": "limit",
+                            "side": "buy",
+                            "limit_price": 60000.0,
+                            "order_qty": 0.01,
+                            "symbol": "BTC/USD",
+                            "token": "not-a-token",
+                        },
+                    }
+                )
+            )
             assert (await recv(ws, ack("add_order")))["success"] is False
 
 

@@ -72,12 +72,14 @@ def verify(sb: Sandbox, key: str, journal: OrderJournal) -> dict[str, int]:
     return {"duplicates": len(dups), "exchange_orders": len(exch), **journal.counts()}
 
 
-async def test_chaos_500_orders_with_faults_and_restart(sandbox: Sandbox, tmp_path: Path,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+async def test_chaos_500_orders_with_faults_and_restart(
+    sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.ERROR)  # thousands of expected warnings; keep the run fast
     sb = sandbox
-    key, secret = sb.create_key(balances={"ZUSD": "100000000", "ZEUR": "100000000", "XXBT": "1000", "XETH": "10000"},
-                                tier="pro")
+    key, secret = sb.create_key(
+        balances={"ZUSD": "100000000", "ZEUR": "100000000", "XXBT": "1000", "XETH": "10000"}, tier="pro"
+    )
     path = tmp_path / "chaos.sqlite3"
     rng = random.Random(20240601)
     n_orders, concurrency, restart_at = 500, 8, 250
@@ -87,16 +89,26 @@ async def test_chaos_500_orders_with_faults_and_restart(sandbox: Sandbox, tmp_pa
     def build(journal: OrderJournal) -> tuple[AsyncSpotClient, AsyncSafeOrderSubmitter]:
         # max_retries=0: the client does one lookup by cl_ord_id and then raises, so the submitter's own
         # grace / lookup / re-send path is what gets exercised
-        client = AsyncSpotClient(key, secret, environment=sb.environment, timeout=CLIENT_TIMEOUT, max_retries=0,
-                                 rate_limiter=NoRateLimit())
-        sub = AsyncSafeOrderSubmitter.spot_rest(client, journal, owner="chaos-bot", grace=0.15,
-                                                poll_interval=0.03, max_attempts=4, max_lookup_errors=4)
+        client = AsyncSpotClient(
+            key, secret, environment=sb.environment, timeout=CLIENT_TIMEOUT, max_retries=0, rate_limiter=NoRateLimit()
+        )
+        sub = AsyncSafeOrderSubmitter.spot_rest(
+            client, journal, owner="chaos-bot", grace=0.15, poll_interval=0.03, max_attempts=4, max_lookup_errors=4
+        )
         return client, sub
 
     def build_ws(journal: OrderJournal, rest: AsyncSpotClient) -> tuple[WebsocketAPIClient, AsyncSafeOrderSubmitter]:
         api = WebsocketAPIClient(key, secret, environment=sb.environment, request_timeout=CLIENT_TIMEOUT)
-        sub = AsyncSafeOrderSubmitter.spot_ws(api, journal, rest=rest, owner="chaos-bot-ws", grace=0.15,
-                                              poll_interval=0.03, max_attempts=4, max_lookup_errors=4)
+        sub = AsyncSafeOrderSubmitter.spot_ws(
+            api,
+            journal,
+            rest=rest,
+            owner="chaos-bot-ws",
+            grace=0.15,
+            poll_interval=0.03,
+            max_attempts=4,
+            max_lookup_errors=4,
+        )
         return api, sub
 
     def inject() -> None:
@@ -123,15 +135,32 @@ async def test_chaos_500_orders_with_faults_and_restart(sandbox: Sandbox, tmp_pa
     def order_args(i: int) -> dict[str, Any]:
         kind = i % 10
         if kind == 0:  # market order: fills at once, closed -> found via ClosedOrders
-            return {"symbol": "XBTUSD", "side": "buy" if i % 20 else "sell", "order_type": "market",
-                    "quantity": "0.0001"}
+            return {
+                "symbol": "XBTUSD",
+                "side": "buy" if i % 20 else "sell",
+                "order_type": "market",
+                "quantity": "0.0001",
+            }
         if is_ws(i):  # over the WebSocket API (WS symbol form)
-            return {"symbol": "BTC/EUR", "side": "buy", "order_type": "limit", "quantity": "0.0002",
-                    "price": Decimal("20000") + i}
-        pair, price = (("XBTUSD", Decimal("20000") + i), ("ETHUSD", Decimal("1000") + i),
-                       ("XBTEUR", Decimal("20000") + i))[i % 3]
-        return {"symbol": pair, "side": "buy", "order_type": "limit", "quantity": "0.01" if pair == "ETHUSD"
-                else "0.0002", "price": price}
+            return {
+                "symbol": "BTC/EUR",
+                "side": "buy",
+                "order_type": "limit",
+                "quantity": "0.0002",
+                "price": Decimal("20000") + i,
+            }
+        pair, price = (
+            ("XBTUSD", Decimal("20000") + i),
+            ("ETHUSD", Decimal("1000") + i),
+            ("XBTEUR", Decimal("20000") + i),
+        )[i % 3]
+        return {
+            "symbol": pair,
+            "side": "buy",
+            "order_type": "limit",
+            "quantity": "0.01" if pair == "ETHUSD" else "0.0002",
+            "price": price,
+        }
 
     outcomes: collections.Counter[str] = collections.Counter()
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -167,8 +196,9 @@ async def test_chaos_500_orders_with_faults_and_restart(sandbox: Sandbox, tmp_pa
     for _ in range(concurrency):
         sb.faults.accept_then_timeout("AddOrder", delay=5.0)
     faults["accept_then_timeout(crash)"] += concurrency
-    crash_client = AsyncSpotClient(key, secret, environment=sb.environment, timeout=10.0, max_retries=0,
-                                   rate_limiter=NoRateLimit())
+    crash_client = AsyncSpotClient(
+        key, secret, environment=sb.environment, timeout=10.0, max_retries=0, rate_limiter=NoRateLimit()
+    )
     crash_sub = AsyncSafeOrderSubmitter.spot_rest(crash_client, journal, owner="chaos-bot")
     await crash_sub.start()
     before = len([r for r in sb.requests if r["path"].endswith("AddOrder")])
@@ -227,10 +257,12 @@ async def test_chaos_500_orders_with_faults_and_restart(sandbox: Sandbox, tmp_pa
     journal.close()
     with contextlib.suppress(Exception):
         await client.aclose()
-    print(f"\nCHAOS: orders={total_submitted} faults={dict(faults)} total_faults={sum(faults.values())} "
-          f"outcomes={dict(outcomes)} restart: checked={report.checked} acknowledged={report.acknowledged} "
-          f"not_placed={report.not_placed} journal={result} rest_stats_after_restart={stats} "
-          f"ws_stats_after_restart={ws_stats} elapsed={elapsed:.1f}s")
+    print(
+        f"\nCHAOS: orders={total_submitted} faults={dict(faults)} total_faults={sum(faults.values())} "
+        f"outcomes={dict(outcomes)} restart: checked={report.checked} acknowledged={report.acknowledged} "
+        f"not_placed={report.not_placed} journal={result} rest_stats_after_restart={stats} "
+        f"ws_stats_after_restart={ws_stats} elapsed={elapsed:.1f}s"
+    )
     assert faults["ws_dropped"] >= 5
     assert ws_stats["acknowledged"] > 0
     assert elapsed < 30
@@ -259,8 +291,12 @@ def test_real_process_sigkill_mid_order_is_reconciled(sandbox: Sandbox, tmp_path
     sb = sandbox
     key, secret = sb.create_key(balances={"ZUSD": "10000000"}, tier="pro")
     path = tmp_path / "killed.sqlite3"
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, sb.rest_url, key, secret, str(path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, sb.rest_url, key, secret, str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         acked = 0
         assert proc.stdout is not None

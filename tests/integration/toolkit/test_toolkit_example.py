@@ -13,8 +13,11 @@ def test_reconnect_example_runs() -> None:
     proc = subprocess.run([sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    closed, backfill, opened = (out.index("[gate] CLOSED"), out.index("[gate] backfill done"),
-                                out.index("[gate] OPEN again"))
+    closed, backfill, opened = (
+        out.index("[gate] CLOSED"),
+        out.index("[gate] backfill done"),
+        out.index("[gate] OPEN again"),
+    )
     assert closed < backfill < opened
     assert out.count("(from rest)") + out.count("(from ws)") == 3
     assert "fills in AccountState: 3, in the journal: 3 -> OK" in out and out.rstrip().endswith("done")

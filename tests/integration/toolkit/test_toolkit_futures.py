@@ -56,8 +56,15 @@ def sandbox() -> Iterator[Sandbox]:
 def sync_client(sb: Sandbox, key: str, secret: str, *, timeout: float = CLIENT_TIMEOUT) -> DerivativesClient:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return DerivativesClient(key, secret, environment=sb.environment, timeout=timeout, max_retries=0,
-                                 rate_limiter=NoRateLimit(), retry_policy=FAST_POLICY)
+        return DerivativesClient(
+            key,
+            secret,
+            environment=sb.environment,
+            timeout=timeout,
+            max_retries=0,
+            rate_limiter=NoRateLimit(),
+            retry_policy=FAST_POLICY,
+        )
 
 
 def live_orders_by_cli(sb: Sandbox, key: str) -> collections.Counter[str | None]:
@@ -186,17 +193,31 @@ def test_futures_crashed_run_is_reconciled_on_start(sandbox: Sandbox, tmp_path: 
     # journaled), one 'sent' never arrived, one intent was never sent
     with OrderJournal.open(path) as journal, sync_client(sb, key, secret, timeout=5.0) as client:
         for cl, price in ((landed, "21000"), (lost, "21001"), (never_sent, "21002")):
-            journal.record_intent(cl_ord_id=cl, symbol=SYMBOL, side="buy", order_type="lmt", quantity="0.001",
-                                  price=price, product="futures", owner="fut-bot")
+            journal.record_intent(
+                cl_ord_id=cl,
+                symbol=SYMBOL,
+                side="buy",
+                order_type="lmt",
+                quantity="0.001",
+                price=price,
+                product="futures",
+                owner="fut-bot",
+            )
         journal.mark_sent(landed, owner="fut-bot", lease=60)
         journal.mark_sent(lost, owner="fut-bot", lease=60)
-        client.submit_order(orderType="lmt", symbol=SYMBOL, side="buy", size="0.001", limitPrice="21000",
-                            cliOrdId=landed)
+        client.submit_order(
+            orderType="lmt", symbol=SYMBOL, side="buy", size="0.001", limitPrice="21000", cliOrdId=landed
+        )
     with OrderJournal.open(path) as journal, sync_client(sb, key, secret, timeout=5.0) as client:
         sub = SafeOrderSubmitter.futures_rest(client, journal, owner="fut-bot", grace=0.2, poll_interval=0.02)
         report = sub.start()
-        assert (report.checked, report.acknowledged, report.not_placed, report.abandoned, report.unresolved) == \
-            (3, 1, 1, 1, 0)
+        assert (report.checked, report.acknowledged, report.not_placed, report.abandoned, report.unresolved) == (
+            3,
+            1,
+            1,
+            1,
+            0,
+        )
         assert journal.get(landed).status is S.ACKNOWLEDGED and journal.get(landed).order_id
         assert journal.get(lost).status is S.NOT_PLACED
         assert journal.get(never_sent).status is S.ABANDONED
@@ -212,8 +233,15 @@ async def test_futures_async_cancelled_mid_order_is_reconciled(sandbox: Sandbox,
     key, secret = sb.create_futures_key()
     path = tmp_path / "futures-async.sqlite3"
     journal = OrderJournal.open(path)
-    client = AsyncDerivativesClient(key, secret, environment=sb.environment, timeout=10.0, max_retries=0,
-                                    rate_limiter=NoRateLimit(), retry_policy=FAST_POLICY)
+    client = AsyncDerivativesClient(
+        key,
+        secret,
+        environment=sb.environment,
+        timeout=10.0,
+        max_retries=0,
+        rate_limiter=NoRateLimit(),
+        retry_policy=FAST_POLICY,
+    )
     sub = AsyncSafeOrderSubmitter.futures_rest(client, journal, owner="fut-async")
     await sub.start()
     sb.faults.accept_then_timeout(SEND, n=1, delay=5.0)
@@ -232,8 +260,15 @@ async def test_futures_async_cancelled_mid_order_is_reconciled(sandbox: Sandbox,
     sb.faults.clear()
 
     journal = OrderJournal.open(path)
-    client = AsyncDerivativesClient(key, secret, environment=sb.environment, timeout=5.0, max_retries=0,
-                                    rate_limiter=NoRateLimit(), retry_policy=FAST_POLICY)
+    client = AsyncDerivativesClient(
+        key,
+        secret,
+        environment=sb.environment,
+        timeout=5.0,
+        max_retries=0,
+        rate_limiter=NoRateLimit(),
+        retry_policy=FAST_POLICY,
+    )
     sub = AsyncSafeOrderSubmitter.futures_rest(client, journal, owner="fut-async", grace=0.2, poll_interval=0.02)
     report = await sub.start()
     assert report.acknowledged == 1 and report.unresolved == 0
@@ -243,8 +278,9 @@ async def test_futures_async_cancelled_mid_order_is_reconciled(sandbox: Sandbox,
     journal.close()
 
 
-async def test_futures_chaos_100_orders_zero_duplicates(sandbox: Sandbox, tmp_path: Path,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
+async def test_futures_chaos_100_orders_zero_duplicates(
+    sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.ERROR)
     sb = sandbox
     key, secret = sb.create_futures_key(balances={"USD": "100000000"})
@@ -253,10 +289,18 @@ async def test_futures_chaos_100_orders_zero_duplicates(sandbox: Sandbox, tmp_pa
     faults: collections.Counter[str] = collections.Counter()
     outcomes: collections.Counter[str] = collections.Counter()
     journal = OrderJournal.open(tmp_path / "futures-chaos.sqlite3")
-    client = AsyncDerivativesClient(key, secret, environment=sb.environment, timeout=CLIENT_TIMEOUT, max_retries=0,
-                                    rate_limiter=NoRateLimit(), retry_policy=FAST_POLICY)
-    sub = AsyncSafeOrderSubmitter.futures_rest(client, journal, owner="fut-chaos", grace=0.15, poll_interval=0.03,
-                                               max_attempts=4, max_lookup_errors=4)
+    client = AsyncDerivativesClient(
+        key,
+        secret,
+        environment=sb.environment,
+        timeout=CLIENT_TIMEOUT,
+        max_retries=0,
+        rate_limiter=NoRateLimit(),
+        retry_policy=FAST_POLICY,
+    )
+    sub = AsyncSafeOrderSubmitter.futures_rest(
+        client, journal, owner="fut-chaos", grace=0.15, poll_interval=0.03, max_attempts=4, max_lookup_errors=4
+    )
     t0 = time.monotonic()
 
     def inject() -> None:
@@ -279,8 +323,13 @@ async def test_futures_chaos_100_orders_zero_duplicates(sandbox: Sandbox, tmp_pa
             return {"symbol": SYMBOL, "side": "buy" if i % 20 else "sell", "order_type": "mkt", "quantity": "0.001"}
         if i % 10 == 7:  # refused by the exchange
             return {"symbol": SYMBOL, "side": "sell", "order_type": "post", "quantity": "0.001", "price": "20000"}
-        return {"symbol": SYMBOL, "side": "buy", "order_type": "lmt", "quantity": "0.001",
-                "price": Decimal("30000") + i}
+        return {
+            "symbol": SYMBOL,
+            "side": "buy",
+            "order_type": "lmt",
+            "quantity": "0.001",
+            "price": Decimal("30000") + i,
+        }
 
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(n_orders):
@@ -313,9 +362,11 @@ async def test_futures_chaos_100_orders_zero_duplicates(sandbox: Sandbox, tmp_pa
     assert result.get("rejected", 0) == n_orders // 10
     assert result["acknowledged"] >= n_orders * 0.8
     refused_copies = sum(1 for o in sb.orders(key) if o.get("error") == "CLIENT_ORDER_ID_IN_USE")
-    print(f"\nFUTURES CHAOS: orders={n_orders} faults={dict(faults)} total_faults={sum(faults.values())} "
-          f"outcomes={dict(outcomes)} journal={result} resends_refused_as_duplicate={refused_copies} "
-          f"stats={dict(sub.stats)} elapsed={elapsed:.1f}s")
+    print(
+        f"\nFUTURES CHAOS: orders={n_orders} faults={dict(faults)} total_faults={sum(faults.values())} "
+        f"outcomes={dict(outcomes)} journal={result} resends_refused_as_duplicate={refused_copies} "
+        f"stats={dict(sub.stats)} elapsed={elapsed:.1f}s"
+    )
     await client.aclose()
     journal.close()
     assert elapsed < 10

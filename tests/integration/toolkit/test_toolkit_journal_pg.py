@@ -18,8 +18,14 @@ S = JournalStatus
 
 
 def _intent(j: OrderJournal, cl: str, **kw: object) -> None:
-    args: dict[str, object] = {"cl_ord_id": cl, "symbol": "XBTUSD", "side": "buy", "order_type": "limit",
-                               "quantity": "0.01", "price": "30000.1"}
+    args: dict[str, object] = {
+        "cl_ord_id": cl,
+        "symbol": "XBTUSD",
+        "side": "buy",
+        "order_type": "limit",
+        "quantity": "0.01",
+        "price": "30000.1",
+    }
     args.update(kw)
     j.record_intent(**args)  # type: ignore[arg-type]
 

@@ -24,7 +24,8 @@ def sandbox_seed() -> int:
 
 
 async def test_fills_missed_while_down_are_backfilled_once_and_gate_blocks_orders(
-    sandbox: Sandbox, tmp_path: Path,
+    sandbox: Sandbox,
+    tmp_path: Path,
 ) -> None:
     sb = sandbox
     async with GatedSpotAccount(sb, tmp_path / "gate.sqlite3") as acct:

@@ -22,8 +22,11 @@ FAST = Backoff(first_jitter=0.01, base=0.05, max_delay=0.5)
 
 
 def ws_subscribes(sb: Sandbox, ws_key: str, method: str = "subscribe") -> list[dict[str, Any]]:
-    return [r["params"]["params"] for r in sb.requests
-            if r["transport"] == "ws" and r["method"] == method and r["path"] == ws_key]
+    return [
+        r["params"]["params"]
+        for r in sb.requests
+        if r["transport"] == "ws" and r["method"] == method and r["path"] == ws_key
+    ]
 
 
 def token_calls(sb: Sandbox) -> int:
@@ -35,7 +38,8 @@ async def test_events_fire_on_subscribe_and_messages_are_decimal(sb: Sandbox) ->
     rec = Recorder(ws)
     async with ws:
         acks = await asyncio.wait_for(
-            ws.subscribe({"topic": "ticker", "payload": {"symbol": ["BTC/USD", "ETH/USD"]}}, PUB), 5)
+            ws.subscribe({"topic": "ticker", "payload": {"symbol": ["BTC/USD", "ETH/USD"]}}, PUB), 5
+        )
         assert sorted(a["result"]["symbol"] for a in acks) == ["BTC/USD", "ETH/USD"]
         (opened,) = await rec.wait("open", PUB)
         assert opened.url == sb.ws_urls[PUB] and not opened.reconnect
@@ -52,8 +56,7 @@ async def test_wrong_symbol_form_is_refused_before_sending(sb: Sandbox) -> None:
             with pytest.raises(SymbolFormatError):
                 ws.subscribe({"topic": "ticker", "payload": {"symbol": [bad]}}, PUB)
         with pytest.raises(SymbolFormatError):
-            ws.subscribe({"topic": "ticker", "payload": {"product_ids": ["BTC/USD"]}},
-                         WS_KEY_MAP.derivativesPublicV1)
+            ws.subscribe({"topic": "ticker", "payload": {"product_ids": ["BTC/USD"]}}, WS_KEY_MAP.derivativesPublicV1)
         assert ws.subscriptions(PUB) == []
     assert ws_subscribes(sb, PUB) == []
 
@@ -75,12 +78,15 @@ async def test_drop_brings_back_same_subscriptions_with_a_fresh_token(sb: Sandbo
     ws = WebsocketClient(key, secret, environment=sb.environment, reconnect_backoff=FAST)
     rec = Recorder(ws)
     async with ws:
-        await asyncio.wait_for(asyncio.gather(
-            ws.subscribe({"topic": "ticker", "payload": {"symbol": ["BTC/USD"]}}, PUB),
-            ws.subscribe({"topic": "book", "payload": {"symbol": ["ETH/USD"], "depth": 25}}, PUB),
-            ws.subscribe({"topic": "executions", "payload": {"snap_orders": True, "snap_trades": False}}, PRIV),
-            ws.subscribe("balances", PRIV),
-        ), 5)
+        await asyncio.wait_for(
+            asyncio.gather(
+                ws.subscribe({"topic": "ticker", "payload": {"symbol": ["BTC/USD"]}}, PUB),
+                ws.subscribe({"topic": "book", "payload": {"symbol": ["ETH/USD"], "depth": 25}}, PUB),
+                ws.subscribe({"topic": "executions", "payload": {"snap_orders": True, "snap_trades": False}}, PRIV),
+                ws.subscribe("balances", PRIV),
+            ),
+            5,
+        )
         token_before = ws.connection(PRIV).token
         assert token_calls(sb) == 1
         before_pub, before_priv = ws_subscribes(sb, PUB), ws_subscribes(sb, PRIV)
@@ -91,11 +97,12 @@ async def test_drop_brings_back_same_subscriptions_with_a_fresh_token(sb: Sandbo
 
         reasons = [e.reason for e in rec.of("reconnecting")]
         assert reasons and all("1006" in r or "lost" in r for r in reasons)
-        after_pub, after_priv = ws_subscribes(sb, PUB)[len(before_pub):], ws_subscribes(sb, PRIV)[len(before_priv):]
+        after_pub, after_priv = ws_subscribes(sb, PUB)[len(before_pub) :], ws_subscribes(sb, PRIV)[len(before_priv) :]
         assert sorted(map(repr, after_pub)) == sorted(map(repr, before_pub))  # same parameters
         strip = [{k: v for k, v in p.items() if k != "token"} for p in before_priv]
-        assert sorted(map(repr, strip)) == sorted(map(repr, [{k: v for k, v in p.items() if k != "token"}
-                                                             for p in after_priv]))
+        assert sorted(map(repr, strip)) == sorted(
+            map(repr, [{k: v for k, v in p.items() if k != "token"} for p in after_priv])
+        )
         assert token_calls(sb) == 2  # a fresh GetWebSocketsToken per connection
         assert ws.connection(PRIV).token not in (None, token_before)
         assert len(rec.of("authenticated", PRIV)) == 2
@@ -105,8 +112,7 @@ async def test_drop_brings_back_same_subscriptions_with_a_fresh_token(sb: Sandbo
 
 
 async def test_stalled_connection_is_detected_within_the_staleness_window(sb: Sandbox) -> None:
-    ws = WebsocketClient(environment=sb.environment, staleness_timeout=0.6, ping_interval=0.2,
-                         reconnect_backoff=FAST)
+    ws = WebsocketClient(environment=sb.environment, staleness_timeout=0.6, ping_interval=0.2, reconnect_backoff=FAST)
     rec = Recorder(ws)
     async with ws:
         await asyncio.wait_for(ws.subscribe({"topic": "ticker", "payload": {"symbol": ["BTC/USD"]}}, PUB), 5)
@@ -140,8 +146,7 @@ async def test_unsubscribed_topic_stays_gone_after_reconnect(sb: Sandbox) -> Non
     ws = WebsocketClient(environment=sb.environment, reconnect_backoff=FAST)
     rec = Recorder(ws)
     async with ws:
-        await asyncio.wait_for(ws.subscribe(
-            {"topic": "ticker", "payload": {"symbol": ["BTC/USD", "ETH/USD"]}}, PUB), 5)
+        await asyncio.wait_for(ws.subscribe({"topic": "ticker", "payload": {"symbol": ["BTC/USD", "ETH/USD"]}}, PUB), 5)
         await asyncio.wait_for(ws.unsubscribe({"topic": "ticker", "payload": {"symbol": ["ETH/USD"]}}, PUB), 5)
         n = len(ws_subscribes(sb, PUB))
         sb.faults.drop_ws_connections(PUB)
@@ -154,11 +159,14 @@ async def test_hundred_drops_leave_one_subscription_per_topic_and_no_leaks(sb: S
     ws = WebsocketClient(environment=sb.environment, reconnect_backoff=FAST, connect_budget=(500, 60.0))
     rec = Recorder(ws)
     async with ws:
-        await asyncio.wait_for(asyncio.gather(
-            ws.subscribe({"topic": "ticker", "payload": {"symbol": ["BTC/USD"]}}, PUB),
-            ws.subscribe({"topic": "trade", "payload": {"symbol": ["BTC/USD"]}}, PUB),
-            ws.subscribe({"topic": "ticker", "payload": {"symbol": ["BTC/USD"]}}, PUB),  # duplicate
-        ), 5)
+        await asyncio.wait_for(
+            asyncio.gather(
+                ws.subscribe({"topic": "ticker", "payload": {"symbol": ["BTC/USD"]}}, PUB),
+                ws.subscribe({"topic": "trade", "payload": {"symbol": ["BTC/USD"]}}, PUB),
+                ws.subscribe({"topic": "ticker", "payload": {"symbol": ["BTC/USD"]}}, PUB),  # duplicate
+            ),
+            5,
+        )
         tasks_before = len(asyncio.all_tasks())
         for i in range(100):
             sb.faults.drop_ws_connections(PUB)
@@ -169,7 +177,9 @@ async def test_hundred_drops_leave_one_subscription_per_topic_and_no_leaks(sb: S
                 per_topic[(p["channel"], s)] += 1
         assert dict(per_topic) == {("ticker", "BTC/USD"): 101, ("trade", "BTC/USD"): 101}
         assert [(s["topic"], s["symbol"], s["acked"]) for s in ws.subscriptions(PUB)] == [
-            ("ticker", "BTC/USD", True), ("trade", "BTC/USD", True)]
+            ("ticker", "BTC/USD", True),
+            ("trade", "BTC/USD", True),
+        ]
         assert len(sb.ctx.ws_registry.connections(PUB)) == 1  # no leaked sockets
         assert len(asyncio.all_tasks()) <= tasks_before  # no leaked tasks
         downs = [e.downtime for e in rec.of("reconnected", PUB)]

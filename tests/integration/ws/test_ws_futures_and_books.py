@@ -22,19 +22,23 @@ FAST = Backoff(first_jitter=0.01, base=0.05, max_delay=0.5)
 
 
 def futures_ws_requests(sb: Sandbox, event: str) -> list[dict[str, Any]]:
-    return [r["params"] for r in sb.requests if r["transport"] == "ws" and r["method"] == event
-            and r["path"] == "/ws/v1"]
+    return [
+        r["params"] for r in sb.requests if r["transport"] == "ws" and r["method"] == event and r["path"] == "/ws/v1"
+    ]
 
 
 async def test_public_futures_feeds(sb: Sandbox) -> None:
     ws = WebsocketClient(environment=sb.environment)
     rec = Recorder(ws)
     async with ws:
-        acks = await asyncio.wait_for(asyncio.gather(
-            ws.subscribe({"topic": "ticker", "payload": {"product_ids": ["PF_XBTUSD"]}}, DPUB),
-            ws.subscribe({"topic": "trade", "payload": {"product_ids": ["PF_XBTUSD"]}}, DPUB),
-            ws.subscribe("heartbeat", DPUB),
-        ), 5)
+        acks = await asyncio.wait_for(
+            asyncio.gather(
+                ws.subscribe({"topic": "ticker", "payload": {"product_ids": ["PF_XBTUSD"]}}, DPUB),
+                ws.subscribe({"topic": "trade", "payload": {"product_ids": ["PF_XBTUSD"]}}, DPUB),
+                ws.subscribe("heartbeat", DPUB),
+            ),
+            5,
+        )
         assert [a[0]["event"] for a in acks] == ["subscribed"] * 3
         await rec.wait("message", DPUB, where=lambda e: e.channel == "ticker")
         await rec.wait("message", DPUB, where=lambda e: e.channel == "trade_snapshot")
@@ -42,8 +46,9 @@ async def test_public_futures_feeds(sb: Sandbox) -> None:
 
 async def test_private_futures_feeds_rechallenge_after_reconnect(sb: Sandbox) -> None:
     fkey, fsecret = sb.create_futures_key()
-    ws = WebsocketClient(futures_api_key=fkey, futures_api_secret=fsecret, environment=sb.environment,
-                         reconnect_backoff=FAST)
+    ws = WebsocketClient(
+        futures_api_key=fkey, futures_api_secret=fsecret, environment=sb.environment, reconnect_backoff=FAST
+    )
     rec = Recorder(ws)
     feeds = ["open_orders", "fills", "balances", "open_positions", "account_log", "notifications_auth"]
     async with ws:
@@ -62,8 +67,9 @@ async def test_private_futures_feeds_rechallenge_after_reconnect(sb: Sandbox) ->
         assert sorted(r["feed"] for r in resent) == sorted(feeds)  # each exactly once
         assert {r["original_challenge"] for r in resent} == {second}
         # fresh snapshots on both connections (2 feeds x 2 sessions)
-        await rec.wait("message", DPRIV, count=4,
-                       where=lambda e: e.channel in ("open_orders_snapshot", "fills_snapshot"))
+        await rec.wait(
+            "message", DPRIV, count=4, where=lambda e: e.channel in ("open_orders_snapshot", "fills_snapshot")
+        )
 
 
 async def test_spot_books_resync_only_the_corrupted_symbol(sb: Sandbox) -> None:
@@ -82,8 +88,11 @@ async def test_spot_books_resync_only_the_corrupted_symbol(sb: Sandbox) -> None:
         assert ev.symbol == "BTC/USD" and ev.reason == "checksum_mismatch"
         await asyncio.wait_for(btc.ready(), 10)
         assert btc.resyncs == 1 and eth.resyncs == 0 and eth.is_ready
-        unsubs = [r["params"]["params"] for r in sb.requests
-                  if r["transport"] == "ws" and r["method"] == "unsubscribe" and r["path"] == PUB]
+        unsubs = [
+            r["params"]["params"]
+            for r in sb.requests
+            if r["transport"] == "ws" and r["method"] == "unsubscribe" and r["path"] == PUB
+        ]
         assert [u["symbol"] for u in unsubs] == [["BTC/USD"]]
         await rec.wait("message", PUB, where=lambda e: e.channel == "book")
         await asyncio.wait_for(_until(lambda: bool(updates)), 10)
@@ -103,8 +112,15 @@ async def test_derivatives_book_ready_and_seq_gap_resyncs(sb: Sandbox) -> None:
         assert book.best_bid is not None
         seq = book.sequence
         assert seq is not None
-        gap = {"feed": "book", "product_id": "PF_XBTUSD", "side": "buy", "seq": seq + 5, "price": 1, "qty": 1,
-               "timestamp": 1}
+        gap = {
+            "feed": "book",
+            "product_id": "PF_XBTUSD",
+            "side": "buy",
+            "seq": seq + 5,
+            "price": 1,
+            "qty": 1,
+            "timestamp": 1,
+        }
         ws._frame_hook(DPUB, gap, b"")  # what the reader does with a frame that skips sequence numbers
         (ev,) = await rec.wait("book_resync", DPUB)
         assert ev.reason == "sequence_gap" and isinstance(ev.error, SequenceGapError)
@@ -130,8 +146,7 @@ async def test_books_are_not_ready_while_disconnected_and_come_back(sb: Sandbox)
 async def test_stalled_derivatives_connection_is_detected_and_reconnected(sb: Sandbox) -> None:
     """No feed subscribed: only protocol pings keep the connection alive, so a stalled server (which
     answers nothing, pings included, like a half-open socket) must be noticed by staleness."""
-    ws = WebsocketClient(environment=sb.environment, staleness_timeout=0.6, ping_interval=0.15,
-                         reconnect_backoff=FAST)
+    ws = WebsocketClient(environment=sb.environment, staleness_timeout=0.6, ping_interval=0.15, reconnect_backoff=FAST)
     rec = Recorder(ws)
     async with ws:
         await ws.connect(DPUB, timeout=5)
@@ -167,8 +182,9 @@ async def test_level3_book_ready_resyncs_on_corrupted_checksum_and_tracks_own_or
         assert sum(o.qty for o in orders) == bid[1]  # the L2 view is the sum of the L3 queue
         # an own order joins the back of the best bid's queue
         api = WebsocketAPIClient(ws_client=ws)
-        placed = await api.submit_spot_order(order_type="limit", side="buy", symbol="BTC/USD", order_qty="0.01",
-                                             limit_price=bid[0], post_only=True)
+        placed = await api.submit_spot_order(
+            order_type="limit", side="buy", symbol="BTC/USD", order_qty="0.01", limit_price=bid[0], post_only=True
+        )
         await asyncio.wait_for(_until(lambda: book.order(placed.order_id) is not None), 10)
         pos = book.queue_position(placed.order_id)
         assert pos is not None and pos[0] >= len(orders) - 1
@@ -178,8 +194,11 @@ async def test_level3_book_ready_resyncs_on_corrupted_checksum_and_tracks_own_or
         assert ev.symbol == "BTC/USD" and ev.reason == "checksum_mismatch"
         await asyncio.wait_for(book.ready(), 10)
         assert book.resyncs == 1
-        unsubs = [r["params"]["params"] for r in sb.requests
-                  if r["transport"] == "ws" and r["method"] == "unsubscribe" and r["path"] == L3]
+        unsubs = [
+            r["params"]["params"]
+            for r in sb.requests
+            if r["transport"] == "ws" and r["method"] == "unsubscribe" and r["path"] == L3
+        ]
         assert [(u["channel"], u["symbol"]) for u in unsubs] == [("level3", ["BTC/USD"])]
         assert book.order(placed.order_id) is not None  # still there after the fresh snapshot
         # a dropped connection: not ready until the reconnect's snapshot (with a fresh token)

@@ -27,8 +27,13 @@ async def _api_client(sb: Sandbox, key: str, secret: str, limiter: RateLimiter) 
     """Orders through ``WebsocketAPIClient.submit_spot_order``."""
     async with WebsocketAPIClient(key, secret, environment=sb.environment, rate_limiter=limiter) as api:
         yield lambda: api.submit_spot_order(
-            order_type="limit", side="buy", symbol="BTC/USD", order_qty="0.001", limit_price="1000",
-            time_in_force="ioc", timeout=5,
+            order_type="limit",
+            side="buy",
+            symbol="BTC/USD",
+            order_qty="0.001",
+            limit_price="1000",
+            time_in_force="ioc",
+            timeout=5,
         )
 
 
@@ -57,8 +62,9 @@ async def test_default_limiter_is_shared_and_fed_by_executions() -> None:
             from krakenkit.rest import AsyncSpotClient
 
             async with AsyncSpotClient(key, secret, environment=sb.environment, rate_limiter=NoRateLimit()) as rest:
-                placed = await rest.submit_order(ordertype="limit", type="buy", volume="0.001", pair="XBTUSD",
-                                                 price="1000")
+                placed = await rest.submit_order(
+                    ordertype="limit", type="buy", volume="0.001", pair="XBTUSD", price="1000"
+                )
             txid = placed.txid[0]
 
             def has_row() -> bool:

@@ -22,8 +22,18 @@ class Recorder:
     def __init__(self, ws: WebsocketClient) -> None:
         self.events: list[WsEvent] = []
         self._cond = asyncio.Condition()
-        for name in ("open", "authenticated", "message", "response", "reconnecting", "reconnected",
-                     "exception", "close", "book_resync", "queue_full"):
+        for name in (
+            "open",
+            "authenticated",
+            "message",
+            "response",
+            "reconnecting",
+            "reconnected",
+            "exception",
+            "close",
+            "book_resync",
+            "queue_full",
+        ):
             ws.on(name, self._on)
 
     async def _on(self, ev: WsEvent) -> None:
@@ -34,8 +44,9 @@ class Recorder:
     def of(self, name: str, ws_key: str | None = None) -> list[Any]:
         return [e for e in self.events if e.name == name and (ws_key is None or e.ws_key == ws_key)]
 
-    async def wait(self, name: str, ws_key: str | None = None, *, count: int = 1, timeout: float = 5.0,
-                   where: Any = None) -> list[Any]:
+    async def wait(
+        self, name: str, ws_key: str | None = None, *, count: int = 1, timeout: float = 5.0, where: Any = None
+    ) -> list[Any]:
         def matching() -> list[Any]:
             return [e for e in self.of(name, ws_key) if where is None or where(e)]
 

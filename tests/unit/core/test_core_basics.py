@@ -71,8 +71,13 @@ def test_nonce_source_shared_per_key_and_monotonic() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(Decimal("1.50"), Decimal("1.50")), ("0.1", Decimal("0.1")), (3, Decimal(3)), (0.1, Decimal("0.1")),
-     (1e-7, Decimal("1e-7"))],
+    [
+        (Decimal("1.50"), Decimal("1.50")),
+        ("0.1", Decimal("0.1")),
+        (3, Decimal(3)),
+        (0.1, Decimal("0.1")),
+        (1e-7, Decimal("1e-7")),
+    ],
 )
 def test_to_decimal_accepts(value: object, expected: Decimal) -> None:
     assert to_decimal(value, "volume") == expected

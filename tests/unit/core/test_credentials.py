@@ -49,8 +49,12 @@ def test_missing_env_file_is_empty(tmp_path: Path) -> None:
 
 
 def test_from_env_spot_and_futures() -> None:
-    env = {"API_SPOT_KEY": "spotkey123456", "API_SPOT_SECRET": SECRET,
-           "API_FUTURES_KEY": "futkey123456", "API_FUTURES_SECRET": "c2VjcmV0"}
+    env = {
+        "API_SPOT_KEY": "spotkey123456",
+        "API_SPOT_SECRET": SECRET,
+        "API_FUTURES_KEY": "futkey123456",
+        "API_FUTURES_SECRET": "c2VjcmV0",
+    }
     spot = Credentials.from_env("spot", environ=env)
     fut = Credentials.from_env("futures", environ=env)
     assert (spot.api_key, spot.secret_value(), spot.product) == ("spotkey123456", SECRET, "spot")

@@ -57,7 +57,7 @@ def test_rest_burst_then_decay_rate(tier: str) -> None:
     assert all(t == sends[0] for t in sends[:burst])
     assert sends[burst] > sends[0]
     # afterwards exactly one call per 1/decay seconds
-    gaps = [b - a for a, b in zip(sends[burst:], sends[burst + 1:], strict=False)]
+    gaps = [b - a for a, b in zip(sends[burst:], sends[burst + 1 :], strict=False)]
     assert all(g == pytest.approx(1 / limits.rest_decay) for g in gaps)
 
 
@@ -110,8 +110,11 @@ def test_ws_order_ids_and_batch_tracking() -> None:
     clock = FakeClock()
     lim = spot_rate_limiter(clock=clock)
     lim.on_response("add_order", {"symbol": "BTC/USD", "cl_ord_id": "c1"}, {"order_id": "O1", "cl_ord_id": "c1"})
-    lim.on_response("AddOrderBatch", {"pair": "ETHUSD", "orders": [{"cl_ord_id": "b1"}, {}]},
-                    {"orders": [{"txid": "O2"}, {"txid": "O3"}]})
+    lim.on_response(
+        "AddOrderBatch",
+        {"pair": "ETHUSD", "orders": [{"cl_ord_id": "b1"}, {}]},
+        {"orders": [{"txid": "O2"}, {"txid": "O3"}]},
+    )
     costs = dict(lim.costs("batch_cancel", {"orders": ["O1", "O2"], "cl_ord_id": ["b1"]}))
     # O2 and b1 are the same order: counted once
     assert costs == {"pair:XBTUSD": 8.0, "pair:ETHUSD": 8.0}
@@ -181,8 +184,9 @@ def test_observe_ratecounter_and_executions() -> None:
     assert lim.reserve("AddOrder", {"pair": "XBTUSD"}) == pytest.approx(1 / 2.34)
     lim.observe_execution({"exec_type": "new", "order_id": "OX", "symbol": "BTC/USD", "cl_ord_id": "cx"})
     assert lim.order_age("cx") == 0.0
-    lim.observe_execution({"exec_type": "canceled", "order_status": "canceled", "order_id": "OX",
-                           "symbol": "BTC/USD", "ratecounter": 3})
+    lim.observe_execution(
+        {"exec_type": "canceled", "order_status": "canceled", "order_id": "OX", "symbol": "BTC/USD", "ratecounter": 3}
+    )
     assert lim.order_age("OX") is None
     clock.advance(10)
     assert lim.trading_level("BTC/USD") == pytest.approx(0.0)

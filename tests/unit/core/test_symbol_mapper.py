@@ -13,8 +13,15 @@ from krakenkit._core.symbol_mapper import SymbolMapper, UnknownSymbolError, defa
 
 # Shaped as Kraken returns them (AssetPairs wsname keeps XBT/XDG; WS v2 says BTC/DOGE).
 ASSET_PAIRS: dict[str, Any] = {
-    "XXBTZUSD": {"altname": "XBTUSD", "wsname": "XBT/USD", "base": "XXBT", "quote": "ZUSD",
-                 "pair_decimals": 1, "lot_decimals": 8, "status": "online"},
+    "XXBTZUSD": {
+        "altname": "XBTUSD",
+        "wsname": "XBT/USD",
+        "base": "XXBT",
+        "quote": "ZUSD",
+        "pair_decimals": 1,
+        "lot_decimals": 8,
+        "status": "online",
+    },
     "XETHZUSD": {"altname": "ETHUSD", "wsname": "ETH/USD", "base": "XETH", "quote": "ZUSD"},
     "XETHXXBT": {"altname": "ETHXBT", "wsname": "ETH/XBT", "base": "XETH", "quote": "XXBT"},
     "XDGUSD": {"altname": "XDGUSD", "wsname": "XDG/USD", "base": "XXDG", "quote": "ZUSD"},
@@ -22,12 +29,30 @@ ASSET_PAIRS: dict[str, Any] = {
     "USDCUSD": {"altname": "USDCUSD", "wsname": "USDC/USD", "base": "USDC", "quote": "ZUSD"},
 }
 INSTRUMENTS: list[dict[str, Any]] = [
-    {"symbol": "PF_XBTUSD", "pair": "XBT:USD", "base": "XBT", "quote": "USD", "type": "flexible_futures",
-     "tradeable": True},
-    {"symbol": "PI_XBTUSD", "pair": "XBT:USD", "base": "XBT", "quote": "USD", "type": "futures_inverse",
-     "tradeable": True},
-    {"symbol": "FI_XBTUSD_220930", "pair": "XBT:USD", "base": "XBT", "quote": "USD", "type": "futures_inverse",
-     "lastTradingTime": "2022-09-30T15:00:00.000Z"},
+    {
+        "symbol": "PF_XBTUSD",
+        "pair": "XBT:USD",
+        "base": "XBT",
+        "quote": "USD",
+        "type": "flexible_futures",
+        "tradeable": True,
+    },
+    {
+        "symbol": "PI_XBTUSD",
+        "pair": "XBT:USD",
+        "base": "XBT",
+        "quote": "USD",
+        "type": "futures_inverse",
+        "tradeable": True,
+    },
+    {
+        "symbol": "FI_XBTUSD_220930",
+        "pair": "XBT:USD",
+        "base": "XBT",
+        "quote": "USD",
+        "type": "futures_inverse",
+        "lastTradingTime": "2022-09-30T15:00:00.000Z",
+    },
     {"symbol": "PF_ETHUSD", "pair": "ETH:USD", "type": "flexible_futures"},
     {"symbol": "PF_DOGEUSD", "pair": "DOGE:USD", "base": "DOGE", "quote": "USD", "type": "flexible_futures"},
     {"symbol": "in_xbtusd", "type": "spot index"},
@@ -101,8 +126,15 @@ def test_unknown_symbols_raise_clear_errors(mapper: SymbolMapper) -> None:
 
 @pytest.mark.parametrize(
     ("symbol", "context"),
-    [("XBTUSD", "spot_rest"), ("XXBTZUSD", "spot_rest"), ("XBTUSD,ETHUSD", "spot_rest"),
-     ("BTC/USD", "spot_ws"), ("DOGE/USD", "spot_ws"), ("PF_XBTUSD", "derivatives"), ("pf_xbtusd", "derivatives")],
+    [
+        ("XBTUSD", "spot_rest"),
+        ("XXBTZUSD", "spot_rest"),
+        ("XBTUSD,ETHUSD", "spot_rest"),
+        ("BTC/USD", "spot_ws"),
+        ("DOGE/USD", "spot_ws"),
+        ("PF_XBTUSD", "derivatives"),
+        ("pf_xbtusd", "derivatives"),
+    ],
 )
 def test_validate_accepts(mapper: SymbolMapper, symbol: str, context: Any) -> None:
     assert mapper.validate(symbol, context) == symbol
@@ -130,8 +162,10 @@ def test_validate_refuses_wrong_context(mapper: SymbolMapper, symbol: str, conte
     assert not mapper.is_known(symbol, context)
 
 
-@pytest.mark.parametrize(("symbol", "context"), [("FOOUSD", "spot_rest"), ("FOO/USD", "spot_ws"),
-                                                 ("PF_FOOUSD", "derivatives"), ("XBTUSD,FOOUSD", "spot_rest")])
+@pytest.mark.parametrize(
+    ("symbol", "context"),
+    [("FOOUSD", "spot_rest"), ("FOO/USD", "spot_ws"), ("PF_FOOUSD", "derivatives"), ("XBTUSD,FOOUSD", "spot_rest")],
+)
 def test_validate_unknown(mapper: SymbolMapper, symbol: str, context: Any) -> None:
     with pytest.raises(UnknownSymbolError):
         mapper.validate(symbol, context)
@@ -147,8 +181,9 @@ def test_accepts_whole_responses_and_typed_objects() -> None:
         def __init__(self, raw: Any) -> None:
             self.raw = raw
 
-    m = SymbolMapper.from_asset_pairs({"error": [], "result": ASSET_PAIRS},
-                                      Typed({"result": "success", "instruments": INSTRUMENTS}))
+    m = SymbolMapper.from_asset_pairs(
+        {"error": [], "result": ASSET_PAIRS}, Typed({"result": "success", "instruments": INSTRUMENTS})
+    )
     assert m.to_ws("XDGUSD") == "DOGE/USD"
     assert m.perpetual_for("BTC/USD") == "PF_XBTUSD"
     assert len(m) == len(ASSET_PAIRS)

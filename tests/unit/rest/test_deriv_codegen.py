@@ -13,7 +13,8 @@ def test_generated_file_is_current() -> None:
     target = _codegen.TARGETS["derivatives"]
     assert target.path.name == "derivatives_methods.py"
     assert target.path.read_text() == _codegen.render(target), (
-        "derivatives_methods.py is stale: run .venv/bin/python -m krakenkit.rest._codegen")
+        "derivatives_methods.py is stale: run .venv/bin/python -m krakenkit.rest._codegen"
+    )
 
 
 def test_one_generator_serves_both_products() -> None:

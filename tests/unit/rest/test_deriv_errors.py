@@ -52,9 +52,10 @@ def test_unknown_error_string_is_a_generic_api_error() -> None:
 
 
 def test_rate_limit_retried_for_reads_then_succeeds() -> None:
-    handler, seen = replying({"result": "error", "error": "apiLimitExceeded"},
-                              {"result": "success", "openPositions": [{"symbol": "PF_XBTUSD", "size": 2,
-                                                                       "price": 100.5, "side": "long"}]})
+    handler, seen = replying(
+        {"result": "error", "error": "apiLimitExceeded"},
+        {"result": "success", "openPositions": [{"symbol": "PF_XBTUSD", "size": 2, "price": 100.5, "side": "long"}]},
+    )
     with _client(handler) as client:
         positions = client.get_open_positions()
     assert len(seen) == 2
@@ -81,14 +82,38 @@ def test_html_502_is_invalid_response() -> None:
 
 # --- order statuses ------------------------------------------------------------------------------------
 
-SEND_REJECTIONS = ["marketSuspended", "marketInactive", "invalidPrice", "invalidSize", "tooManySmallOrders",
-                   "insufficientAvailableFunds", "wouldCauseLiquidation", "clientOrderIdAlreadyExist",
-                   "clientOrderIdTooBig", "maxPositionViolation", "outsidePriceCollar",
-                   "wouldIncreasePriceDislocation", "notFound", "orderForEditNotAStop", "orderForEditNotFound",
-                   "postWouldExecute", "iocWouldNotExecute", "selfFill", "wouldNotReducePosition", "marketIsPostOnly",
-                   "tooManyOrders", "fixedLeverageTooHigh", "clientOrderIdInvalid",
-                   "cannotEditTriggerPriceOfTrailingStop", "cannotEditLimitPriceOfTrailingStop",
-                   "wouldProcessAfterSpecifiedTime", "cancelled", "edited", "invalidOrderType", "invalidSide"]
+SEND_REJECTIONS = [
+    "marketSuspended",
+    "marketInactive",
+    "invalidPrice",
+    "invalidSize",
+    "tooManySmallOrders",
+    "insufficientAvailableFunds",
+    "wouldCauseLiquidation",
+    "clientOrderIdAlreadyExist",
+    "clientOrderIdTooBig",
+    "maxPositionViolation",
+    "outsidePriceCollar",
+    "wouldIncreasePriceDislocation",
+    "notFound",
+    "orderForEditNotAStop",
+    "orderForEditNotFound",
+    "postWouldExecute",
+    "iocWouldNotExecute",
+    "selfFill",
+    "wouldNotReducePosition",
+    "marketIsPostOnly",
+    "tooManyOrders",
+    "fixedLeverageTooHigh",
+    "clientOrderIdInvalid",
+    "cannotEditTriggerPriceOfTrailingStop",
+    "cannotEditLimitPriceOfTrailingStop",
+    "wouldProcessAfterSpecifiedTime",
+    "cancelled",
+    "edited",
+    "invalidOrderType",
+    "invalidSide",
+]
 SPECIFIC = {
     "insufficientAvailableFunds": E.OrderInsufficientFundsError,
     "clientOrderIdAlreadyExist": E.DuplicateClientOrderIdError,
@@ -118,16 +143,24 @@ def test_send_status_other_than_placed_raises_with_status(status: str) -> None:
 
 @pytest.mark.parametrize("status", ["placed", "partiallyFilled", "filled"])
 def test_send_success_statuses(status: str) -> None:
-    handler, _ = replying({"result": "success", "sendStatus": {"status": status, "order_id": "o-7",
-                                                                 "cliOrdId": "c-7"}})
+    handler, _ = replying({"result": "success", "sendStatus": {"status": status, "order_id": "o-7", "cliOrdId": "c-7"}})
     with _client(handler) as client:
         res = _send(client, cliOrdId="c-7")
     assert (res.status, res.order_id, res.cli_ord_id, res.recovered) == (status, "o-7", "c-7", False)
 
 
-EDIT_REJECTIONS = ["invalidSize", "invalidPrice", "insufficientAvailableFunds", "selfFill", "tooManySmallOrders",
-                   "outsidePriceCollar", "postWouldExecute", "wouldNotReducePosition", "orderForEditNotFound",
-                   "orderForEditNotAStop"]
+EDIT_REJECTIONS = [
+    "invalidSize",
+    "invalidPrice",
+    "insufficientAvailableFunds",
+    "selfFill",
+    "tooManySmallOrders",
+    "outsidePriceCollar",
+    "postWouldExecute",
+    "wouldNotReducePosition",
+    "orderForEditNotFound",
+    "orderForEditNotAStop",
+]
 
 
 @pytest.mark.parametrize("status", EDIT_REJECTIONS)
@@ -153,25 +186,43 @@ def test_cancel_status_other_than_cancelled_raises(status: str) -> None:
 
 
 def test_cancel_all_with_nothing_to_cancel_is_not_an_error() -> None:
-    handler, _ = replying({"result": "success", "cancelStatus": {"status": "noOrdersToCancel", "cancelOnly": "all",
-                                                                   "cancelledOrders": []}})
+    handler, _ = replying(
+        {
+            "result": "success",
+            "cancelStatus": {"status": "noOrdersToCancel", "cancelOnly": "all", "cancelledOrders": []},
+        }
+    )
     with _client(handler) as client:
         res = client.cancel_all_orders()
     assert res.status == "noOrdersToCancel" and res.cancelled_order_ids == []
 
 
 def test_batch_returns_each_instruction_outcome_without_raising() -> None:
-    handler, _ = replying({"result": "success", "batchStatus": [
-        {"status": "placed", "order_tag": "0", "order_id": "o-1", "orderEvents": []},
-        {"status": "insufficientAvailableFunds", "order_tag": "1", "orderEvents": []},
-        {"status": "cancelled", "order_id": "o-9", "orderEvents": []},
-    ]})
+    handler, _ = replying(
+        {
+            "result": "success",
+            "batchStatus": [
+                {"status": "placed", "order_tag": "0", "order_id": "o-1", "orderEvents": []},
+                {"status": "insufficientAvailableFunds", "order_tag": "1", "orderEvents": []},
+                {"status": "cancelled", "order_id": "o-9", "orderEvents": []},
+            ],
+        }
+    )
     with _client(handler) as client:
-        res = client.batch_order_management(batchOrder=[
-            {"order": "send", "orderType": "lmt", "symbol": "PF_XBTUSD", "side": "buy", "size": 1, "limitPrice": 1},
-            {"order": "send", "orderType": "lmt", "symbol": "PF_XBTUSD", "side": "buy", "size": 900, "limitPrice": 1},
-            {"order": "cancel", "order_id": "o-9"},
-        ])
+        res = client.batch_order_management(
+            batchOrder=[
+                {"order": "send", "orderType": "lmt", "symbol": "PF_XBTUSD", "side": "buy", "size": 1, "limitPrice": 1},
+                {
+                    "order": "send",
+                    "orderType": "lmt",
+                    "symbol": "PF_XBTUSD",
+                    "side": "buy",
+                    "size": 900,
+                    "limitPrice": 1,
+                },
+                {"order": "cancel", "order_id": "o-9"},
+            ]
+        )
     assert [r.status for r in res] == ["placed", "insufficientAvailableFunds", "cancelled"]
     assert [r.ok for r in res] == [True, False, True]
     assert not res.all_ok and len(res.failed) == 1
@@ -191,8 +242,9 @@ def test_success_without_status_block_leaves_the_outcome_unknown() -> None:
 
 
 def test_typed_results_use_exact_decimals() -> None:
-    body = (b'{"result":"success","orderBook":{"bids":[[30000.1,0.3],[30001.5,1]],"asks":[[30010.25,2]]},'
-            b'"serverTime":"t"}')
+    body = (
+        b'{"result":"success","orderBook":{"bids":[[30000.1,0.3],[30001.5,1]],"asks":[[30010.25,2]]},"serverTime":"t"}'
+    )
     handler, _ = replying(httpx.Response(200, content=body))
     with _client(handler) as client:
         book = client.get_orderbook(symbol="PF_XBTUSD")
@@ -206,10 +258,26 @@ def test_typed_results_use_exact_decimals() -> None:
 
 
 def _status_doc(cli: str, status: str = "ENTERED_BOOK") -> dict[str, Any]:
-    return {"result": "success", "orders": [{"order": {"orderId": "o-42", "cliOrdId": cli, "type": "lmt",
-                                                        "symbol": "PF_XBTUSD", "side": "buy", "quantity": 1,
-                                                        "filled": 0, "limitPrice": 10},
-                                              "status": status, "updateReason": None, "error": None}]}
+    return {
+        "result": "success",
+        "orders": [
+            {
+                "order": {
+                    "orderId": "o-42",
+                    "cliOrdId": cli,
+                    "type": "lmt",
+                    "symbol": "PF_XBTUSD",
+                    "side": "buy",
+                    "quantity": 1,
+                    "filled": 0,
+                    "limitPrice": 10,
+                },
+                "status": status,
+                "updateReason": None,
+                "error": None,
+            }
+        ],
+    }
 
 
 def test_timeout_with_cli_ord_id_is_recovered_by_order_status() -> None:
@@ -222,12 +290,15 @@ def test_timeout_with_cli_ord_id_is_recovered_by_order_status() -> None:
     assert seen[1].content == b"cliOrdIds=c-1"
 
 
-@pytest.mark.parametrize("failure", [
-    {"result": "error", "error": "Server Error"},
-    {"result": "error", "error": "unknownError"},
-    {"result": "error", "error": "Unavailable"},
-    httpx.Response(500, text="oops"),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"result": "error", "error": "Server Error"},
+        {"result": "error", "error": "unknownError"},
+        {"result": "error", "error": "Unavailable"},
+        httpx.Response(500, text="oops"),
+    ],
+)
 def test_unknown_outcome_errors_are_resolved(failure: Any) -> None:
     handler, seen = replying(failure, _status_doc("c-2"))
     with _client(handler) as client:
@@ -237,10 +308,26 @@ def test_unknown_outcome_errors_are_resolved(failure: Any) -> None:
 
 
 def test_order_found_in_fills_when_aged_out_of_status() -> None:
-    handler, seen = replying(httpx.ReadTimeout("held"), {"result": "success", "orders": []},
-                              {"result": "success", "fills": [{"fill_id": "f", "order_id": "o-5", "cliOrdId": "c-5",
-                                                               "symbol": "PF_XBTUSD", "size": 1, "price": 5,
-                                                               "side": "buy", "fillTime": "t", "fillType": "taker"}]})
+    handler, seen = replying(
+        httpx.ReadTimeout("held"),
+        {"result": "success", "orders": []},
+        {
+            "result": "success",
+            "fills": [
+                {
+                    "fill_id": "f",
+                    "order_id": "o-5",
+                    "cliOrdId": "c-5",
+                    "symbol": "PF_XBTUSD",
+                    "size": 1,
+                    "price": 5,
+                    "side": "buy",
+                    "fillTime": "t",
+                    "fillType": "taker",
+                }
+            ],
+        },
+    )
     with _client(handler) as client:
         res = _send(client, cliOrdId="c-5", orderType="mkt", limitPrice=None)
     assert res.recovered and res.status == "filled" and res.order_id == "o-5"
@@ -248,10 +335,12 @@ def test_order_found_in_fills_when_aged_out_of_status() -> None:
 
 
 def test_not_found_anywhere_is_resent_with_the_same_cli_ord_id() -> None:
-    handler, seen = replying(httpx.ReadTimeout("held"), {"result": "success", "orders": []},
-                              {"result": "success", "fills": []},
-                              {"result": "success", "sendStatus": {"status": "placed", "order_id": "o-6",
-                                                                   "cliOrdId": "c-6"}})
+    handler, seen = replying(
+        httpx.ReadTimeout("held"),
+        {"result": "success", "orders": []},
+        {"result": "success", "fills": []},
+        {"result": "success", "sendStatus": {"status": "placed", "order_id": "o-6", "cliOrdId": "c-6"}},
+    )
     with _client(handler) as client:
         res = _send(client, cliOrdId="c-6")
     assert not res.recovered and res.order_id == "o-6"
@@ -261,10 +350,13 @@ def test_not_found_anywhere_is_resent_with_the_same_cli_ord_id() -> None:
 
 
 def test_resend_hitting_duplicate_cli_ord_id_resolves_again() -> None:
-    handler, seen = replying(httpx.ReadTimeout("held"), {"result": "success", "orders": []},
-                              {"result": "success", "fills": []},
-                              {"result": "success", "sendStatus": {"status": "clientOrderIdAlreadyExist"}},
-                              _status_doc("c-8"))
+    handler, seen = replying(
+        httpx.ReadTimeout("held"),
+        {"result": "success", "orders": []},
+        {"result": "success", "fills": []},
+        {"result": "success", "sendStatus": {"status": "clientOrderIdAlreadyExist"}},
+        _status_doc("c-8"),
+    )
     with _client(handler) as client:
         res = _send(client, cliOrdId="c-8")
     assert res.recovered and res.order_id == "o-42"
@@ -283,17 +375,34 @@ def test_timeout_without_cli_ord_id_raises_outcome_unknown_with_request() -> Non
 
 
 def test_connect_error_is_safe_to_resend() -> None:
-    handler, seen = replying(httpx.ConnectError("refused"), {"result": "success",
-                                                              "sendStatus": {"status": "placed", "order_id": "o"}})
+    handler, seen = replying(
+        httpx.ConnectError("refused"), {"result": "success", "sendStatus": {"status": "placed", "order_id": "o"}}
+    )
     with _client(handler) as client:
         assert _send(client).order_id == "o"
     assert len(seen) == 2
 
 
 def test_lists_keep_the_whole_response_in_raw() -> None:
-    handler, _ = replying({"result": "success", "serverTime": "T", "fills": [
-        {"fill_id": "f1", "order_id": "o", "cliOrdId": "c", "symbol": "PF_XBTUSD", "side": "buy", "size": 1,
-         "price": 2, "fillTime": "t", "fillType": "maker"}]})
+    handler, _ = replying(
+        {
+            "result": "success",
+            "serverTime": "T",
+            "fills": [
+                {
+                    "fill_id": "f1",
+                    "order_id": "o",
+                    "cliOrdId": "c",
+                    "symbol": "PF_XBTUSD",
+                    "side": "buy",
+                    "size": 1,
+                    "price": 2,
+                    "fillTime": "t",
+                    "fillType": "maker",
+                }
+            ],
+        }
+    )
     with _client(handler) as client:
         fills = client.get_fills()
     assert isinstance(fills, list) and fills[0].cli_ord_id == "c" and fills[0].size == Decimal(1)

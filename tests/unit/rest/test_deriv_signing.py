@@ -33,8 +33,13 @@ def _capture(**kw: Any) -> tuple[DerivativesClient, list[httpx.Request]]:
         return httpx.Response(200, json=OK)
 
     nonces = itertools.count(1_700_000_000_000)
-    client = DerivativesClient("PUBKEY", SECRET, http_client=httpx.Client(transport=httpx.MockTransport(handler)),
-                               nonce_source=lambda: next(nonces), **kw)
+    client = DerivativesClient(
+        "PUBKEY",
+        SECRET,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        nonce_source=lambda: next(nonces),
+        **kw,
+    )
     return client, seen
 
 
@@ -61,15 +66,18 @@ def test_get_without_params_signs_empty_post_data() -> None:
 
 def test_post_signs_body_with_url_encoded_characters() -> None:
     client, seen = _capture()
-    client.submit_order(orderType="lmt", symbol="PF_XBTUSD", side="buy", size="1", limitPrice="100.5",
-                        cliOrdId="hello world&x=1/?#+")
+    client.submit_order(
+        orderType="lmt", symbol="PF_XBTUSD", side="buy", size="1", limitPrice="100.5", cliOrdId="hello world&x=1/?#+"
+    )
     req = seen[0]
     body = req.content.decode()
-    expected_body = ("orderType=lmt&symbol=PF_XBTUSD&side=buy&size=1&limitPrice=100.5"
-                     "&cliOrdId=hello%20world%26x%3D1%2F%3F%23%2B")
+    expected_body = (
+        "orderType=lmt&symbol=PF_XBTUSD&side=buy&size=1&limitPrice=100.5&cliOrdId=hello%20world%26x%3D1%2F%3F%23%2B"
+    )
     assert body == expected_body
-    assert req.headers["Authent"] == independent_authent(SECRET, expected_body, req.headers["Nonce"],
-                                                         "/api/v3/sendorder")
+    assert req.headers["Authent"] == independent_authent(
+        SECRET, expected_body, req.headers["Nonce"], "/api/v3/sendorder"
+    )
     # hashing the decoded text would not match: the signed bytes are the encoded bytes sent
     decoded = "orderType=lmt&symbol=PF_XBTUSD&side=buy&size=1&limitPrice=100.5&cliOrdId=hello world&x=1/?#+"
     assert req.headers["Authent"] != independent_authent(SECRET, decoded, req.headers["Nonce"], "/api/v3/sendorder")
@@ -80,16 +88,18 @@ def test_history_signs_full_path() -> None:
     client.get_order_events(since=1, tradeable="PF_XBTUSD")
     req = seen[0]
     assert req.url.path == "/api/history/v3/orders"
-    assert req.headers["Authent"] == independent_authent(SECRET, "since=1&tradeable=PF_XBTUSD",
-                                                         req.headers["Nonce"], "/api/history/v3/orders")
+    assert req.headers["Authent"] == independent_authent(
+        SECRET, "since=1&tradeable=PF_XBTUSD", req.headers["Nonce"], "/api/history/v3/orders"
+    )
 
 
 def test_auth_api_signs_full_path() -> None:
     client, seen = _capture()
     client.check_api_key_v3()
     req = seen[0]
-    assert req.headers["Authent"] == independent_authent(SECRET, "", req.headers["Nonce"],
-                                                         "/api/auth/v1/api-keys/v3/check")
+    assert req.headers["Authent"] == independent_authent(
+        SECRET, "", req.headers["Nonce"], "/api/auth/v1/api-keys/v3/check"
+    )
 
 
 def test_put_signs_query_string() -> None:
@@ -97,8 +107,9 @@ def test_put_signs_query_string() -> None:
     client.set_leverage_settings(symbol="PF_ETHUSD", maxLeverage="10")
     req = seen[0]
     assert req.method == "PUT" and req.content == b""
-    assert req.headers["Authent"] == independent_authent(SECRET, "symbol=PF_ETHUSD&maxLeverage=10",
-                                                         req.headers["Nonce"], "/api/v3/leveragepreferences")
+    assert req.headers["Authent"] == independent_authent(
+        SECRET, "symbol=PF_ETHUSD&maxLeverage=10", req.headers["Nonce"], "/api/v3/leveragepreferences"
+    )
 
 
 def test_public_endpoints_are_not_signed() -> None:

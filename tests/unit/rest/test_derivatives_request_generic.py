@@ -30,6 +30,7 @@ SECRET = base64.b64encode(bytes(range(64))).decode()
 FORM = "application/x-www-form-urlencoded"
 OK: dict[str, Any] = {"result": "success", "serverTime": "2024-01-01T00:00:00.000Z"}
 
+
 class RecordingLimiter:
     """A limiter that never waits and records what the flow told it."""
 

@@ -60,18 +60,39 @@ def call(client: Any, name: str, **kwargs: Any) -> Any:
 
 # A valid order for each product, and the same order broken in one input at a time.
 VALID: dict[str, dict[str, Any]] = {
-    "spot": {"ordertype": "limit", "type": "buy", "volume": "0.01", "pair": "XBTUSD", "price": "30000",
-             "cl_ord_id": "2f1d9bb2-6d6e-4a52-9d63-2d0b3c1e2a7f"},
-    "derivatives": {"orderType": "lmt", "symbol": "PF_XBTUSD", "side": "buy", "size": "0.01",
-                    "limitPrice": "30000", "cliOrdId": "my-order-1"},
+    "spot": {
+        "ordertype": "limit",
+        "type": "buy",
+        "volume": "0.01",
+        "pair": "XBTUSD",
+        "price": "30000",
+        "cl_ord_id": "2f1d9bb2-6d6e-4a52-9d63-2d0b3c1e2a7f",
+    },
+    "derivatives": {
+        "orderType": "lmt",
+        "symbol": "PF_XBTUSD",
+        "side": "buy",
+        "size": "0.01",
+        "limitPrice": "30000",
+        "cliOrdId": "my-order-1",
+    },
 }
 BROKEN: dict[str, list[tuple[str, Any, type[E.ValidationError]]]] = {
-    "spot": [("pair", "XBT/USD", E.SymbolFormatError), ("volume", "-1", E.ValidationError),
-             ("volume", "abc", E.ValidationError), ("cl_ord_id", "x" * 80, E.ValidationError),
-             ("ordertype", None, E.ValidationError)],
-    "derivatives": [("symbol", "XBT/USD", E.SymbolFormatError), ("symbol", "XBTUSD", E.SymbolFormatError),
-                    ("size", "-1", E.ValidationError), ("limitPrice", "abc", E.ValidationError),
-                    ("cliOrdId", "x" * 200, E.ValidationError), ("orderType", None, E.ValidationError)],
+    "spot": [
+        ("pair", "XBT/USD", E.SymbolFormatError),
+        ("volume", "-1", E.ValidationError),
+        ("volume", "abc", E.ValidationError),
+        ("cl_ord_id", "x" * 80, E.ValidationError),
+        ("ordertype", None, E.ValidationError),
+    ],
+    "derivatives": [
+        ("symbol", "XBT/USD", E.SymbolFormatError),
+        ("symbol", "XBTUSD", E.SymbolFormatError),
+        ("size", "-1", E.ValidationError),
+        ("limitPrice", "abc", E.ValidationError),
+        ("cliOrdId", "x" * 200, E.ValidationError),
+        ("orderType", None, E.ValidationError),
+    ],
 }
 
 
@@ -115,8 +136,10 @@ def test_input_errors_do_not_depend_on_the_key(cls: type[Any]) -> None:
 def test_repr_shows_base_url_masked_key_and_limiter_type_only(cls: type[Any]) -> None:
     client = cls(KEY, SECRET, base_url="http://127.0.0.1:9/")
     text = repr(client)
-    assert text == f"{cls.__name__}(base_url='http://127.0.0.1:9', api_key='publ...***', " \
-                   f"rate_limiter={type(client.rate_limiter).__name__})"
+    assert (
+        text == f"{cls.__name__}(base_url='http://127.0.0.1:9', api_key='publ...***', "
+        f"rate_limiter={type(client.rate_limiter).__name__})"
+    )
     assert str(client) == text and KEY not in text
     assert_clean(text)
     keyless = make(cls, Recorder(), base_url="http://127.0.0.1:9")
@@ -151,16 +174,18 @@ def test_constructor_failures_keep_the_secret_out_of_traceback_locals(cls: type[
             cls(*args)
         frames = info.value.__traceback__.tb_next if info.value.__traceback__ else None  # skip this test's frame
         assert frames is not None
-        texts.append("".join(traceback.TracebackException(type(info.value), info.value, frames,
-                                                          capture_locals=True).format()))
+        texts.append(
+            "".join(traceback.TracebackException(type(info.value), info.value, frames, capture_locals=True).format())
+        )
     assert "api_secret = Secret('***')" in texts[0]
     assert "not-base64-but-secret-text" not in texts[0]
     assert_clean(texts[1])
 
 
 def _fail_401(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(401, json={"result": "error", "error": "authenticationError",
-                                     "echo": request.headers.get("API-Key", "")})
+    return httpx.Response(
+        401, json={"result": "error", "error": "authenticationError", "echo": request.headers.get("API-Key", "")}
+    )
 
 
 def _timeout(request: httpx.Request) -> httpx.Response:
@@ -177,8 +202,7 @@ def test_error_paths_keep_the_secret_out(cls: type[Any], respond: Callable[[http
         with pytest.raises(E.KrakenError) as info:
             call(client, method, **kwargs)
         exc = info.value
-        text = "".join(traceback.TracebackException(type(exc), exc, exc.__traceback__,
-                                                    capture_locals=True).format())
+        text = "".join(traceback.TracebackException(type(exc), exc, exc.__traceback__, capture_locals=True).format())
         assert_clean(text + repr(exc) + str(exc) + repr(exc.__dict__) + repr(getattr(exc, "request", "")))
 
 

@@ -55,8 +55,14 @@ def client_answering(*answers: Any, max_retries: int = 0) -> tuple[SpotClient, l
             return item
         return httpx.Response(200, json=item)
 
-    client = SpotClient("k", SECRET, max_retries=max_retries, retry_policy=NO_WAIT, rate_limiter=NoRateLimit(),
-                        http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    client = SpotClient(
+        "k",
+        SECRET,
+        max_retries=max_retries,
+        retry_policy=NO_WAIT,
+        rate_limiter=NoRateLimit(),
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
     return client, seen
 
 
@@ -95,12 +101,15 @@ def test_rate_limit_error_is_retry_safe_and_internal_error_is_not() -> None:
 CLOUDFLARE = "<html><head><title>502 Bad Gateway</title></head><body><center>cloudflare</center></body></html>"
 
 
-@pytest.mark.parametrize(("status", "body", "needle"), [
-    (502, CLOUDFLARE, "502 Bad Gateway"),
-    (502, "", "empty body"),
-    (503, "", "empty body"),
-    (200, "not json at all", "not json"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "needle"),
+    [
+        (502, CLOUDFLARE, "502 Bad Gateway"),
+        (502, "", "empty body"),
+        (503, "", "empty body"),
+        (200, "not json at all", "not json"),
+    ],
+)
 def test_non_json_bodies(status: int, body: str, needle: str) -> None:
     client, _ = client_answering(httpx.Response(status, text=body))
     with pytest.raises(E.InvalidResponseError) as info:
@@ -132,16 +141,18 @@ def test_wrong_result_shape_is_invalid_response_with_raw() -> None:
     assert info.value.context["raw"] == {"unixtime": "not-an-int"}
 
 
-@pytest.mark.parametrize(("exc", "cls", "retry_safe"), [
-    (httpx.ConnectError("refused"), E.APIConnectionError, True),
-    (httpx.ConnectTimeout("slow connect"), E.APITimeoutError, True),
-    (httpx.ReadTimeout("slow read"), E.APITimeoutError, False),
-    (httpx.WriteTimeout("slow write"), E.APITimeoutError, False),
-    (httpx.RemoteProtocolError("server disconnected"), E.APIConnectionError, False),
-    (httpx.ReadError("reset"), E.APIConnectionError, False),
-])
-def test_transport_failures_are_wrapped_with_cause(exc: Exception, cls: type[E.KrakenError],
-                                                   retry_safe: bool) -> None:
+@pytest.mark.parametrize(
+    ("exc", "cls", "retry_safe"),
+    [
+        (httpx.ConnectError("refused"), E.APIConnectionError, True),
+        (httpx.ConnectTimeout("slow connect"), E.APITimeoutError, True),
+        (httpx.ReadTimeout("slow read"), E.APITimeoutError, False),
+        (httpx.WriteTimeout("slow write"), E.APITimeoutError, False),
+        (httpx.RemoteProtocolError("server disconnected"), E.APIConnectionError, False),
+        (httpx.ReadError("reset"), E.APIConnectionError, False),
+    ],
+)
+def test_transport_failures_are_wrapped_with_cause(exc: Exception, cls: type[E.KrakenError], retry_safe: bool) -> None:
     client, _ = client_answering(exc)
     with pytest.raises(E.KrakenError) as info:
         client.get_server_time()
@@ -153,8 +164,7 @@ def test_transport_failures_are_wrapped_with_cause(exc: Exception, cls: type[E.K
 
 
 def test_warnings_are_logged_and_on_the_result(caplog: pytest.LogCaptureFixture) -> None:
-    client, _ = client_answering({"error": ["WGeneral:Deprecated endpoint"], "result": {"unixtime": 5,
-                                                                                      "rfc1123": "x"}})
+    client, _ = client_answering({"error": ["WGeneral:Deprecated endpoint"], "result": {"unixtime": 5, "rfc1123": "x"}})
     with caplog.at_level(logging.WARNING, logger="krakenkit.rest.spot"):
         result = client.get_server_time()
     assert result.unixtime == 5

@@ -69,18 +69,27 @@ def test_generate_new_order_id_is_a_valid_unique_uuid() -> None:
         assert str(uuid.UUID(value)) == value
 
 
-@pytest.mark.parametrize(("value", "sent"), [
-    (Decimal("1.2500"), "1.25"), ("0.001", "0.001"), (3, "3"), (0.1, "0.1"), (1e-7, "0.0000001"),
-    (Decimal("1E+3"), "1000"), (12345.678, "12345.678"),
-])
+@pytest.mark.parametrize(
+    ("value", "sent"),
+    [
+        (Decimal("1.2500"), "1.25"),
+        ("0.001", "0.001"),
+        (3, "3"),
+        (0.1, "0.1"),
+        (1e-7, "0.0000001"),
+        (Decimal("1E+3"), "1000"),
+        (12345.678, "12345.678"),
+    ],
+)
 def test_money_inputs_are_exact(wire: tuple[SpotClient, Never], value: Any, sent: str) -> None:
     client, rec = wire
     client.submit_order(**{**BASE, "volume": value})
     assert dict(urllib.parse.parse_qsl(rec.sent[0].content.decode()))["volume"] == sent
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1, "-0.5", "", "  ", "abc", Decimal("NaN"),
-                                   True, None, [1]])
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), -1, "-0.5", "", "  ", "abc", Decimal("NaN"), True, None, [1]]
+)
 def test_bad_money_refused(wire: tuple[SpotClient, Never], value: Any) -> None:
     client, rec = wire
     with pytest.raises(E.ValidationError):
@@ -117,8 +126,7 @@ def test_batch_orders_money_validated(wire: tuple[SpotClient, Never]) -> None:
 
 
 @pytest.mark.parametrize(("pair", "hint"), [("BTC/USD", "XBTUSD"), ("PF_XBTUSD", "XBTUSD"), ("ETH/EUR", "ETHEUR")])
-def test_wrong_symbol_forms_refused_with_the_right_form(wire: tuple[SpotClient, Never], pair: str,
-                                                       hint: str) -> None:
+def test_wrong_symbol_forms_refused_with_the_right_form(wire: tuple[SpotClient, Never], pair: str, hint: str) -> None:
     client, rec = wire
     with pytest.raises(E.SymbolFormatError) as info:
         client.get_ticker(pair=pair)

@@ -84,18 +84,25 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
     "any": ("cur", "cur"),
 }
 
-EXCLUDE = {("AddOrder", "userref"), ("AmendOrder", "cl_ord_id"), ("CancelOrder", "cl_ord_id"),
-           ("CancelOrderBatch", "cl_ord_ids")}
+EXCLUDE = {
+    ("AddOrder", "userref"),
+    ("AmendOrder", "cl_ord_id"),
+    ("CancelOrder", "cl_ord_id"),
+    ("CancelOrderBatch", "cl_ord_ids"),
+}
 
 
 def sample_for(ep: Endpoint, p: Param) -> tuple[Any, Any]:
     if p.kind == "json":
         if ep.name == "AddOrderBatch":
-            orders = [{"ordertype": "limit", "type": "buy", "volume": Decimal("1.0"), "price": "2",
-                       "cl_ord_id": "batch-1"},
-                      {"ordertype": "limit", "type": "sell", "volume": 2.5, "price": 3}]
-            wire = [{"ordertype": "limit", "type": "buy", "volume": "1", "price": "2", "cl_ord_id": "batch-1"},
-                    {"ordertype": "limit", "type": "sell", "volume": "2.5", "price": "3"}]
+            orders = [
+                {"ordertype": "limit", "type": "buy", "volume": Decimal("1.0"), "price": "2", "cl_ord_id": "batch-1"},
+                {"ordertype": "limit", "type": "sell", "volume": 2.5, "price": 3},
+            ]
+            wire = [
+                {"ordertype": "limit", "type": "buy", "volume": "1", "price": "2", "cl_ord_id": "batch-1"},
+                {"ordertype": "limit", "type": "sell", "volume": "2.5", "price": "3"},
+            ]
             return orders, wire
         return ["OABCDE-1", "OABCDE-2"], ["OABCDE-1", "OABCDE-2"]
     return SAMPLES[p.kind]
@@ -202,10 +209,17 @@ def test_request_known_and_unknown_paths() -> None:
 def test_official_signing_vector_through_the_client() -> None:
     vec = json.loads((REF / "vectors.json").read_text())["spot_rest_api_sign"][0]
     rec = Recorder()
-    client = SpotClient(KEY, vec["secret"], nonce_source=lambda: int(vec["nonce"]),
-                        http_client=httpx.Client(transport=httpx.MockTransport(rec)))
-    client.request("POST", vec["uri_path"], {"ordertype": "limit", "pair": "XBTUSD", "price": "37500",
-                                             "type": "buy", "volume": "1.25"})
+    client = SpotClient(
+        KEY,
+        vec["secret"],
+        nonce_source=lambda: int(vec["nonce"]),
+        http_client=httpx.Client(transport=httpx.MockTransport(rec)),
+    )
+    client.request(
+        "POST",
+        vec["uri_path"],
+        {"ordertype": "limit", "pair": "XBTUSD", "price": "37500", "type": "buy", "volume": "1.25"},
+    )
     req = rec.requests[0]
     assert req.content.decode() == vec["post_data"]
     assert req.headers["API-Sign"] == vec["api_sign"]
@@ -214,8 +228,9 @@ def test_official_signing_vector_through_the_client() -> None:
 
 def test_json_batch_signs_nonce_inside_json() -> None:
     rec = Recorder()
-    client = SpotClient(KEY, SECRET, nonce_source=lambda: 42, http_client=httpx.Client(
-        transport=httpx.MockTransport(rec)))
+    client = SpotClient(
+        KEY, SECRET, nonce_source=lambda: 42, http_client=httpx.Client(transport=httpx.MockTransport(rec))
+    )
     client.cancel_batch_orders(cl_ord_ids=["a1", "b2"])
     req = rec.requests[0]
     body = json.loads(req.content)
@@ -231,8 +246,9 @@ def test_otp_is_sent_when_configured() -> None:
     assert dict(urllib.parse.parse_qsl(rec.requests[0].content.decode()))["otp"] == "123456"
     assert "otp" not in str(rec.requests[1].url)
     codes = iter(["111111", "222222"])
-    client2 = SpotClient(KEY, SECRET, otp=lambda: next(codes),
-                         http_client=httpx.Client(transport=httpx.MockTransport(rec)))
+    client2 = SpotClient(
+        KEY, SECRET, otp=lambda: next(codes), http_client=httpx.Client(transport=httpx.MockTransport(rec))
+    )
     client2.get_account_balance()
     client2.get_account_balance()
     assert [dict(urllib.parse.parse_qsl(r.content.decode()))["otp"] for r in rec.requests[2:]] == ["111111", "222222"]
@@ -248,8 +264,13 @@ def test_each_send_gets_a_fresh_nonce_and_signature() -> None:
         return httpx.Response(200, json={"error": [], "result": {"ZUSD": "1.5"}})
 
     from krakenkit.rest import RetryPolicy
-    client = SpotClient(KEY, SECRET, retry_policy=RetryPolicy(base_delay=0, max_delay=0, outcome_grace=0),
-                        http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+
+    client = SpotClient(
+        KEY,
+        SECRET,
+        retry_policy=RetryPolicy(base_delay=0, max_delay=0, outcome_grace=0),
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
     bal = client.get_account_balance()
     assert bal["ZUSD"] == Decimal("1.5")
     nonces = [dict(urllib.parse.parse_qsl(r.content.decode()))["nonce"] for r in seen]

@@ -83,8 +83,12 @@ async def test_client_sends_unique_nonces_concurrently() -> None:
     async with AsyncSpotClient("concurrent-key", SECRET, http_client=http, rate_limiter=NoRateLimit()) as client:
         await asyncio.gather(*(client.get_account_balance() for _ in range(300)))
     await http.aclose()
-    sync_client = SpotClient("concurrent-key", SECRET, http_client=httpx.Client(transport=httpx.MockTransport(handler)),
-                             rate_limiter=NoRateLimit())
+    sync_client = SpotClient(
+        "concurrent-key",
+        SECRET,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        rate_limiter=NoRateLimit(),
+    )
     threads = [threading.Thread(target=sync_client.get_account_balance) for _ in range(50)]
     for t in threads:
         t.start()

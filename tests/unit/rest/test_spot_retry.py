@@ -24,8 +24,13 @@ from krakenkit.rest._base import (
 
 SECRET = base64.b64encode(b"retry-secret-" * 5).decode()
 NO_WAIT = RetryPolicy(base_delay=0, max_delay=0, outcome_grace=0)
-R, C, O, A, W = (OperationKind.READ, OperationKind.CANCEL, OperationKind.ORDER_ENTRY, OperationKind.AMEND,  # noqa: E741
-                 OperationKind.WRITE)
+R, C, O, A, W = (  # noqa: E741
+    OperationKind.READ,
+    OperationKind.CANCEL,
+    OperationKind.ORDER_ENTRY,
+    OperationKind.AMEND,
+    OperationKind.WRITE,
+)
 
 
 def api(error: str, status: int | None = None) -> E.KrakenAPIError:
@@ -42,10 +47,21 @@ def refused() -> E.KrakenError:
 
 # --- pure decisions ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("exc", [api("EService:Unavailable"), api("EService:Busy"), api("EGeneral:Internal error"),
-                                 api("EGeneral:Too many requests"), api("EAPI:Rate limit exceeded"), timeout(),
-                                 refused(), E.InvalidResponseError("html", status_code=502),
-                                 E.KrakenAPIError("x", status_code=503)])
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        api("EService:Unavailable"),
+        api("EService:Busy"),
+        api("EGeneral:Internal error"),
+        api("EGeneral:Too many requests"),
+        api("EAPI:Rate limit exceeded"),
+        timeout(),
+        refused(),
+        E.InvalidResponseError("html", status_code=502),
+        E.KrakenAPIError("x", status_code=503),
+    ],
+)
 @pytest.mark.parametrize("kind", [R, C])
 def test_reads_and_cancels_retry_transient(kind: OperationKind, exc: E.KrakenError) -> None:
     d = decide_retry(kind, exc, attempt=0, max_retries=2, policy=NO_WAIT)
@@ -53,10 +69,18 @@ def test_reads_and_cancels_retry_transient(kind: OperationKind, exc: E.KrakenErr
     assert decide_retry(kind, exc, attempt=2, max_retries=2).action == "raise"
 
 
-@pytest.mark.parametrize("exc", [api("EOrder:Insufficient funds"), api("EGeneral:Invalid arguments:x"),
-                                 api("EAPI:Invalid key"), api("EGeneral:Temporary lockout"),
-                                 api("EService:Market in cancel_only mode"), api("EQuery:Unknown asset pair"),
-                                 E.InvalidResponseError("bad", status_code=200)])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        api("EOrder:Insufficient funds"),
+        api("EGeneral:Invalid arguments:x"),
+        api("EAPI:Invalid key"),
+        api("EGeneral:Temporary lockout"),
+        api("EService:Market in cancel_only mode"),
+        api("EQuery:Unknown asset pair"),
+        E.InvalidResponseError("bad", status_code=200),
+    ],
+)
 def test_reads_do_not_retry_permanent_errors(exc: E.KrakenError) -> None:
     assert decide_retry(R, exc, attempt=0, max_retries=5).action == "raise"
 
@@ -69,9 +93,17 @@ def test_invalid_nonce_resends_once_without_counting(kind: OperationKind) -> Non
     assert decide_retry(kind, exc, attempt=0, max_retries=3, nonce_resends=1).action == "raise"
 
 
-@pytest.mark.parametrize("exc", [timeout(), api("EService:Unavailable"), api("EGeneral:Internal error"),
-                                 api("EService:Busy"), E.InvalidResponseError("html", status_code=502),
-                                 map_transport_error(httpx.RemoteProtocolError("x"), "/x")])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        timeout(),
+        api("EService:Unavailable"),
+        api("EGeneral:Internal error"),
+        api("EService:Busy"),
+        E.InvalidResponseError("html", status_code=502),
+        map_transport_error(httpx.RemoteProtocolError("x"), "/x"),
+    ],
+)
 def test_order_entry_outcome_unknown(exc: E.KrakenError) -> None:
     assert decide_retry(O, exc, attempt=0, max_retries=3, has_client_id=True).action == "resolve"
     assert decide_retry(O, exc, attempt=0, max_retries=3, has_client_id=False).action == "raise"
@@ -113,11 +145,20 @@ def form(request: httpx.Request) -> dict[str, str]:
 
 
 OK_ORDER = {"error": [], "result": {"txid": ["OAAAAA-BBBBB-CCCCCC"], "descr": {"order": "buy 1 XBTUSD @ limit 1"}}}
-ORDER_INFO = {"status": "open", "cl_ord_id": "my-id-1", "vol": "1.25", "vol_exec": "0",
-              "descr": {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "price": "100",
-                        "order": "buy 1.25 XBTUSD @ limit 100"}}
-ORDER_ARGS: dict[str, Any] = {"ordertype": "limit", "type": "buy", "volume": "1.25", "pair": "XBTUSD",
-                              "price": "100"}
+ORDER_INFO = {
+    "status": "open",
+    "cl_ord_id": "my-id-1",
+    "vol": "1.25",
+    "vol_exec": "0",
+    "descr": {
+        "pair": "XBTUSD",
+        "type": "buy",
+        "ordertype": "limit",
+        "price": "100",
+        "order": "buy 1.25 XBTUSD @ limit 100",
+    },
+}
+ORDER_ARGS: dict[str, Any] = {"ordertype": "limit", "type": "buy", "volume": "1.25", "pair": "XBTUSD", "price": "100"}
 
 
 class Script:
@@ -142,8 +183,13 @@ class Script:
 
 
 def test_read_retries_then_succeeds_with_sleep_steps() -> None:
-    script = Script(Time=[httpx.Response(502, text="<html>bad gateway</html>"), {"error": ["EService:Busy"]},
-                          {"error": [], "result": {"unixtime": 1, "rfc1123": "x"}}])
+    script = Script(
+        Time=[
+            httpx.Response(502, text="<html>bad gateway</html>"),
+            {"error": ["EService:Busy"]},
+            {"error": [], "result": {"unixtime": 1, "rfc1123": "x"}},
+        ]
+    )
     client = make(script, max_retries=2)
     assert client.get_server_time().unixtime == 1
     assert script.paths() == ["Time"] * 3
@@ -191,8 +237,10 @@ def test_invalid_nonce_is_resigned_and_sent_once_more() -> None:
 
 
 def test_add_order_timeout_recovers_from_open_orders() -> None:
-    script = Script(AddOrder=[httpx.ReadTimeout("lost")],
-                    OpenOrders=[{"error": [], "result": {"open": {"OTXID1-AAAAA-BBBBBB": ORDER_INFO}}}])
+    script = Script(
+        AddOrder=[httpx.ReadTimeout("lost")],
+        OpenOrders=[{"error": [], "result": {"open": {"OTXID1-AAAAA-BBBBBB": ORDER_INFO}}}],
+    )
     client = make(script, max_retries=2)
     result = client.submit_order(**ORDER_ARGS, cl_ord_id="my-id-1")
     assert result.recovered is True
@@ -206,19 +254,25 @@ def test_add_order_timeout_recovers_from_open_orders() -> None:
 
 def test_add_order_recovers_from_closed_orders_and_lookup_retries_as_read() -> None:
     closed = dict(ORDER_INFO, status="closed")
-    script = Script(AddOrder=[{"error": ["EService:Unavailable"]}],
-                    OpenOrders=[httpx.ConnectError("refused"), {"error": [], "result": {"open": {}}}],
-                    ClosedOrders=[{"error": ["EGeneral:Internal error"]},
-                                  {"error": [], "result": {"closed": {"OTXID2-AAAAA-BBBBBB": closed}, "count": 1}}])
+    script = Script(
+        AddOrder=[{"error": ["EService:Unavailable"]}],
+        OpenOrders=[httpx.ConnectError("refused"), {"error": [], "result": {"open": {}}}],
+        ClosedOrders=[
+            {"error": ["EGeneral:Internal error"]},
+            {"error": [], "result": {"closed": {"OTXID2-AAAAA-BBBBBB": closed}, "count": 1}},
+        ],
+    )
     result = make(script, max_retries=1).submit_order(**ORDER_ARGS, cl_ord_id="my-id-1")
     assert result.recovered and result.txid == ["OTXID2-AAAAA-BBBBBB"]
     assert script.paths() == ["AddOrder", "OpenOrders", "OpenOrders", "ClosedOrders", "ClosedOrders"]
 
 
 def test_add_order_not_found_is_resent_with_same_cl_ord_id() -> None:
-    script = Script(AddOrder=[httpx.ReadTimeout("lost"), OK_ORDER],
-                    OpenOrders=[{"error": [], "result": {"open": {}}}],
-                    ClosedOrders=[{"error": [], "result": {"closed": {}}}])
+    script = Script(
+        AddOrder=[httpx.ReadTimeout("lost"), OK_ORDER],
+        OpenOrders=[{"error": [], "result": {"open": {}}}],
+        ClosedOrders=[{"error": [], "result": {"closed": {}}}],
+    )
     result = make(script, max_retries=1).submit_order(**ORDER_ARGS, cl_ord_id="my-id-1")
     assert result.recovered is False and result.txid == ["OAAAAA-BBBBB-CCCCCC"]
     assert script.paths() == ["AddOrder", "OpenOrders", "ClosedOrders", "AddOrder"]
@@ -227,8 +281,11 @@ def test_add_order_not_found_is_resent_with_same_cl_ord_id() -> None:
 
 
 def test_add_order_not_found_and_no_retries_left_raises_outcome_unknown() -> None:
-    script = Script(AddOrder=[httpx.ReadTimeout("lost")], OpenOrders=[{"error": [], "result": {"open": {}}}],
-                    ClosedOrders=[{"error": [], "result": {"closed": {}}}])
+    script = Script(
+        AddOrder=[httpx.ReadTimeout("lost")],
+        OpenOrders=[{"error": [], "result": {"open": {}}}],
+        ClosedOrders=[{"error": [], "result": {"closed": {}}}],
+    )
     with pytest.raises(E.OrderOutcomeUnknownError) as info:
         make(script, max_retries=0).submit_order(**ORDER_ARGS, cl_ord_id="my-id-1")
     assert info.value.cl_ord_id == "my-id-1"
@@ -261,10 +318,14 @@ def test_add_order_refused_by_kraken_is_raised_not_retried() -> None:
 
 
 def test_resend_hitting_duplicate_client_id_resolves_again() -> None:
-    script = Script(AddOrder=[httpx.ReadTimeout("lost"), {"error": ["EOrder:Duplicate cl_ord_id"]}],
-                    OpenOrders=[{"error": [], "result": {"open": {}}},
-                                {"error": [], "result": {"open": {"OLATE1-AAAAA-BBBBBB": ORDER_INFO}}}],
-                    ClosedOrders=[{"error": [], "result": {"closed": {}}}])
+    script = Script(
+        AddOrder=[httpx.ReadTimeout("lost"), {"error": ["EOrder:Duplicate cl_ord_id"]}],
+        OpenOrders=[
+            {"error": [], "result": {"open": {}}},
+            {"error": [], "result": {"open": {"OLATE1-AAAAA-BBBBBB": ORDER_INFO}}},
+        ],
+        ClosedOrders=[{"error": [], "result": {"closed": {}}}],
+    )
     result = make(script, max_retries=2).submit_order(**ORDER_ARGS, cl_ord_id="my-id-1")
     assert result.recovered and result.txid == ["OLATE1-AAAAA-BBBBBB"]
     assert script.paths() == ["AddOrder", "OpenOrders", "ClosedOrders", "AddOrder", "OpenOrders"]
@@ -272,9 +333,11 @@ def test_resend_hitting_duplicate_client_id_resolves_again() -> None:
 
 def test_lookup_ignores_orders_with_another_cl_ord_id() -> None:
     other = dict(ORDER_INFO, cl_ord_id="someone-else")
-    script = Script(AddOrder=[httpx.ReadTimeout("lost")],
-                    OpenOrders=[{"error": [], "result": {"open": {"OOTHER-AAAAA-BBBBBB": other}}}],
-                    ClosedOrders=[{"error": [], "result": {"closed": {}}}])
+    script = Script(
+        AddOrder=[httpx.ReadTimeout("lost")],
+        OpenOrders=[{"error": [], "result": {"open": {"OOTHER-AAAAA-BBBBBB": other}}}],
+        ClosedOrders=[{"error": [], "result": {"closed": {}}}],
+    )
     with pytest.raises(E.OrderOutcomeUnknownError):
         make(script, max_retries=0).submit_order(**ORDER_ARGS, cl_ord_id="my-id-1")
 
@@ -287,8 +350,12 @@ def test_lookup_failure_raises_outcome_unknown_with_cause() -> None:
 
 
 def test_validate_only_order_is_retried_like_a_read() -> None:
-    script = Script(AddOrder=[httpx.ReadTimeout("lost"),
-                              {"error": [], "result": {"descr": {"order": "buy 1.25 XBTUSD @ limit 100"}}}])
+    script = Script(
+        AddOrder=[
+            httpx.ReadTimeout("lost"),
+            {"error": [], "result": {"descr": {"order": "buy 1.25 XBTUSD @ limit 100"}}},
+        ]
+    )
     result = make(script, max_retries=1).submit_order(**ORDER_ARGS, validate=True)
     assert result.validated and result.txid == [] and result.descr.order.startswith("buy")
     assert script.paths() == ["AddOrder", "AddOrder"]
@@ -342,9 +409,11 @@ def test_rate_limiter_is_consulted_per_send() -> None:
 
 
 async def test_async_recovery_matches_sync() -> None:
-    script = Script(AddOrder=[httpx.ReadTimeout("lost")],
-                    OpenOrders=[{"error": [], "result": {"open": {}}}],
-                    ClosedOrders=[{"error": [], "result": {"closed": {"OTXID3-AAAAA-BBBBBB": ORDER_INFO}}}])
+    script = Script(
+        AddOrder=[httpx.ReadTimeout("lost")],
+        OpenOrders=[{"error": [], "result": {"open": {}}}],
+        ClosedOrders=[{"error": [], "result": {"closed": {"OTXID3-AAAAA-BBBBBB": ORDER_INFO}}}],
+    )
     http = httpx.AsyncClient(transport=httpx.MockTransport(script))
     async with AsyncSpotClient("k", SECRET, http_client=http, retry_policy=NO_WAIT) as client:
         result = await client.submit_order(**ORDER_ARGS, cl_ord_id="my-id-1")
@@ -365,8 +434,9 @@ def test_unknown_outcome_looks_again_after_a_grace_period_before_resending() -> 
     empty_open = {"error": [], "result": {"open": {}}}
     empty_closed = {"error": [], "result": {"closed": {}, "count": 0}}
     late_open = {"error": [], "result": {"open": {"OLATE1-AAAAA-BBBBBB": ORDER_INFO}}}
-    script = Script(AddOrder=[httpx.ReadTimeout("lost")], OpenOrders=[empty_open, late_open],
-                    ClosedOrders=[empty_closed])
+    script = Script(
+        AddOrder=[httpx.ReadTimeout("lost")], OpenOrders=[empty_open, late_open], ClosedOrders=[empty_closed]
+    )
     client = make(script, max_retries=2, retry_policy=RetryPolicy(base_delay=0, max_delay=0, outcome_grace=0.5))
     flow = client._flow(client._make_call("AddOrder", {**ORDER_ARGS, "cl_ord_id": "my-id-1"}))
     steps: list[str] = []

@@ -30,8 +30,14 @@ def assert_clean(text: str) -> None:
 
 def client(handler: Any, **kw: Any) -> SpotClient:
     policy = RetryPolicy(base_delay=0, max_delay=0, outcome_grace=0)
-    return SpotClient("public-key-abcdef", SECRET, otp=OTP, retry_policy=policy,
-                      http_client=httpx.Client(transport=httpx.MockTransport(handler)), **kw)
+    return SpotClient(
+        "public-key-abcdef",
+        SECRET,
+        otp=OTP,
+        retry_policy=policy,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        **kw,
+    )
 
 
 def test_client_repr_str_vars_and_pickle() -> None:
@@ -74,18 +80,20 @@ def test_errors_and_tracebacks_with_locals_are_clean(caplog: pytest.LogCaptureFi
 
     c = client(handler)
     formatted = []
-    for action in (lambda: c.submit_order(ordertype="limit", type="buy", volume="1", pair="XBTUSD", price="1"),
-                   lambda: c.get_account_balance(),
-                   lambda: c.submit_order(ordertype="limit", type="buy", volume="1", pair="XBTUSD", price="1",
-                                          cl_ord_id="abc")):
+    for action in (
+        lambda: c.submit_order(ordertype="limit", type="buy", volume="1", pair="XBTUSD", price="1"),
+        lambda: c.get_account_balance(),
+        lambda: c.submit_order(ordertype="limit", type="buy", volume="1", pair="XBTUSD", price="1", cl_ord_id="abc"),
+    ):
         with caplog.at_level(logging.DEBUG):
             try:
                 action()
             except E.KrakenError as exc:
                 formatted.append(repr(exc) + str(exc) + repr(exc.__dict__) + repr(getattr(exc, "request", "")))
                 formatted.append(traceback.format_exc())
-                formatted.append("".join(traceback.TracebackException.from_exception(
-                    exc, capture_locals=True).format()))
+                formatted.append(
+                    "".join(traceback.TracebackException.from_exception(exc, capture_locals=True).format())
+                )
     assert len(formatted) == 9
     assert_clean("\n".join(formatted) + caplog.text)
 
@@ -98,8 +106,9 @@ def test_constructor_failures_do_not_leak_the_secret_in_locals() -> None:
         except E.KrakenError as exc:
             library_frames = exc.__traceback__.tb_next if exc.__traceback__ else None  # skip this test's frame
             assert library_frames is not None
-            texts.append("".join(traceback.TracebackException(type(exc), exc, library_frames,
-                                                              capture_locals=True).format()))
+            texts.append(
+                "".join(traceback.TracebackException(type(exc), exc, library_frames, capture_locals=True).format())
+            )
     assert len(texts) == 2
     assert "api_secret = Secret('***')" in texts[0]  # the constructor frame was captured, secret wrapped
     assert "not-base64-but-secret-text" not in texts[0]

@@ -18,7 +18,7 @@ from krakenkit.rest import SpotClient
 from krakenkit.rest import spot_types as t
 from krakenkit.rest.spot_endpoints import SPOT_ENDPOINTS
 
-EXAMPLES_JSON = r'''{
+EXAMPLES_JSON = r"""{
  "Time": {
   "error": [],
   "result": {
@@ -1049,7 +1049,7 @@ EXAMPLES_JSON = r'''{
    ]
   }
  }
-}'''
+}"""
 
 
 def example(name: str) -> Any:
@@ -1085,8 +1085,12 @@ def test_market_data_attribute_access_and_decimals() -> None:
     assert ticker.t == [5773, 6815] and ticker.volume_24h == Decimal("4009.69918350")
     ohlc = parse("OHLC")
     candle = ohlc.candles[0]
-    assert (candle.time, candle.open, candle.volume, candle.count) == (1548115200, Decimal("3533.4"),
-                                                                     Decimal("83.09287787"), 232)
+    assert (candle.time, candle.open, candle.volume, candle.count) == (
+        1548115200,
+        Decimal("3533.4"),
+        Decimal("83.09287787"),
+        232,
+    )
     assert ohlc.pair == "XXBTZUSD" and ohlc.last == 1548111600 and ohlc["XXBTZUSD"] == ohlc.candles
     book = parse("Depth")["XXBTZUSD"]
     assert book.asks[0].price == Decimal("3539.90000") and book.bids[0].volume == Decimal("0.754")
@@ -1157,8 +1161,11 @@ def test_unknown_fields_never_break_parsing_and_stay_in_raw() -> None:
 
 def test_money_is_exact_through_the_client() -> None:
     body = b'{"error":[],"result":{"ZUSD":"0.1000000001","XXBT":0.30000000000000004}}'
-    client = SpotClient("k", "c2VjcmV0", http_client=httpx.Client(
-        transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body))))
+    client = SpotClient(
+        "k",
+        "c2VjcmV0",
+        http_client=httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body))),
+    )
     bal = client.get_account_balance()
     assert bal["ZUSD"] == Decimal("0.1000000001")
     assert bal["XXBT"] == Decimal("0.30000000000000004")

@@ -31,12 +31,12 @@ def _frames(data: bytes) -> list[bytes]:
         assert n & 0x80 == 0  # unmasked
         i += 2
         if n == 126:
-            n = int.from_bytes(data[i:i + 2], "big")
+            n = int.from_bytes(data[i : i + 2], "big")
             i += 2
         elif n == 127:
-            n = int.from_bytes(data[i:i + 8], "big")
+            n = int.from_bytes(data[i : i + 8], "big")
             i += 8
-        out.append(data[i:i + n])
+        out.append(data[i : i + n])
         i += n
     assert i == len(data)
     return out

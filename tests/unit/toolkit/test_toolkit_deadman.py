@@ -39,8 +39,9 @@ class AsyncWsApi:
         self.calls: list[int] = []
         self.changed = asyncio.Event()
 
-    async def cancel_all_spot_orders_after(self, timeout_seconds: int, *, timeout: float | None = None
-                                           ) -> dict[str, Any]:
+    async def cancel_all_spot_orders_after(
+        self, timeout_seconds: int, *, timeout: float | None = None
+    ) -> dict[str, Any]:
         assert timeout is None  # the request timeout is left alone
         self.calls.append(timeout_seconds)
         self.changed.set()

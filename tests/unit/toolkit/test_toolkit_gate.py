@@ -146,19 +146,42 @@ async def test_backfill_waits_for_inflight_actions() -> None:
 async def test_status_channel_and_private_frames() -> None:
     ws = FakeWs()
     gate = ReconnectGate(ws, keys=("spotPrivateV2",))
-    ws.emit("message", Ev("spotPublicV2", {"channel": "status", "type": "update",
-                                           "data": [{"system": "maintenance"}]}))
+    ws.emit("message", Ev("spotPublicV2", {"channel": "status", "type": "update", "data": [{"system": "maintenance"}]}))
     assert gate.reasons == frozenset({"status:maintenance"})
     ws.emit("message", Ev("spotPublicV2", {"channel": "status", "data": [{"system": "cancel_only"}]}))
     assert gate.reasons == frozenset({"status:cancel_only"}) and gate.core.is_open("cancel")
     ws.emit("message", Ev("spotPublicV2", {"channel": "status", "data": [{"system": "online"}]}))
     assert gate.is_open
-    ws.emit("message", Ev("spotPrivateV2", {"channel": "executions", "type": "update", "sequence": 3, "data": [
-        {"order_id": "O9", "exec_id": "T9", "exec_type": "trade", "last_qty": 1, "last_price": 2,
-         "order_status": "filled", "cum_qty": 1}]}))
+    ws.emit(
+        "message",
+        Ev(
+            "spotPrivateV2",
+            {
+                "channel": "executions",
+                "type": "update",
+                "sequence": 3,
+                "data": [
+                    {
+                        "order_id": "O9",
+                        "exec_id": "T9",
+                        "exec_type": "trade",
+                        "last_qty": 1,
+                        "last_price": 2,
+                        "order_status": "filled",
+                        "cum_qty": 1,
+                    }
+                ],
+            },
+        ),
+    )
     assert "T9" in gate.state.fills and gate.state.orders["O9"].status == "closed"
-    ws.emit("message", Ev("spotPublicV2", {"channel": "executions", "data": [
-        {"order_id": "O8", "exec_id": "T8", "exec_type": "trade"}]}))
+    ws.emit(
+        "message",
+        Ev(
+            "spotPublicV2",
+            {"channel": "executions", "data": [{"order_id": "O8", "exec_id": "T8", "exec_type": "trade"}]},
+        ),
+    )
     assert "T8" not in gate.state.fills  # only the watched private keys feed the state
     assert [e.name for e in gate.history] == ["gate_closed", "gate_closed", "gate_opened"]
 
@@ -234,21 +257,35 @@ async def test_futures_backfill_does_not_roll_positions_back_over_the_stream() -
     key = "derivativesPrivateV1"
 
     def fill_arrives() -> None:
-        ws.emit("message", Ev(key, {"feed": "open_positions", "account": "x", "positions": [
-            {"instrument": "PF_XBTUSD", "balance": 2, "entry_price": 30000}]}))
+        ws.emit(
+            "message",
+            Ev(
+                key,
+                {
+                    "feed": "open_positions",
+                    "account": "x",
+                    "positions": [{"instrument": "PF_XBTUSD", "balance": 2, "entry_price": 30000}],
+                },
+            ),
+        )
 
     from krakenkit.toolkit import FuturesBackfill
 
-    gate = ReconnectGate(ws, backfill=FuturesBackfill(FakeFuturesClient(fill_arrives)), keys=(key,),
-                         state=AccountState(product="futures"))
+    gate = ReconnectGate(
+        ws,
+        backfill=FuturesBackfill(FakeFuturesClient(fill_arrives)),
+        keys=(key,),
+        state=AccountState(product="futures"),
+    )
     ws.emit("reconnecting", Ev(key))
     ws.emit("reconnected", Ev(key))
     assert await gate.wait_open(5)
     assert gate.state.positions["PF_XBTUSD"].size == Decimal(2)
     assert gate.state.stale_snapshots_skipped == 1
     # with no stream update in between, the REST snapshot is the truth
-    gate2 = ReconnectGate(FakeWs(), backfill=FuturesBackfill(FakeFuturesClient()), keys=(key,),
-                          state=AccountState(product="futures"))
+    gate2 = ReconnectGate(
+        FakeWs(), backfill=FuturesBackfill(FakeFuturesClient()), keys=(key,), state=AccountState(product="futures")
+    )
     await gate2.backfill_now()
     assert gate2.state.positions["PF_XBTUSD"].size == Decimal(1)
 

@@ -18,8 +18,15 @@ S = JournalStatus
 
 
 def _intent(j: OrderJournal, cl: str, **kw: object) -> None:
-    args: dict[str, object] = {"cl_ord_id": cl, "symbol": "XBTUSD", "side": "buy", "order_type": "limit",
-                               "quantity": Decimal("0.01"), "price": Decimal("30000.1"), "params": {"oflags": "post"}}
+    args: dict[str, object] = {
+        "cl_ord_id": cl,
+        "symbol": "XBTUSD",
+        "side": "buy",
+        "order_type": "limit",
+        "quantity": Decimal("0.01"),
+        "price": Decimal("30000.1"),
+        "params": {"oflags": "post"},
+    }
     args.update(kw)
     j.record_intent(**args)  # type: ignore[arg-type]
 
@@ -152,8 +159,7 @@ def test_fills_are_stored_once_and_sum_into_the_entry(journal: OrderJournal) -> 
     journal.mark_sent("f1")
     journal.mark_acknowledged("f1", "OF1")
     assert journal.record_fill(JournalFill(fill_id="T1", order_id="OF1", qty=Decimal("0.004"), price=Decimal("1")))
-    assert not journal.record_fill(JournalFill(fill_id="T1", order_id="OF1", qty=Decimal("0.004"),
-                                               price=Decimal("1")))
+    assert not journal.record_fill(JournalFill(fill_id="T1", order_id="OF1", qty=Decimal("0.004"), price=Decimal("1")))
     assert journal.record_fill(JournalFill(fill_id="T2", cl_ord_id="f1", qty=Decimal("0.006"), price=Decimal("1")))
     assert journal.get("f1").filled_qty == Decimal("0.010")
     assert [f.fill_id for f in journal.fills(cl_ord_id="f1")] == ["T1", "T2"]
@@ -163,8 +169,12 @@ def test_fills_are_stored_once_and_sum_into_the_entry(journal: OrderJournal) -> 
 
 async def test_async_wrapper_runs_in_threads(journal: OrderJournal) -> None:
     aj = journal.aio
-    await asyncio.gather(*(aj.record_intent(cl_ord_id=f"a{i}", symbol="XBTUSD", side="sell", order_type="market",
-                                            quantity="1") for i in range(20)))
+    await asyncio.gather(
+        *(
+            aj.record_intent(cl_ord_id=f"a{i}", symbol="XBTUSD", side="sell", order_type="market", quantity="1")
+            for i in range(20)
+        )
+    )
     await asyncio.gather(*(aj.mark_sent(f"a{i}") for i in range(20)))
     assert len(await aj.entries(status=S.SENT)) == 20
     e = await aj.mark_acknowledged("a0", "O0")

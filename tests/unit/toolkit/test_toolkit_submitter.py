@@ -117,6 +117,7 @@ class FakeVenue:
     def lookups(self, cl_ord_id: str) -> list[Any]:
         def parse(r: Any, c: str) -> Found | None:
             return Found(order_id=r["order_id"], exchange_state="open", recovered=True) if r else None
+
         return [(self._wrap(lambda cl: self.ex.lookup(cl)), {"cl": cl_ord_id}, parse)]
 
 
@@ -205,8 +206,9 @@ def test_start_reconciles_a_crashed_run(tmp_path: Path) -> None:
     j1 = OrderJournal.open(path)
     # crashed run: one intent never sent, one sent and placed, one sent and lost
     for cl in ("never", "placed", "lost"):
-        j1.record_intent(cl_ord_id=cl, symbol="XBTUSD", side="buy", order_type="market", quantity="1",
-                         owner="test", lease=60)
+        j1.record_intent(
+            cl_ord_id=cl, symbol="XBTUSD", side="buy", order_type="market", quantity="1", owner="test", lease=60
+        )
     for cl in ("placed", "lost"):
         j1.mark_sent(cl)
     ex.orders["placed"] = "OP"
@@ -216,15 +218,19 @@ def test_start_reconciles_a_crashed_run(tmp_path: Path) -> None:
     report = sub.start()
     assert (report.abandoned, report.acknowledged, report.not_placed, report.unresolved) == (1, 1, 1, 0)
     assert {e.cl_ord_id: e.status for e in j2.entries()} == {
-        "never": S.ABANDONED, "placed": S.ACKNOWLEDGED, "lost": S.NOT_PLACED}
+        "never": S.ABANDONED,
+        "placed": S.ACKNOWLEDGED,
+        "lost": S.NOT_PLACED,
+    }
     assert j2.get("placed").order_id == "OP"
     assert ex.sends == []  # reconciliation never re-sends
     j2.close()
 
 
 def test_entries_leased_by_another_live_bot_are_left_alone(journal: OrderJournal) -> None:
-    journal.record_intent(cl_ord_id="theirs", symbol="XBTUSD", side="buy", order_type="market", quantity="1",
-                          owner="other-bot", lease=60)
+    journal.record_intent(
+        cl_ord_id="theirs", symbol="XBTUSD", side="buy", order_type="market", quantity="1", owner="other-bot", lease=60
+    )
     journal.mark_sent("theirs")
     ex = FakeExchange(["ok"])
     sub = make(ex, journal)
@@ -246,11 +252,11 @@ def test_gate_raise_mode_refuses_and_journals_not_placed(journal: OrderJournal) 
 
 async def test_async_driver_concurrent_submits(journal: OrderJournal) -> None:
     ex = FakeExchange(["ok", "accept_timeout", "lost", "ok", "reject", "late2"] + ["ok"] * 20)
-    sub = AsyncSafeOrderSubmitter(FakeVenue(ex, is_async=True), journal, owner="test", grace=0.05,
-                                  poll_interval=0.01)
+    sub = AsyncSafeOrderSubmitter(FakeVenue(ex, is_async=True), journal, owner="test", grace=0.05, poll_interval=0.01)
     await sub.start()
-    results = await asyncio.gather(*(sub.submit("XBTUSD", "buy", "market", "1") for _ in range(24)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(sub.submit("XBTUSD", "buy", "market", "1") for _ in range(24)), return_exceptions=True
+    )
     errors = [r for r in results if isinstance(r, BaseException)]
     assert len(errors) == 1 and isinstance(errors[0], InsufficientFundsError)
     counts = journal.counts()
@@ -283,6 +289,7 @@ async def test_cancelled_submit_is_reconciled_before_the_next(journal: OrderJour
                 started.set()
                 await release.wait()  # ... and the answer never comes
                 return {"order_id": "OSLOW"}
+
             return run, {"cl": cl_ord_id}
 
     sub = AsyncSafeOrderSubmitter(SlowVenue(ex, is_async=True), journal, owner="t", grace=0.05, poll_interval=0.01)

@@ -57,10 +57,21 @@ def test_connect_budget_is_a_sliding_window() -> None:
 
 
 def test_money_params_become_exact_json_numbers() -> None:
-    body = _money({"order_qty": "1.20", "limit_price": Decimal("26500.4"), "display_qty": 3,
-                   "triggers": {"reference": "last", "price": "-2.0", "price_type": "pct"}, "x": None})
-    assert body == {"order_qty": Decimal("1.20"), "limit_price": Decimal("26500.4"), "display_qty": Decimal(3),
-                    "triggers": {"reference": "last", "price": Decimal("-2.0"), "price_type": "pct"}}
+    body = _money(
+        {
+            "order_qty": "1.20",
+            "limit_price": Decimal("26500.4"),
+            "display_qty": 3,
+            "triggers": {"reference": "last", "price": "-2.0", "price_type": "pct"},
+            "x": None,
+        }
+    )
+    assert body == {
+        "order_qty": Decimal("1.20"),
+        "limit_price": Decimal("26500.4"),
+        "display_qty": Decimal(3),
+        "triggers": {"reference": "last", "price": Decimal("-2.0"), "price_type": "pct"},
+    }
     assert jsonutil.dumps(body).startswith(b'{"order_qty":1.20,"limit_price":26500.4')
     with pytest.raises(ValidationError):
         _money({"order_qty": "abc"})

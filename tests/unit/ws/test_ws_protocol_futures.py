@@ -58,10 +58,15 @@ def test_challenge_flow_and_private_subscribe_carry_signed_challenge() -> None:
     assert p.on_frame(resp).kind == FrameKind.CHALLENGE
     p.set_challenge(resp["message"], SECRET)
     sent = p.on_ready()
-    assert sent == [{
-        "event": "subscribe", "feed": "fills", "api_key": api_key,
-        "original_challenge": resp["message"], "signed_challenge": sign_futures_challenge(SECRET, resp["message"]),
-    }]
+    assert sent == [
+        {
+            "event": "subscribe",
+            "feed": "fills",
+            "api_key": api_key,
+            "original_challenge": resp["message"],
+            "signed_challenge": sign_futures_challenge(SECRET, resp["message"]),
+        }
+    ]
     # the official ack names a product even though the request had none
     assert wid in resolved(p.on_frame(frame("fws_fills_subscribed.json")).outcomes)
     # a new connection needs a new challenge
@@ -98,14 +103,22 @@ def test_symbols_and_feeds_refused_on_the_wrong_key() -> None:
 
 def test_reconnect_resends_each_private_feed_once() -> None:
     p = FuturesProtocol(WS_KEY_MAP.derivativesPrivateV1)
-    for feed in ("open_orders", "fills", "balances", "open_positions", "account_log", "notifications_auth",
-                 "open_orders"):
+    for feed in (
+        "open_orders",
+        "fills",
+        "balances",
+        "open_positions",
+        "account_log",
+        "notifications_auth",
+        "open_orders",
+    ):
         p.subscribe(normalize_requests(feed))
     for n in range(3):
         p.challenge_request("key")
         p.set_challenge(f"challenge-{n}", SECRET)
         sent = p.on_ready()
         assert sorted(f["feed"] for f in sent) == sorted(
-            ["open_orders", "fills", "balances", "open_positions", "account_log", "notifications_auth"])
+            ["open_orders", "fills", "balances", "open_positions", "account_log", "notifications_auth"]
+        )
         assert {f["original_challenge"] for f in sent} == {f"challenge-{n}"}
         p.on_connection_lost()

@@ -82,10 +82,14 @@ def test_equal_requests_are_deduplicated_and_resolved_from_the_first_ack() -> No
 
 def test_subscriptions_made_while_disconnected_are_sent_when_ready() -> None:
     p = SpotProtocol()
-    _wid, out, _ = p.subscribe(normalize_requests([
-        {"topic": "ohlc", "payload": {"symbol": ["ALGO/USD", "MATIC/USD"], "interval": 5}},
-        "heartbeat",
-    ]))
+    _wid, out, _ = p.subscribe(
+        normalize_requests(
+            [
+                {"topic": "ohlc", "payload": {"symbol": ["ALGO/USD", "MATIC/USD"], "interval": 5}},
+                "heartbeat",
+            ]
+        )
+    )
     assert out == []
     sent = p.on_ready()
     by_channel = {f["params"]["channel"]: without_req_id(f) for f in sent}
@@ -129,8 +133,15 @@ def test_rejected_subscription_leaves_the_set_and_raises_the_mapped_error() -> N
     p = SpotProtocol()
     p.subs.take_unsent()
     wid, out, _ = p.subscribe(normalize_requests({"topic": "ticker", "payload": {"symbol": ["XBT/USDX"]}}))
-    err_frame = {"error": "Currency pair not supported XBT/USDX", "method": "subscribe", "req_id": out[0]["req_id"],
-                 "success": False, "symbol": "XBT/USDX", "time_in": "x", "time_out": "y"}
+    err_frame = {
+        "error": "Currency pair not supported XBT/USDX",
+        "method": "subscribe",
+        "req_id": out[0]["req_id"],
+        "success": False,
+        "symbol": "XBT/USDX",
+        "time_in": "x",
+        "time_out": "y",
+    }
     f = p.on_frame(err_frame)
     assert isinstance(f.error, KrakenAPIError)
     assert isinstance(resolved(f.outcomes)[wid], KrakenAPIError)
@@ -143,8 +154,15 @@ def test_already_subscribed_counts_as_ack() -> None:
     p = SpotProtocol()
     p.subs.take_unsent()
     wid, out, _ = p.subscribe(normalize_requests({"topic": "ticker", "payload": {"symbol": ["ALGO/USD"]}}))
-    f = p.on_frame({"error": "Already subscribed", "method": "subscribe", "req_id": out[0]["req_id"],
-                    "success": False, "symbol": "ALGO/USD"})
+    f = p.on_frame(
+        {
+            "error": "Already subscribed",
+            "method": "subscribe",
+            "req_id": out[0]["req_id"],
+            "success": False,
+            "symbol": "ALGO/USD",
+        }
+    )
     assert f.error is None and wid in resolved(f.outcomes)
 
 
@@ -227,8 +245,9 @@ def test_error_reply_maps_to_kraken_error_with_cl_ord_id() -> None:
     p = SpotProtocol(WS_KEY_MAP.spotPrivateV2)
     p.token = "t"
     frame = p.api_request("add_order", {}, waiter_id=1, cl_ord_id="abc")
-    f = p.on_frame({"error": "EOrder:Insufficient funds", "method": "add_order", "req_id": frame["req_id"],
-                    "success": False})
+    f = p.on_frame(
+        {"error": "EOrder:Insufficient funds", "method": "add_order", "req_id": frame["req_id"], "success": False}
+    )
     err = resolved(f.outcomes)[1]
     assert isinstance(err, InsufficientFundsError) and err.context["cl_ord_id"] == "abc"
 

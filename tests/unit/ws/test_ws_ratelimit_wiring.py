@@ -83,8 +83,9 @@ def add_reply(order_id: str = "OABC-1") -> list[dict[str, Any]]:
 async def test_reserve_before_sending_then_on_response_with_the_result() -> None:
     lim = FakeLimiter()
     api, fake = make_api(lim, add_reply())
-    res = await api.submit_spot_order(order_type="limit", side="buy", symbol="BTC/USD", order_qty="1",
-                                      limit_price="100", cl_ord_id=UUID)
+    res = await api.submit_spot_order(
+        order_type="limit", side="buy", symbol="BTC/USD", order_qty="1", limit_price="100", cl_ord_id=UUID
+    )
     assert res.order_id == "OABC-1"
     assert lim.names() == ["reserve", "on_response"]
     _, endpoint, params = lim.calls[0]
@@ -116,8 +117,10 @@ async def test_rate_limit_error_resynchronises_other_errors_do_not() -> None:
     api, _ = make_api(lim, err)
     with pytest.raises(RateLimitError):
         await api.cancel_spot_order(order_id=["OA", "OB"])
-    assert lim.calls == [("reserve", "cancel_order", {"order_id": ["OA", "OB"]}),
-                         ("on_rate_limited", "cancel_order", {"order_id": ["OA", "OB"]})]
+    assert lim.calls == [
+        ("reserve", "cancel_order", {"order_id": ["OA", "OB"]}),
+        ("on_rate_limited", "cancel_order", {"order_id": ["OA", "OB"]}),
+    ]
 
     lim2 = FakeLimiter()
     api2, _ = make_api(lim2, error_from_spot(["EOrder:Insufficient funds"], endpoint="add_order"))
@@ -137,12 +140,22 @@ async def test_every_trading_method_books_under_its_ws_name() -> None:
     await api.batch_cancel_spot_orders(orders=["O1", "O2"])
     batch_reply = [{"success": True, "result": [{"order_id": "B1"}, {"order_id": "B2"}]}]
     api.ws._request_unbooked = FakeRequests(lim, batch_reply)  # type: ignore[method-assign]
-    await api.batch_submit_spot_orders(symbol="BTC/USD", orders=[
-        {"order_type": "limit", "side": "buy", "order_qty": "1", "limit_price": "1"},
-        {"order_type": "limit", "side": "buy", "order_qty": "1", "limit_price": "2"}])
+    await api.batch_submit_spot_orders(
+        symbol="BTC/USD",
+        orders=[
+            {"order_type": "limit", "side": "buy", "order_qty": "1", "limit_price": "1"},
+            {"order_type": "limit", "side": "buy", "order_qty": "1", "limit_price": "2"},
+        ],
+    )
     reserved = [c[1] for c in lim.calls if c[0] == "reserve"]
-    assert reserved == ["amend_order", "edit_order", "cancel_all", "cancel_all_orders_after", "batch_cancel",
-                        "batch_add"]
+    assert reserved == [
+        "amend_order",
+        "edit_order",
+        "cancel_all",
+        "cancel_all_orders_after",
+        "batch_cancel",
+        "batch_add",
+    ]
     assert lim.calls[-1][0] == "on_response" and lim.calls[-1][3] == [{"order_id": "B1"}, {"order_id": "B2"}]
 
 
@@ -171,6 +184,7 @@ def test_default_is_the_shared_limiter_of_the_key_as_for_rest() -> None:
     off = NoRateLimit()
     api_off = WebsocketAPIClient("key-a", SECRET, rate_limiter=off)
     assert api_off.rate_limiter is off and api_off.ws.rate_limiter is off
+
     # no key to share by (token provider only): a limiter of its own; no credentials: none
     async def token() -> str:
         return "t"
@@ -196,6 +210,7 @@ def test_spot_limiter_prices_ws_method_names() -> None:
 
 # --- WebsocketClient: executions feed the limiter ------------------------------------------------------
 
+
 def executions_frame(rows: list[dict[str, Any]], **extra: Any) -> bytes:
     return jsonutil.dumps({"channel": "executions", "type": "update", "data": rows, "sequence": 3, **extra})
 
@@ -207,17 +222,26 @@ async def test_executions_rows_and_ratecounter_reach_the_limiter_and_the_handler
     ws.on("message", got.append)
     conn = ws.connection(PRIV)
     assert conn.raw_hook is not None
-    row = {"order_id": "O1", "symbol": "BTC/USD", "exec_type": "pending_new", "order_status": "pending_new",
-           "ratecounter": 12}
+    row = {
+        "order_id": "O1",
+        "symbol": "BTC/USD",
+        "exec_type": "pending_new",
+        "order_status": "pending_new",
+        "ratecounter": 12,
+    }
     conn.on_frame(executions_frame([row, {"order_id": "O2", "exec_type": "new"}]))
     conn.on_frame(executions_frame([{"order_id": "O3", "symbol": "ETH/USD", "exec_type": "trade"}], ratecounter=7))
     conn.on_frame(executions_frame([{"order_id": "O4", "symbol": "SOL/USD", "ratecount": 5}]))
     assert [c for c in lim.calls if c[0] == "observe_execution"] == [
-        ("observe_execution", row), ("observe_execution", {"order_id": "O2", "exec_type": "new"}),
+        ("observe_execution", row),
+        ("observe_execution", {"order_id": "O2", "exec_type": "new"}),
         ("observe_execution", {"order_id": "O3", "symbol": "ETH/USD", "exec_type": "trade"}),
-        ("observe_execution", {"order_id": "O4", "symbol": "SOL/USD", "ratecount": 5})]
+        ("observe_execution", {"order_id": "O4", "symbol": "SOL/USD", "ratecount": 5}),
+    ]
     assert [c for c in lim.calls if c[0] == "observe_ratecounter"] == [
-        ("observe_ratecounter", "ETH/USD", 7.0), ("observe_ratecounter", "SOL/USD", 5.0)]
+        ("observe_ratecounter", "ETH/USD", 7.0),
+        ("observe_ratecounter", "SOL/USD", 5.0),
+    ]
     assert len(got) == 3  # every frame still reaches the handlers
 
 
@@ -239,8 +263,19 @@ async def test_real_limiter_learns_from_executions() -> None:
     lim = spot_rate_limiter("intermediate", clock=lambda: now[0])
     ws = WebsocketClient("key", SECRET, rate_limiter=lim)
     conn = ws.connection(PRIV)
-    conn.on_frame(executions_frame([{"order_id": "O1", "symbol": "BTC/USD", "exec_type": "pending_new",
-                                     "order_status": "pending_new", "ratecounter": 40}]))
+    conn.on_frame(
+        executions_frame(
+            [
+                {
+                    "order_id": "O1",
+                    "symbol": "BTC/USD",
+                    "exec_type": "pending_new",
+                    "order_status": "pending_new",
+                    "ratecounter": 40,
+                }
+            ]
+        )
+    )
     assert lim.order_age("O1") == 0.0 and lim.trading_level("BTC/USD") == 40.0
     now[0] += 10
     conn.on_frame(executions_frame([{"order_id": "O1", "exec_type": "canceled", "order_status": "canceled"}]))
