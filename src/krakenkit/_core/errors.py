@@ -41,7 +41,7 @@ JSON decoding) are wrapped with ``raise ... from exc`` so the cause stays chaine
     │           ├── PostWouldExecuteError        postWouldExecute
     │           └── MarketSuspendedError         marketSuspended
     ├── OrderOutcomeUnknownError                 order request sent, no way to tell if it was placed
-    ├── ConnectionLostError                      WS request in flight when the socket dropped
+    │   └── ConnectionLostError                  WS request in flight when the socket dropped
     ├── TradingPausedError                       the reconnect gate is closed
     ├── ChecksumMismatchError                    local book disagrees with Kraken's checksum
     └── SequenceGapError                         a Derivatives book skipped a sequence number
@@ -336,13 +336,13 @@ class OrderOutcomeUnknownError(KrakenError):
         super().__init__(message, **kwargs)
 
 
-class ConnectionLostError(KrakenError):
-    """The WebSocket dropped while a request was in flight: its outcome is unknown."""
+class ConnectionLostError(OrderOutcomeUnknownError):
+    """The WebSocket dropped while a request was in flight: its outcome is unknown (an
+    :class:`OrderOutcomeUnknownError`, so one ``except`` catches every unknown order outcome)."""
 
     def __init__(self, message: str, *, cl_ord_id: str | None = None, req_id: int | None = None, **kw: Any):
-        self.cl_ord_id = cl_ord_id
         self.req_id = req_id
-        super().__init__(message, **kw)
+        super().__init__(message, cl_ord_id=cl_ord_id, **kw)
 
 
 class TradingPausedError(KrakenError):
