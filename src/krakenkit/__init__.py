@@ -27,7 +27,6 @@ if TYPE_CHECKING:
         DeadMansSwitch,
         FillRecorder,
         OrderJournal,
-        OrderNotPlacedError,
         OrderWithdrawnError,
         ReconnectGate,
         SafeOrderSubmitter,
@@ -59,7 +58,6 @@ _LAZY: dict[str, str] = {
     "ReconnectGate": "krakenkit.toolkit",
     "AccountState": "krakenkit.toolkit",
     "DeadMansSwitch": "krakenkit.toolkit",
-    "OrderNotPlacedError": "krakenkit.toolkit",
     "OrderWithdrawnError": "krakenkit.toolkit",
     "FillRecorder": "krakenkit.toolkit",
 }

@@ -42,6 +42,7 @@ JSON decoding) are wrapped with ``raise ... from exc`` so the cause stays chaine
     │           └── MarketSuspendedError         marketSuspended
     ├── OrderOutcomeUnknownError                 order request sent, no way to tell if it was placed
     │   └── ConnectionLostError                  WS request in flight when the socket dropped
+    ├── OrderNotPlacedError                      outcome was unknown; deadline passed, look-up proved absence
     ├── TradingPausedError                       the reconnect gate is closed
     ├── ChecksumMismatchError                    local book disagrees with Kraken's checksum
     └── SequenceGapError                         a Derivatives book skipped a sequence number
@@ -83,6 +84,7 @@ __all__ = [
     "OrderInsufficientFundsError",
     "OrderLimitError",
     "OrderMinimumError",
+    "OrderNotPlacedError",
     "OrderOutcomeUnknownError",
     "OrderRejectedError",
     "PermissionDeniedError",
@@ -334,6 +336,19 @@ class OrderOutcomeUnknownError(KrakenError):
         self.request = dict(request or {})
         self.cl_ord_id = cl_ord_id
         super().__init__(message, **kwargs)
+
+
+class OrderNotPlacedError(KrakenError):
+    """Proven not placed: the order's outcome was unknown at first, then Kraken's ``deadline`` for it passed
+    on Kraken's clock and a look-up by client id found no order. The engine rejects a request after its
+    deadline, so nothing of it can still reach the book: placing it anew (with a new deadline) is safe.
+    ``cl_ord_id``: the client id looked up; ``deadline``: the deadline it was sent with (RFC 3339)."""
+
+    retry_safe = True
+
+    def __init__(self, message: str, *, cl_ord_id: str, **kw: Any) -> None:
+        self.cl_ord_id = cl_ord_id
+        super().__init__(message, **kw)
 
 
 class ConnectionLostError(OrderOutcomeUnknownError):

@@ -48,6 +48,7 @@ from .._core.errors import (
     InvalidNonceError,
     KrakenAPIError,
     KrakenError,
+    OrderNotPlacedError,
     OrderOutcomeUnknownError,
     OrderRejectedError,
     is_outcome_unknown_error,
@@ -80,17 +81,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("krakenkit.toolkit.submitter")
-
-
-class OrderNotPlacedError(KrakenError):
-    """The order's outcome was unknown, and looking it up by client id (after the grace period) shows it
-    does not exist; re-sending is exhausted. Nothing is on the book: placing it anew is safe."""
-
-    retry_safe = True
-
-    def __init__(self, message: str, *, cl_ord_id: str, **kw: Any) -> None:
-        self.cl_ord_id = cl_ord_id
-        super().__init__(message, **kw)
 
 
 class OrderWithdrawnError(KrakenError):
