@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import signal
@@ -18,6 +19,7 @@ from .context import RequestLog, SandboxContext, WsRegistry
 from .engine import OrderError
 from .faults import FaultInjector, fault_middleware
 from .participants import MarketSimulator
+from .placed import duplicate_ids, futures_placed, spot_placed
 from .rest_spot import SpotRest
 from .spot import SpotExchange
 from .ws_spot import WS_PATHS, SpotWs
@@ -95,6 +97,8 @@ class Sandbox:
         app.router.add_get("/_sandbox/balances", self._admin_balances)
         app.router.add_post("/_sandbox/keys", self._admin_keys)
         app.router.add_get("/_sandbox/requests", self._admin_requests)
+        app.router.add_get("/_sandbox/placed_orders", self._admin_placed_orders)
+        app.router.add_get("/_sandbox/duplicates", self._admin_duplicates)
         return app
 
     async def start(self) -> None:
@@ -104,7 +108,9 @@ class Sandbox:
         self._loop = loop
         self.ctx.loop = loop
         self.ctx.faults._bind(self.ctx.ws_registry, loop)
-        self._runner = web.AppRunner(self._build_app(), handle_signals=False, access_log=None)
+        # shutdown_timeout: on stop, requests still held by a fault (late arrival, trickle, hold) are
+        # cancelled after this long instead of aiohttp's 60 s
+        self._runner = web.AppRunner(self._build_app(), handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self._port, reuse_address=True)
         await site.start()
@@ -124,6 +130,7 @@ class Sandbox:
         if not self._started:
             return
         self._started = False
+        self.ctx.faults.cancel_held()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
@@ -263,12 +270,49 @@ class Sandbox:
         )
         return k.key, k.secret
 
-    def create_futures_key(self, balances: Mapping[str, Any] | None = None) -> tuple[str, str]:
+    def create_futures_key(self, balances: Mapping[str, Any] | None = None, nonce_window: int = 0) -> tuple[str, str]:
+        """A new Derivatives key: ``(api_key, api_secret)``. ``nonce_window``: 0 (default) means every
+        numeric ``Nonce`` must be above the highest seen (else ``nonceBelowThreshold``); a used nonce is
+        always ``nonceDuplicate``."""
         if self.futures is None:
             raise RuntimeError("the Futures plug-in (krakenkit.sandbox.futures) is not available")
         fut = self.futures
-        result: tuple[str, str] = self._call(lambda: fut.create_key(balances))
+        result: tuple[str, str] = self._call(lambda: fut.create_key(balances, _window(nonce_window)))
         return result
+
+    def set_nonce_window(self, api_key: str, nonce_window: int) -> None:
+        """Change the nonce window of a Spot or Derivatives key (0: strictly increasing)."""
+        window = _window(nonce_window)
+
+        def run() -> None:
+            if self._futures_key(api_key):
+                self.futures.engine.accounts[api_key].nonce_window = window
+                return
+            k = self._key(api_key)
+            k.nonce_window = window
+            if window == 0:
+                k.recent_nonces.clear()
+
+        self._call(run)
+
+    def placed_orders(self, api_key: str | None = None, cl_ord_id: str | None = None) -> list[dict[str, Any]]:
+        """Every order the sandbox placed, Spot then Derivatives (of ``api_key``, or of every key), with
+        its fills, optionally only those with client order id ``cl_ord_id`` (Spot ``cl_ord_id``,
+        Derivatives ``cliOrdId``). Shape: see :mod:`krakenkit.sandbox.placed`. For chaos tests: an id
+        with two filled orders was executed twice."""
+
+        def get() -> list[dict[str, Any]]:
+            out = spot_placed(self.spot, api_key)
+            if self.futures is not None:
+                out += futures_placed(self.futures, api_key)
+            return [o for o in out if cl_ord_id is None or o["cl_ord_id"] == cl_ord_id]
+
+        return self._call(get)
+
+    def duplicate_client_ids(self, api_key: str | None = None, filled_only: bool = False) -> dict[str, int]:
+        """Client order ids with more than one placed order (``filled_only``: more than one with fills,
+        that is executed more than once), and how many."""
+        return duplicate_ids(self.placed_orders(api_key), filled_only)
 
     def _key(self, api_key: str) -> Any:
         k = self.spot.keys.keys.get(api_key)
@@ -355,7 +399,12 @@ class Sandbox:
             body = await request.json()
             cmds = body if isinstance(body, list) else [body]
             for cmd in cmds:
-                self.faults.apply_admin(cmd)
+                if isinstance(cmd, dict) and cmd.get("action") == "set_nonce_window":
+                    self.set_nonce_window(str(cmd.get("api_key", "")), cmd.get("nonce_window", 0))
+                else:
+                    self.faults.apply_admin(cmd)
+        except KeyError:
+            return web.json_response({"ok": False, "error": "unknown api key"}, status=404)
         except (ValueError, TypeError) as exc:
             return web.json_response({"ok": False, "error": str(exc)}, status=400)
         return web.json_response({"ok": True})
@@ -374,20 +423,47 @@ class Sandbox:
 
     async def _admin_keys(self, request: web.Request) -> web.Response:
         body = await request.json() if request.can_read_body else {}
-        kind = body.get("kind", "spot") if isinstance(body, dict) else "spot"
+        if not isinstance(body, dict):
+            body = {}
+        kind = body.get("kind", "spot")
+        window = body.get("nonce_window", 0)
         try:
             if kind == "futures":
-                key, secret = self.create_futures_key(body.get("balances"))
+                key, secret = self.create_futures_key(body.get("balances"), window)
             else:
                 key, secret = self.create_key(
-                    body.get("permissions"), body.get("balances"), body.get("tier", "intermediate")
+                    body.get("permissions"),
+                    body.get("balances"),
+                    body.get("tier", "intermediate"),
+                    body.get("otp"),
+                    _window(window),
                 )
-        except (ValueError, RuntimeError) as exc:
+        except (ValueError, TypeError, RuntimeError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response({"api_key": key, "api_secret": secret})
 
+    async def _admin_placed_orders(self, request: web.Request) -> web.Response:
+        key = request.query.get("key") or None
+        orders = self.placed_orders(key, request.query.get("cl_ord_id") or None)
+        return web.json_response(orders, dumps=_dumps)
+
+    async def _admin_duplicates(self, request: web.Request) -> web.Response:
+        filled = request.query.get("filled_only", "").lower() in ("1", "true", "yes")
+        return web.json_response(self.duplicate_client_ids(request.query.get("key") or None, filled))
+
     async def _admin_requests(self, request: web.Request) -> web.Response:
-        return web.json_response(self.requests[-500:], dumps=lambda o: __import__("json").dumps(o, default=str))
+        return web.json_response(self.requests[-500:], dumps=_dumps)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, default=str)
+
+
+def _window(value: Any) -> int:
+    """A nonce window: a whole number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"nonce_window must be a whole number >= 0, got {value!r}")
+    return value
 
 
 def describe(sb: Sandbox) -> str:

@@ -1,35 +1,43 @@
-"""Fault injection for the sandbox: failing calls, held responses, latency, WS drops/stalls, garbage
-frames, corrupted book checksums and system status changes.
+"""Fault injection for the sandbox: failing calls, held, late, garbled and trickled responses, latency,
+WS drops/stalls, garbage frames, lost WS replies, never-acked subscriptions, corrupted book checksums
+and system status changes.
 
 All methods are safe to call from any thread (the sync ``with Sandbox()`` form runs the server in a
-background thread). REST faults are applied by :func:`fault_middleware` to every route; WS faults act
-on the connections registered in ``SandboxContext.ws_registry``.
+background thread). REST faults are applied by :func:`fault_middleware` to every route (late arrival
+by the Spot and Derivatives request handlers, after authentication); WS faults act on the connections
+registered in ``SandboxContext.ws_registry`` or are consulted by the WS front ends per request.
+
+Every counted fault takes ``n`` (how many matching requests it hits, at least 1) and then disappears;
+``clear()`` removes what is left.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .fault_bodies import GARBLE_KINDS, NON_JSON_TEXT, WS_GARBLE_KINDS, garbled_response, trickle
+
 if TYPE_CHECKING:
     from .context import SandboxContext, WsRegistry
 
-__all__ = ["SYSTEM_STATUSES", "FaultInjector", "fault_middleware"]
+__all__ = ["GARBLE_KINDS", "SYSTEM_STATUSES", "WS_GARBLE_KINDS", "FaultInjector", "fault_middleware"]
 
 log = logging.getLogger("krakenkit.sandbox")
 
 SYSTEM_STATUSES = ("online", "maintenance", "cancel_only", "post_only")
-NON_JSON_TEXT = "CloudFlare WebSocket proxy restarting"
 ERRORS_KEY: web.RequestKey[list[str]] = web.RequestKey("kk_errors", list)  # Kraken errors of a response
+SUBSCRIPTION_METHODS = ("subscribe", "unsubscribe")
 
 CLOUDFLARE_502 = """<html>
 <head><title>502 Bad Gateway</title></head>
@@ -39,6 +47,8 @@ CLOUDFLARE_502 = """<html>
 </body>
 </html>
 """
+
+Names = str | Sequence[str] | None  # one name, several, or None for any
 
 
 def _path_matches(rule_path: str | None, path: str) -> bool:
@@ -54,33 +64,58 @@ def is_futures_path(path: str) -> bool:
     return path.startswith("/derivatives") or path.startswith("/api/")
 
 
+def _names(value: Names) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+def _count(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+    return n
+
+
+def _seconds(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{what} must be a number of seconds >= 0, got {value!r}")
+    return float(value)
+
+
 @dataclass
-class FailRule:
-    path: str
-    remaining: int
+class FailSpec:
     error: str | None
     status: int | None
     body: str | None
 
 
 @dataclass
-class HoldRule:
-    path: str
+class Rule:
+    """One counted fault: ``names`` (paths, WS methods or channels; None = any), how many hits are left,
+    and its value. Subscription rules also filter by request method and connection key prefix."""
+
+    names: tuple[str, ...] | None
     remaining: int
-    delay: float
+    value: Any = None
+    method: str | None = None
+    ws_key: str | None = None
 
 
 class FaultInjector:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._fail: list[FailRule] = []
-        self._hold: list[HoldRule] = []
+        self._rules: dict[str, list[Rule]] = {}
         self._latency: list[tuple[str | None, float]] = []
         self._corrupt: dict[str, int] = {}
         self._status = "online"
         self._status_listeners: list[Callable[[str], None]] = []
         self._registry: WsRegistry | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # requests and WS timers held by a fault right now (server loop only), cancelled on stop
+        self._held: set[asyncio.Task[Any]] = set()
+        self._timers: set[asyncio.TimerHandle] = set()
 
     # wiring -------------------------------------------------------------------------------------------
     def _bind(self, registry: WsRegistry, loop: asyncio.AbstractEventLoop | None) -> None:
@@ -114,6 +149,65 @@ class FaultInjector:
             loop.call_soon_threadsafe(run)
             done.wait(5.0)
 
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        """Marks the current request task as held by a fault, so that stopping the sandbox cancels it
+        instead of waiting for it."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._held.add(task)
+        try:
+            yield
+        finally:
+            self._held.discard(task)
+
+    def call_later(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
+        """``loop.call_later`` for a fault's delayed work, cancelled if the sandbox stops first."""
+        handle: asyncio.TimerHandle | None = None
+
+        def run() -> None:
+            self._timers.discard(handle)
+            fn(*args)
+
+        handle = asyncio.get_running_loop().call_later(delay, run)
+        self._timers.add(handle)
+
+    def cancel_held(self) -> None:
+        """Cancel every request and WS timer a fault still holds (called when the sandbox stops)."""
+        for task in list(self._held):
+            task.cancel()
+        for handle in list(self._timers):
+            handle.cancel()
+        self._held.clear()
+        self._timers.clear()
+
+    # counted rules ------------------------------------------------------------------------------------
+    def _add(self, kind: str, rule: Rule) -> None:
+        with self._lock:
+            self._rules.setdefault(kind, []).append(rule)
+
+    def _take(self, kind: str, matches: Callable[[Rule], bool]) -> Rule | None:
+        """The first live rule of ``kind`` that ``matches``, with one hit used up."""
+        if not self._rules.get(kind):
+            return None
+        with self._lock:
+            rules = self._rules.get(kind, [])
+            for rule in rules:
+                if rule.remaining > 0 and matches(rule):
+                    rule.remaining -= 1
+                    if rule.remaining <= 0:
+                        rules.remove(rule)
+                    return rule
+        return None
+
+    def _take_path(self, kind: str, path: str) -> Any:
+        rule = self._take(kind, lambda r: r.names is None or any(_path_matches(p, path) for p in r.names))
+        return None if rule is None else rule.value
+
+    def _take_name(self, kind: str, name: str) -> Any:
+        rule = self._take(kind, lambda r: r.names is None or name in r.names)
+        return None if rule is None else rule.value
+
     # REST faults --------------------------------------------------------------------------------------
     def fail_next(
         self,
@@ -130,14 +224,43 @@ class FaultInjector:
         502 gets a Cloudflare-style HTML page, 503 an empty body, unless ``body`` is given. The request
         is NOT processed.
         """
-        with self._lock:
-            self._fail.append(FailRule(path, n, None if status is not None else error, status, body))
+        spec = FailSpec(None if status is not None else error, status, body)
+        self._add("fail", Rule(_names(path), _count(n), spec))
 
     def accept_then_timeout(self, path: str, n: int = 1, delay: float = 30.0) -> None:
         """Process the next ``n`` calls of ``path`` normally, then hold the response for ``delay``
         seconds or until the client disconnects."""
-        with self._lock:
-            self._hold.append(HoldRule(path, n, delay))
+        self._add("hold", Rule(_names(path), _count(n), _seconds(delay, "delay")))
+
+    def late_arrival(self, path: Names, n: int = 1, delay: float = 2.5) -> None:
+        """The next ``n`` calls of ``path`` (one path, a list, or None for any) reach the engine ``delay``
+        seconds after they were received.
+
+        Authentication, the nonce, the one-time password, the rate limit and permissions are checked on
+        receipt, as Kraken does (a refused request is answered at once and uses up no hit); the request
+        is then processed against the exchange as it is ``delay`` seconds later, so Spot's ``deadline``
+        and Derivatives' ``processBefore`` are judged at that moment. The answer goes out if the client
+        is still connected; the order is placed either way."""
+        self._add("late", Rule(_names(path), _count(n), _seconds(delay, "delay")))
+
+    def garble_response(self, path: Names, n: int = 1, kind: str = "html") -> None:
+        """Process the next ``n`` calls of ``path`` normally (the order is placed), then answer HTTP 200
+        with a body the client cannot use. ``kind``: ``"html"`` (a proxy page, ``text/html``),
+        ``"truncated"`` (the first half of the real JSON body), ``"shape"`` (the real envelope with every
+        value of the result changed to another JSON type) or ``"deep"`` (JSON nested 100000 levels
+        deep)."""
+        if kind not in GARBLE_KINDS:
+            raise ValueError(f"unknown garble kind {kind!r}; use one of {GARBLE_KINDS}")
+        self._add("garble", Rule(_names(path), _count(n), kind))
+
+    def trickle_response(self, path: Names = None, n: int = 1, chunk: int = 1, interval: float = 4.0) -> None:
+        """Send the next ``n`` answers of ``path`` (None: any REST path) slowly: status line and headers
+        at once (with the real ``Content-Length``), then the body ``chunk`` bytes at a time, one chunk
+        every ``interval`` seconds. The request is processed normally first; other requests are served
+        meanwhile. Stops when the client goes away."""
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise ValueError(f"chunk must be a whole number of bytes >= 1, got {chunk!r}")
+        self._add("trickle", Rule(_names(path), _count(n), (chunk, _seconds(interval, "interval"))))
 
     def latency(self, seconds: float, path: str | None = None) -> None:
         """Delay every REST response (or only those of ``path``) by ``seconds``; 0 removes it."""
@@ -147,32 +270,39 @@ class FaultInjector:
                 self._latency.append((path, seconds))
 
     def clear(self) -> None:
-        """Remove all pending REST faults, latencies and checksum corruptions (status unchanged)."""
+        """Remove every pending counted fault (REST and WS), latencies and checksum corruptions
+        (system status unchanged)."""
         with self._lock:
-            self._fail.clear()
-            self._hold.clear()
+            self._rules.clear()
             self._latency.clear()
             self._corrupt.clear()
 
-    def take_fail(self, path: str) -> FailRule | None:
-        with self._lock:
-            for rule in self._fail:
-                if rule.remaining > 0 and _path_matches(rule.path, path):
-                    rule.remaining -= 1
-                    if rule.remaining <= 0:
-                        self._fail.remove(rule)
-                    return rule
-        return None
+    def take_fail(self, path: str) -> FailSpec | None:
+        spec: FailSpec | None = self._take_path("fail", path)
+        return spec
 
     def take_hold(self, path: str) -> float | None:
-        with self._lock:
-            for rule in self._hold:
-                if rule.remaining > 0 and _path_matches(rule.path, path):
-                    rule.remaining -= 1
-                    if rule.remaining <= 0:
-                        self._hold.remove(rule)
-                    return rule.delay
-        return None
+        delay: float | None = self._take_path("hold", path)
+        return delay
+
+    def take_late(self, path: str) -> float | None:
+        delay: float | None = self._take_path("late", path)
+        return delay
+
+    async def process_late(self, path: str) -> None:
+        """Called by the request handlers once a request is authenticated: waits out a ``late_arrival``."""
+        delay = self.take_late(path)
+        if delay:
+            with self.holding():
+                await asyncio.sleep(delay)
+
+    def take_garble(self, path: str) -> str | None:
+        kind: str | None = self._take_path("garble", path)
+        return kind
+
+    def take_trickle(self, path: str) -> tuple[int, float] | None:
+        spec: tuple[int, float] | None = self._take_path("trickle", path)
+        return spec
 
     def latency_for(self, path: str) -> float:
         with self._lock:
@@ -207,6 +337,57 @@ class FaultInjector:
     def send_non_json(self, ws_key: str | None = None, text: str = NON_JSON_TEXT) -> None:
         """Send a non-JSON text frame on every live WS connection (of ``ws_key``)."""
         self._ws_each(ws_key, "text", text)
+
+    def ws_late_arrival(self, method: Names = None, n: int = 1, delay: float = 2.5) -> None:
+        """The next ``n`` Spot WS v2 trading requests (``method``: ``"add_order"``, ``"batch_add"``,
+        ``"amend_order"``, ``"edit_order"``, ..., a list, or None for any) are processed ``delay`` seconds
+        after they arrived. The token is checked on receipt; ``deadline`` is judged when processed, and
+        ``time_in`` of the reply is the receipt time. The reply goes out if the connection is still open;
+        the order is placed either way."""
+        self._add("ws_late", Rule(_names(method), _count(n), _seconds(delay, "delay")))
+
+    def ws_garble_reply(self, method: Names = None, n: int = 1, kind: str = "truncated") -> None:
+        """Process the next ``n`` Spot WS v2 trading requests of ``method`` normally (orders placed,
+        ``executions`` updates sent), but replace their reply frames: ``kind`` ``"truncated"`` (the first
+        half of the reply's JSON text), ``"garbage"`` (a non-JSON text frame) or ``"swallow"`` (no reply
+        at all)."""
+        if kind not in WS_GARBLE_KINDS:
+            raise ValueError(f"unknown ws garble kind {kind!r}; use one of {WS_GARBLE_KINDS}")
+        self._add("ws_garble", Rule(_names(method), _count(n), kind))
+
+    def ignore_subscriptions(
+        self, channel: Names = None, n: int = 1, method: str | None = None, ws_key: str | None = None
+    ) -> None:
+        """Drop the next ``n`` subscription requests as if they never arrived: no ack, no error, no
+        snapshot or data (a subscribe creates nothing, an unsubscribe removes nothing).
+
+        ``channel``: Spot v2 ``channel`` or Derivatives v1 ``feed`` name (a list, or None for any);
+        ``method``: ``"subscribe"`` or ``"unsubscribe"`` (None: both); ``ws_key``: only connections
+        whose key starts with it (``"spotPublicV2"``, ``"spot"``, ``"derivatives"``; None: any)."""
+        if method is not None and method not in SUBSCRIPTION_METHODS:
+            raise ValueError(f"method must be one of {SUBSCRIPTION_METHODS} or None, got {method!r}")
+        self._add("ignore_sub", Rule(_names(channel), _count(n), True, method=method, ws_key=ws_key))
+
+    def take_ws_late(self, method: str) -> float | None:
+        delay: float | None = self._take_name("ws_late", method)
+        return delay
+
+    def take_ws_garble(self, method: str) -> str | None:
+        kind: str | None = self._take_name("ws_garble", method)
+        return kind
+
+    def take_ignored_subscription(self, ws_key: str, method: str, channel: Any) -> bool:
+        """True if this subscription request is to be dropped (uses up one hit)."""
+        name = str(channel)
+
+        def matches(r: Rule) -> bool:
+            return (
+                (r.names is None or name in r.names)
+                and (r.method is None or r.method == method)
+                and (r.ws_key is None or ws_key.startswith(r.ws_key))
+            )
+
+        return self._take("ignore_sub", matches) is not None
 
     def corrupt_next_checksum(self, symbol: str, n: int = 1) -> None:
         """The next ``n`` book messages for ``symbol`` (e.g. ``"BTC/USD"``) carry a wrong checksum."""
@@ -248,22 +429,34 @@ class FaultInjector:
         self._in_loop(run)
 
     # admin (JSON) -------------------------------------------------------------------------------------
-    def apply_admin(self, cmd: dict[str, Any]) -> None:
-        """Apply one admin command: ``{"action": "fail_next", "path": ..., ...}`` etc."""
-        action = str(cmd.get("action", ""))
-        args = {k: v for k, v in cmd.items() if k != "action"}
-        allowed = {
+    ADMIN_ACTIONS = frozenset(
+        {
             "fail_next",
             "accept_then_timeout",
+            "late_arrival",
+            "garble_response",
+            "trickle_response",
             "latency",
             "drop_ws_connections",
             "stall_ws",
             "send_non_json",
+            "ws_late_arrival",
+            "ws_garble_reply",
+            "ignore_subscriptions",
             "corrupt_next_checksum",
             "set_system_status",
             "clear",
         }
-        if action not in allowed:
+    )
+
+    def apply_admin(self, cmd: dict[str, Any]) -> None:
+        """Apply one admin command: ``{"action": "fail_next", "path": ..., ...}`` etc. (the method's
+        name and its arguments by name). Raises ``ValueError`` / ``TypeError`` for a bad command."""
+        if not isinstance(cmd, dict):
+            raise ValueError("a fault command is a JSON object")
+        action = str(cmd.get("action", ""))
+        args = {k: v for k, v in cmd.items() if k != "action"}
+        if action not in self.ADMIN_ACTIONS:
             raise ValueError(f"unknown fault action {action!r}")
         getattr(self, action)(**args)
 
@@ -298,6 +491,29 @@ def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
     return {k: v if len(v) != 1 else v[0] for k, v in urllib.parse.parse_qs(text, keep_blank_values=True).items()}
 
 
+def _failure(path: str, rule: FailSpec) -> web.Response:
+    if rule.status is None:
+        return error_response(path, rule.error or "EService:Unavailable")
+    if rule.body is not None:
+        text = rule.body
+    elif rule.status == 502:
+        text = CLOUDFLARE_502
+    else:
+        text = ""
+    ctype = "text/html" if text.lstrip().startswith("<") else "text/plain"
+    return web.Response(status=rule.status, text=text, content_type=ctype)
+
+
+async def _hold(request: web.Request, seconds: float) -> None:
+    """Wait ``seconds`` or until the client has gone."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        tr = request.transport
+        if tr is None or tr.is_closing():
+            return
+        await asyncio.sleep(0.02)
+
+
 def fault_middleware(ctx: SandboxContext) -> Any:
     faults = ctx.faults
 
@@ -312,29 +528,22 @@ def fault_middleware(ctx: SandboxContext) -> Any:
         rule = faults.take_fail(path)
         response: web.StreamResponse
         if rule is not None:
-            if rule.status is not None:
-                if rule.body is not None:
-                    text = rule.body
-                elif rule.status == 502:
-                    text = CLOUDFLARE_502
-                else:
-                    text = ""
-                ctype = "text/html" if text.lstrip().startswith("<") else "text/plain"
-                response = web.Response(status=rule.status, text=text, content_type=ctype)
-            else:
-                response = error_response(path, rule.error or "EService:Unavailable")
+            response = _failure(path, rule)
             request[ERRORS_KEY] = [rule.error or f"HTTP {rule.status}"]
         else:
             response = await handler(request)
+            kind = faults.take_garble(path)
+            if kind is not None and isinstance(response, web.Response):
+                response = garbled_response(response, kind, is_futures_path(path))
         await _log(ctx, request, response)
         hold = None if rule is not None else faults.take_hold(path)
         if hold is not None:
-            deadline = time.monotonic() + hold
-            while time.monotonic() < deadline:
-                tr = request.transport
-                if tr is None or tr.is_closing():
-                    break
-                await asyncio.sleep(0.02)
+            with faults.holding():
+                await _hold(request, hold)
+        slow = faults.take_trickle(path)
+        if slow is not None and isinstance(response, web.Response):
+            with faults.holding():
+                return await trickle(request, response, *slow)
         return response
 
     return middleware

@@ -8,7 +8,7 @@ import secrets as _secrets
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -186,16 +186,23 @@ def _by_ids(params: Params, field: str, table: Mapping[str, _T], info: Callable[
     return out
 
 
-def check_deadline(params: Any, now: float) -> None:
-    """Kraken's ``deadline`` (RFC 3339) on order requests, REST and WS alike."""
+def check_deadline(params: Any, now: float, default: float | None = None) -> None:
+    """Kraken's ``deadline`` (RFC 3339) on order requests, REST and WS alike, judged at ``now`` (when the
+    engine processes the request, which a ``late_arrival`` fault puts after its receipt). ``default``: the
+    deadline (unix seconds) of a request that gives none (WS v2: 5 s after receipt)."""
     dl = params.get("deadline")
     if dl:
         try:
-            ts = datetime.fromisoformat(str(dl).replace("Z", "+00:00")).timestamp()
+            when = datetime.fromisoformat(str(dl).replace("Z", "+00:00"))
         except ValueError as exc:
             raise OrderError("EGeneral:Invalid arguments:deadline") from exc
-        if ts < now:
-            raise OrderError("EService:Deadline elapsed")
+        ts = (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).timestamp()
+    elif default is not None:
+        ts = default
+    else:
+        return
+    if ts < now:
+        raise OrderError("EService:Deadline elapsed")
 
 
 def close_text(spec: CloseSpec, pair: Pair) -> str:
@@ -331,6 +338,7 @@ class SpotRest:
         if request.method == "POST" and request.can_read_body:
             raw = await request.read()
             params.update(_parse_params(raw, request.content_type)[0])
+        await self.ctx.faults.process_late(request.path)
         try:
             return self.ok(fn(params))
         except OrderError as exc:
@@ -376,6 +384,8 @@ class SpotRest:
         need = PERMS.get(name, ())
         if need and not any(p in key.permissions for p in need):
             return self.err(request, "EGeneral:Permission denied")
+        # everything above is checked on receipt; a late_arrival fault delays what follows (processing)
+        await self.ctx.faults.process_late(request.path)
         try:
             result = fn(key, params)
             if hasattr(result, "__await__"):
@@ -1049,6 +1059,7 @@ class SpotRest:
     def edit_order(self, key: ApiKey, params: Params) -> Any:
         txid = str(params.get("txid", ""))
         self.ex.engine.find_order(key.account, txid, self._pair(params))
+        check_deadline(params, self.ctx.now())
         validate = _bool(params.get("validate", False))
         oflags = str(params.get("oflags", "") or "")
         old, new = self.ex.edit(

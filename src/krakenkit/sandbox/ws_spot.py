@@ -33,6 +33,7 @@ from .engine import (
     to_decimal,
 )
 from .fastbook import TAIL, FastRing, build_ring, corrupt_head, ws_frame
+from .fault_bodies import garble_text
 from .market import ASSETS, PAIRS, Pair, find_pair
 from .rest_spot import check_deadline, close_text
 from .spot import SpotExchange
@@ -67,6 +68,9 @@ _dec = msgspec.json.Decoder(float_hook=Decimal)
 WAKE = ""  # queued to wake the writer (never sent)
 FAST_BATCH = 512  # fast-mode frames per stream per write
 FAST_HIGH_WATER = 256 * 1024  # transport write buffer limit while streaming
+# add_order / batch_add ``deadline``: "Range of valid offsets (from current time) is 500 milliseconds to
+# 60 seconds, default is 5 seconds" (see docs/sandbox-fidelity.md)
+WS_DEFAULT_DEADLINE = 5.0
 
 
 def ts(t: float) -> str:
@@ -102,6 +106,7 @@ class Conn:
         self.deferred: list[str] | None = None
         self.fast: dict[str, FastStream] = {}  # fast-mode book streams by symbol
         self.fast_used = False
+        self.reply_fault: str | None = None  # ws_garble_reply kind for the request being processed
 
     # LiveConnection
     def abort(self) -> None:
@@ -132,7 +137,13 @@ class Conn:
         """Send ahead of anything deferred (request acks go before the channel updates they cause)."""
         if self.closed or self.stalled:
             return
-        self.queue.put_nowait(_enc.encode(msg).decode())
+        text = _enc.encode(msg).decode()
+        if self.reply_fault is not None:  # a ws_garble_reply fault: another frame, or none
+            garbled = garble_text(text, self.reply_fault)
+            if garbled is None:
+                return
+            text = garbled
+        self.queue.put_nowait(text)
 
     def flush_deferred(self) -> None:
         items, self.deferred = self.deferred or [], None
@@ -176,6 +187,7 @@ class SpotWs:
         ex.listeners.append(self.on_events)
         self.ctx.faults.add_status_listener(self.on_status)
         self._bbo: dict[str, tuple[Decimal | None, Decimal | None, Decimal, Decimal]] = {}
+        self.received_at = 0.0  # exchange-clock receipt time of the trading request being processed
 
     def add_routes(self, app: web.Application) -> None:
         for path in WS_PATHS:
@@ -358,14 +370,39 @@ class SpotWs:
         key = self._authorize(conn, str(method), params, req_id, time_in)
         if key is None:
             return
+        # the token is checked on receipt; a ws_late_arrival fault delays the processing
+        received = self.ctx.now()
+        delay = self.ctx.faults.take_ws_late(str(method))
+        if delay:
+            args = (conn, str(method), handler, key, params, req_id, time_in, received)
+            self.ctx.faults.call_later(delay, self._process_trading, *args)
+            return
+        self._process_trading(conn, str(method), handler, key, params, req_id, time_in, received)
+
+    def _process_trading(
+        self,
+        conn: Conn,
+        method: str,
+        handler: str,
+        key: ApiKey,
+        params: dict[str, Any],
+        req_id: Any,
+        time_in: float,
+        received: float,
+    ) -> None:
+        """Process a trading request received at ``received`` (exchange clock) and reply (if the
+        connection is still open)."""
+        self.received_at = received
         conn.deferred = []
+        conn.reply_fault = self.ctx.faults.take_ws_garble(method)
         try:
             getattr(self, handler)(conn, key, params, req_id, time_in)
         except OrderError as exc:
-            self._error(conn, str(method), exc.error, req_id, time_in)
+            self._error(conn, method, exc.error, req_id, time_in)
         except (ValueError, ArithmeticError, KeyError, TypeError):
-            self._error(conn, str(method), "EGeneral:Invalid arguments", req_id, time_in)
+            self._error(conn, method, "EGeneral:Invalid arguments", req_id, time_in)
         finally:
+            conn.reply_fault = None
             conn.flush_deferred()
 
     def _ack(
@@ -415,6 +452,8 @@ class SpotWs:
     # subscriptions ---------------------------------------------------------------------------------------
     def _subscription(self, conn: Conn, method: str, params: dict[str, Any], req_id: Any, time_in: float) -> None:
         channel = params.get("channel")
+        if self.ctx.faults.take_ignored_subscription(conn.ws_key, method, channel):
+            return
         sub = method == "subscribe"
         if channel == "heartbeat":
             if sub:
@@ -1309,7 +1348,7 @@ class SpotWs:
         if "trade" not in key.permissions:
             raise OrderError("EGeneral:Permission denied")
         pair = self._pair(params)
-        check_deadline(params, self.ctx.now())
+        check_deadline(params, self.ctx.now(), self.received_at + WS_DEFAULT_DEADLINE)
         kw = self._order_kwargs(params, pair)
         validate = params.get("validate") is True
         o = self.ex.add_order(key, pair, validate=validate, **kw)
@@ -1348,6 +1387,7 @@ class SpotWs:
             raise OrderError("EGeneral:Permission denied")
         oid = str(params.get("order_id", ""))
         self.ex.engine.find_order(key.account, oid, self._pair(params))
+        check_deadline(params, self.ctx.now())
         old, new = self.ex.edit(
             key,
             oid,
@@ -1416,7 +1456,7 @@ class SpotWs:
         if "trade" not in key.permissions:
             raise OrderError("EGeneral:Permission denied")
         pair = self._pair(params)
-        check_deadline(params, self.ctx.now())
+        check_deadline(params, self.ctx.now(), self.received_at + WS_DEFAULT_DEADLINE)
         orders = params.get("orders")
         if not isinstance(orders, list) or not 2 <= len(orders) <= 15:
             raise OrderError("EGeneral:Invalid arguments:orders")

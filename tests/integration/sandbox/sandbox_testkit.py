@@ -3,6 +3,7 @@ that compares sandbox output against Kraken's official examples (key sets + valu
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -50,15 +51,10 @@ class Raw:
         self.nonce += 1
         return str(self.nonce)
 
-    def post(
-        self,
-        method: str,
-        data: dict[str, Any] | None = None,
-        *,
-        as_json: bool = False,
-        nonce: str | None = None,
-        tamper: Any = None,
+    def signed(
+        self, method: str, data: dict[str, Any] | None = None, *, as_json: bool = False, nonce: str | None = None
     ) -> dict[str, Any]:
+        """``content`` and ``headers`` of a signed private call (for ``httpx`` ``post(path, **parts)``)."""
         path = f"/0/private/{method}"
         n = nonce or self.next_nonce()
         payload = {"nonce": n, **(data or {})}
@@ -70,9 +66,21 @@ class Raw:
             body = urllib.parse.urlencode(payload).encode()
             ctype = "application/x-www-form-urlencoded"
         sig = sign(self.secret, path, n, body)
+        return {"content": body, "headers": {"API-Key": self.key, "API-Sign": sig, "Content-Type": ctype}}
+
+    def post(
+        self,
+        method: str,
+        data: dict[str, Any] | None = None,
+        *,
+        as_json: bool = False,
+        nonce: str | None = None,
+        tamper: Any = None,
+    ) -> dict[str, Any]:
+        parts = self.signed(method, data, as_json=as_json, nonce=nonce)
         if tamper is not None:
-            body, sig = tamper(body, sig)
-        r = self.http.post(path, content=body, headers={"API-Key": self.key, "API-Sign": sig, "Content-Type": ctype})
+            parts["content"], parts["headers"]["API-Sign"] = tamper(parts["content"], parts["headers"]["API-Sign"])
+        r = self.http.post(f"/0/private/{method}", **parts)
         assert r.status_code == 200, r.text
         out: dict[str, Any] = r.json()
         return out
@@ -147,3 +155,58 @@ def assert_shape(actual: Any, example: Any, where: str = "$", dynamic: frozenset
         else:
             for i, a in enumerate(actual):
                 assert_shape(a, example[0], f"{where}[{i}]", dynamic)
+
+
+def rfc3339_in(seconds: float) -> str:
+    """An RFC 3339 time ``seconds`` from now (milliseconds, ``Z``), as Kraken's ``deadline`` takes it."""
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def wait_until(cond: Any, timeout: float = 5.0) -> None:
+    """Poll ``cond()`` until true (a bounded wait for work the server does on its own time)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+async def token(sb: Any, key: str, secret: str) -> str:
+    """A WebSocket token from ``GetWebSocketsToken`` (signed by hand, sent with an async client)."""
+    n = str(time.time_ns())
+    body = urllib.parse.urlencode({"nonce": n}).encode()
+    async with httpx.AsyncClient() as c:
+        r = await c.post(
+            sb.rest_url + "/0/private/GetWebSocketsToken",
+            content=body,
+            headers={
+                "API-Key": key,
+                "API-Sign": sign(secret, "/0/private/GetWebSocketsToken", n, body),
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+    res = r.json()["result"]
+    assert res["expires"] == 900  # Kraken's documented lifetime of an unused token
+    return str(res["token"])
+
+
+async def recv(ws: Any, pred: Any = None, timeout: float = 5.0) -> dict[str, Any]:
+    """The next JSON message on ``ws`` that satisfies ``pred`` (numbers as Decimal); others are skipped."""
+
+    async def loop() -> dict[str, Any]:
+        while True:
+            msg: dict[str, Any] = json.loads(await ws.recv(), parse_float=Decimal)
+            if pred is None or pred(msg):
+                return msg
+
+    return await asyncio.wait_for(loop(), timeout)
+
+
+def is_(channel: str, typ: str | None = None) -> Any:
+    return lambda m: m.get("channel") == channel and (typ is None or m.get("type") == typ)
+
+
+def ack(method: str) -> Any:
+    return lambda m: m.get("method") == method

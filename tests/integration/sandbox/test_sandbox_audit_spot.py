@@ -12,8 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from sandbox_testkit import Raw
-from test_sandbox_ws import ack, is_, recv, token
+from sandbox_testkit import Raw, ack, is_, recv, token
 
 from krakenkit.sandbox import Sandbox
 

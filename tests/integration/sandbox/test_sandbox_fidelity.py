@@ -3,7 +3,6 @@ OpenPositions shape, token expiry (injected clock), no aiohttp NotAppKeyWarning.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -18,7 +17,7 @@ import httpx
 import pytest
 import websockets
 from aiohttp.web_exceptions import NotAppKeyWarning
-from sandbox_testkit import Raw, sign
+from sandbox_testkit import Raw, ack, recv, token
 
 from krakenkit.sandbox import Sandbox
 
@@ -109,67 +108,35 @@ def test_open_positions_shape() -> None:
         assert bad["error"] == ["EGeneral:Invalid arguments:consolidation"]
 
 
-async def _token(sb: Sandbox, key: str, secret: str) -> str:
-    n = str(time.time_ns())
-    body = urllib.parse.urlencode({"nonce": n}).encode()
-    async with httpx.AsyncClient() as c:
-        r = await c.post(
-            sb.rest_url + "/0/private/GetWebSocketsToken",
-            content=body,
-            headers={
-                "API-Key": key,
-                "API-Sign": sign(secret, "/0/private/GetWebSocketsToken", n, body),
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
-        )
-    res = r.json()["result"]
-    assert res["expires"] == 900
-    return str(res["token"])
-
-
-async def _recv(ws: Any, pred: Any, timeout: float = 5.0) -> dict[str, Any]:
-    async def loop() -> dict[str, Any]:
-        while True:
-            m: dict[str, Any] = json.loads(await ws.recv(), parse_float=D)
-            if pred(m):
-                return m
-
-    return await asyncio.wait_for(loop(), timeout)
-
-
-def _method(name: str) -> Any:
-    return lambda m: m.get("method") == name
-
-
 async def test_token_expiry_with_injected_clock() -> None:
     now = [1_800_000_000.0]
     async with Sandbox(seed=2, market=False, clock=lambda: now[0]) as sb:
         key, secret = sb.create_key()
-        unused = await _token(sb, key, secret)
-        used = await _token(sb, key, secret)
+        unused = await token(sb, key, secret)
+        used = await token(sb, key, secret)
         async with websockets.connect(sb.ws_urls["spotPrivateV2"]) as ws:
             await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "balances", "token": used}}))
-            assert (await _recv(ws, _method("subscribe")))["success"] is True
+            assert (await recv(ws, ack("subscribe")))["success"] is True
             now[0] += 901  # 15 minutes and a second later
             await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "executions", "token": unused}}))
-            err = await _recv(ws, _method("subscribe"))
+            err = await recv(ws, ack("subscribe"))
             assert err["success"] is False and err["error"] == "ESession:Invalid session"
             # a token that was used lives on
             await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "executions", "token": used}}))
-            assert (await _recv(ws, _method("subscribe")))["success"] is True
-            fresh = await _token(sb, key, secret)
+            assert (await recv(ws, ack("subscribe")))["success"] is True
+            fresh = await token(sb, key, secret)
             now[0] += 899
             await ws.send(json.dumps({"method": "cancel_all", "params": {"token": fresh}}))
-            assert (await _recv(ws, _method("cancel_all")))["success"] is True
+            assert (await recv(ws, ack("cancel_all")))["success"] is True
 
 
 async def test_stop_trigger_sends_status_execution() -> None:
     async with Sandbox(seed=4, market=False) as sb:
         key, secret = sb.create_key()
-        tok = await _token(sb, key, secret)
+        tok = await token(sb, key, secret)
         async with websockets.connect(sb.ws_urls["spotPrivateV2"]) as ws:
             await ws.send(json.dumps({"method": "subscribe", "params": {"channel": "executions", "token": tok}}))
-            await _recv(ws, lambda m: m.get("channel") == "executions" and m.get("type") == "snapshot")
+            await recv(ws, lambda m: m.get("channel") == "executions" and m.get("type") == "snapshot")
             bid = sb.spot.engine.books["XXBTZUSD"].best_bid()
             assert bid is not None
             trig = bid - D("0.5")
@@ -189,18 +156,18 @@ async def test_stop_trigger_sends_status_execution() -> None:
                     }
                 )
             )
-            oid = (await _recv(ws, _method("add_order")))["result"]["order_id"]
+            oid = (await recv(ws, ack("add_order")))["result"]["order_id"]
 
             def update(m: dict[str, Any]) -> bool:
                 return m.get("channel") == "executions" and m.get("type") == "update"
 
-            pend = (await _recv(ws, update))["data"][0]
+            pend = (await recv(ws, update))["data"][0]
             assert pend["exec_type"] == "pending_new" and pend["triggers"]["status"] == "untriggered"
             assert D(str(pend["triggers"]["price"])) == trig
             sb.take("BTC/USD", "sell", "3")  # the last price falls through the trigger
             seen: list[dict[str, Any]] = []
             while not seen or seen[-1]["exec_type"] != "filled":
-                seen.extend((await _recv(ws, update))["data"])
+                seen.extend((await recv(ws, update))["data"])
             kinds = [r["exec_type"] for r in seen]
             assert "status" in kinds and kinds.index("status") < kinds.index("trade")
             st = seen[kinds.index("status")]

@@ -6,7 +6,6 @@ import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 import httpx
 import pytest
@@ -231,8 +230,7 @@ def test_accept_then_timeout_processes_order(raw: Raw, sb: Sandbox) -> None:
         raw.http.post(
             "/0/private/AddOrder",
             timeout=0.5,
-            **_signed(
-                raw,
+            **raw.signed(
                 "AddOrder",
                 {
                     "pair": "XBTUSD",
@@ -246,23 +244,6 @@ def test_accept_then_timeout_processes_order(raw: Raw, sb: Sandbox) -> None:
         )
     # the order exists: the client can find it by its cl_ord_id
     assert len(raw.ok("OpenOrders", {"cl_ord_id": "timeout-1"})["open"]) == 1
-
-
-def _signed(raw: Raw, method: str, data: dict[str, str]) -> dict[str, Any]:
-    import urllib.parse
-
-    from sandbox_testkit import sign
-
-    n = raw.next_nonce()
-    body = urllib.parse.urlencode({"nonce": n, **data}).encode()
-    return {
-        "content": body,
-        "headers": {
-            "API-Key": raw.key,
-            "API-Sign": sign(raw.secret, f"/0/private/{method}", n, body),
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-    }
 
 
 def test_latency(sb: Sandbox) -> None:

@@ -8,10 +8,9 @@ import zlib
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 import websockets
-from sandbox_testkit import assert_shape, load_ws, sign
+from sandbox_testkit import ack, assert_shape, is_, load_ws, recv, token
 
 from krakenkit.sandbox import Sandbox
 
@@ -26,43 +25,6 @@ def _crc(asks: list[tuple[D, D]], bids: list[tuple[D, D]], pp: int, qp: int) -> 
 
     s = "".join(tok(p, pp) + tok(q, qp) for p, q in asks[:10]) + "".join(tok(p, pp) + tok(q, qp) for p, q in bids[:10])
     return zlib.crc32(s.encode())
-
-
-async def recv(ws: Any, pred: Any = None, timeout: float = 5.0) -> dict[str, Any]:
-    async def loop() -> dict[str, Any]:
-        while True:
-            msg: dict[str, Any] = json.loads(await ws.recv(), parse_float=D)
-            if pred is None or pred(msg):
-                return msg
-
-    return await asyncio.wait_for(loop(), timeout)
-
-
-def is_(channel: str, typ: str | None = None) -> Any:
-    return lambda m: m.get("channel") == channel and (typ is None or m.get("type") == typ)
-
-
-def ack(method: str) -> Any:
-    return lambda m: m.get("method") == method
-
-
-async def token(sb: Sandbox, key: str, secret: str) -> str:
-    import time
-    import urllib.parse
-
-    n = str(time.time_ns())
-    body = urllib.parse.urlencode({"nonce": n}).encode()
-    async with httpx.AsyncClient() as c:
-        r = await c.post(
-            sb.rest_url + "/0/private/GetWebSocketsToken",
-            content=body,
-            headers={
-                "API-Key": key,
-                "API-Sign": sign(secret, "/0/private/GetWebSocketsToken", n, body),
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
-        )
-    return str(r.json()["result"]["token"])
 
 
 async def test_status_ping_and_public_channels() -> None:

@@ -194,9 +194,27 @@ class Account:
     assignment_history: list[dict[str, Any]] = field(default_factory=list)
     last_nonce: int | None = None
     recent_nonces: deque[str] = field(default_factory=lambda: deque(maxlen=1000))
+    nonce_window: int = 0  # numeric nonces this far below the highest seen still pass (once)
     fill_seq: int = 0
     log_seq: int = 0
     ws_seq: int = 0
+
+    def accept_nonce(self, nonce: str) -> str | None:
+        """Check and record the ``Nonce`` header of a request in one step (the server loop runs one
+        request at a time, so concurrent requests cannot both pass with one nonce). Returns the error
+        code of a refused nonce: ``nonceDuplicate`` for one used before, ``nonceBelowThreshold`` for a
+        numeric one not above the highest seen (less ``nonce_window``). No header: nothing checked."""
+        if not nonce:
+            return None
+        if nonce in self.recent_nonces:
+            return "nonceDuplicate"
+        if nonce.isdigit():
+            value = int(nonce)
+            if self.last_nonce is not None and value <= self.last_nonce - self.nonce_window:
+                return "nonceBelowThreshold"
+            self.last_nonce = value if self.last_nonce is None else max(value, self.last_nonce)
+        self.recent_nonces.append(nonce)
+        return None
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         return [o for o in self.orders.values() if o.state == "open" and (symbol is None or o.symbol == symbol)]
@@ -457,7 +475,7 @@ class Engine:
         return trade
 
     # ------------------------------------------------------------------ accounts
-    def create_account(self, balances: Mapping[str, Any] | None = None) -> tuple[str, str]:
+    def create_account(self, balances: Mapping[str, Any] | None = None, nonce_window: int = 0) -> tuple[str, str]:
         key = b64encode(secrets.token_bytes(42)).decode()
         secret = b64encode(secrets.token_bytes(64)).decode()
         bal = {str(k).upper(): Decimal(str(v)) for k, v in (balances or {"USD": "100000"}).items()}
@@ -468,6 +486,7 @@ class Engine:
             account_uid=seeded_uuid(self.rng),
             balances=bal,
             created=self.now(),
+            nonce_window=max(0, int(nonce_window)),
         )
         self.accounts[key] = acct
         return key, secret

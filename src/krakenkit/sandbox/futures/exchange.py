@@ -54,9 +54,10 @@ class FuturesExchange:
         self.rest.add_routes(app)
         app.router.add_get("/ws/v1", self._ws_handler)
 
-    def create_key(self, balances: Mapping[str, Any] | None = None) -> tuple[str, str]:
-        """A new Derivatives API key with a flex (multi-collateral) account; default 100000 USD."""
-        return self.engine.create_account(balances)
+    def create_key(self, balances: Mapping[str, Any] | None = None, nonce_window: int = 0) -> tuple[str, str]:
+        """A new Derivatives API key with a flex (multi-collateral) account; default 100000 USD.
+        ``nonce_window``: see :meth:`~.engine.Account.accept_nonce` (0: strictly increasing)."""
+        return self.engine.create_account(balances, nonce_window)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -266,6 +266,10 @@ class FuturesRest:
             # public endpoint called with credentials: accepted, identity ignored
             pass
         call = Call(request=request, params=params, match=match, acct=acct, body=body)
+        # authentication, nonce and rate limit are checked on receipt; a late_arrival fault delays the rest
+        process_late = getattr(self.x.ctx.faults, "process_late", None)
+        if process_late is not None:
+            await process_late(request.path)
         try:
             return await route.handler(call)
         except EngineError as exc:
@@ -288,15 +292,9 @@ class FuturesRest:
         path = endpoint_path(request.rel_url.raw_path)
         if not verify_authent(acct.secret, sig, candidates, nonce, path):
             return self._family_error(route, "authenticationError")
-        if nonce:
-            if nonce in acct.recent_nonces:
-                return self._family_error(route, "nonceDuplicate")
-            if nonce.isdigit():
-                value = int(nonce)
-                if acct.last_nonce is not None and value <= acct.last_nonce:
-                    return self._family_error(route, "nonceBelowThreshold")
-                acct.last_nonce = value
-            acct.recent_nonces.append(nonce)
+        refused = acct.accept_nonce(nonce)
+        if refused is not None:
+            return self._family_error(route, refused)
         return acct
 
     def _rate_limit(self, route: Route, acct: Account, params: Params) -> web.Response | None:

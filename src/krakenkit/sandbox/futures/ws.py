@@ -215,6 +215,9 @@ class FuturesWsConnection:
 
     def _subscription(self, event: str, data: dict[str, Any]) -> None:
         feed = data.get("feed")
+        ignored = getattr(self.x.ctx.faults, "take_ignored_subscription", None)
+        if ignored is not None and ignored(self.ws_key, event, feed):
+            return  # an ignore_subscriptions fault: no ack, no data
         if feed == "heartbeat":
             self.heartbeat = event == "subscribe"
             self.send({"event": event + "d", "feed": "heartbeat"})
