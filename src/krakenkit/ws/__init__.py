@@ -6,8 +6,11 @@ clients on top (:mod:`.client`, :mod:`.api_client`) and typed events (:mod:`.eve
 
 Defaults: ``staleness_timeout`` 10 s (nothing received -> reconnect), idle ping every 3 s,
 reconnects forever (first retry within 50 ms, then jittered backoff 0.25 s .. 30 s, at most 150
-connects per 600 s), ``max_queue`` 10,000 events per connection: public keys drop the oldest
-market-data message when full, private keys never drop (backpressure). WS trading books every
+connects per 600 s, no wait ever longer than the 30 s cap), ``max_queue`` 10,000 events per
+connection: the socket is always read, so trading replies never wait behind unread data; a full
+queue drops its oldest message, a full private stream is closed with :class:`StreamOverflowError`.
+Every request (subscribe included) ends within ``request_timeout`` (10 s); orders carry Kraken's
+``deadline`` (``order_deadline`` 10 s). WS trading books every
 request on the API key's shared Spot rate limiter (the REST clients' one), fed back from replies,
 rate-limit errors and the ``executions`` channel. Live books: Spot L2, Spot level3 and Derivatives.
 """
@@ -28,7 +31,7 @@ from .api_client import (
     WebsocketAPIClient,
 )
 from .books import LiveBook
-from .client import WebsocketClient
+from .client import StreamOverflowError, WebsocketClient
 from .events import (
     AuthenticatedEvent,
     BookResyncEvent,
@@ -68,6 +71,7 @@ __all__ = [
     "ReconnectedEvent",
     "ReconnectingEvent",
     "ResponseEvent",
+    "StreamOverflowError",
     "WebsocketAPIClient",
     "WebsocketClient",
     "WsEvent",

@@ -14,11 +14,20 @@ be in flight on the one connection. Outcomes:
 * reply with ``success: true`` -> a typed result (``AddOrderResult`` ...; ``raw`` keeps the JSON);
 * ``success: false`` -> the mapped :class:`~krakenkit.KrakenAPIError`
   (:func:`~krakenkit._core.errors.error_from_spot`), e.g. ``InsufficientFundsError``;
-* socket lost while waiting -> :class:`~krakenkit.ConnectionLostError` (outcome unknown; carries
-  ``cl_ord_id``): look the order up by its client id before sending again;
-* no reply within ``timeout`` -> :class:`~krakenkit.APITimeoutError` (outcome unknown);
+* no reply within ``timeout`` (default ``request_timeout``, 10 s; the whole call, connecting included)
+  -> :class:`~krakenkit.OrderOutcomeUnknownError` carrying ``cl_ord_id`` (``cl_ord_ids`` for a batch),
+  ``req_id`` and the ``deadline`` sent; socket lost while waiting ->
+  :class:`~krakenkit.ConnectionLostError` (an ``OrderOutcomeUnknownError`` too): look the order up by
+  its client id (after its deadline has passed) before sending again; the client never re-sends;
 * not connected within ``timeout`` -> :class:`~krakenkit.APIConnectionError` with
   ``retry_safe=True`` (nothing was sent).
+
+Deadlines: ``submit_spot_order``, ``batch_submit_spot_orders`` and ``amend_spot_order`` always carry
+Kraken's ``deadline`` (the engine rejects the request after it, ``EService:Deadline elapsed``):
+``order_deadline`` seconds (default 10) after sending on Kraken's clock (estimated from the
+``time_in``/``time_out`` of replies), or the caller's ``deadline=`` (RFC 3339 text or an aware
+``datetime``; refused with ``ValidationError`` unless 2 to 60 s ahead). So a request that reaches
+Kraken late cannot place an order after the deadline.
 
 Money parameters (``order_qty``, ``limit_price``, ``trigger_price``, ``display_qty``,
 ``cash_order_qty``, ``triggers.price`` ...) take ``Decimal``, ``str`` or ``int`` and go on the wire as
@@ -39,7 +48,7 @@ Connection defaults (those of :class:`~krakenkit.ws.WebsocketClient`): ``stalene
 (nothing received for that long -> reconnect), app ping when idle for ``ping_interval`` 3 s,
 reconnect at once (within 50 ms) after a drop and then capped jittered exponential backoff
 (0.25 s doubling to 30 s, never giving up), at most 150 connects per 600 s. A private connection
-never drops an event: a full queue (``max_queue`` 10,000) holds the reader back instead.
+is always read: replies are never held up by an unread stream (see :class:`WebsocketClient`).
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from krakenkit._core.deadline import check_deadline_seconds
 from krakenkit._core.decimals import to_decimal
 from krakenkit._core.environment import WS_KEY_MAP
 from krakenkit._core.errors import ValidationError
@@ -56,7 +66,7 @@ from krakenkit._core.ids import generate_spot_order_id, validate_spot_cl_ord_id
 from krakenkit._core.ratelimit import RateLimiter
 from krakenkit._core.symbols import validate_spot_ws_symbol
 
-from .client import WebsocketClient, _rate_limited
+from .client import DeadlineSpec, WebsocketClient, _rate_limited
 
 __all__ = [
     "AddOrderResult",
@@ -189,6 +199,9 @@ class WebsocketAPIClient:
     limiter of the API key (shared with REST); ``NoRateLimit()`` switches limiting off; any
     :class:`~krakenkit._core.ratelimit.RateLimiter` replaces it (passed on to the
     :class:`WebsocketClient` this client creates, so its ``executions`` feed reaches it too).
+
+    ``order_deadline``: seconds after sending (Kraken's clock) for the ``deadline`` of orders and amends;
+    ``None`` (default) takes the client's (``WebsocketClient(order_deadline=...)``, default 10).
     """
 
     def __init__(
@@ -200,16 +213,24 @@ class WebsocketAPIClient:
         ws_key: str = WS_KEY_MAP.spotPrivateV2,
         request_timeout: float = 10.0,
         rate_limiter: RateLimiter | None = None,
+        order_deadline: float | None = None,
         **ws_options: Any,
     ) -> None:
         if ws_key not in (WS_KEY_MAP.spotPrivateV2, WS_KEY_MAP.spotBetaPrivateV2):
             raise ValidationError("trading over WebSocket uses spotPrivateV2 or spotBetaPrivateV2", field="ws_key")
         self._own = ws_client is None
+        if ws_client is None and order_deadline is not None:
+            ws_options["order_deadline"] = order_deadline
         self.ws = ws_client or WebsocketClient(
             api_key, api_secret, request_timeout=request_timeout, rate_limiter=rate_limiter, **ws_options
         )
         self.ws_key = ws_key
         self.request_timeout = request_timeout
+        self.order_deadline = (
+            self.ws.order_deadline
+            if order_deadline is None
+            else check_deadline_seconds(order_deadline, "order_deadline")
+        )
         self.rate_limiter: RateLimiter = rate_limiter if rate_limiter is not None else self.ws.rate_limiter
 
     async def __aenter__(self) -> WebsocketAPIClient:
@@ -243,6 +264,7 @@ class WebsocketAPIClient:
         timeout: float | None,
         expected: int = 1,
         cl_ord_id: str | None = None,
+        deadline: DeadlineSpec | None = None,
     ) -> list[dict[str, Any]]:
         def send() -> Awaitable[list[dict[str, Any]]]:
             # booked here, on this client's limiter: the unbooked path of WebsocketClient.request
@@ -253,9 +275,14 @@ class WebsocketAPIClient:
                 timeout=self.request_timeout if timeout is None else timeout,
                 expected_replies=expected,
                 cl_ord_id=cl_ord_id,
+                deadline=deadline,
             )
 
         return await _rate_limited(self.rate_limiter, method, params, send)
+
+    def _deadline(self, caller: Any) -> DeadlineSpec:
+        """The caller's ``deadline`` (checked now, before anything is sent) or this client's default."""
+        return self.order_deadline if caller is None else self.ws._caller_deadline(caller)
 
     # orders ---------------------------------------------------------------------------------------
     async def submit_spot_order(
@@ -268,11 +295,13 @@ class WebsocketAPIClient:
         limit_price: Decimal | str | int | None = None,
         cl_ord_id: str | None = None,
         order_userref: int | None = None,
+        deadline: Any = None,
         timeout: float | None = None,
         **params: Any,
     ) -> AddOrderResult:
         """``add_order``. Further parameters as in Kraken's docs (``time_in_force``, ``post_only``,
-        ``reduce_only``, ``triggers``, ``conditional``, ``stp_type``, ``deadline``, ``validate`` ...)."""
+        ``reduce_only``, ``triggers``, ``conditional``, ``stp_type``, ``validate`` ...). ``deadline``: RFC 3339
+        text or an aware ``datetime`` 2 to 60 s ahead (default: ``order_deadline`` after sending)."""
         if side not in ("buy", "sell"):
             raise ValidationError(f"side must be 'buy' or 'sell', got {side!r}", field="side")
         if cl_ord_id is not None and order_userref is not None:
@@ -290,7 +319,10 @@ class WebsocketAPIClient:
             body["cl_ord_id"] = validate_spot_cl_ord_id(cl_ord_id)
         if order_qty is None and params.get("cash_order_qty") is None:
             raise ValidationError("order_qty (or cash_order_qty) is required", field="order_qty")
-        replies = await self._call("add_order", _money(body), timeout=timeout, cl_ord_id=cl_ord_id)
+        money = _money(body)
+        replies = await self._call(
+            "add_order", money, timeout=timeout, cl_ord_id=cl_ord_id, deadline=self._deadline(deadline)
+        )
         return AddOrderResult.from_reply(replies[0])
 
     async def amend_spot_order(
@@ -301,10 +333,12 @@ class WebsocketAPIClient:
         order_qty: Decimal | str | int | None = None,
         limit_price: Decimal | str | int | None = None,
         trigger_price: Decimal | str | int | None = None,
+        deadline: Any = None,
         timeout: float | None = None,
         **params: Any,
     ) -> AmendOrderResult:
-        """``amend_order`` (in place, keeps queue priority where Kraken allows)."""
+        """``amend_order`` (in place, keeps queue priority where Kraken allows); ``deadline`` as for
+        :meth:`submit_spot_order`."""
         if (order_id is None) == (cl_ord_id is None):
             raise ValidationError("pass exactly one of order_id and cl_ord_id", field="order_id")
         body: dict[str, Any] = {
@@ -315,7 +349,10 @@ class WebsocketAPIClient:
             "trigger_price": trigger_price,
             **params,
         }
-        replies = await self._call("amend_order", _money(body), timeout=timeout, cl_ord_id=cl_ord_id)
+        money = _money(body)
+        replies = await self._call(
+            "amend_order", money, timeout=timeout, cl_ord_id=cl_ord_id, deadline=self._deadline(deadline)
+        )
         r = _res(replies[0])
         return AmendOrderResult(
             replies[0], str(r.get("amend_id", "")), r.get("order_id", order_id), r.get("cl_ord_id", cl_ord_id)
@@ -400,11 +437,12 @@ class WebsocketAPIClient:
         *,
         symbol: str,
         orders: Sequence[Mapping[str, Any]],
-        deadline: str | None = None,
+        deadline: Any = None,
         validate: bool | None = None,
         timeout: float | None = None,
     ) -> BatchAddResult:
-        """``batch_add``: 2 to 15 orders (Kraken documents a minimum of 2 and a maximum of 15) on one symbol."""
+        """``batch_add``: 2 to 15 orders (Kraken documents a minimum of 2 and a maximum of 15) on one symbol;
+        ``deadline`` as for :meth:`submit_spot_order` (one for the whole batch)."""
         if not 2 <= len(orders) <= 15:
             raise ValidationError(f"batch_add takes 2 to 15 orders, got {len(orders)}", field="orders")
         prepared = []
@@ -416,11 +454,9 @@ class WebsocketAPIClient:
                 raise ValidationError(f"orders[{i}].side must be 'buy' or 'sell'", field=f"orders[{i}].side")
             prepared.append(_money(od, f"orders[{i}]."))
         body: dict[str, Any] = {"symbol": validate_spot_ws_symbol(symbol), "orders": prepared}
-        if deadline is not None:
-            body["deadline"] = deadline
         if validate is not None:
             body["validate"] = validate
-        replies = await self._call("batch_add", body, timeout=timeout)
+        replies = await self._call("batch_add", body, timeout=timeout, deadline=self._deadline(deadline))
         rep = replies[0]
         results = rep.get("result")
         items = results if isinstance(results, list) else []

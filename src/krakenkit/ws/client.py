@@ -16,7 +16,8 @@
 
 One connection per ws key, opened on first use. ``subscribe``/``unsubscribe`` return a future
 with the server's acks (awaiting it is optional; a rejection raises the mapped ``KrakenError``
-there and is also emitted as an ``exception`` event). Symbols in the wrong notation for the key
+there and is also emitted as an ``exception`` event; no ack within ``timeout``, default
+``request_timeout`` 10 s, raises ``APITimeoutError`` there). Symbols in the wrong notation for the key
 are refused before anything is sent. After any reconnect: a fresh token (Spot private) or a new
 signed challenge (Derivatives private), then every active subscription exactly once.
 
@@ -25,16 +26,27 @@ reconnected, exception, close, book_resync, queue_full.
 
 Defaults (details in :mod:`krakenkit.ws.connection`):
 
-* queue policy, ``max_queue=10_000`` events per connection (and per ``stream()``): public keys drop
-  the oldest market-data message when full (``queue_full`` policy ``drop_oldest``); private keys
-  never drop, the reader waits for the handlers instead (``queue_full`` policy ``backpressure``);
-  live books are applied before the queue and never miss an update;
+* the reader never stops reading, so acks and trading replies are never held up by handlers or
+  streams; ``max_queue=10_000`` events per connection (and per ``stream()``): a full connection
+  queue drops its oldest ``message`` event (``queue_full`` policy ``drop_oldest``); a full stream
+  drops its oldest message on public keys, and on private keys is closed with
+  :class:`StreamOverflowError` (``queue_full`` policy ``stream_overflow``) rather than dropping
+  private data unseen; live books are applied before the queue and never miss an update;
+* messages that arrive while no ``stream()`` of their key is open are kept (the newest
+  ``stream_replay=1000``, at most ``max_queue``) for the next ``stream()`` of that key, so a stream
+  opened after ``await ws.subscribe(...)`` starts with the subscription's snapshot
+  (``stream(..., replay=False)``: live messages only);
 * staleness: ``staleness_timeout=10.0`` s with nothing received -> reconnect (reason ``stale``);
   an idle connection is pinged every ``ping_interval=3.0`` s (Spot app ping, Derivatives protocol
   ping), so only a peer that stopped answering goes stale;
 * reconnect: forever while open; first retry within 50 ms, then jittered exponential backoff from
   0.25 s up to 30 s (``reconnect_backoff=Backoff(...)``), at most 150 connects per 600 s
-  (``connect_budget``); trading requests in flight fail with ``ConnectionLostError``.
+  (``connect_budget``; when used up it lengthens a wait up to the backoff cap, never beyond, and the
+  ``reconnecting`` event announces the real delay); trading requests in flight fail with
+  ``ConnectionLostError``;
+* orders: ``add_order``, ``batch_add`` and ``amend_order`` carry Kraken's ``deadline``
+  (``order_deadline=10`` s from sending on Kraken's clock, estimated from the ``time_in``/``time_out``
+  of replies); nothing is ever re-sent by the client.
 
 Books: ``ws.book("BTC/USD")`` (Spot L2), ``ws.book("BTC/USD", level3=True)`` / ``ws.l3_book(...)``
 (Spot level3 on ``spotL3V2``) and ``ws.book("PF_XBTUSD")`` (Derivatives); see :mod:`krakenkit.ws.books`.
@@ -59,13 +71,15 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping
 from decimal import Decimal
 from typing import Any, Literal, TypeVar, overload
 
+from krakenkit._core.deadline import DEFAULT_ORDER_DEADLINE, check_deadline_seconds, order_deadline, shared_server_clock
 from krakenkit._core.environment import LIVE, TESTNET, WS_KEY_MAP, Environment
 from krakenkit._core.errors import (
-    APITimeoutError,
+    APIConnectionError,
     ChecksumMismatchError,
     KrakenError,
     MissingCredentialsError,
@@ -86,33 +100,30 @@ from .events import (
     BookUpdateEvent,
     ExceptionEvent,
     MessageEvent,
+    QueueFullEvent,
     WsEvent,
 )
 from .protocol_common import Backoff, ConnectBudget, SubRequest, normalize_requests
-from .protocol_spot import SpotProtocol
+from .protocol_spot import DEADLINE_METHODS, TRADING_METHODS, SpotProtocol, client_order_ids
 
-__all__ = ["TRADING_METHODS", "WebsocketClient"]
+__all__ = ["TRADING_METHODS", "StreamOverflowError", "WebsocketClient"]
 
 log = logging.getLogger("krakenkit.ws")
 
 _TRADING_KEYS = frozenset({WS_KEY_MAP.spotPrivateV2, WS_KEY_MAP.spotBetaPrivateV2})
-#: Spot v2 trading methods: :meth:`WebsocketClient.request` books them on the Spot trading counter first.
-TRADING_METHODS: frozenset[str] = frozenset(
-    {
-        "add_order",
-        "amend_order",
-        "edit_order",
-        "cancel_order",
-        "cancel_all",
-        "cancel_all_orders_after",
-        "batch_add",
-        "batch_cancel",
-    }
-)
 L3_DEPTHS = (10, 100, 1000)
 
 H = TypeVar("H", bound=Callable[..., Any])
 Handler = Callable[[Any], Awaitable[None] | None]
+#: How an order request gets its ``deadline``: the caller's own (checked RFC 3339 text) or seconds from sending.
+DeadlineSpec = str | float
+
+
+class StreamOverflowError(KrakenError):
+    """A ``ws.stream()`` of a private key fell ``max_queue`` messages behind and was closed, so that the
+    connection keeps reading (trading replies are never held up by an unread stream). The stream yields
+    what it held, then raises this. Messages since then are kept for the next ``ws.stream()`` of the key
+    (up to ``stream_replay``); reconcile private state (open orders, balances) before trusting it again."""
 
 
 class WebsocketClient:
@@ -131,8 +142,15 @@ class WebsocketClient:
     :param reconnect_backoff: :class:`~krakenkit.ws.protocol_common.Backoff` (first retry within
         ``first_jitter`` seconds, then capped jittered exponential; retries never stop).
     :param connect_budget: ``(max_connects, per_seconds)`` shared by all connections of this client.
-    :param max_queue: events buffered per connection before the queue policy applies (default
-        10,000; public keys drop the oldest message, private keys hold the reader back).
+    :param max_queue: events buffered per connection (and per stream) before the queue policy applies
+        (default 10,000): the oldest ``message`` event is dropped; a private stream is closed with
+        :class:`StreamOverflowError` instead. The socket is always read.
+    :param stream_replay: messages kept for the next ``stream()`` of a key while none is open (the
+        newest ones, at most ``max_queue``; default 1,000; 0 keeps none).
+    :param request_timeout: default ``timeout`` of ``subscribe``, ``unsubscribe``, ``request`` and the
+        :class:`~krakenkit.ws.WebsocketAPIClient` calls (seconds, default 10).
+    :param order_deadline: seconds from sending (on Kraken's clock) after which Kraken's engine rejects an
+        ``add_order``/``batch_add``/``amend_order`` (its ``deadline``; 2.25 to 60, default 10).
     :param rest_client: object with ``async get_web_sockets_token()`` used for Spot tokens.
     :param token_provider: coroutine function returning a token (overrides ``rest_client``).
     :param rate_limiter: the Spot limiter fed from the ``executions`` channel (every row: order ages;
@@ -163,6 +181,8 @@ class WebsocketClient:
         token_provider: TokenProvider | None = None,
         request_timeout: float = 10.0,
         rate_limiter: RateLimiter | None = None,
+        order_deadline: float = DEFAULT_ORDER_DEADLINE,
+        stream_replay: int = 1_000,
     ) -> None:
         if (api_key is None) != (api_secret is None):
             raise MissingCredentialsError("pass both api_key and api_secret (or neither)", field="api_secret")
@@ -172,6 +192,10 @@ class WebsocketClient:
             )
         if max_queue < 1:
             raise ValidationError("max_queue must be at least 1", field="max_queue")
+        if isinstance(stream_replay, bool) or not isinstance(stream_replay, int) or stream_replay < 0:
+            raise ValidationError("stream_replay must be an int >= 0 (0 keeps nothing)", field="stream_replay")
+        self.order_deadline = check_deadline_seconds(order_deadline, "order_deadline")
+        self.request_timeout = _check_timeout(request_timeout, "request_timeout")
         env = environment or (TESTNET if testnet else LIVE)
         self.environment = env.with_ws_urls(ws_urls)
         self._api_key = api_key
@@ -227,7 +251,10 @@ class WebsocketClient:
         )
         if staleness_timeout <= 0 or ping_interval <= 0:
             raise ValidationError("staleness_timeout and ping_interval must be positive", field="staleness_timeout")
-        self.request_timeout = request_timeout
+        #: Kraken's clock as estimated from Spot replies (shared with the REST clients of the same host)
+        self.server_clock = shared_server_clock(self.environment.spot_rest_url)
+        self._replay_limit = min(stream_replay, max_queue)
+        self._parked: dict[str, deque[MessageEvent]] = {}
         self._budget = ConnectBudget(*connect_budget)
         self._connections: dict[str, WsConnection] = {}
         self._sync_handlers: dict[str, list[Handler]] = {}
@@ -240,7 +267,7 @@ class WebsocketClient:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self._own_loop: asyncio.AbstractEventLoop | None = None
-        self._deferred: list[tuple[str, list[SubRequest], str, asyncio.Future[Any]]] = []
+        self._deferred: list[tuple[str, list[SubRequest], str, float, asyncio.Future[Any]]] = []
         self._stop: asyncio.Event | None = None
 
     # events ---------------------------------------------------------------------------------------
@@ -270,11 +297,9 @@ class WebsocketClient:
                 table.get(name, []).remove(handler)
 
     def _inline_ok(self, name: str, ws_key: str) -> bool:
-        """True when delivering ``name`` events of ``ws_key`` needs no await (only sync handlers, no
-        stream): the connection may then deliver at once instead of queueing."""
-        if name == "book_update" or self._async_handlers.get(name):
-            return False
-        return not (name == "message" and self._streams.get(ws_key))
+        """True when delivering ``name`` events needs no await (only sync handlers; streams take events
+        without waiting): the connection may then deliver at once instead of queueing."""
+        return name != "book_update" and not self._async_handlers.get(name)
 
     def _deliver(self, event: WsEvent) -> Awaitable[None] | None:
         name = event.name
@@ -285,25 +310,51 @@ class WebsocketClient:
                     h(event)
                 except Exception as exc:
                     self._handler_failed(event, exc)
-        need_async = bool(self._async_handlers.get(name))
-        streams = self._streams.get(event.ws_key) if name == "message" else None
-        if name == "book_update":
-            need_async = True
-        if need_async or streams:
-            return self._deliver_async(event, streams)
+        if isinstance(event, MessageEvent):
+            self._to_streams(event)
+        if name == "book_update" or self._async_handlers.get(name):
+            return self._deliver_async(event)
         return None
 
-    async def _deliver_async(self, event: WsEvent, streams: list[_Stream] | None) -> None:
+    async def _deliver_async(self, event: WsEvent) -> None:
         for h in self._async_handlers.get(event.name, ()):
             try:
                 await h(event)  # type: ignore[misc]
             except Exception as exc:
                 self._handler_failed(event, exc)
-        if streams:
-            for s in list(streams):
-                await s.put(event)
         if isinstance(event, BookUpdateEvent) and isinstance(event.book, LiveBook):
             await event.book._notify()
+
+    def _to_streams(self, event: MessageEvent) -> None:
+        """Hand a message to the open streams of its key (never waiting); kept for the next stream when
+        none takes it."""
+        key = event.ws_key
+        streams = self._streams.get(key)
+        if streams:
+            taken = False
+            failed: list[_Stream] | None = None
+            for stream in streams:
+                if stream.put(event):
+                    taken = True
+                else:
+                    failed = [*(failed or ()), stream]
+            for stream in failed or ():
+                self._stream_overflowed(stream)
+            if taken:
+                return
+        if self._replay_limit:
+            parked = self._parked.get(key)
+            if parked is None:
+                parked = self._parked[key] = deque(maxlen=self._replay_limit)
+            parked.append(event)
+
+    def _stream_overflowed(self, stream: _Stream) -> None:
+        with contextlib.suppress(ValueError):
+            self._streams.get(stream.ws_key, []).remove(stream)
+        log.warning("%s: a stream fell %d messages behind and was closed", stream.ws_key, stream.max_queue)
+        conn = self._connections.get(stream.ws_key)
+        if conn is not None:
+            conn._emit(QueueFullEvent(stream.ws_key, "stream_overflow", 0, stream.max_queue))
 
     def _handler_failed(self, event: WsEvent, exc: Exception) -> None:
         log.exception("handler for %s event failed", event.name, exc_info=exc)
@@ -340,6 +391,8 @@ class WebsocketClient:
             conn.raw_hook = self._frame_hook
         conn._inline_ok = self._inline_ok
         conn.disconnect_hook = self._on_disconnect
+        if ws_key in WS_KEY_MAP.SPOT:
+            conn.server_clock = self.server_clock
         self._connections[ws_key] = conn
         return conn
 
@@ -365,28 +418,32 @@ class WebsocketClient:
         return self._own_loop
 
     # subscriptions --------------------------------------------------------------------------------
-    def subscribe(self, requests: Any, ws_key: str) -> asyncio.Future[Any]:
+    def subscribe(self, requests: Any, ws_key: str, *, timeout: float | None = None) -> asyncio.Future[Any]:
         """Subscribe; returns a future with the list of acks (awaiting it is optional).
 
         ``requests``: ``"heartbeat"``, ``{"topic": "ticker", "payload": {"symbol": ["BTC/USD"]}}`` or a
         list of those. Equal requests are deduplicated; each active topic is re-sent exactly once
-        after a reconnect.
+        after a reconnect. No ack within ``timeout`` (default :attr:`request_timeout`, counted from
+        this call) -> the future fails with ``APITimeoutError`` and nobody waits any more; the topic
+        stays active (re-sent after a reconnect, and sent again by a repeated ``subscribe``).
         """
-        return self._sub_op("subscribe", requests, ws_key)
+        return self._sub_op("subscribe", requests, ws_key, timeout)
 
-    def unsubscribe(self, requests: Any, ws_key: str) -> asyncio.Future[Any]:
-        """Unsubscribe (the topic stays gone across reconnects); returns a future with the acks."""
-        return self._sub_op("unsubscribe", requests, ws_key)
+    def unsubscribe(self, requests: Any, ws_key: str, *, timeout: float | None = None) -> asyncio.Future[Any]:
+        """Unsubscribe (the topic stays gone across reconnects); returns a future with the acks
+        (``APITimeoutError`` when unacknowledged within ``timeout``, default :attr:`request_timeout`)."""
+        return self._sub_op("unsubscribe", requests, ws_key, timeout)
 
-    def _sub_op(self, op: str, requests: Any, ws_key: str) -> asyncio.Future[Any]:
+    def _sub_op(self, op: str, requests: Any, ws_key: str, timeout: float | None) -> asyncio.Future[Any]:
+        wait = self.request_timeout if timeout is None else _check_timeout(timeout, "timeout")
         reqs = normalize_requests(requests)
         conn = self._connection(ws_key)
         conn.protocol.topic_items(reqs)  # validate now: refused before anything is sent
         if not self._in_loop():
             fut: asyncio.Future[Any] = self._private_loop().create_future()
-            self._deferred.append((op, reqs, ws_key, fut))
+            self._deferred.append((op, reqs, ws_key, wait, fut))
             return fut
-        return conn.subscribe(reqs) if op == "subscribe" else conn.unsubscribe(reqs)
+        return conn.subscribe(reqs, wait) if op == "subscribe" else conn.unsubscribe(reqs, wait)
 
     def subscriptions(self, ws_key: str) -> list[dict[str, Any]]:
         """The active subscriptions of ``ws_key``: one entry per topic and symbol."""
@@ -399,19 +456,29 @@ class WebsocketClient:
         ]
 
     # streams --------------------------------------------------------------------------------------
-    def stream(self, ws_key: str, *, max_queue: int | None = None) -> AsyncIterator[MessageEvent]:
+    def stream(
+        self, ws_key: str, *, max_queue: int | None = None, replay: bool = True
+    ) -> AsyncGenerator[MessageEvent, None]:
         """``async for event in ws.stream(ws_key)``: the ``message`` events of one connection.
 
-        Same queue policy as the connection: a full stream drops its oldest message on public keys
-        and holds the connection back on private keys.
+        It starts with the messages that arrived while no stream of ``ws_key`` was open (the newest
+        ``stream_replay``; ``replay=False`` skips them), so a stream opened after
+        ``await ws.subscribe(...)`` sees the subscription's snapshot. A stream never holds the
+        connection back: when it holds ``max_queue`` unread messages, a public key's stream drops its
+        oldest one, a private key's stream is closed and raises :class:`StreamOverflowError` once its
+        consumer has read what it held (``queue_full`` event, policy ``stream_overflow``).
         """
         conn = self._connection(ws_key)
         conn.start()
         stream = _Stream(ws_key, max_queue or self._options.max_queue, not conn.private)
+        parked = self._parked.pop(ws_key, None)
+        if replay and parked:
+            for ev in list(parked)[-stream.max_queue :]:
+                stream.put(ev)
         self._streams.setdefault(ws_key, []).append(stream)
         return self._iterate(stream)
 
-    async def _iterate(self, stream: _Stream) -> AsyncIterator[MessageEvent]:
+    async def _iterate(self, stream: _Stream) -> AsyncGenerator[MessageEvent, None]:
         try:
             while True:
                 ev = await stream.get()
@@ -644,9 +711,9 @@ class WebsocketClient:
 
     def _replay_deferred(self) -> None:
         deferred, self._deferred = self._deferred, []
-        for op, reqs, ws_key, placeholder in deferred:
+        for op, reqs, ws_key, wait, placeholder in deferred:
             conn = self._connection(ws_key)
-            fut = conn.subscribe(reqs) if op == "subscribe" else conn.unsubscribe(reqs)
+            fut = conn.subscribe(reqs, wait) if op == "subscribe" else conn.unsubscribe(reqs, wait)
 
             def chain(f: asyncio.Future[Any], p: asyncio.Future[Any] = placeholder) -> None:
                 if p.done():
@@ -724,20 +791,46 @@ class WebsocketClient:
         ``mode="raise"`` limiter refuses with ``RateLimitError`` instead and nothing is sent. The wait
         is not part of ``timeout``. Other methods go out as they are.
 
-        Then waits for the connection (at most ``timeout``; nothing sent -> ``APIConnectionError`` with
-        ``retry_safe``) and sends with a fresh ``req_id``. No reply in time -> ``APITimeoutError``
-        (outcome unknown); socket lost meanwhile -> ``ConnectionLostError``; Kraken error -> the
-        mapped ``KrakenAPIError`` (``EOrder:Rate limit exceeded`` also marks the pair's counter full).
+        ``add_order``, ``batch_add`` and ``amend_order`` with a client order id (``cl_ord_id`` here, in
+        ``params`` or in the batch's ``orders``) get Kraken's ``deadline``, :attr:`order_deadline`
+        seconds after sending on Kraken's clock, unless ``params`` has one (checked: 2 to 60 s ahead).
+
+        Then waits for the connection (at most ``timeout``, default :attr:`request_timeout`; nothing
+        sent -> ``APIConnectionError`` with ``retry_safe``) and sends with a fresh ``req_id``. The whole
+        call ends within ``timeout``: no reply in time -> for a trading method
+        :class:`~krakenkit.OrderOutcomeUnknownError` carrying ``cl_ord_id`` (``cl_ord_ids`` for a batch),
+        ``req_id`` and ``deadline``, else ``APITimeoutError``; socket lost meanwhile ->
+        ``ConnectionLostError`` (an ``OrderOutcomeUnknownError``); Kraken error -> the mapped
+        ``KrakenAPIError`` (``EOrder:Rate limit exceeded`` also marks the pair's counter full). Nothing
+        is ever re-sent.
         """
+        deadline: DeadlineSpec | None = None
+        if method in DEADLINE_METHODS and isinstance(params, Mapping):
+            caller = params.get("deadline")
+            if caller is not None:
+                deadline = self._caller_deadline(caller)
+            elif client_order_ids(params, cl_ord_id):
+                deadline = self.order_deadline
 
         def send() -> Awaitable[list[dict[str, Any]]]:
             return self._request_unbooked(
-                ws_key, method, params, timeout=timeout, expected_replies=expected_replies, cl_ord_id=cl_ord_id
+                ws_key,
+                method,
+                params,
+                timeout=timeout,
+                expected_replies=expected_replies,
+                cl_ord_id=cl_ord_id,
+                deadline=deadline,
             )
 
         if method not in TRADING_METHODS:
             return await send()
         return await _rate_limited(self.rate_limiter, method, params, send)
+
+    def _caller_deadline(self, value: Any) -> str:
+        """A caller's own ``deadline`` (RFC 3339 text or an aware datetime), refused unless Kraken would
+        take it (2 to 60 s ahead on Kraken's clock); the text to send."""
+        return order_deadline(self.server_clock, value, self.order_deadline)[0]
 
     async def _request_unbooked(
         self,
@@ -748,81 +841,107 @@ class WebsocketClient:
         timeout: float | None = None,
         expected_replies: int = 1,
         cl_ord_id: str | None = None,
+        deadline: DeadlineSpec | None = None,
     ) -> list[dict[str, Any]]:
         """:meth:`request` without the rate limiter: for callers that booked the request themselves
-        (:class:`~krakenkit.ws.WebsocketAPIClient`, on its own limiter, through :func:`_rate_limited`)."""
+        (:class:`~krakenkit.ws.WebsocketAPIClient`, on its own limiter, through :func:`_rate_limited`).
+        ``deadline``: sent as Kraken's ``deadline`` (a checked text as is, seconds as that long after
+        sending on :attr:`server_clock`)."""
         conn = self._connection(ws_key)
         proto = conn.protocol
         if not isinstance(proto, SpotProtocol):
             raise ValidationError(f"{ws_key} is not a Spot v2 key; trading requests need spotPrivateV2")
         if not isinstance(params, Mapping):
             raise ValidationError(f"params must be a mapping (got {type(params).__name__})", field="params")
-        return await self._send_request(conn, proto, method, params, timeout, expected_replies, cl_ord_id)
-
-    async def _send_request(
-        self,
-        conn: WsConnection,
-        proto: SpotProtocol,
-        method: str,
-        params: Mapping[str, Any],
-        timeout: float | None,
-        expected_replies: int,
-        cl_ord_id: str | None,
-    ) -> list[dict[str, Any]]:
-        timeout = self.request_timeout if timeout is None else timeout
+        wait = self.request_timeout if timeout is None else _check_timeout(timeout, "timeout")
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        await conn.wait_ready(timeout)
+        end = loop.time() + wait
+        await conn.wait_ready(wait)  # nothing sent yet: APIConnectionError(retry_safe=True)
+        body = dict(params)
+        if deadline is not None:
+            body["deadline"] = (
+                deadline if isinstance(deadline, str) else order_deadline(self.server_clock, None, deadline)[0]
+            )
         wid = conn.new_waiter_id()
         fut = conn.new_future(wid)
-        frame = proto.api_request(method, params, waiter_id=wid, expected_replies=expected_replies, cl_ord_id=cl_ord_id)
+        frame = proto.api_request(method, body, waiter_id=wid, expected_replies=expected_replies, cl_ord_id=cl_ord_id)
         req_id: int = frame["req_id"]
+        record = proto.request_record(req_id)
+        assert record is not None
         try:
-            await conn.send_request(frame)
-        except KrakenError:
+            try:
+                await asyncio.wait_for(conn.send_request(frame), max(0.001, end - loop.time()))
+            except TimeoutError:
+                raise proto.unanswered_error(req_id, record, f"could not be written within {wait}s") from None
+            except APIConnectionError as exc:
+                if exc.retry_safe:
+                    raise  # the socket was gone before anything was written
+                raise proto.unanswered_error(
+                    req_id, record, "was being sent when the connection went", lost=True
+                ) from exc
+            try:
+                result: list[dict[str, Any]] = await asyncio.wait_for(fut, max(0.001, end - loop.time()))
+            except TimeoutError:
+                raise proto.unanswered_error(req_id, record, f"got no reply within {wait}s") from None
+            return result
+        finally:  # answered, timed out or cancelled: nobody waits for this request any more
             proto.forget_request(req_id)
             conn.forget(wid)
-            raise
-        try:
-            result: list[dict[str, Any]] = await asyncio.wait_for(fut, max(0.001, deadline - loop.time()))
-        except TimeoutError:
-            proto.forget_request(req_id)
-            conn.forget(wid)
-            raise APITimeoutError(
-                f"{method} (req_id {req_id}) got no reply within {timeout}s; its outcome is unknown"
-                + (f" (cl_ord_id {cl_ord_id})" if cl_ord_id else ""),
-                endpoint=method,
-                cl_ord_id=cl_ord_id,
-                req_id=req_id,
-            ) from None
-        return result
 
 
 class _Stream:
+    """The unread messages of one ``ws.stream()``: never makes its producer wait."""
+
     def __init__(self, ws_key: str, max_queue: int, droppable: bool) -> None:
         self.ws_key = ws_key
+        self.max_queue = max_queue
         self.droppable = droppable
         self.dropped = 0
-        self._q: asyncio.Queue[MessageEvent | None] = asyncio.Queue(max_queue)
+        self.error: StreamOverflowError | None = None
+        self._items: deque[MessageEvent] = deque()
+        self._wake = asyncio.Event()
+        self._closed = False
 
-    async def put(self, ev: WsEvent) -> None:
-        if not isinstance(ev, MessageEvent):
-            return
-        if self._q.full() and self.droppable:
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self._q.get_nowait()
-                self.dropped += 1
-        await self._q.put(ev)
+    def put(self, ev: MessageEvent) -> bool:
+        """Take ``ev``; False when the stream is closed, or overflowed now (private: closed with an error)."""
+        if self._closed:
+            return False
+        if len(self._items) >= self.max_queue:
+            if not self.droppable:
+                self.error = StreamOverflowError(
+                    f"{self.ws_key}: stream closed: {self.max_queue} messages were unread (max_queue); the "
+                    "connection keeps reading and keeps newer messages for the next ws.stream(); reconcile "
+                    "private state before trusting it",
+                    endpoint=self.ws_key,
+                )
+                self.close()
+                return False
+            self._items.popleft()
+            self.dropped += 1
+        self._items.append(ev)
+        self._wake.set()
+        return True
 
     async def get(self) -> MessageEvent | None:
-        return await self._q.get()
+        """The next message; None once closed and drained (raises the overflow error instead, if any)."""
+        while not self._items:
+            if self._closed:
+                if self.error is not None:
+                    raise self.error
+                return None
+            self._wake.clear()
+            await self._wake.wait()
+        return self._items.popleft()
 
     def close(self) -> None:
-        if self._q.full():
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self._q.get_nowait()
-        with contextlib.suppress(asyncio.QueueFull):
-            self._q.put_nowait(None)
+        self._closed = True
+        self._wake.set()
+
+
+def _check_timeout(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValidationError(f"{field} must be a positive number of seconds, got {value!r}", field=field)
+    return float(value)
 
 
 def _number(value: Any) -> float | None:

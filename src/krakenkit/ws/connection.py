@@ -20,34 +20,39 @@ answering pings) -> the socket is aborted and reconnected (``reconnecting`` reas
 
 Reconnects never stop while the client is open: the first retry after a connection that was up
 waits at most ``Backoff.first_jitter`` (50 ms), then failures back off exponentially with jitter
-(0.25 s doubling, capped at 30 s, each scaled down by up to half); every attempt counts against the
-client's connect budget (default 150 per 600 s, shared by its connections). After a reconnect:
-fresh token / challenge, every active subscription re-sent exactly once, ``reconnected`` when all
-are acked.
+(0.25 s doubling, capped at 30 s, each scaled down by up to half). Every attempt counts against the
+client's connect budget (default 150 per 600 s, shared by its connections): once it is used up, each
+reconnect waits the budget's wait, but never longer than the backoff cap. Every wait is announced
+first: the ``delay`` of a ``reconnecting`` event is the time then slept before the next attempt (a
+first connect the budget delays is announced the same way, attempt 0). After a reconnect: fresh
+token / challenge, every active subscription re-sent exactly once, ``reconnected`` when all are acked.
 
-Event queue policy (bounded by ``max_queue`` events per connection, default 10,000): the reader
-never waits for user handlers; it puts events on a per-connection queue drained by a dispatcher task.
+Requests are bounded: a subscribe/unsubscribe future fails with ``APITimeoutError`` after its timeout
+and its waiter is removed (the subscription stays active and is re-sent after a reconnect, and again
+by a repeated subscribe); trading requests are bounded by the client (see ``WebsocketClient.request``).
 
-* public keys (market data): when the queue is full the **oldest market-data message is dropped**
-  (a stale ticker is worth less than a fresh one); a ``queue_full`` event (policy ``drop_oldest``)
-  says so, once per episode. Live books are applied in the reader, before the queue, so they never
-  lose an update to a slow handler.
-* private keys (executions, balances, fills, orders, trading replies): **nothing is ever dropped**;
-  the reader stops reading until the handlers catch up (``queue_full`` with policy
-  ``backpressure``), which pushes back through the socket to the server. Staleness is not judged
-  while the reader is held back by the handlers.
+The reader never stops reading: acks, trading replies, pongs and the challenge are resolved as they
+arrive, whatever the handlers and streams do. Events go through a queue bounded by ``max_queue``
+events per connection (default 10,000), drained by a dispatcher task. When it is full the **oldest
+``message`` event is dropped** (control events such as ``response`` or ``reconnecting`` are never
+dropped) and a ``queue_full`` event (policy ``drop_oldest``) says so, once per episode, delivered at
+once. On public keys that costs a stale market-data message; on private keys it costs private data
+the handlers were too slow for (reconcile after it). Live books are applied in the reader, before
+the queue, so they never lose an update to a slow handler.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -57,6 +62,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 
 from krakenkit._core import jsonutil
+from krakenkit._core.deadline import ServerClock
 from krakenkit._core.environment import WS_KEY_MAP
 from krakenkit._core.errors import (
     APIConnectionError,
@@ -132,7 +138,6 @@ class WsConnection:
         self.is_futures = ws_key in WS_KEY_MAP.DERIVATIVES
         self.private = ws_key in WS_KEY_MAP.PRIVATE
         self._data_field = "feed" if self.is_futures else "channel"
-        self._droppable = not self.private
         self.protocol: SpotProtocol | FuturesProtocol = (
             FuturesProtocol(ws_key) if self.is_futures else SpotProtocol(ws_key)
         )
@@ -147,7 +152,6 @@ class WsConnection:
         self._queue: deque[tuple[WsEvent, bool]] = deque()
         self._wake = asyncio.Event()
         self._queue_full_episode = False
-        self._backpressured = False  # reading paused because handlers lag (private keys)
         self._inline_ok: Callable[[str, str], bool] = lambda _name, _key: False
         self.dropped_messages = 0
         self._ws: ClientConnection | None = None
@@ -162,6 +166,9 @@ class WsConnection:
         self.liveness: Liveness | None = None
         self.connects = 0
         self.sessions_ready = 0
+        #: Kraken's clock, fed from the ``time_in``/``time_out`` of replies (Spot keys; set by the client)
+        self.server_clock: ServerClock | None = None
+        self._sent_at: dict[int, float] = {}  # req_id -> local time.time() it was sent (clock observations)
 
     def connect_kwargs(self) -> dict[str, Any]:
         """Arguments for ``websockets.asyncio.client.connect`` (keep-alive is ours, not the library's)."""
@@ -200,9 +207,10 @@ class WsConnection:
 
     @property
     def pending_requests(self) -> int:
-        """Trading requests sent and not yet answered (Spot)."""
-        proto = self.protocol
-        return proto.pending_requests if isinstance(proto, SpotProtocol) else 0
+        """Callers waiting for an answer on this connection: trading requests not yet answered,
+        subscribe/unsubscribe calls not yet acknowledged (a running resubscribe included). A call that
+        timed out or was cancelled no longer counts."""
+        return len(self._waiters)
 
     @property
     def token(self) -> str | None:
@@ -280,11 +288,35 @@ class WsConnection:
                     await self._dispatch_task
 
     # futures for callers ----------------------------------------------------------------------------
-    def new_future(self, waiter_id: int) -> asyncio.Future[Any]:
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    def new_future(
+        self,
+        waiter_id: int,
+        timeout: float | None = None,
+        on_timeout: Callable[[], BaseException] | None = None,
+    ) -> asyncio.Future[Any]:
+        """A future for ``waiter_id``; with ``timeout`` it fails with ``on_timeout()`` when unanswered by
+        then. However it ends (answer, timeout, cancelled by its caller) its waiter is removed."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
         fut.add_done_callback(_retrieve)
         self._waiters[waiter_id] = fut
+        if timeout is not None:
+            make = on_timeout or (lambda: APITimeoutError(f"{self.ws_key}: no answer within {timeout}s"))
+            handle = loop.call_later(max(0.0, timeout), self._expire, waiter_id, make)
+            fut.add_done_callback(lambda _f: handle.cancel())
+        fut.add_done_callback(functools.partial(self._waiter_done, waiter_id))
         return fut
+
+    def _waiter_done(self, waiter_id: int, fut: asyncio.Future[Any]) -> None:
+        if self._waiters.get(waiter_id) is fut:  # ended by its caller (cancelled), not by an answer
+            self.forget(waiter_id)
+
+    def _expire(self, waiter_id: int, make_error: Callable[[], BaseException]) -> None:
+        fut = self._waiters.get(waiter_id)
+        if fut is None or fut.done():
+            return
+        self.forget(waiter_id)
+        fut.set_exception(make_error())
 
     def resolve(self, outcomes: list[Outcome]) -> None:
         for o in outcomes:
@@ -297,23 +329,38 @@ class WsConnection:
                 fut.set_result(o.value)
 
     def forget(self, waiter_id: int) -> None:
+        """Nobody waits for ``waiter_id`` any more: drop its future and its subscription waiter."""
         self._waiters.pop(waiter_id, None)
+        self.protocol.subs.expire(waiter_id)
 
     # subscriptions ----------------------------------------------------------------------------------
-    def subscribe(self, requests: list[SubRequest]) -> asyncio.Future[Any]:
+    def subscribe(self, requests: list[SubRequest], timeout: float | None = None) -> asyncio.Future[Any]:
+        """Subscribe; the future has the acks, or ``APITimeoutError`` after ``timeout`` seconds."""
         wid, frames, outcomes = self.protocol.subscribe(requests)
-        fut = self.new_future(wid)
+        fut = self.new_future(wid, timeout, functools.partial(self._sub_timeout, "subscribe", requests, timeout))
         self.resolve(outcomes)
         self._send_soon(frames)
         self.start()
         return fut
 
-    def unsubscribe(self, requests: list[SubRequest]) -> asyncio.Future[Any]:
+    def unsubscribe(self, requests: list[SubRequest], timeout: float | None = None) -> asyncio.Future[Any]:
         wid, frames, outcomes = self.protocol.unsubscribe(requests)
-        fut = self.new_future(wid)
+        fut = self.new_future(wid, timeout, functools.partial(self._sub_timeout, "unsubscribe", requests, timeout))
         self.resolve(outcomes)
         self._send_soon(frames)
         return fut
+
+    def _sub_timeout(self, op: str, requests: list[SubRequest], timeout: float | None) -> APITimeoutError:
+        topics = ", ".join(sorted({r.topic for r in requests}))
+        state = "connected" if self._ready.is_set() else "not connected"
+        after = (
+            "it stays active: re-sent after a reconnect and by a repeated subscribe; unsubscribe to drop it"
+            if op == "subscribe"
+            else "it is no longer active here"
+        )
+        return APITimeoutError(
+            f"{self.ws_key}: {op} {topics} not acknowledged within {timeout}s ({state}); {after}", endpoint=op
+        )
 
     def _send_soon(self, frames: list[dict[str, Any]]) -> None:
         if not frames:
@@ -328,6 +375,7 @@ class WsConnection:
     async def _send_frames(self, ws: ClientConnection, frames: list[dict[str, Any]]) -> None:
         for frame in frames:
             try:
+                self._note_sent(frame)
                 await ws.send(jsonutil.dumps(frame), text=True)
             except ConnectionClosed:
                 return  # the reader sees it too; the session ends and everything is re-sent
@@ -338,6 +386,7 @@ class WsConnection:
         if ws is None:
             raise APIConnectionError(f"{self.ws_key}: not connected", retry_safe=True)
         try:
+            self._note_sent(frame)
             await ws.send(jsonutil.dumps(frame), text=True)
         except ConnectionClosed as exc:
             raise APIConnectionError(f"{self.ws_key}: connection closed while sending", retry_safe=False) from exc
@@ -345,45 +394,46 @@ class WsConnection:
     def new_waiter_id(self) -> int:
         return self.protocol.subs.new_waiter_id()
 
+    # Kraken's clock ----------------------------------------------------------------------------------
+    def _note_sent(self, frame: dict[str, Any]) -> None:
+        """Remember when a frame with a ``req_id`` left, to read Kraken's clock from its reply."""
+        req_id = frame.get("req_id")
+        if self.server_clock is None or not isinstance(req_id, int):
+            return
+        sent = self._sent_at
+        if len(sent) >= 256:  # replies that never came (lost pings ...): keep the newest only
+            sent.pop(next(iter(sent)))
+        sent[req_id] = time.time()
+
+    def _observe_clock(self, msg: Any, req_id: int | None) -> None:
+        """A reply's ``time_in``/``time_out`` were read on Kraken's clock between sending and now."""
+        sent = self._sent_at.pop(req_id, None) if req_id is not None else None
+        clock = self.server_clock
+        if sent is None or clock is None or not isinstance(msg, dict):
+            return
+        now = time.time()
+        for name in ("time_in", "time_out"):
+            server_ts = _rfc3339(msg.get(name))
+            if server_ts is not None:
+                clock.observe(server_ts, sent, now)
+
     # events -------------------------------------------------------------------------------------------
     def _emit(self, event: WsEvent, droppable: bool = False) -> None:
+        """Queue ``event`` for the handlers (``droppable``: a ``message`` event the full queue may drop)."""
         q = self._queue
         if not q and self._inline_ok(event.name, self.ws_key):
             # nothing queued and only sync handlers: deliver now (same order, no queue hop)
             self._deliver(event)
             return
-        if len(q) >= self.options.max_queue:
-            if droppable:
-                self._drop_oldest()
-            else:
-                self._pause_reading()
+        if droppable and len(q) >= self.options.max_queue:
+            self._drop_oldest()
         q.append((event, droppable))
         if not self._wake.is_set():
             self._wake.set()
 
-    def _pause_reading(self) -> None:
-        """Private keys never drop: stop reading the socket until the handlers catch up."""
-        if not self._backpressured:
-            self._backpressured = True
-            ws = self._ws
-            if ws is not None and ws.transport is not None:
-                ws.transport.pause_reading()
-            if not self._queue_full_episode:
-                self._queue_full_episode = True
-                self._out_of_band(
-                    QueueFullEvent(self.ws_key, "backpressure", self.dropped_messages, self.options.max_queue)
-                )
-
-    def _resume_reading(self) -> None:
-        if self._backpressured:
-            self._backpressured = False
-            if self.liveness is not None:
-                self.liveness.on_rx(time.monotonic())
-            ws = self._ws
-            if ws is not None and ws.transport is not None and not ws.transport.is_closing():
-                ws.transport.resume_reading()
-
     def _drop_oldest(self) -> None:
+        """The queue is full: drop its oldest ``message`` event (never a control event). The reader never
+        waits, so acks and trading replies are always read."""
         q = self._queue
         kept: list[tuple[WsEvent, bool]] = []
         while q:
@@ -426,11 +476,8 @@ class WsConnection:
             event, _ = q.popleft()
             if event is _SENTINEL:
                 return
-            if len(q) < low:
-                if self._queue_full_episode:
-                    self._queue_full_episode = False
-                if self._backpressured:
-                    self._resume_reading()
+            if len(q) < low and self._queue_full_episode:
+                self._queue_full_episode = False
             try:
                 res = deliver(event)
                 if res is not None:
@@ -451,13 +498,8 @@ class WsConnection:
         attempt = 0  # consecutive failures since the last good session
         had_session = False
         down_since: float | None = None
+        await self._wait_to_connect("first connect", 0, 0.0, announce_backoff=False)
         while not self._closing:
-            wait = self._budget.wait_time(time.monotonic())
-            if wait > 0:
-                log.warning("%s: connect budget exhausted, waiting %.1fs", self.ws_key, wait)
-                await self._sleep(wait)
-                if self._closing:
-                    break
             self._budget.record(time.monotonic())
             self.connects += 1
             self.liveness = Liveness(self.options.staleness_timeout, self.options.ping_interval, time.monotonic())
@@ -473,9 +515,7 @@ class WsConnection:
                 err = APIConnectionError(f"{self.ws_key}: {reason}", endpoint=self.url, retry_safe=True)
                 err.__cause__ = exc
                 self._emit(ExceptionEvent(self.ws_key, err))
-                delay = self.options.backoff.delay(attempt, self._rng)
-                self._emit(ReconnectingEvent(self.ws_key, reason, attempt, delay))
-                await self._sleep(delay)
+                await self._wait_to_connect(reason, attempt, self.options.backoff.delay(attempt, self._rng))
                 continue
             if self._closing:
                 with contextlib.suppress(Exception):
@@ -488,9 +528,28 @@ class WsConnection:
             attempt = 0 if ok else attempt + 1
             if self._closing:
                 break
-            delay = self.options.backoff.delay(attempt, self._rng)
-            self._emit(ReconnectingEvent(self.ws_key, reason, attempt, delay))
-            await self._sleep(delay)
+            await self._wait_to_connect(reason, attempt, self.options.backoff.delay(attempt, self._rng))
+
+    async def _wait_to_connect(
+        self, reason: str, attempt: int, backoff: float, *, announce_backoff: bool = True
+    ) -> None:
+        """Announce the wait before the next connect (``reconnecting``, whose ``delay`` is what is slept),
+        then sleep it. The connect budget may lengthen the backoff, never beyond the backoff cap."""
+        delay = backoff
+        budget_wait = self._budget.wait_time(time.monotonic())
+        if budget_wait > delay:
+            delay = max(delay, min(self.options.backoff.max_delay, budget_wait))
+            reason = (
+                f"{reason}; connect budget used up ({self._budget.max_connects} connects per "
+                f"{self._budget.per_seconds:g}s), next attempt in {delay:.2f}s"
+            )
+            log.warning("%s: %s", self.ws_key, reason)
+        elif not announce_backoff:
+            return
+        if self._closing:
+            return
+        self._emit(ReconnectingEvent(self.ws_key, reason, attempt, delay))
+        await self._sleep(delay)
 
     async def _session(
         self, ws: ClientConnection, reconnect: bool, attempt: int, down_since: float | None
@@ -520,9 +579,9 @@ class WsConnection:
             self._challenge = None
             # in-flight requests fail now (ConnectionLostError); topics wait for the next session
             self.resolve(self.protocol.on_connection_lost(reason))
+            self._sent_at.clear()
             if self.disconnect_hook is not None:
                 self.disconnect_hook(self.ws_key)
-            self._backpressured = False
             for task in tasks:
                 with contextlib.suppress(BaseException):
                     await task
@@ -542,7 +601,10 @@ class WsConnection:
             frames = self.protocol.on_ready()
             keys = list(self.protocol.subs.topics)
             self._ready.set()
-            watch = self._watch_keys(keys)
+            watch = self._watch_keys(keys) if reconnect else None  # "reconnected" waits for the acks
+            clock = self.server_clock
+            if isinstance(self.protocol, SpotProtocol) and clock is not None and clock.uncertainty > 0.5:
+                frames.append(self.protocol.ping())  # its pong reads Kraken's clock before the first order
             await self._send_frames(ws, frames)
             n = len(keys)
             if watch is not None:
@@ -618,9 +680,6 @@ class WsConnection:
         while True:
             await asyncio.sleep(live.next_check_in(time.monotonic()))
             now = time.monotonic()
-            if self._backpressured:
-                live.on_rx(now)
-                continue
             if live.is_stale(now):
                 self._close_reason = (
                     f"stale: nothing received for {live.silent_for(now):.2f}s "
@@ -645,7 +704,9 @@ class WsConnection:
         try:
             if spot:
                 assert isinstance(self.protocol, SpotProtocol)
-                await ws.send(jsonutil.dumps(self.protocol.ping()), text=True)
+                frame = self.protocol.ping()
+                self._note_sent(frame)
+                await ws.send(jsonutil.dumps(frame), text=True)
             else:
                 pong = await ws.ping()
                 fut: asyncio.Future[float] = asyncio.ensure_future(pong)
@@ -677,10 +738,11 @@ class WsConnection:
             live.last_rx = _monotonic()
         try:
             msg = _loads(raw)
-        except _DecodeError as exc:
+        except (_DecodeError, RecursionError, ValueError) as exc:  # garbage, truncated, nested too deep
             data = bytes(raw)
             text = data[:200].decode("utf-8", "replace")
-            err = InvalidResponseError(f"{self.ws_key}: non-JSON frame: {text!r}", body_excerpt=text)
+            what = "JSON nested too deep" if isinstance(exc, RecursionError) else "non-JSON frame"
+            err = InvalidResponseError(f"{self.ws_key}: {what}: {text!r}", body_excerpt=text)
             err.__cause__ = exc
             self._emit(ExceptionEvent(self.ws_key, err, data))
             return
@@ -691,7 +753,7 @@ class WsConnection:
                     hook = self.raw_hook
                     if hook is not None and hook(self.ws_key, msg, raw):
                         return
-                    self._emit(MessageEvent(self.ws_key, msg), self._droppable)
+                    self._emit(MessageEvent(self.ws_key, msg), True)
                     return
             self._on_control(msg, raw)
         except Exception as exc:  # a frame we could not make sense of must not kill the socket
@@ -706,12 +768,15 @@ class WsConnection:
         key = self.ws_key
         frame = self.protocol.on_frame(msg)
         kind = frame.kind
-        if kind == FrameKind.HEARTBEAT or kind == FrameKind.PONG:
+        if kind == FrameKind.HEARTBEAT:
+            return
+        if kind == FrameKind.PONG:
+            self._observe_clock(msg, frame.req_id)
             return
         if kind == FrameKind.DATA:
             if self.raw_hook is not None and self.raw_hook(key, msg, raw):
                 return
-            self._emit(MessageEvent(key, msg), not self.private)
+            self._emit(MessageEvent(key, msg), True)
             return
         if kind == FrameKind.MALFORMED:
             data = bytes(raw)
@@ -728,6 +793,8 @@ class WsConnection:
             challenge = msg.get("message") if isinstance(msg, dict) else None
             if ch is not None and not ch.done() and isinstance(challenge, str):
                 ch.set_result(challenge)
+        if frame.req_id is not None:
+            self._observe_clock(msg, frame.req_id)
         self.resolve(frame.outcomes)
         self._emit(ResponseEvent(key, msg, frame.req_id, frame.success))
         if frame.error is not None:
@@ -738,6 +805,17 @@ class WsConnection:
         ws = self._ws
         if ws is not None and ws.transport is not None:
             ws.transport.abort()
+
+
+def _rfc3339(value: Any) -> float | None:
+    """Kraken's ``time_in``/``time_out`` (RFC 3339, UTC; a missing zone is read as UTC) -> unix seconds."""
+    if not isinstance(value, str) or not 19 <= len(value) <= 40:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return (dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)).timestamp()
 
 
 _SENTINEL = CloseEvent("__sentinel__")

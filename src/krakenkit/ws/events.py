@@ -15,7 +15,7 @@ reconnected    :class:`ReconnectedEvent`  reconnected, authenticated and every s
 exception      :class:`ExceptionEvent`    something went wrong but the client carries on
 close          :class:`CloseEvent`        a socket closed (it will reconnect unless the client closes)
 book_resync    :class:`BookResyncEvent`   a live book failed a checksum/sequence check and resyncs
-queue_full     :class:`QueueFullEvent`    the event queue of a connection is full (see policy)
+queue_full     :class:`QueueFullEvent`    a connection's queue or a private stream is full (see policy)
 ============== ========================= ==========================================================
 """
 
@@ -149,8 +149,10 @@ class BookUpdateEvent(WsEvent):
 
 @dataclass(frozen=True, slots=True)
 class QueueFullEvent(WsEvent):
-    """The bounded event queue filled up: ``policy`` says what happened (``drop_oldest`` or
-    ``backpressure``), ``dropped`` how many market-data messages were dropped so far."""
+    """A bounded queue filled up; ``policy`` says what happened: ``drop_oldest`` (the connection's event
+    queue dropped its oldest ``message`` event; ``dropped``: how many so far) or ``stream_overflow`` (a
+    private ``ws.stream()`` held ``max_queue`` unread messages and was closed with ``StreamOverflowError``).
+    Either way the socket keeps being read."""
 
     name: ClassVar[str] = "queue_full"
     policy: str = ""

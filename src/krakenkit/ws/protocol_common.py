@@ -131,6 +131,7 @@ class Topic:
     sent_session: int = -1  # session number it was last sent on
     acked: bool = False
     last_ack: Any = None
+    resend: bool = False  # a subscribe for it timed out unacknowledged: the next subscribe call sends it again
 
 
 @dataclass(slots=True)
@@ -274,8 +275,9 @@ class SubscriptionTracker:
                 waiter.acks.append(topic.last_ack)
             else:
                 waiter.remaining.add(key)
-            if self.ready and topic.sent_session != self.session:
+            if self.ready and (topic.sent_session != self.session or topic.resend):
                 topic.sent_session = self.session
+                topic.resend = False
                 to_send.append(topic)
         if not waiter.remaining:
             return wid, to_send, [Outcome(wid, waiter.acks)]
@@ -298,6 +300,7 @@ class SubscriptionTracker:
         for topic in self.topics.values():
             if topic.sent_session != self.session:
                 topic.sent_session = self.session
+                topic.resend = False
                 out.append(topic)
         return out
 
@@ -371,6 +374,22 @@ class SubscriptionTracker:
         out = [Outcome(wid, w.acks) for wid, w in self.unsub_waiters.items()]
         self.unsub_waiters.clear()
         return out
+
+    def expire(self, waiter_id: int) -> None:
+        """The caller of ``waiter_id`` stopped waiting (timeout, cancelled): forget the waiter. The topics it
+        still waited for stay active (re-sent after a reconnect); a repeated subscribe sends them again."""
+        waiter = self.sub_waiters.pop(waiter_id, None)
+        if waiter is not None:
+            for key in waiter.remaining:
+                topic = self.topics.get(key)
+                if topic is not None and not topic.acked:
+                    topic.resend = True
+        self.unsub_waiters.pop(waiter_id, None)
+
+    @property
+    def waiting(self) -> int:
+        """Subscribe and unsubscribe waiters not yet answered."""
+        return len(self.sub_waiters) + len(self.unsub_waiters)
 
     def fail_all(self, error: BaseException) -> list[Outcome]:
         out = [Outcome(wid, error=error) for wid in (*self.sub_waiters, *self.unsub_waiters)]

@@ -20,22 +20,48 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from krakenkit._core.environment import WS_KEY_MAP
-from krakenkit._core.errors import ConnectionLostError, KrakenError, ValidationError, error_from_spot
+from krakenkit._core.errors import (
+    APITimeoutError,
+    ConnectionLostError,
+    KrakenError,
+    OrderOutcomeUnknownError,
+    ValidationError,
+    error_from_spot,
+)
 from krakenkit._core.symbols import validate_spot_ws_symbol
 
 from .protocol_common import Outcome, SubRequest, SubscriptionTracker, Topic, TopicKey, freeze, symbol_list
 
 __all__ = [
+    "DEADLINE_METHODS",
     "PRIVATE_CHANNELS",
+    "TRADING_METHODS",
     "FrameKind",
     "SpotFrame",
     "SpotProtocol",
+    "client_order_ids",
 ]
 
 PRIVATE_CHANNELS: Final = frozenset({"executions", "balances", "level3"})
 NON_IDENTITY_PARAMS: Final = frozenset(
     {"token", "snapshot", "snap_orders", "snap_trades", "req_id", "symbol", "channel"}
 )
+#: Spot v2 methods that place, amend or cancel orders: booked on the trading counter, and an unanswered one
+#: is an unknown outcome (:class:`~krakenkit.OrderOutcomeUnknownError`).
+TRADING_METHODS: Final[frozenset[str]] = frozenset(
+    {
+        "add_order",
+        "amend_order",
+        "edit_order",
+        "cancel_order",
+        "cancel_all",
+        "cancel_all_orders_after",
+        "batch_add",
+        "batch_cancel",
+    }
+)
+#: Methods taking Kraken's ``deadline`` (WS v2 ``add_order``, ``batch_add``, ``amend_order``).
+DEADLINE_METHODS: Final = frozenset({"add_order", "batch_add", "amend_order"})
 BENIGN_SUBSCRIBE_ERRORS: Final = ("Already subscribed",)
 BENIGN_UNSUBSCRIBE_ERRORS: Final = ("Subscription Not Found", "Subscription not found")
 
@@ -73,8 +99,32 @@ class _PendingApi:
     waiter_id: int
     expected: int
     cl_ord_id: str | None
+    request: dict[str, Any] = field(default_factory=dict)  # the params sent, without the token
+    cl_ord_ids: list[str] = field(default_factory=list)
     replies: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def client_order_ids(params: Mapping[str, Any], cl_ord_id: str | None = None) -> list[str]:
+    """The client order ids a request names: ``cl_ord_id`` (one or a list) and those of ``orders`` (batch)."""
+    ids: list[str] = []
+
+    def add(value: Any) -> None:
+        if isinstance(value, str):
+            if value not in ids:
+                ids.append(value)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                add(v)
+
+    add(cl_ord_id)
+    add(params.get("cl_ord_id"))
+    orders = params.get("orders")
+    if isinstance(orders, list | tuple):
+        for order in orders:
+            if isinstance(order, Mapping):
+                add(order.get("cl_ord_id"))
+    return ids
 
 
 class SpotProtocol:
@@ -173,15 +223,51 @@ class SpotProtocol:
     ) -> dict[str, Any]:
         """A trading request frame with a fresh ``req_id`` and the connection's token."""
         req_id = self.next_req_id()
-        body = dict(params)
+        request = dict(params)
+        body = dict(request)
         if self.private:
             body["token"] = self._require_token()
-        self._pending_api[req_id] = _PendingApi(method, waiter_id, max(1, expected_replies), cl_ord_id)
+        ids = client_order_ids(request, cl_ord_id)
+        self._pending_api[req_id] = _PendingApi(
+            method, waiter_id, max(1, expected_replies), cl_ord_id or (ids[0] if len(ids) == 1 else None), request, ids
+        )
         return {"method": method, "params": body, "req_id": req_id}
 
     def forget_request(self, req_id: int) -> None:
-        """The caller gave up (timeout): a late reply will be reported as an unmatched response."""
+        """The caller gave up: a late reply will be reported as an unmatched response."""
         self._pending_api.pop(req_id, None)
+
+    def request_record(self, req_id: int) -> _PendingApi | None:
+        """What is known of a request in flight (None once answered or forgotten)."""
+        return self._pending_api.get(req_id)
+
+    def unanswered_error(self, req_id: int, pend: _PendingApi, why: str, *, lost: bool = False) -> KrakenError:
+        """The error for the caller of a request that got no answer (``why``: e.g. "got no reply within
+        10s"; ``lost``: the socket went). A trading request (:data:`TRADING_METHODS`) gets an
+        :class:`~krakenkit.OrderOutcomeUnknownError` carrying its client id(s) and deadline
+        (:class:`~krakenkit.ConnectionLostError` when the socket went), other requests ``APITimeoutError``
+        (``ConnectionLostError`` when the socket went)."""
+        text = f"{self.ws_key}: {pend.method} (req_id {req_id}) {why}"
+        if pend.cl_ord_ids:
+            text += f" (cl_ord_id {', '.join(pend.cl_ord_ids)})"
+        trading = pend.method in TRADING_METHODS
+        if trading or lost:
+            text += "; its outcome is unknown"
+            if trading:
+                text += ": look the order up by its client id before sending it again"
+        context: dict[str, Any] = {
+            "cl_ord_id": pend.cl_ord_id,
+            "req_id": req_id,
+            "endpoint": pend.method,
+            "request": pend.request,
+            "cl_ord_ids": list(pend.cl_ord_ids),
+            "deadline": pend.request.get("deadline"),
+        }
+        if lost:
+            return ConnectionLostError(text, **context)
+        if trading:
+            return OrderOutcomeUnknownError(text, **context)
+        return APITimeoutError(text, endpoint=pend.method, req_id=req_id)
 
     def ping(self) -> dict[str, Any]:
         return {"method": "ping", "req_id": self.next_req_id()}
@@ -207,7 +293,10 @@ class SpotProtocol:
             return SpotFrame(FrameKind.DATA)
         method = msg.get("method")
         if method == "pong":
-            return SpotFrame(FrameKind.PONG, req_id=_int_or_none(msg.get("req_id")))
+            req_id = _int_or_none(msg.get("req_id"))
+            if req_id is not None and req_id in self._pending_api:  # a ping sent with request(): its reply
+                return self._on_api_reply(req_id, msg, success=True)
+            return SpotFrame(FrameKind.PONG, req_id=req_id)
         if method in ("subscribe", "unsubscribe"):
             return self._on_sub_ack(method, msg)
         req_id = _int_or_none(msg.get("req_id"))
@@ -274,9 +363,9 @@ class SpotProtocol:
                     return rid, pend
         return None, None
 
-    def _on_api_reply(self, req_id: int, msg: dict[str, Any]) -> SpotFrame:
+    def _on_api_reply(self, req_id: int, msg: dict[str, Any], success: bool | None = None) -> SpotFrame:
         pend = self._pending_api[req_id]
-        success = msg.get("success") is True
+        success = msg.get("success") is True if success is None else success
         if success:
             pend.replies.append(msg)
         else:
@@ -303,13 +392,7 @@ class SpotProtocol:
         subscriptions wait for the next session."""
         out: list[Outcome] = []
         for req_id, pend in self._pending_api.items():
-            err = ConnectionLostError(
-                f"{self.ws_key}: {reason} while {pend.method} (req_id {req_id}) was in flight; "
-                "its outcome is unknown" + (f" (cl_ord_id {pend.cl_ord_id})" if pend.cl_ord_id else ""),
-                cl_ord_id=pend.cl_ord_id,
-                req_id=req_id,
-                endpoint=pend.method,
-            )
+            err = self.unanswered_error(req_id, pend, f"was in flight when the connection went ({reason})", lost=True)
             out.append(Outcome(pend.waiter_id, error=err))
         self._pending_api.clear()
         self._pending_subs.clear()

@@ -10,9 +10,9 @@ import pytest
 
 from krakenkit import WS_KEY_MAP
 from krakenkit._core.errors import (
-    APITimeoutError,
     ConnectionLostError,
     InsufficientFundsError,
+    OrderOutcomeUnknownError,
     UnknownOrderError,
     ValidationError,
     is_outcome_unknown_error,
@@ -163,13 +163,13 @@ async def test_in_flight_orders_fail_with_connection_lost_carrying_cl_ord_id(sb:
         assert res.order_id
 
 
-async def test_no_reply_in_time_is_a_timeout_with_unknown_outcome(sb: Sandbox) -> None:
+async def test_no_reply_in_time_is_an_unknown_outcome_carrying_the_client_id(sb: Sandbox) -> None:
     key, secret = sb.create_key()
     async with WebsocketAPIClient(key, secret, environment=sb.environment) as api:
         await api.connect()
         sb.faults.stall_ws(PRIV)
         cl = api.generate_new_order_id()
-        with pytest.raises(APITimeoutError) as info:
+        with pytest.raises(OrderOutcomeUnknownError) as info:
             await api.submit_spot_order(
                 order_type="limit",
                 side="buy",
@@ -179,5 +179,7 @@ async def test_no_reply_in_time_is_a_timeout_with_unknown_outcome(sb: Sandbox) -
                 cl_ord_id=cl,
                 timeout=0.3,
             )
-        assert info.value.context["cl_ord_id"] == cl and is_outcome_unknown_error(info.value)
+        assert info.value.cl_ord_id == cl and is_outcome_unknown_error(info.value)
+        assert isinstance(info.value.context["req_id"], int) and info.value.context["deadline"]
         assert api.ws.connection(PRIV).pending_requests == 0
+        assert api.ws.connection(PRIV).protocol.pending_requests == 0

@@ -24,8 +24,12 @@ PRIV = WS_KEY_MAP.spotPrivateV2
 
 @contextlib.asynccontextmanager
 async def _api_client(sb: Sandbox, key: str, secret: str, limiter: RateLimiter) -> AsyncIterator[SendOne]:
-    """Orders through ``WebsocketAPIClient.submit_spot_order``."""
-    async with WebsocketAPIClient(key, secret, environment=sb.environment, rate_limiter=limiter) as api:
+    """Orders through ``WebsocketAPIClient.submit_spot_order``. The sandbox's virtual clock jumps ahead by
+    the limiter's waits (about 15 s over a burst) in no real time, while the sandbox stamps ``time_in`` on
+    the real clock: the longest deadline Kraken allows keeps the orders inside it."""
+    async with WebsocketAPIClient(
+        key, secret, environment=sb.environment, rate_limiter=limiter, order_deadline=60
+    ) as api:
         yield lambda: api.submit_spot_order(
             order_type="limit",
             side="buy",

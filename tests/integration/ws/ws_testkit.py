@@ -1,13 +1,18 @@
-"""Shared helpers for the WebSocket integration tests: an event recorder that waits without sleeping, and
-for the rate-limit tests a virtual clock, a recording limiter and the sandbox's log of WS requests."""
+"""Shared helpers for the WebSocket integration tests: an event recorder that waits without sleeping,
+small local WebSocket servers (127.0.0.1) that misbehave on purpose, and for the rate-limit tests a
+virtual clock, a recording limiter and the sandbox's log of WS requests."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
+
+from websockets.asyncio.server import ServerConnection, serve
 
 from krakenkit._core.errors import RateLimitError
 from krakenkit._core.ratelimit import NoRateLimit, RateLimiter, SpotRateLimiter, spot_rate_limiter
@@ -53,6 +58,48 @@ class Recorder:
         async with self._cond:
             await asyncio.wait_for(self._cond.wait_for(lambda: len(matching()) >= count), timeout)
         return matching()
+
+
+# --- local servers that misbehave ----------------------------------------------------------------------------
+
+
+class LocalServer:
+    """A WebSocket server on 127.0.0.1: ``url``, the JSON frames it received, when each connection came."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.received: list[dict[str, Any]] = []
+        self.received_at: list[float] = []  # time.time() each of ``received`` arrived
+        self.connected_at: list[float] = []  # time.monotonic() of each accepted connection
+
+    def sent(self, method: str) -> list[dict[str, Any]]:
+        return [f for f in self.received if f.get("method") == method]
+
+    def arrivals(self, *methods: str) -> list[tuple[float, dict[str, Any]]]:
+        """(time.time() of arrival, frame) of the frames of ``methods``."""
+        return [(t, f) for t, f in zip(self.received_at, self.received, strict=True) if f.get("method") in methods]
+
+
+@contextlib.asynccontextmanager
+async def local_server(mode: str) -> AsyncIterator[LocalServer]:
+    """``mode="silent"``: accepts, reads everything, answers nothing (no ack, no reply, no pong).
+    ``mode="close"``: closes every connection as soon as it is open."""
+    server = LocalServer()
+
+    async def handler(conn: ServerConnection) -> None:
+        server.connected_at.append(time.monotonic())
+        if mode == "close":
+            await conn.close()
+            return
+        async for raw in conn:
+            with contextlib.suppress(ValueError):
+                server.received.append(json.loads(raw))
+                server.received_at.append(time.time())
+
+    async with serve(handler, "127.0.0.1", 0) as ws_server:
+        port = next(iter(ws_server.sockets)).getsockname()[1]
+        server.url = f"ws://127.0.0.1:{port}/v2"
+        yield server
 
 
 # --- rate limiting against a sandbox that enforces Kraken's trading counters --------------------------------

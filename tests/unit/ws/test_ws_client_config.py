@@ -90,17 +90,28 @@ def test_public_queue_drops_oldest_market_data_and_warns_once() -> None:
     assert len(warnings) == 1 and warnings[0].policy == "drop_oldest"
 
 
-def test_private_queue_never_drops_and_pauses_reading() -> None:
+def test_private_queue_never_pauses_the_socket_and_never_drops_control_events() -> None:
+    """A private (trading) connection keeps reading when its handlers lag: the oldest message goes, with
+    a queue_full event; control events (replies, reconnecting ...) are never dropped."""
+    from krakenkit.ws.events import ResponseEvent
+
     conn, seen = _conn(WS_KEY_MAP.spotPrivateV2, 3)
     ws: Any = _WS()
     conn._ws = ws
+    conn._emit(ResponseEvent(conn.ws_key, {"req_id": 1}, 1), False)
     for i in range(6):
-        conn._emit(MessageEvent(conn.ws_key, {"i": i}), False)
-    assert [ev.data["i"] for ev, _ in conn._queue if isinstance(ev, MessageEvent)] == list(range(6))
-    assert conn.dropped_messages == 0 and ws.transport.paused == 1 and conn._backpressured
-    assert [e.policy for e in seen if isinstance(e, QueueFullEvent)] == ["backpressure"]
-    conn._resume_reading()
-    assert ws.transport.resumed == 1 and not conn._backpressured
+        conn._emit(MessageEvent(conn.ws_key, {"i": i}), True)
+    conn._emit(ResponseEvent(conn.ws_key, {"req_id": 2}, 2), False)
+    assert ws.transport.paused == 0  # the socket is never paused: trading replies are always read
+    kinds = [(type(ev).__name__, getattr(ev, "data", None)) for ev, _ in conn._queue]
+    assert kinds == [
+        ("ResponseEvent", {"req_id": 1}),
+        ("MessageEvent", {"i": 4}),
+        ("MessageEvent", {"i": 5}),
+        ("ResponseEvent", {"req_id": 2}),
+    ]
+    assert conn.dropped_messages == 4
+    assert [e.policy for e in seen if isinstance(e, QueueFullEvent)] == ["drop_oldest"]
 
 
 def test_frames_are_classified_and_garbage_becomes_exception_events() -> None:
