@@ -9,7 +9,13 @@ context          form                  examples
 =============== ===================== ==========================
 
 A symbol in the wrong form raises :class:`SymbolFormatError` before anything is sent, naming the
-form the context expects and, where it can be told, the right spelling.
+form the context expects and, where it can be told, the right spelling. Every check matches the
+whole text (a trailing newline or space is refused, never silently kept).
+
+``strict=True`` (what the order validation layer uses) also refuses lower case, naming the exact
+upper-case spelling (``xbtusd`` -> ``'XBTUSD'``; the one lower-case letter Kraken uses, the ``x``
+of tokenized assets such as ``AAPLx/USD``, is allowed), and for Spot REST refuses a
+comma-separated list unless ``allow_list=True``.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from .errors import SymbolFormatError
 
 __all__ = [
     "SymbolContext",
+    "check_symbol",
     "classify_symbol",
     "validate_derivatives_symbol",
     "validate_spot_rest_symbol",
@@ -30,10 +37,16 @@ __all__ = [
 
 SymbolContext = Literal["spot_rest", "spot_ws", "derivatives"]
 
-_DERIV_RE = re.compile(r"^(PF|PI|PV|FF|FI|FV|IN|RR)_[A-Z0-9]+(_[A-Z0-9]+)*$", re.IGNORECASE)
-_WS_RE = re.compile(r"^[A-Za-z0-9.]{1,16}/[A-Za-z0-9.]{1,16}$")
-_REST_RE = re.compile(r"^[A-Za-z0-9.]{2,32}$")
-_LEGACY_RE = re.compile(r"^[XZ][A-Z]{3}[XZ][A-Z]{3}$")
+# Patterns are used with fullmatch (``$`` would also match before a trailing newline).
+_DERIV_RE = re.compile(r"(PF|PI|PV|FF|FI|FV|IN|RR)_[A-Z0-9]+(_[A-Z0-9]+)*", re.IGNORECASE)
+_WS_RE = re.compile(r"[A-Za-z0-9.]{1,16}/[A-Za-z0-9.]{1,16}")
+_REST_RE = re.compile(r"[A-Za-z0-9.]{2,32}")
+_LEGACY_RE = re.compile(r"[XZ][A-Z]{3}[XZ][A-Z]{3}")
+# Strict forms (upper case). Kraken's tokenized assets (xStocks) carry one lower-case 'x' after
+# the ticker: 'AAPLx/USD' (WS v2), 'AAPLxUSD' (REST).
+_STRICT_DERIV_RE = re.compile(r"(PF|PI|PV|FF|FI|FV|IN|RR)_[A-Z0-9]+(_[A-Z0-9]+)*")
+_STRICT_WS_RE = re.compile(r"[A-Z0-9.]{1,16}x?/[A-Z0-9.]{1,16}")
+_STRICT_REST_RE = re.compile(r"(?=.{2,32}\Z)[A-Z0-9.]+(x[A-Z0-9.]+)?")
 
 # WS v2 / common names -> Kraken REST asset codes, for hints only (the SymbolMapper is exact).
 _REST_ALIASES = {"BTC": "XBT", "DOGE": "XDG"}
@@ -42,11 +55,13 @@ _WS_ALIASES = {"XBT": "BTC", "XDG": "DOGE"}
 
 def classify_symbol(symbol: str) -> SymbolContext | None:
     """Which notation a symbol is written in, or None when it fits none."""
-    if _DERIV_RE.match(symbol):
+    if not isinstance(symbol, str):
+        return None
+    if _DERIV_RE.fullmatch(symbol):
         return "derivatives"
-    if _WS_RE.match(symbol):
+    if _WS_RE.fullmatch(symbol):
         return "spot_ws"
-    if _REST_RE.match(symbol):
+    if _REST_RE.fullmatch(symbol):
         return "spot_rest"
     return None
 
@@ -58,7 +73,7 @@ def _rest_hint(symbol: str) -> str:
     if "_" in symbol:
         rest = symbol.split("_", 1)[1].split("_")[0].upper()
         return rest
-    if _LEGACY_RE.match(symbol.upper()):  # XXBTZUSD -> XBTUSD
+    if _LEGACY_RE.fullmatch(symbol.upper()):  # XXBTZUSD -> XBTUSD
         s = symbol.upper()
         return s[1:4] + s[5:8]
     return symbol
@@ -77,13 +92,41 @@ def _ws_hint(symbol: str) -> str:
     return "BASE/QUOTE"
 
 
-def validate_spot_rest_symbol(symbol: object, field: str = "pair") -> str:
-    """Spot REST wants Kraken pair names (``XBTUSD``); a comma-separated list is allowed."""
+def _whitespace_error(symbol: str, field: str) -> SymbolFormatError | None:
+    if symbol != symbol.strip() or any(ch.isspace() for ch in symbol):
+        return SymbolFormatError(
+            f"{field}={symbol!r} contains whitespace (a trailing newline or space?); pass {symbol.strip()!r}",
+            field=field,
+        )
+    return None
+
+
+def _case_error(symbol: str, field: str) -> SymbolFormatError:
+    return SymbolFormatError(f"{field}={symbol!r}: Kraken symbols are upper case; use {symbol.upper()!r}", field=field)
+
+
+def validate_spot_rest_symbol(
+    symbol: object, field: str = "pair", *, strict: bool = False, allow_list: bool = True
+) -> str:
+    """Spot REST wants Kraken pair names (``XBTUSD``); a comma-separated list is allowed (unless
+    ``allow_list=False``)."""
     if not isinstance(symbol, str) or not symbol:
         raise SymbolFormatError(f"{field} must be a non-empty str such as 'XBTUSD'", field=field)
-    for part in symbol.split(","):
+    if len(symbol) > 2000:
+        raise SymbolFormatError(f"{field} is {len(symbol)} characters long; not a list of pair names", field=field)
+    ws_error = _whitespace_error(symbol, field)
+    if ws_error is not None:
+        raise ws_error
+    parts = symbol.split(",")
+    if len(parts) > 1 and not allow_list:
+        raise SymbolFormatError(
+            f"{field}={symbol!r} is a list; this call takes one pair name such as {parts[0]!r}", field=field
+        )
+    for part in parts:
         kind = classify_symbol(part)
         if kind == "spot_rest":
+            if strict and not _STRICT_REST_RE.fullmatch(part):
+                raise _case_error(part, field)
             continue
         if kind == "spot_ws":
             raise SymbolFormatError(
@@ -101,12 +144,21 @@ def validate_spot_rest_symbol(symbol: object, field: str = "pair") -> str:
     return symbol
 
 
-def validate_spot_ws_symbol(symbol: object, field: str = "symbol") -> str:
+def validate_spot_ws_symbol(symbol: object, field: str = "symbol", *, strict: bool = False) -> str:
     """Spot WS v2 wants ``BASE/QUOTE`` (``BTC/USD``)."""
     if not isinstance(symbol, str) or not symbol:
         raise SymbolFormatError(f"{field} must be a non-empty str such as 'BTC/USD'", field=field)
+    if len(symbol) > 64:
+        raise SymbolFormatError(
+            f"{field} is {len(symbol)} characters long; not a symbol such as 'BTC/USD'", field=field
+        )
+    ws_error = _whitespace_error(symbol, field)
+    if ws_error is not None:
+        raise ws_error
     kind = classify_symbol(symbol)
     if kind == "spot_ws":
+        if strict and not _STRICT_WS_RE.fullmatch(symbol):
+            raise _case_error(symbol, field)
         return symbol
     if kind == "derivatives":
         raise SymbolFormatError(
@@ -120,11 +172,20 @@ def validate_spot_ws_symbol(symbol: object, field: str = "symbol") -> str:
     )
 
 
-def validate_derivatives_symbol(symbol: object, field: str = "symbol") -> str:
+def validate_derivatives_symbol(symbol: object, field: str = "symbol", *, strict: bool = False) -> str:
     """Derivatives want prefixed instruments (``PF_XBTUSD``)."""
     if not isinstance(symbol, str) or not symbol:
         raise SymbolFormatError(f"{field} must be a non-empty str such as 'PF_XBTUSD'", field=field)
+    if len(symbol) > 64:
+        raise SymbolFormatError(
+            f"{field} is {len(symbol)} characters long; not an instrument such as 'PF_XBTUSD'", field=field
+        )
+    ws_error = _whitespace_error(symbol, field)
+    if ws_error is not None:
+        raise ws_error
     if classify_symbol(symbol) == "derivatives":
+        if strict and not _STRICT_DERIV_RE.fullmatch(symbol):
+            raise _case_error(symbol, field)
         return symbol
     hint = "PF_" + _rest_hint(symbol).upper().replace("BTC", "XBT")
     raise SymbolFormatError(
@@ -134,9 +195,19 @@ def validate_derivatives_symbol(symbol: object, field: str = "symbol") -> str:
     )
 
 
-def validate_symbol(symbol: object, context: SymbolContext, field: str = "symbol") -> str:
+def validate_symbol(symbol: object, context: SymbolContext, field: str = "symbol", *, strict: bool = False) -> str:
     if context == "spot_rest":
-        return validate_spot_rest_symbol(symbol, field)
+        return validate_spot_rest_symbol(symbol, field, strict=strict)
     if context == "spot_ws":
-        return validate_spot_ws_symbol(symbol, field)
-    return validate_derivatives_symbol(symbol, field)
+        return validate_spot_ws_symbol(symbol, field, strict=strict)
+    return validate_derivatives_symbol(symbol, field, strict=strict)
+
+
+def check_symbol(symbol: object, context: SymbolContext, field: str = "symbol") -> str:
+    """The order layer's check: one symbol, written exactly as ``context`` wants it (upper case, no
+    list, no whitespace). Raises :class:`SymbolFormatError` naming the exact fix."""
+    if context == "spot_rest":
+        return validate_spot_rest_symbol(symbol, field, strict=True, allow_list=False)
+    if context == "spot_ws":
+        return validate_spot_ws_symbol(symbol, field, strict=True)
+    return validate_derivatives_symbol(symbol, field, strict=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -203,3 +204,50 @@ def test_secret_never_shows() -> None:
 def test_derivatives_hint_unwraps_legacy_pair_names() -> None:
     with pytest.raises(E.SymbolFormatError, match="'PF_XBTUSD'"):
         validate_derivatives_symbol("XXBTZUSD")
+
+
+@pytest.mark.parametrize(
+    "bad", ["6d1b345e-2821-40e2-ad83-4ecb18a06876\n", "a" * 32 + "\n", "my-order-1\n", "abc\r\n", "\nabc"]
+)
+def test_spot_cl_ord_id_refuses_a_trailing_newline(bad: str) -> None:
+    """``$`` matched before a trailing newline: 'id\\n' used to pass and reach the wire."""
+    with pytest.raises(E.ValidationError, match=r"did you mean|not a valid"):
+        validate_spot_cl_ord_id(bad)
+
+
+def test_futures_cli_ord_id_refuses_control_characters() -> None:
+    with pytest.raises(E.ValidationError, match="did you mean 'c-1'"):
+        validate_futures_cli_ord_id("c-1\n")
+    assert validate_futures_cli_ord_id("my id/1") == "my id/1"  # spaces are printable ASCII
+
+
+@pytest.mark.parametrize(
+    ("symbol", "validator"),
+    [
+        ("XBTUSD\n", validate_spot_rest_symbol),
+        ("XBTUSD,ETHUSD\n", validate_spot_rest_symbol),
+        ("BTC/USD\n", validate_spot_ws_symbol),
+        ("PF_XBTUSD\n", validate_derivatives_symbol),
+        (" PF_XBTUSD", validate_derivatives_symbol),
+    ],
+)
+def test_symbols_refuse_whitespace_everywhere(symbol: str, validator: Any) -> None:
+    with pytest.raises(E.SymbolFormatError, match="whitespace"):
+        validator(symbol)
+    assert classify_symbol(symbol) is None
+
+
+def test_strict_symbols_refuse_lower_case_with_the_exact_fix() -> None:
+    assert validate_derivatives_symbol("pf_xbtusd") == "pf_xbtusd"  # lenient by default (existing callers)
+    with pytest.raises(E.SymbolFormatError, match="use 'PF_XBTUSD'"):
+        validate_derivatives_symbol("pf_xbtusd", strict=True)
+    with pytest.raises(E.SymbolFormatError, match="use 'BTC/USD'"):
+        validate_spot_ws_symbol("btc/usd", strict=True)
+    with pytest.raises(E.SymbolFormatError, match="use 'XBTUSD'"):
+        validate_spot_rest_symbol("xbtusd", strict=True)
+    assert validate_spot_ws_symbol("AAPLx/USD", strict=True) == "AAPLx/USD"  # tokenized asset suffix
+    assert validate_spot_rest_symbol("AAPLxUSD", strict=True) == "AAPLxUSD"
+
+
+def test_dumps_writes_decimals_in_plain_notation() -> None:
+    assert dumps({"q": Decimal("1E-8"), "p": Decimal("3E+4"), "s": "1E-8"}) == b'{"q":0.00000001,"p":30000,"s":"1E-8"}'
