@@ -27,6 +27,7 @@ from .errors import ValidationError
 __all__ = [
     "DEFAULT_ORDER_DEADLINE",
     "MAX_DEADLINE",
+    "MAX_PLAUSIBLE_OFFSET",
     "MIN_DEADLINE",
     "ServerClock",
     "check_deadline_seconds",
@@ -43,6 +44,9 @@ DEFAULT_ORDER_DEADLINE = 10.0  # seconds from sending: outlasts network latency,
 # A deadline closer than this to Kraken's lower bound could be refused after a slow connect; a caller's
 # own deadline must leave this much room on our clock estimate.
 _LOWER_MARGIN = 0.25
+# Observations implying a larger offset are ignored: a host clock a day off breaks TLS long before deadlines,
+# while a caching proxy's stale ``Date`` or a test double's made-up time would shift every deadline.
+MAX_PLAUSIBLE_OFFSET = 86_400.0
 
 
 def format_deadline(server_ts: float) -> str:
@@ -138,6 +142,8 @@ class ServerClock:
             sent_at, received_at = received_at, sent_at
         lo = server_ts - received_at
         hi = server_ts + resolution - sent_at
+        if abs((lo + hi) / 2) > MAX_PLAUSIBLE_OFFSET:
+            return
         with self._lock:
             stale = self._clock() - self._at > 600  # clocks drift: don't keep a ten-minute-old bound forever
             if self._lo is None or self._hi is None or stale:

@@ -102,6 +102,7 @@ __all__ = [
     "error_from_futures",
     "error_from_futures_status",
     "error_from_spot",
+    "is_definitive_rejection",
     "is_outcome_unknown_error",
 ]
 
@@ -186,10 +187,21 @@ class InvalidResponseError(KrakenError):
 
 
 class KrakenAPIError(KrakenError):
-    """Kraken answered with one or more error strings (an unknown string lands here)."""
+    """Kraken answered with one or more error strings (an unknown string lands here).
 
-    def __init__(self, message: str = "", *, status_code: int | None = None, **kwargs: Any) -> None:
+    ``from_envelope`` is True when the error was read from Kraken's own answer (the Spot ``error`` list, a
+    Derivatives ``result: error`` or order status); False for an HTTP status without such an answer (a
+    proxy or CDN may have produced it), which for an order call leaves the outcome unknown.
+    """
+
+    from_envelope: bool = False
+
+    def __init__(
+        self, message: str = "", *, status_code: int | None = None, from_envelope: bool | None = None, **kwargs: Any
+    ) -> None:
         self.status_code = status_code
+        if from_envelope is not None:
+            self.from_envelope = from_envelope
         super().__init__(message, **kwargs)
 
 
@@ -514,8 +526,15 @@ def error_from_spot(
             retry_after = None
     message = "; ".join(errs) or first
     if issubclass(cls, RateLimitError):
-        return cls(message, endpoint=endpoint, errors=errs, status_code=status_code, retry_after=retry_after)
-    return cls(message, endpoint=endpoint, errors=errs, status_code=status_code)
+        return cls(
+            message,
+            endpoint=endpoint,
+            errors=errs,
+            status_code=status_code,
+            retry_after=retry_after,
+            from_envelope=True,
+        )
+    return cls(message, endpoint=endpoint, errors=errs, status_code=status_code, from_envelope=True)
 
 
 def error_from_futures(
@@ -523,7 +542,14 @@ def error_from_futures(
 ) -> KrakenAPIError:
     """Map a Derivatives ``{"result": "error", "error": ...}`` value to one exception."""
     cls = _FUTURES_ERRORS.get(error, KrakenAPIError)
-    return cls(error, endpoint=endpoint, errors=[error], status_code=status_code, payload=dict(payload or {}))
+    return cls(
+        error,
+        endpoint=endpoint,
+        errors=[error],
+        status_code=status_code,
+        payload=dict(payload or {}),
+        from_envelope=True,
+    )
 
 
 def error_from_futures_status(
@@ -531,20 +557,48 @@ def error_from_futures_status(
 ) -> OrderRejectedError:
     """A Derivatives order status other than success (``insufficientAvailableFunds`` ...)."""
     cls = _FUTURES_STATUS.get(status, OrderRejectedError)
-    return cls(f"{kind}: {status}", status=status, endpoint=endpoint, errors=[status], payload=dict(payload or {}))
+    return cls(
+        f"{kind}: {status}",
+        status=status,
+        endpoint=endpoint,
+        errors=[status],
+        payload=dict(payload or {}),
+        from_envelope=True,
+    )
+
+
+def _unknown_strings(exc: KrakenAPIError) -> bool:
+    return any(e in _OUTCOME_UNKNOWN_SPOT or e in _OUTCOME_UNKNOWN_FUTURES for e in exc.errors)
+
+
+def is_definitive_rejection(exc: BaseException) -> bool:
+    """True when Kraken itself answered that it did not act: its error envelope (Spot ``error`` strings, a
+    Derivatives ``result: error``) or an order status rejection, other than the strings that leave the
+    outcome unknown (``EService:Unavailable``/``Busy``, ``EGeneral:Internal error``, ``Server Error``,
+    ``unknownError``, ``Unavailable``)."""
+    return isinstance(exc, KrakenAPIError) and exc.from_envelope and not _unknown_strings(exc)
 
 
 def is_outcome_unknown_error(exc: BaseException) -> bool:
-    """True when an order request failed in a way that leaves its outcome unknown."""
-    if isinstance(exc, (OrderOutcomeUnknownError, ConnectionLostError)):
+    """True when an order request failed in a way that leaves its outcome unknown.
+
+    Unknown: :class:`OrderOutcomeUnknownError` (and :class:`ConnectionLostError`); a transport failure after
+    the connection was made (timeouts, resets); any answer that cannot be read (:class:`InvalidResponseError`,
+    whatever its HTTP status: an HTML page or a truncated body on HTTP 200 may follow a placed order); an
+    outcome-unknown error string; an HTTP 5xx without Kraken's envelope. Known: everything refused before
+    sending, Kraken's own rejections (:func:`is_definitive_rejection`), :class:`OrderNotPlacedError`.
+    """
+    if isinstance(exc, OrderOutcomeUnknownError):
         return True
     if isinstance(exc, APIConnectionError):  # timeouts included: a connect timeout sent nothing
         # A connection that was never established (retry_safe) carried nothing to Kraken.
         return not exc.retry_safe
     if isinstance(exc, InvalidResponseError):
-        return exc.status_code is None or exc.status_code >= 500
+        return True
     if isinstance(exc, KrakenAPIError):
-        if exc.status_code is not None and exc.status_code >= 500:
+        if _unknown_strings(exc):
             return True
-        return any(e in _OUTCOME_UNKNOWN_SPOT or e in _OUTCOME_UNKNOWN_FUTURES for e in exc.errors)
+        if exc.from_envelope:
+            return False
+        return exc.status_code is not None and exc.status_code >= 500
     return False

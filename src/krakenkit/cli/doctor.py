@@ -1,4 +1,4 @@
-"""``krakenkit doctor``: credentials in the environment, clock skew, key permissions."""
+"""``krakenkit doctor``: credentials in the environment, clock skew, key permissions, the key's nonce window."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .._core.credentials import ENV_NAMES
-from .._core.errors import KrakenError
+from .._core.errors import InvalidNonceError, KrakenError, PermissionDeniedError
+from .._core.secrets import Secret
 from .output import Check, Output
 from .target import Target
 
-__all__ = ["key_permissions", "run_doctor"]
+__all__ = ["key_permissions", "probe_nonce_window", "run_doctor"]
 
 TRADING_PERMISSIONS = frozenset(
     {"trade", "cancel", "orders", "create_modify_orders", "cancel_close_orders", "trading", "modify_orders"}
@@ -61,6 +62,58 @@ def clock_skew(server_unixtime: int, sent: float, got: float) -> float:
     intervals (error at most about 0.5 s plus half the round trip).
     """
     return server_unixtime + 0.5 - (sent + got) / 2
+
+
+NO_WINDOW = (
+    "no nonce window (Kraken's default): a nonce 1 below the last one was refused, so this key's requests must "
+    "reach Kraken in nonce order. Fine on one host: krakenkit sends each key's requests in nonce order across "
+    "clients, threads, tasks and processes, and re-signs an invalid-nonce answer; several hosts sharing this key "
+    "need a nonce window on the key (or a key each)"
+)
+HAS_WINDOW = (
+    "the key has a nonce window: a nonce 1 below the last one was accepted (requests may arrive slightly out "
+    "of order; a nonce is still never accepted twice)"
+)
+
+
+async def probe_nonce_window(api_key: str, api_secret: Secret, environment: Any) -> tuple[str, str]:
+    """Two private reads (Balance) signed out of order: the first with a fresh nonce ``n``, the second with
+    ``n - 1``. Kraken accepting the second means the key has a nonce window. Reads only; one refused nonce."""
+    from .._core.nonce import nonce_file_for, nonce_source_for
+    from .._core.ratelimit import NoRateLimit
+    from ..rest import AsyncSpotClient, RetryPolicy
+
+    source = nonce_source_for(api_key)
+    shared = nonce_file_for(api_key)
+    if shared is not None and shared.lock(time.monotonic() + 5):  # above every nonce this host took
+        try:
+            high = shared.take(source)
+        finally:
+            shared.unlock()
+    else:
+        high = source()
+    nonces = iter((high, high - 1))
+    async with AsyncSpotClient(
+        api_key,
+        api_secret,
+        environment=environment,
+        nonce_source=lambda: next(nonces),
+        shared_nonce=False,
+        retry_policy=RetryPolicy(nonce_resends=0),
+        max_retries=0,
+        rate_limiter=NoRateLimit(),
+    ) as spot:
+        try:
+            await spot.get_account_balance()
+        except InvalidNonceError:
+            return "WARN", "could not probe: another client of this key used a later nonce just now; run again"
+        except PermissionDeniedError:
+            return "SKIP", "could not probe: the probe reads Balance, which this key may not (query funds)"
+        try:
+            await spot.get_account_balance()
+        except InvalidNonceError:
+            return "PASS", NO_WINDOW
+    return "PASS", HAS_WINDOW
 
 
 async def run_doctor(target: Target, out: Output, *, max_skew: float = 5.0) -> tuple[bool, list[Check]]:
@@ -117,10 +170,16 @@ async def run_doctor(target: Target, out: Output, *, max_skew: float = 5.0) -> t
             return "PASS", f"key {creds.masked_key}: {listed}"
 
         await _timed(out, checks, "Spot key permissions (GetApiKeyInfo)", permissions)
+
+        async def window() -> tuple[str, str]:
+            return await probe_nonce_window(creds.api_key, creds.api_secret, target.environment)
+
+        await _timed(out, checks, "Spot key nonce window", window)
     else:
-        skip = Check("Spot key permissions (GetApiKeyInfo)", "SKIP", "no Spot key")
-        checks.append(skip)
-        out.check(skip)
+        for name in ("Spot key permissions (GetApiKeyInfo)", "Spot key nonce window"):
+            skip = Check(name, "SKIP", "no Spot key")
+            checks.append(skip)
+            out.check(skip)
 
     if target.futures is not None:
         fcreds = target.futures

@@ -1,47 +1,65 @@
 """Shared, product-generic REST machinery: endpoint tables, retry decisions, the call flow.
 
-Everything here is pure except the two tiny drivers at the bottom (:class:`SyncDriver`,
-:class:`AsyncDriver`), which only move bytes and sleep. A product client (Spot, Derivatives) is::
+Everything here is pure except the two drivers at the bottom (:class:`SyncDriver`, :class:`AsyncDriver`),
+which only move bytes and sleep. A product client (Spot, Derivatives) is::
 
     class SpotClient(SyncDriver, SpotCore, _SpotSyncMethods): ...       # sync twin
     class AsyncSpotClient(AsyncDriver, SpotCore, _SpotAsyncMethods): ...  # async twin
 
 How a call runs
 ---------------
-``method(...)`` -> ``self._call(name, params, max_retries)`` (driver) ->
-``self._run(self._flow(self._make_call(...)))``. :meth:`RestCore._flow` is a *generator* (sans-IO):
-it yields :class:`Send` (an ``httpx.Request``, freshly signed for every attempt) or :class:`Sleep`
-steps and receives back an ``httpx.Response`` or the ``httpx.HTTPError`` the transport raised. All
-decisions (validation, signing, rate-limit waits, parsing, error mapping, retries, outcome
-resolution) happen inside the generator; the drivers never decide anything.
+``method(...)`` -> ``self._call(name, params, max_retries, timeout)`` (driver) ->
+``self._run(self._flow(self._make_call(...)))``. :meth:`RestCore._flow` is a *generator* (sans-IO): it
+yields :class:`Send` or :class:`Sleep` steps and receives back an ``httpx.Response`` or the
+``httpx.HTTPError`` the transport raised. All decisions (validation, signing, rate-limit waits, parsing,
+error mapping, retries, outcome resolution, the call's time budget) happen inside the generator; the drivers
+never decide anything.
+
+A :class:`Send` carries a *builder*, not a finished request: the driver takes the key's wire turn
+(:mod:`krakenkit._core.transport`), then the builder takes the nonce and signs, and the turn passes on once
+the body is written. So nonces reach Kraken in the order they were taken, whatever the number of clients,
+threads and tasks using the key.
+
+Time
+----
+``timeout`` (client default, or per call) is the call's **total** budget: every attempt, backoff sleep,
+rate-limit wait and look-up of the call ends by ``start + timeout``. ``attempt_timeout`` (client option,
+default none) bounds each attempt on its own, leaving the rest of the budget for retries and look-ups. Each
+attempt's socket operations are clamped to the time left (:func:`krakenkit._core.transport.call_deadline`;
+``asyncio.timeout`` for async).
+
+Order safety
+------------
+An order call either succeeds, is refused by Kraken itself (:func:`krakenkit._core.errors.is_definitive_rejection`),
+or its outcome is unknown (timeouts, resets, 5xx, unreadable answers, ``EService:Unavailable`` ...). An
+unknown outcome of an order that can be looked up by client id is resolved (:meth:`RestCore._resolve_unknown`):
+look it up; not found and the product has a deadline (Spot ``deadline``): wait until that deadline has
+certainly passed on Kraken's clock, look again; still absent -> proven not placed: resend (same client id,
+new deadline) when ``max_retries`` and the time budget allow, else :class:`OrderNotPlacedError`. Whatever
+cannot be concluded raises :class:`OrderOutcomeUnknownError` carrying the client id.
 
 Extension points (a product subclasses :class:`RestCore`)
 ---------------------------------------------------------
-Class attributes:
-
-* ``endpoints: Mapping[str, Endpoint]``   the product's endpoint table (data; see :class:`Endpoint`)
-* ``product: str``                        "spot" / "derivatives" (used in messages and logs)
-* ``logger: logging.Logger``
+Class attributes: ``endpoints``, ``product``, ``logger``.
 
 Hooks (override; all pure):
 
-* ``_prepare_params(endpoint, params) -> dict``   validate + normalise user params to wire values.
-  The default implementation is data-driven by ``Endpoint.params`` (:class:`Param` kinds) and calls
-  ``_convert_param`` for each; override ``_convert_param`` for product-specific kinds.
-* ``_build_request(call) -> httpx.Request``   encode and sign one attempt (fresh nonce each time).
-  Helper ``_http_request(method, url, ...)`` builds it through the user's httpx client.
+* ``_prepare_params(endpoint, params) -> dict``   validate + normalise user params to wire values
+  (data-driven by ``Endpoint.params``; ``_convert_param`` per kind).
+* ``_build_request(call, nonce) -> httpx.Request``   encode and sign one attempt with the given nonce
+  (``None`` for public calls). Helper ``_http_request(method, url, ...)``.
 * ``_parse_response(call, response) -> Any``   envelope check + typed result; raise a KrakenError.
-  Helpers: :func:`decode_json_body` (non-JSON -> InvalidResponseError) and
-  ``Endpoint.response`` (raw result -> typed result).
-* ``_operation_kind(call) -> OperationKind``   defaults to ``call.endpoint.kind`` (Spot maps
-  ``validate=true`` orders to READ).
-* ``_client_order_id(call) -> str | None``     the client order id of an order-entry call.
-* ``_resolve_outcome(call, error) -> Flow``    a sub-flow (generator) that looks the order up by
-  its client id; return the recovered result, or ``None`` when the exchange shows no such order.
-  Run reads inside it with ``result = yield from self._subcall(name, params)``.
-* ``_is_duplicate_client_id_error(call, error) -> bool``  a resend hit "client id already used":
-  the first attempt landed, so resolve again instead of raising.
-* ``_redacted_request(call) -> dict``          the request as shown in OrderOutcomeUnknownError/logs.
+* ``_operation_kind(call) -> OperationKind``   defaults to ``call.endpoint.kind``.
+* ``_client_order_ids(call) -> list[str]``   the client ids of an order call (error context, look-ups).
+* ``_can_look_up(call) -> bool``   an unknown outcome of this call can be resolved by ``_resolve_outcome``.
+* ``_resolve_outcome(call, error, final) -> Flow``   look the order up; return the recovered result or
+  ``None``. ``final``: the look-up runs after the order's deadline passed (a partial find is then final).
+* ``_order_deadline_wait(call) -> float | None``   seconds until every deadline this call sent has
+  certainly passed on the exchange's clock; ``None`` when the product has none (nothing ever proves
+  absence: no resend).
+* ``_may_resend(call) -> bool``   a proven-absent order may be sent again.
+* ``_is_duplicate_client_id_error(call, error) -> bool``  a resend hit "client id already used".
+* ``_redacted_request(call) -> dict``   the request as shown in errors/logs.
 
 Pure functions usable by any product: :func:`decide_retry`, :func:`backoff_delay`,
 :func:`map_transport_error`, :func:`decode_json_body`, :func:`body_excerpt`.
@@ -58,10 +76,11 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, ClassVar, Concatenate, Literal, ParamSpec, Self, TypeVar, cast
+from typing import Any, ClassVar, Concatenate, Literal, NoReturn, ParamSpec, Self, TypeVar, cast
 
 import httpx
 
+from .._core.deadline import ServerClock, shared_server_clock
 from .._core.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -71,18 +90,29 @@ from .._core.errors import (
     KrakenAPIError,
     KrakenError,
     MissingCredentialsError,
+    OrderNotPlacedError,
     OrderOutcomeUnknownError,
     RateLimitError,
     ServiceUnavailableError,
     TemporaryLockoutError,
     ValidationError,
-    is_outcome_unknown_error,
+    is_definitive_rejection,
 )
 from .._core.jsonutil import JSONDecodeError, loads
-from .._core.nonce import NonceProvider, NonceSource, nonce_source_for
+from .._core.nonce import NonceFile, NonceProvider, NonceSource, nonce_file_for, nonce_source_for
 from .._core.ratelimit import NoRateLimit, RateLimiter
 from .._core.secrets import REDACTED, Secret, redact_mapping
 from .._core.signing import decode_secret
+from .._core.transport import (
+    TurnTracker,
+    WireOrder,
+    WireTicket,
+    call_deadline,
+    clamp_timeouts,
+    install_deadline_backend,
+    later_in_thread,
+    wire_order_for,
+)
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -110,8 +140,9 @@ __all__ = [
     "mask_key",
 ]
 
-DEFAULT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = 10.0  # seconds: the total of one call (all attempts, waits and look-ups)
 DEFAULT_MAX_RETRIES = 3
+_MIN_SEND = 0.05  # no attempt is started with less time than this left
 
 
 # ----------------------------------------------------------------------------------------------
@@ -141,6 +172,7 @@ ParamKind = Literal[
     "json",
     "any",
     "number",
+    "deadline",
 ]
 
 
@@ -193,12 +225,16 @@ class Call:
     endpoint: Endpoint
     params: dict[str, Any]
     max_retries: int
-    timeout: float | httpx.Timeout | None = None
+    timeout: float | httpx.Timeout | None = None  # the per-call override as given (per-operation caps)
+    deadline: float | None = None  # time.monotonic() by which the whole call ends (None: unbounded)
     attempt: int = 0  # sends so far that counted against max_retries
     nonce_resends: int = 0  # re-signed resends after EAPI:Invalid nonce
     resolves: int = 0  # outcome resolutions run
-    unknown_outcome: bool = False  # some earlier attempt may have acted
+    unknown_outcome: bool = False  # some attempt may have acted and was not proven absent since
+    proven_absent: bool = False  # a look-up after the order's deadline found nothing
     last_error: KrakenError | None = None
+    order_deadlines: list[float] = field(default_factory=list)  # exchange-clock deadlines sent (unix s)
+    deadline_text: str | None = None  # the deadline of the latest attempt, as sent
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -207,9 +243,68 @@ class Call:
 # ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class Send:
-    request: httpx.Request
+    """Send one attempt. ``build(nonce)`` makes the signed request; the driver calls it inside the key's
+    wire turn (``wire``), with the nonce it took there (``nonce``: the client's provider; ``nonce_file``:
+    the host-wide nonce file, when shared). ``deadline`` (``time.monotonic()``) bounds the attempt, and
+    ``relative`` seconds counted from the moment it is signed.
+
+    The driver records ``sent_at`` / ``received_at`` (unix time) and whether any byte of the request may
+    have left (``may_have_sent``)."""
+
+    __slots__ = (
+        "_build",
+        "_request",
+        "deadline",
+        "nonce",
+        "nonce_file",
+        "received_at",
+        "relative",
+        "sent_at",
+        "tracker",
+        "wire",
+    )
+
+    def __init__(
+        self,
+        build: Callable[[int | None], httpx.Request],
+        *,
+        deadline: float | None = None,
+        relative: float | None = None,
+        wire: WireOrder | None = None,
+        nonce: NonceProvider | None = None,
+        nonce_file: NonceFile | None = None,
+    ) -> None:
+        self._build = build
+        self._request: httpx.Request | None = None
+        self.deadline = deadline
+        self.relative = relative
+        self.wire = wire
+        self.nonce = nonce
+        self.nonce_file = nonce_file
+        self.sent_at: float | None = None
+        self.received_at: float | None = None
+        self.tracker: TurnTracker | None = None  # what the transport's trace told about this attempt
+
+    def make(self, nonce: int | None) -> httpx.Request:
+        """Build (and sign, with ``nonce``) the request of this attempt."""
+        self._request = self._build(nonce)
+        return self._request
+
+    @property
+    def request(self) -> httpx.Request:
+        """The request; built on first access with a nonce straight from the provider (for code that drives a
+        flow by hand; the drivers call :meth:`make` inside the wire turn)."""
+        if self._request is None:
+            self.make(self.nonce() if self.nonce is not None else None)
+        assert self._request is not None
+        return self._request
+
+    @property
+    def may_have_sent(self) -> bool:
+        """False only when the transport's trace shows that no byte of the request went out."""
+        tracker = self.tracker
+        return tracker is None or tracker.sending or not tracker.traced
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,21 +324,32 @@ Flow = Generator[Step, Reply, Any]
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Capped, jittered exponential backoff: ``uniform(d/2, d)`` with ``d = min(cap, base * 2**n)``."""
+    """Capped, jittered exponential backoff: ``uniform(d/2, d)`` with ``d = min(cap, base * 2**n)``.
+
+    * ``nonce_resends``: re-signed resends after ``EAPI:Invalid nonce`` / ``nonceBelowThreshold`` per call
+      (also bounded by the call's timeout; Kraken refuses such a request before acting on it).
+    * ``lookup_reserve``: seconds of an order call's budget kept for looking the order up when the answer
+      is lost (the attempt itself gets the rest).
+    * ``deadline_settle``: after an order's deadline has certainly passed on Kraken's clock, wait this much
+      more before the look-up that proves it absent.
+    * ``outcome_grace``: no longer used (a second look-up after a fixed grace could not prove anything; the
+      order's ``deadline`` does); kept so existing code constructing a policy keeps working.
+    """
 
     base_delay: float = 0.25
     max_delay: float = 8.0
-    nonce_resends: int = 1  # extra re-signed sends after EAPI:Invalid nonce (raise it when many
-    # concurrent sends on one key can reach Kraken out of order)
-    outcome_grace: float = 1.0  # an order of unknown outcome may still be reaching the book: after a
-    # lookup finds nothing, wait this long and look once more before resending
+    nonce_resends: int = 5
+    outcome_grace: float = 0.0
+    lookup_reserve: float = 1.5
+    deadline_settle: float = 0.25
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What to do after a failed attempt."""
+    """What to do after a failed attempt: ``retry``, ``resolve`` (look the order up), ``raise`` the error, or
+    ``unknown`` (raise :class:`OrderOutcomeUnknownError`)."""
 
-    action: Literal["retry", "resolve", "raise"]
+    action: Literal["retry", "resolve", "raise", "unknown"]
     delay: float = 0.0
     counts: bool = True  # retry counts against max_retries (False for the invalid-nonce resend)
     reason: str = ""
@@ -284,7 +390,10 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, InternalServerError):
         return True
     if isinstance(exc, KrakenAPIError):
-        return exc.status_code is not None and (exc.status_code >= 500 or exc.status_code == 429)
+        # Kraken's own error string says what happened (whatever the HTTP status); without one, 5xx/429 pass
+        return (
+            not exc.from_envelope and exc.status_code is not None and (exc.status_code >= 500 or exc.status_code == 429)
+        )
     return False
 
 
@@ -299,17 +408,20 @@ def decide_retry(
     policy: RetryPolicy = RetryPolicy(),
     rng: Callable[[float, float], float] = random.uniform,
 ) -> Decision:
-    """Pure retry decision for one failed attempt.
+    """Pure retry decision for one failed attempt (the caller also checks the call's time budget).
 
-    * ``EAPI:Invalid nonce``: Kraken refused before acting -> re-sign and resend (``counts=False``),
-      at most ``policy.nonce_resends`` times per call.
-    * READ / CANCEL: transient failures (transport, 5xx, EService:Unavailable/Busy, EGeneral:Internal
-      error, EGeneral:Too many requests, EAPI:Rate limit exceeded) retry with backoff within
-      ``max_retries``; everything else raises.
-    * ORDER_ENTRY / AMEND / WRITE: a transient failure where Kraken certainly did not act
-      (``retry_safe``: connection never made, rate limited) retries within ``max_retries``. An unknown
-      outcome (timeout, 5xx, EService:Unavailable, EGeneral:Internal error) is ``resolve`` for order
-      entry that carries a client id, else ``raise`` (the caller wraps it in OrderOutcomeUnknownError).
+    * ``EAPI:Invalid nonce`` (any kind): Kraken refused before acting -> re-sign and resend
+      (``counts=False``), at most ``policy.nonce_resends`` times per call.
+    * READ: transient failures (transport, 5xx, EService:Unavailable/Busy, EGeneral:Internal error, rate
+      limits) retry with backoff within ``max_retries``; everything else raises.
+    * CANCEL / ORDER_ENTRY / AMEND / WRITE, by what is known of the attempt:
+
+      - Kraken refused it (:func:`is_definitive_rejection`) or nothing was sent (``retry_safe``): a
+        transient one that certainly did not act (rate limited, connection never made) retries within
+        ``max_retries``; the rest raises.
+      - otherwise the outcome is **unknown**: a cancel is retried (idempotent) within ``max_retries``, then
+        ``unknown``; order entry with a client id to look up is ``resolve``; anything else ``unknown``
+        (never resent: an amend or a write could act twice).
     """
     if isinstance(exc, InvalidNonceError):
         if nonce_resends < policy.nonce_resends:
@@ -317,22 +429,31 @@ def decide_retry(
         return Decision("raise", reason="invalid nonce again after re-signing")
     transient = is_transient(exc)
     retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
-    if kind in (OperationKind.READ, OperationKind.CANCEL):
-        if transient and attempt < max_retries:
+    can_retry = attempt < max_retries
+    if kind is OperationKind.READ:
+        if transient and can_retry:
             return Decision("retry", backoff_delay(attempt, policy, rng, retry_after), reason=type(exc).__name__)
         return Decision("raise", reason="not transient" if not transient else "retries exhausted")
-    # order entry / amend / write
-    if exc.retry_safe:
-        if transient and attempt < max_retries:
+    if exc.retry_safe or isinstance(exc, ValidationError) or is_definitive_rejection(exc):
+        if exc.retry_safe and transient and can_retry:
             return Decision(
                 "retry", backoff_delay(attempt, policy, rng, retry_after), reason=f"{type(exc).__name__} (not acted on)"
             )
-        return Decision("raise", reason="refused by Kraken" if not transient else "retries exhausted")
-    if is_outcome_unknown_error(exc):
-        if kind is OperationKind.ORDER_ENTRY and has_client_id:
-            return Decision("resolve", reason="outcome unknown: look the order up by client id")
-        return Decision("raise", reason="outcome unknown and nothing to look it up by")
-    return Decision("raise", reason="refused by Kraken")
+        if transient and exc.retry_safe:
+            return Decision("raise", reason="retries exhausted (nothing was acted on)")
+        return Decision("raise", reason="refused by Kraken")
+    # the request may have been acted on, and nothing Kraken said tells whether it was
+    if kind is OperationKind.CANCEL:
+        if can_retry:
+            return Decision(
+                "retry", backoff_delay(attempt, policy, rng, retry_after), reason=f"{type(exc).__name__} (cancel again)"
+            )
+        return Decision("unknown", reason="outcome unknown and retries exhausted")
+    if kind is OperationKind.ORDER_ENTRY and has_client_id:
+        return Decision("resolve", reason="outcome unknown: look the order up by client id")
+    if kind is OperationKind.ORDER_ENTRY:
+        return Decision("unknown", reason="outcome unknown and no client id to look the order up by")
+    return Decision("unknown", reason="outcome unknown; not resent (it could act twice)")
 
 
 _CONNECT_FAILURES = (
@@ -369,7 +490,8 @@ def body_excerpt(content: bytes, limit: int = 200) -> str:
 
 
 def decode_json_body(response: httpx.Response, endpoint: str) -> Any:
-    """Decode a JSON body (money exact as Decimal); anything else -> :class:`InvalidResponseError`."""
+    """Decode a JSON body (money exact as Decimal); anything else -> :class:`InvalidResponseError`
+    (non-JSON, truncated, nested too deeply to decode)."""
     content = response.content
     status = response.status_code
     if not content.strip():
@@ -378,16 +500,32 @@ def decode_json_body(response: httpx.Response, endpoint: str) -> Any:
         )
     try:
         return loads(content)
-    except JSONDecodeError:
+    except (JSONDecodeError, RecursionError, ValueError) as exc:
         excerpt = body_excerpt(content)
+        what = "JSON nested too deeply" if isinstance(exc, RecursionError) else "non-JSON body"
         err = InvalidResponseError(
-            f"non-JSON body with HTTP {status}: {excerpt!r}",
+            f"{what} with HTTP {status}: {excerpt!r}",
             status_code=status,
             body_excerpt=excerpt,
             endpoint=endpoint,
             retry_safe=False,
         )
     raise err
+
+
+def total_seconds(timeout: Any, field: str = "timeout") -> float | None:
+    """A call's total budget from a ``timeout`` value: seconds (> 0), ``None`` (unbounded), or an
+    ``httpx.Timeout`` (its largest operation limit)."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, httpx.Timeout):
+        values = [v for v in (timeout.connect, timeout.read, timeout.write, timeout.pool) if v is not None]
+        return max(values) if values else None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValidationError(
+            f"{field} must be a number of seconds > 0 (the whole call's time budget), or None", field=field
+        )
+    return float(timeout)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -504,9 +642,11 @@ class RestCore:
         nonce_source: NonceProvider | None,
         http_client: httpx.Client | httpx.AsyncClient | None,
         network_options: Mapping[str, Any] | None,
+        shared_nonce: bool | None = None,
+        attempt_timeout: float | None = None,
     ) -> None:
         """The constructor steps every product shares: credentials (checked first), config, limiter,
-        nonce source, and last the HTTP client (nothing to close if an earlier check raises).
+        nonce source and wire order, and last the HTTP client (nothing to close if an earlier check raises).
         ``api_secret`` is already wrapped by :func:`as_secret` (the constructor's first line)."""
         self._credentials = make_credentials(api_key, api_secret)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
@@ -517,17 +657,28 @@ class RestCore:
                 f"for {type(self).__name__}",
                 field="http_client",
             )
+        if shared_nonce is not None and not isinstance(shared_nonce, bool):
+            raise ValidationError("shared_nonce must be True, False or None", field="shared_nonce")
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
+        self._total_timeout = total_seconds(timeout)
+        self._attempt_timeout = None if attempt_timeout is None else total_seconds(attempt_timeout, "attempt_timeout")
         self._max_retries = max_retries
         # Rate limiting is on by default: one limiter per API key, shared in the process. Pass
         # rate_limiter=NoRateLimit() to switch it off, or e.g. spot_rate_limiter("pro") for another tier.
         self._rate_limiter: RateLimiter = rate_limiter if rate_limiter is not None else self._default_rate_limiter()
         self._retry_policy = retry_policy or RetryPolicy()
         self._rng: Callable[[float, float], float] = random.uniform
+        self._monotonic: Callable[[], float] = time.monotonic
+        self._server_clock: ServerClock = shared_server_clock(self._base_url)
+        keyed = self._credentials is not None and bool(api_key)
+        if shared_nonce is None:
+            shared_nonce = nonce_source is None
         if nonce_source is None:
-            nonce_source = nonce_source_for(api_key) if self._credentials and api_key else NonceSource()
+            nonce_source = nonce_source_for(api_key) if keyed and api_key else NonceSource()
         self._nonce: NonceProvider = nonce_source
+        self._wire: WireOrder | None = wire_order_for(api_key) if keyed and api_key else None
+        self._nonce_file: NonceFile | None = nonce_file_for(api_key) if keyed and api_key and shared_nonce else None
         if http_client is not None:
             self._http = http_client
             self._owns_http = False
@@ -536,6 +687,8 @@ class RestCore:
             options.setdefault("timeout", timeout)
             self._http = self._http_class(**options)
             self._owns_http = True
+            if isinstance(self._http, httpx.Client):
+                install_deadline_backend(self._http)
 
     @classmethod
     def _credentials_from_env(cls, key_var: str | None = None, secret_var: str | None = None) -> tuple[str, Secret]:
@@ -598,6 +751,11 @@ class RestCore:
     def rate_limiter(self) -> RateLimiter:
         return self._rate_limiter
 
+    @property
+    def server_clock(self) -> ServerClock:
+        """The estimate of the exchange's clock this client writes deadlines in (shared per host)."""
+        return self._server_clock
+
     # --- hooks ---------------------------------------------------------------------------------
 
     def _prepare_params(self, endpoint: Endpoint, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -624,7 +782,7 @@ class RestCore:
     def _convert_param(self, endpoint: Endpoint, spec: Param, value: Any) -> Any:
         return value
 
-    def _build_request(self, call: Call) -> httpx.Request:
+    def _build_request(self, call: Call, nonce: int | None) -> httpx.Request:
         raise NotImplementedError
 
     def _parse_response(self, call: Call, response: httpx.Response) -> Any:
@@ -633,8 +791,30 @@ class RestCore:
     def _operation_kind(self, call: Call) -> OperationKind:
         return call.endpoint.kind
 
+    def _client_order_ids(self, call: Call) -> list[str]:
+        return []
+
     def _client_order_id(self, call: Call) -> str | None:
-        return None
+        ids = self._client_order_ids(call)
+        return ids[0] if ids else None
+
+    def _can_look_up(self, call: Call) -> bool:
+        return False
+
+    def _order_deadline_wait(self, call: Call) -> float | None:
+        """Seconds until every deadline this call sent has certainly passed on the exchange's clock (plus
+        ``deadline_settle``); None when the call sent none."""
+        if not call.order_deadlines:
+            return None
+        latest = max(call.order_deadlines) + self._retry_policy.deadline_settle
+        return self._server_clock.seconds_until_passed(latest)
+
+    def _may_resend(self, call: Call) -> bool:
+        return False
+
+    def _order_context(self, call: Call) -> dict[str, Any]:
+        """Extra fields for OrderOutcomeUnknownError / OrderNotPlacedError (order ids, ...)."""
+        return {}
 
     @classmethod
     def _public_name(cls) -> str:
@@ -645,7 +825,7 @@ class RestCore:
         """The limiter used when the caller passes none (products override: per-key shared limiter)."""
         return NoRateLimit()
 
-    def _resolve_outcome(self, call: Call, error: KrakenError) -> Flow:
+    def _resolve_outcome(self, call: Call, error: KrakenError, final: bool) -> Flow:
         """Look an order of unknown outcome up; return the recovered result or None (not found)."""
         return None
         yield  # pragma: no cover  (makes this a generator)
@@ -654,7 +834,10 @@ class RestCore:
         return False
 
     def _redacted_request(self, call: Call) -> dict[str, Any]:
-        redacted = redact_mapping(dict(call.params))
+        params = dict(call.params)
+        if call.deadline_text and "deadline" not in params:
+            params["deadline"] = call.deadline_text
+        redacted = redact_mapping(params)
         assert isinstance(redacted, dict)
         return {"method": call.endpoint.method, "path": call.endpoint.path, "params": redacted}
 
@@ -693,8 +876,12 @@ class RestCore:
         max_retries: int | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra: Mapping[str, Any] | None = None,
+        *,
+        deadline: float | None = None,
     ) -> Call:
-        """Validate a call before anything is sent. ``extra`` (wire names) is merged under ``params``."""
+        """Validate a call before anything is sent. ``extra`` (wire names) is merged under ``params``.
+        ``timeout``: this call's total budget (else the client's); ``deadline`` (monotonic) instead fixes
+        its end (look-ups inside a call inherit the call's end)."""
         if isinstance(name, Endpoint):
             endpoint = name
         else:
@@ -704,6 +891,7 @@ class RestCore:
                 raise ValidationError(f"unknown {self.product} endpoint {name!r}", field="endpoint") from None
         if max_retries is not None and (isinstance(max_retries, bool) or max_retries < 0):
             raise ValidationError("max_retries must be an int >= 0", field="max_retries")
+        total = total_seconds(timeout) if timeout is not None else self._total_timeout
         if extra:
             params = {**extra, **{k: v for k, v in params.items() if v is not None}}
         wire = self._prepare_params(endpoint, params)
@@ -715,12 +903,63 @@ class RestCore:
                 endpoint=endpoint.path,
                 field="api_key",
             )
-        return Call(endpoint, wire, self._max_retries if max_retries is None else max_retries, timeout)
+        if deadline is None and total is not None:
+            deadline = self._monotonic() + total
+        return Call(
+            endpoint,
+            wire,
+            self._max_retries if max_retries is None else max_retries,
+            timeout,
+            deadline,
+        )
 
-    def _subcall(self, name: str, params: Mapping[str, Any], max_retries: int | None = None) -> Flow:
-        """Run another endpoint inside a flow (``result = yield from self._subcall(...)``)."""
-        result = yield from self._flow(self._make_call(name, params, max_retries))
+    def _subcall(self, name: str, params: Mapping[str, Any], parent: Call, max_retries: int | None = None) -> Flow:
+        """Run another endpoint inside a flow, within the parent's time budget
+        (``result = yield from self._subcall(name, params, call)``)."""
+        result = yield from self._flow(self._make_call(name, params, max_retries, deadline=parent.deadline))
         return result
+
+    # --- time ----------------------------------------------------------------------------------
+
+    def _left(self, call: Call) -> float | None:
+        return None if call.deadline is None else call.deadline - self._monotonic()
+
+    def _fits(self, call: Call, seconds: float) -> bool:
+        """``seconds`` of waiting still leave time for an attempt within the call's budget."""
+        left = self._left(call)
+        return left is None or seconds + _MIN_SEND <= left
+
+    def _lookup_reserve(self, call: Call) -> float:
+        left = self._left(call)
+        reserve = self._retry_policy.lookup_reserve
+        return reserve if left is None else min(reserve, max(left, 0.0) / 2)
+
+    def _order_attempt_cap(self, call: Call) -> float | None:
+        """Seconds after which waiting for an order's answer is pointless: its deadline has certainly passed, so
+        a look-up tells the outcome for sure. None: no such bound (no deadline)."""
+        return None
+
+    def _attempt_deadline(self, call: Call) -> tuple[float | None, float | None]:
+        """When this attempt must end: ``(absolute, relative)``. Absolute (monotonic): the call's end, less the
+        look-up reserve for an order whose lost answer can be resolved. Relative (seconds from signing, so the
+        wait for the key's turn does not count): ``attempt_timeout``, and for such an order the moment its
+        deadline has certainly passed (a look-up then tells the outcome for sure)."""
+        end = call.deadline
+        relative = self._attempt_timeout
+        if self._operation_kind(call) is not OperationKind.ORDER_ENTRY or not self._can_look_up(call):
+            return end, relative
+        if end is not None:
+            end -= self._lookup_reserve(call)
+        cap = self._order_attempt_cap(call)
+        if cap is not None:
+            relative = cap if relative is None else min(relative, cap)
+        return end, relative
+
+    def _observe_clock(self, call: Call, step: Send, reply: Reply) -> None:
+        if isinstance(reply, httpx.Response) and step.sent_at is not None and step.received_at is not None:
+            self._server_clock.observe_date_header(reply.headers.get("date"), step.sent_at, step.received_at)
+            call.extra["sent_at"] = step.sent_at
+            call.extra["received_at"] = step.received_at
 
     # --- the flow ------------------------------------------------------------------------------
 
@@ -728,18 +967,53 @@ class RestCore:
         """All attempts of one call. Yields Send/Sleep; returns the typed result or raises."""
         endpoint = call.endpoint
         limiter = self._rate_limiter
+        private = endpoint.auth and self._credentials is not None
         while True:
+            if not self._fits(call, 0.0):
+                self._give_up(
+                    call,
+                    APITimeoutError(
+                        f"the call's timeout passed before {'a retry' if call.attempt else 'the request'} was sent",
+                        endpoint=endpoint.path,
+                        retry_safe=True,
+                    ),
+                    "the call's timeout passed",
+                )
             wait = limiter.reserve(endpoint.path, call.params)
             if wait > 0:
+                if not self._fits(call, wait):
+                    limited = RateLimitError(
+                        f"the rate limiter needs {wait:.2f}s before this call, more than its timeout leaves",
+                        endpoint=endpoint.path,
+                        retry_after=wait,
+                        retry_safe=True,
+                    )
+                    self._give_up(call, limited, "rate limited beyond the call's timeout")
                 yield Sleep(wait)
-            request = self._build_request(call)
-            reply = yield Send(request)
+            end, relative = self._attempt_deadline(call)
+            step = Send(
+                lambda nonce: self._build_request(call, nonce),
+                deadline=end,
+                relative=relative,
+                wire=self._wire if private else None,
+                nonce=self._nonce if private else None,
+                nonce_file=self._nonce_file if private else None,
+            )
+            reply = yield step
+            self._observe_clock(call, step, reply)
             error: KrakenError
             if isinstance(reply, httpx.Response):
                 try:
                     result = self._parse_response(call, reply)
                 except KrakenError as exc:
                     error = exc
+                except Exception as exc:  # a parser tripped over an answer of a shape nobody expected
+                    error = InvalidResponseError(
+                        f"could not read the answer ({type(exc).__name__}: {exc})",
+                        status_code=reply.status_code,
+                        endpoint=endpoint.path,
+                    )
+                    error.__cause__ = exc
                 else:
                     limiter.on_response(endpoint.path, call.params, result)
                     return self._on_success(call, result)
@@ -754,16 +1028,22 @@ class RestCore:
             if result is not _RETRY:
                 return result
 
+    def _acted_unknown(self, error: KrakenError) -> bool:
+        """This failed attempt may have acted (for a call that can act at all)."""
+        return not (error.retry_safe or isinstance(error, ValidationError) or is_definitive_rejection(error))
+
     def _after_failure(self, call: Call, error: KrakenError) -> Flow:
         kind = self._operation_kind(call)
-        client_id = self._client_order_id(call)
+        if kind is not OperationKind.READ and self._acted_unknown(error) and not isinstance(error, InvalidNonceError):
+            call.unknown_outcome = True
         if (
-            call.unknown_outcome
+            call.resolves > 0
             and kind is OperationKind.ORDER_ENTRY
-            and client_id
+            and self._can_look_up(call)
             and self._is_duplicate_client_id_error(call, error)
         ):
-            decision = Decision("resolve", reason="resend says the client id is taken: the first attempt landed")
+            decision = Decision("resolve", reason="the resend says the client id is taken: the first attempt landed")
+            call.unknown_outcome = True
         else:
             decision = decide_retry(
                 kind,
@@ -771,18 +1051,18 @@ class RestCore:
                 attempt=call.attempt,
                 max_retries=call.max_retries,
                 nonce_resends=call.nonce_resends,
-                has_client_id=client_id is not None,
+                has_client_id=self._can_look_up(call),
                 policy=self._retry_policy,
                 rng=self._rng,
             )
         log = self.logger
         if decision.action == "retry":
+            if not self._fits(call, decision.delay):
+                self._give_up(call, error, "no time left for a retry within the call's timeout")
             if decision.counts:
                 call.attempt += 1
             else:
                 call.nonce_resends += 1
-            if is_outcome_unknown_error(error) and not error.retry_safe:
-                call.unknown_outcome = True
             call.last_error = error
             log.info(
                 "%s %s failed (%s); retry %d/%d in %.2fs",
@@ -797,86 +1077,148 @@ class RestCore:
                 yield Sleep(decision.delay)
             return _RETRY
         if decision.action == "resolve":
-            call.unknown_outcome = True
-            call.resolves += 1
-            log.warning(
-                "%s %s outcome unknown (%s); looking the order up by client id %s",
-                self.product,
-                call.endpoint.path,
-                error.__class__.__name__,
-                client_id,
-            )
-            try:
-                found = yield from self._resolve_outcome(call, error)
-                if found is None and self._retry_policy.outcome_grace > 0:
-                    log.info(
-                        "%s %s: no order with client id %s yet; looking again in %.2fs",
-                        self.product,
-                        call.endpoint.path,
-                        client_id,
-                        self._retry_policy.outcome_grace,
-                    )
-                    yield Sleep(self._retry_policy.outcome_grace)
-                    found = yield from self._resolve_outcome(call, error)
-            except KrakenError as lookup_error:
-                raise self._outcome_unknown(
-                    call, error, f"lookup by client id failed: {lookup_error}"
-                ) from lookup_error
-            if found is not None:
-                log.warning(
-                    "%s %s: recovered order %s after %s",
-                    self.product,
-                    call.endpoint.path,
-                    client_id,
-                    error.__class__.__name__,
-                )
-                return found
-            if call.attempt < call.max_retries:
-                call.attempt += 1
-                delay = backoff_delay(call.attempt - 1, self._retry_policy, self._rng)
-                log.warning(
-                    "%s %s: no order with client id %s exists; resending (%d/%d) in %.2fs",
-                    self.product,
-                    call.endpoint.path,
-                    client_id,
-                    call.attempt,
-                    call.max_retries,
-                    delay,
-                )
-                if delay > 0:
-                    yield Sleep(delay)
-                return _RETRY
-            raise self._outcome_unknown(
-                call,
-                error,
-                "no order with this client id was found, and max_retries is exhausted so it was "
-                "not resent; query it again before placing it anew",
-                lookup_found=False,
-            ) from error
-        # raise
-        if (
-            call.endpoint.kind is not OperationKind.READ
-            and kind is not OperationKind.READ
-            and kind is not OperationKind.CANCEL
-            and is_outcome_unknown_error(error)
-            and not error.retry_safe
-        ):
+            result = yield from self._resolve_unknown(call, error)
+            return result
+        if decision.action == "unknown":
             raise self._outcome_unknown(call, error, decision.reason) from error
-        if call.unknown_outcome and kind is OperationKind.CANCEL:
-            error.context["earlier_attempt_outcome_unknown"] = True
-            error.message += " (an earlier attempt's outcome is unknown; it may already have acted)"
+        self._give_up(call, error, decision.reason)
+
+    def _give_up(self, call: Call, error: KrakenError, why: str) -> NoReturn:
+        """Raise the call's final error: OrderOutcomeUnknownError when an attempt of a call that can act may
+        have acted and nothing settled it; otherwise ``error`` itself."""
+        kind = self._operation_kind(call)
+        if kind is not OperationKind.READ and call.endpoint.kind is not OperationKind.READ:
+            if self._acted_unknown(error) and not isinstance(error, InvalidNonceError):
+                call.unknown_outcome = True
+            if call.unknown_outcome:
+                if kind is OperationKind.CANCEL and is_definitive_rejection(error):
+                    error.context["earlier_attempt_outcome_unknown"] = True
+                    error.message += " (an earlier attempt's outcome is unknown; it may already have acted)"
+                    raise error
+                raise self._outcome_unknown(call, error, why) from error
         raise error
 
+    def _look_up(self, call: Call, error: KrakenError, final: bool) -> Flow:
+        try:
+            found = yield from self._resolve_outcome(call, error, final)
+        except KrakenError as lookup_error:
+            raise self._outcome_unknown(
+                call, error, f"looking the order up by client id failed ({type(lookup_error).__name__}: {lookup_error})"
+            ) from lookup_error
+        return found
+
+    def _resolve_unknown(self, call: Call, error: KrakenError) -> Flow:
+        """Settle an order call whose outcome is unknown (see the module docstring, "Order safety")."""
+        log = self.logger
+        ids = self._client_order_ids(call)
+        shown = ", ".join(ids)
+        call.unknown_outcome = True
+        call.resolves += 1
+        if call.resolves > call.max_retries + 2:
+            raise self._outcome_unknown(call, error, "gave up after repeated unknown outcomes") from error
+        log.warning(
+            "%s %s outcome unknown (%s); looking the order up by client id %s",
+            self.product,
+            call.endpoint.path,
+            error.__class__.__name__,
+            shown,
+        )
+        found = yield from self._look_up(call, error, False)
+        if found is not None:
+            log.warning(
+                "%s %s: recovered order %s after %s", self.product, call.endpoint.path, shown, type(error).__name__
+            )
+            return found
+        while True:
+            wait = self._order_deadline_wait(call)
+            if wait is None:
+                raise self._outcome_unknown(
+                    call,
+                    error,
+                    "no order with this client id was found, and nothing stops the request from still reaching the "
+                    "exchange (no deadline on this call): look it up again before placing it anew",
+                    lookup_found=False,
+                ) from error
+            if wait <= 0:
+                break
+            if not self._fits(call, wait + self._lookup_reserve(call)):
+                raise self._outcome_unknown(
+                    call,
+                    error,
+                    f"no order with this client id was found yet; Kraken rejects the request after its deadline "
+                    f"{call.deadline_text}, which has not passed within the call's timeout: look it up by client id "
+                    "after that time (or give the call a timeout longer than its deadline)",
+                    lookup_found=False,
+                ) from error
+            log.info(
+                "%s %s: no order %s yet; waiting %.2fs for its deadline %s to pass",
+                self.product,
+                call.endpoint.path,
+                shown,
+                wait,
+                call.deadline_text,
+            )
+            yield Sleep(wait)
+        found = yield from self._look_up(call, error, True)
+        if found is not None:
+            log.warning("%s %s: recovered order %s after its deadline", self.product, call.endpoint.path, shown)
+            return found
+        call.unknown_outcome = False
+        call.proven_absent = True
+        if self._may_resend(call) and call.attempt < call.max_retries and self._fits(call, 0.0):
+            call.attempt += 1
+            call.last_error = error
+            log.warning(
+                "%s %s: no order %s exists after its deadline %s passed; resending (%d/%d) with a new deadline",
+                self.product,
+                call.endpoint.path,
+                shown,
+                call.deadline_text,
+                call.attempt,
+                call.max_retries,
+            )
+            return _RETRY
+        raise self._not_placed(call, error) from error
+
     def _outcome_unknown(self, call: Call, error: KrakenError, why: str, **context: Any) -> OrderOutcomeUnknownError:
-        client_id = self._client_order_id(call)
+        ids = self._client_order_ids(call)
+        extra: dict[str, Any] = {**self._order_context(call), **context}
+        if len(ids) > 1:
+            extra.setdefault("cl_ord_ids", ids)
+        if call.deadline_text:
+            extra.setdefault("deadline", call.deadline_text)
         return OrderOutcomeUnknownError(
             f"{call.endpoint.name}: outcome unknown after {type(error).__name__} ({error.message}); {why}",
             request=self._redacted_request(call),
-            cl_ord_id=client_id,
+            cl_ord_id=ids[0] if ids else None,
             endpoint=call.endpoint.path,
             errors=error.errors,
             retry_safe=False,
-            **context,
+            **extra,
+        )
+
+    def _not_placed(self, call: Call, error: KrakenError) -> OrderNotPlacedError:
+        ids = self._client_order_ids(call)
+        why = (
+            "max_retries is exhausted"
+            if call.attempt >= call.max_retries
+            else "the call's timeout leaves no time to send it again"
+            if self._may_resend(call)
+            else "it is not resent past the caller's own deadline"
+        )
+        extra: dict[str, Any] = dict(self._order_context(call))
+        if len(ids) > 1:
+            extra["cl_ord_ids"] = ids
+        return OrderNotPlacedError(
+            f"{call.endpoint.name}: not placed: the outcome was unknown after {type(error).__name__}, then its "
+            f"deadline {call.deadline_text} passed on Kraken's clock and no order with client id {', '.join(ids)} "
+            f"exists; not sent again because {why}. Placing it anew is safe.",
+            cl_ord_id=ids[0] if ids else "",
+            deadline=call.deadline_text,
+            request=self._redacted_request(call),
+            endpoint=call.endpoint.path,
+            errors=error.errors,
+            **extra,
         )
 
 
@@ -887,6 +1229,57 @@ _RETRY: Any = object()
 # Drivers: the only I/O. Twins own the send loop and the sleep, nothing else.
 # ----------------------------------------------------------------------------------------------
 
+_TURN_TIMEOUT = "the call's timeout passed while waiting for this API key's turn to send"
+_LATE = "the call's timeout passed before the request was sent"
+
+
+def _tracker(step: Send, ticket: WireTicket | None, later: Any) -> TurnTracker:
+    tracker = TurnTracker(ticket.release if ticket is not None else None, later)
+    step.tracker = tracker
+    return tracker
+
+
+def _trace_sync(step: Send, ticket: WireTicket | None, inner: Any) -> Callable[[str, dict[str, Any]], None]:
+    tracker = _tracker(step, ticket, later_in_thread)
+
+    def trace(name: str, info: dict[str, Any]) -> None:
+        tracker.event(name)
+        if inner is not None:
+            inner(name, info)
+
+    return trace
+
+
+def _trace_async(step: Send, ticket: WireTicket | None, inner: Any) -> Callable[[str, dict[str, Any]], Any]:
+    tracker = _tracker(step, ticket, asyncio.get_running_loop().call_later)
+
+    async def trace(name: str, info: dict[str, Any]) -> None:
+        tracker.event(name)
+        if inner is not None:
+            await inner(name, info)
+
+    return trace
+
+
+def _prepare(step: Send, ticket: WireTicket | None, trace: Callable[..., Any]) -> httpx.Request | None:
+    """Take the nonce (inside the turn), build, attach the trace that passes the turn on; None when the
+    attempt's deadline already passed. From here on ``step.deadline`` is the attempt's end (its relative bound
+    counts from now)."""
+    nonce: int | None = None
+    if step.nonce is not None:
+        nonce = ticket.take_nonce(step.nonce) if ticket is not None else step.nonce()
+    request = step.make(nonce)
+    if step.relative is not None:
+        own = time.monotonic() + step.relative
+        step.deadline = own if step.deadline is None else min(step.deadline, own)
+    left = None if step.deadline is None else step.deadline - time.monotonic()
+    if left is not None and left <= 0:
+        return None
+    request.extensions["timeout"] = clamp_timeouts(request.extensions.get("timeout"), left)
+    request.extensions["trace"] = trace(step, ticket, request.extensions.get("trace"))
+    step.sent_at = time.time()
+    return request
+
 
 class SyncDriver:
     """Runs flows with a blocking ``httpx.Client``."""
@@ -894,17 +1287,34 @@ class SyncDriver:
     _http: httpx.Client
     _owns_http: bool
 
+    def _send(self, step: Send) -> Reply:
+        ticket: WireTicket | None = None
+        if step.wire is not None:
+            ticket = step.wire.acquire(step.deadline, step.nonce_file)
+            if ticket is None:
+                return httpx.PoolTimeout(_TURN_TIMEOUT)
+        try:
+            request = _prepare(step, ticket, _trace_sync)
+            if request is None:
+                return httpx.PoolTimeout(_LATE)
+            try:
+                with call_deadline(step.deadline):
+                    reply: Reply = self._http.send(request)
+            except httpx.HTTPError as exc:
+                reply = exc
+            step.received_at = time.time()
+            return reply
+        finally:
+            if ticket is not None:
+                ticket.release()
+
     def _run(self, flow: Flow) -> Any:
-        send = self._http.send
         reply: Reply = None
         try:
             while True:
                 step = flow.send(reply)
                 if type(step) is Send:
-                    try:
-                        reply = send(step.request)
-                    except httpx.HTTPError as exc:
-                        reply = exc
+                    reply = self._send(step)
                 else:
                     assert isinstance(step, Sleep)
                     time.sleep(step.seconds)
@@ -940,22 +1350,48 @@ class SyncDriver:
 
 
 class AsyncDriver:
-    """Runs flows with an ``httpx.AsyncClient`` (``async with``)."""
+    """Runs flows with an ``httpx.AsyncClient`` (``async with``). Each attempt is bounded by
+    ``asyncio.timeout`` (the call's true deadline, whatever the server trickles)."""
 
     _http: httpx.AsyncClient
     _owns_http: bool
 
+    async def _send(self, step: Send) -> Reply:
+        ticket: WireTicket | None = None
+        if step.wire is not None:
+            ticket = await step.wire.acquire_async(step.deadline, step.nonce_file)
+            if ticket is None:
+                return httpx.PoolTimeout(_TURN_TIMEOUT)
+        try:
+            request = _prepare(step, ticket, _trace_async)
+            if request is None:
+                return httpx.PoolTimeout(_LATE)
+            left = None if step.deadline is None else max(0.0, step.deadline - time.monotonic())
+            reply: Reply
+            try:
+                async with asyncio.timeout(left):
+                    reply = await self._http.send(request)
+            except httpx.HTTPError as exc:
+                reply = exc
+            except TimeoutError:
+                reply = (
+                    httpx.ReadTimeout("the call's timeout passed", request=request)
+                    if step.may_have_sent
+                    else httpx.PoolTimeout(_LATE)
+                )
+            step.received_at = time.time()
+            return reply
+        finally:
+            if ticket is not None:
+                ticket.release()
+
     async def _run(self, flow: Flow) -> Any:
-        send = self._http.send
         reply: Reply = None
         try:
             while True:
                 step = flow.send(reply)
                 if type(step) is Send:
-                    try:
-                        reply = await send(step.request)
-                    except httpx.HTTPError as exc:
-                        reply = exc
+                    reply = await self._send(step)
                 else:
                     assert isinstance(step, Sleep)
                     await asyncio.sleep(step.seconds)

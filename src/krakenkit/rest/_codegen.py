@@ -73,6 +73,7 @@ TARGETS: dict[str, Target] = {
             "json": "Sequence[Any]",
             "any": "Any",
             "number": "int | str | Decimal",
+            "deadline": "str | datetime",
         },
         request_method=True,
     ),
@@ -96,6 +97,7 @@ TARGETS: dict[str, Target] = {
             "json": "Any",
             "any": "Any",
             "number": "Money",
+            "deadline": "str | datetime",
         },
     ),
 }
@@ -116,6 +118,12 @@ __all__ = ["{async_name}", "{sync_name}"]
 '''
 
 
+def _budget_name(ep: Endpoint) -> str:
+    """The keyword of the per-call time budget: ``timeout``, or ``call_timeout`` where Kraken's own parameter
+    is called ``timeout`` (the dead man's switch)."""
+    return "call_timeout" if any(p.name == "timeout" for p in ep.params) else "timeout"
+
+
 def _annotation(p: Param, target: Target) -> str:
     base = p.py_type or target.kind_types[p.kind]
     if p.required:
@@ -128,6 +136,7 @@ def _signature(ep: Endpoint, target: Target, is_async: bool) -> list[str]:
     for p in sorted(ep.params, key=lambda p: not p.required):  # required first (keyword-only anyway)
         lines.append(f"        {p.name}: {_annotation(p, target)}{'' if p.required else ' = None'},")
     lines.append("        max_retries: int | None = None,")
+    lines.append(f"        {_budget_name(ep)}: float | None = None,")
     lines.append("        extra_params: Mapping[str, Any] | None = None,")
     lines.append(f"    ) -> {ep.response_type}:")
     return lines
@@ -147,6 +156,8 @@ def _docstring(ep: Endpoint) -> list[str]:
         req = "required. " if p.required else ""
         doc.append(f"    {p.name}: {req}{p.doc or p.kind}{wire}")
     doc.append("    max_retries: override the client's max_retries for this call.")
+    doc.append(f"    {_budget_name(ep)}: this call's total time budget in seconds (all attempts, waits and")
+    doc.append("        look-ups); default: the client's timeout.")
     doc.append("    extra_params: further wire fields sent as given (for parameters newer than this SDK);")
     doc.append("        an explicit keyword argument wins over the same name here.")
     first = textwrap.wrap(doc[0], 100)
@@ -162,15 +173,18 @@ def _docstring(ep: Endpoint) -> list[str]:
 
 def _body(ep: Endpoint, is_async: bool) -> list[str]:
     aw = "await " if is_async else ""
+    budget = _budget_name(ep)
     items = [f'"{p.name}": {p.name}' for p in ep.params]
-    one_line = f'        return {aw}self._call("{ep.name}", {{{", ".join(items)}}}, max_retries, extra=extra_params)'
+    one_line = (
+        f'        return {aw}self._call("{ep.name}", {{{", ".join(items)}}}, max_retries, {budget}, extra=extra_params)'
+    )
     if len(one_line) <= 116:
         return [one_line]
     return [
         "        params = {",
         *(f"            {item}," for item in items),
         "        }",
-        f'        return {aw}self._call("{ep.name}", params, max_retries, extra=extra_params)',
+        f'        return {aw}self._call("{ep.name}", params, max_retries, {budget}, extra=extra_params)',
     ]
 
 
@@ -189,7 +203,8 @@ def _request_method(is_async: bool) -> list[str]:
         "    ) -> Any:",
         '        """Call any endpoint by verb and path (``"POST", "/0/private/Balance"``), e.g. one newer than',
         "        this SDK. Known paths return their typed result; others a :class:`RawResult`. Unknown private",
-        "        paths are treated as non-idempotent writes (never resent after an unknown outcome).",
+        "        paths are treated as non-idempotent writes (never resent after an unknown outcome). ``timeout``:",
+        "        this call's total time budget in seconds (default: the client's).",
         '        """',
         f"        return {aw}self._call(self._endpoint_for(method, path), dict(params or {{}}), max_retries, timeout)",
     ]
@@ -234,6 +249,8 @@ def _imports(body: str, target: Target) -> str:
     types = importlib.import_module(f"{__package__}.{target.types_module}")
     result_names = sorted((n for n in types.__all__ if n in used), key=lambda n: (not n.isupper(), n.lower()))
     out = [f"from collections.abc import {', '.join(abc_names)}"]
+    if "datetime" in used:
+        out.append("from datetime import datetime")
     if "Decimal" in used:
         out.append("from decimal import Decimal")
     out.append(f"from typing import {', '.join(typing_names)}")

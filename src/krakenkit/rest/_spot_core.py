@@ -1,6 +1,12 @@
 """Spot specifics on top of :mod:`krakenkit.rest._base`: credentials, API-Sign, the
-``{"error": [...], "result": ...}`` envelope, parameter validation and order recovery by ``cl_ord_id``.
-Pure (no I/O): the sync/async twins in ``spot.py`` add only the driver.
+``{"error": [...], "result": ...}`` envelope, parameter validation, order ``deadline`` and order recovery by
+``cl_ord_id``. Pure (no I/O): the sync/async twins in ``spot.py`` add only the driver.
+
+Deadlines: AddOrder, AddOrderBatch, AmendOrder and EditOrder (not ``validate=True``) go out with Kraken's
+``deadline``: the caller's own (checked against Kraken's now + 2..60 s on the estimated server clock), else
+``order_deadline`` seconds (default 10) from the moment the request is signed, written in Kraken's time
+(:class:`krakenkit._core.deadline.ServerClock`, fed by the ``Date`` header of every answer and by ``Time``).
+A resend after a proven absence carries a new deadline; a caller's own deadline is never resent past.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any, ClassVar
 import httpx
 import msgspec
 
+from .._core.deadline import DEFAULT_ORDER_DEADLINE, check_deadline_seconds, format_deadline, parse_deadline
 from .._core.decimals import format_decimal, to_decimal, wire_decimal
 from .._core.environment import Environment
 from .._core.errors import (
@@ -47,7 +54,15 @@ from ._base import (
     mask_key,
 )
 from .spot_endpoints import SPOT_ENDPOINTS, SPOT_ENDPOINTS_BY_PATH
-from .spot_types import AddOrderResult, ClosedOrders, KrakenResult, OpenOrders, RawResult
+from .spot_types import (
+    AddOrderBatchResult,
+    AddOrderResult,
+    ClosedOrders,
+    KrakenResult,
+    OpenOrders,
+    RawResult,
+    ServerTime,
+)
 
 __all__ = ["DEFAULT_SPOT_URL", "SpotCore"]
 
@@ -62,6 +77,9 @@ _JSON = "application/json"
 _PRICE_PREFIXES = ("+", "-", "#")
 _ORDER_MONEY_FIELDS = ("volume", "displayvol")
 _ORDER_PRICE_FIELDS = ("price", "price2")
+_DEADLINE_ENDPOINTS = frozenset({"AddOrder", "AddOrderBatch", "AmendOrder", "EditOrder"})
+_LOOKUP_ENDPOINTS = frozenset({"AddOrder", "AddOrderBatch"})
+_SEND_SLACK = 0.5  # between planning an attempt and signing it (the wire turn, a connect)
 
 
 class SpotCore(RestCore):
@@ -89,11 +107,15 @@ class SpotCore(RestCore):
         rate_limiter: RateLimiter | None = None,
         symbol_check: bool = True,
         retry_policy: RetryPolicy | None = None,
+        order_deadline: float = DEFAULT_ORDER_DEADLINE,
+        shared_nonce: bool | None = None,
+        attempt_timeout: float | None = None,
     ) -> None:
         api_secret = as_secret(api_secret)  # first: no frame below holds the plain secret
         if environment is not None and base_url is None:
             base_url = environment.spot_rest_url
         self._environment = environment
+        self._order_deadline = check_deadline_seconds(order_deadline)
         self._init_core(
             api_key=api_key,
             api_secret=api_secret,
@@ -105,6 +127,8 @@ class SpotCore(RestCore):
             nonce_source=nonce_source,
             http_client=http_client,
             network_options=network_options,
+            shared_nonce=shared_nonce,
+            attempt_timeout=attempt_timeout,
         )
         if isinstance(otp, str):
             otp = Secret(otp) if otp else None
@@ -117,6 +141,11 @@ class SpotCore(RestCore):
     def generate_new_order_id() -> str:
         """A fresh random ``cl_ord_id`` (UUID4)."""
         return generate_spot_order_id()
+
+    @property
+    def order_deadline(self) -> float:
+        """Seconds after signing that Kraken's engine rejects an order request sent without ``deadline=``."""
+        return self._order_deadline
 
     # --- request building (hooks) ------------------------------------------------------------
 
@@ -187,6 +216,10 @@ class SpotCore(RestCore):
             return validate_spot_rest_symbol(value, field) if self._symbol_check else value
         if kind == "cl_ord_id":
             return validate_spot_cl_ord_id(value, field)
+        if kind == "deadline":
+            ts = parse_deadline(value, field)
+            self._server_clock.check_caller_deadline(ts, field)
+            return value if isinstance(value, str) else format_deadline(ts)
         if kind == "bool":
             if not isinstance(value, bool):
                 raise ValidationError(f"{field} must be True or False", field=field)
@@ -227,7 +260,25 @@ class SpotCore(RestCore):
             return otp.get_secret_value()
         return otp()
 
-    def _build_request(self, call: Call) -> httpx.Request:
+    def _places_order(self, call: Call) -> bool:
+        return call.endpoint.name in _DEADLINE_ENDPOINTS and call.params.get("validate") not in ("true", True)
+
+    def _attempt_deadline_param(self, call: Call) -> dict[str, str]:
+        """The ``deadline`` this attempt goes out with (recorded on the call), or nothing."""
+        if not self._places_order(call):
+            return {}
+        given = call.params.get("deadline")
+        if given is not None:
+            ts = parse_deadline(given)
+            text = str(given)
+            call.extra["caller_deadline"] = True
+        else:
+            text, ts = self._server_clock.deadline_after(self._order_deadline)
+        call.order_deadlines.append(ts)
+        call.deadline_text = text
+        return {"deadline": text}
+
+    def _build_request(self, call: Call, nonce: int | None) -> httpx.Request:
         endpoint = call.endpoint
         url = self._base_url + endpoint.path
         debug = _log.isEnabledFor(_DEBUG)
@@ -238,16 +289,18 @@ class SpotCore(RestCore):
         creds = self._credentials
         if creds is None:  # pragma: no cover - _prepare_params refuses earlier
             raise MissingCredentialsError("private call without credentials", endpoint=endpoint.path)
-        nonce = self._nonce()
+        if nonce is None:
+            nonce = self._nonce()
         otp = self._otp_value()
+        params = {**call.params, **self._attempt_deadline_param(call)}
         if endpoint.body == "json":
-            payload: dict[str, Any] = {"nonce": nonce, **call.params}
+            payload: dict[str, Any] = {"nonce": nonce, **params}
             if otp:
                 payload["otp"] = otp
             body = dumps(payload)
             content_type = _JSON
         else:
-            items = [("nonce", str(nonce)), *call.params.items()]
+            items = [("nonce", str(nonce)), *params.items()]
             if otp:
                 items.append(("otp", otp))
             body = urllib.parse.urlencode(items).encode()
@@ -258,7 +311,7 @@ class SpotCore(RestCore):
             "Content-Type": content_type,
         }
         if debug:
-            shown = {"nonce": nonce, **call.params, **({"otp": otp} if otp else {})}
+            shown = {"nonce": nonce, **params, **({"otp": otp} if otp else {})}
             _log.debug(
                 "-> %s %s %s headers=%s",
                 endpoint.method,
@@ -288,7 +341,9 @@ class SpotCore(RestCore):
         if errors:
             raise error_from_spot(errors, endpoint=path, status_code=status)
         if status >= 400:
-            raise KrakenAPIError(f"HTTP {status} without Kraken error strings", endpoint=path, status_code=status)
+            raise KrakenAPIError(
+                f"HTTP {status} without Kraken error strings", endpoint=path, status_code=status, from_envelope=False
+            )
         if "result" not in data:
             raise InvalidResponseError(
                 f"no 'result' in the answer (HTTP {status})",
@@ -300,7 +355,7 @@ class SpotCore(RestCore):
         parse = call.endpoint.response or RawResult.parse
         try:
             result: KrakenResult = parse(raw)
-        except (msgspec.ValidationError, TypeError, ValueError) as exc:
+        except (msgspec.ValidationError, TypeError, ValueError, RecursionError) as exc:
             err = InvalidResponseError(
                 f"unexpected result shape for {call.endpoint.name}: {exc}"
                 + ("; the request was processed: inspect .raw" if call.endpoint.kind is not OperationKind.READ else ""),
@@ -310,12 +365,25 @@ class SpotCore(RestCore):
                 raw=raw,
             )
             raise err from exc
+        if self._places_order(call) and not _placed_shape(result):
+            raise InvalidResponseError(
+                f"{call.endpoint.name} answered without the order ids it placed (HTTP {status}); "
+                "the request may have been processed",
+                status_code=status,
+                endpoint=path,
+                body_excerpt=_short(raw),
+                raw=raw,
+            )
         if warnings:
             result.warnings = warnings
             _log.warning("Kraken warning on %s: %s", path, "; ".join(warnings))
         return result
 
     def _on_success(self, call: Call, result: Any) -> Any:
+        if isinstance(result, ServerTime):
+            sent, got = call.extra.get("sent_at"), call.extra.get("received_at")
+            if isinstance(sent, float) and isinstance(got, float) and result.unixtime:
+                self._server_clock.observe(float(result.unixtime), sent, got, resolution=1.0)
         if isinstance(result, AddOrderResult) and result.cl_ord_id is None:
             cl_ord_id = call.params.get("cl_ord_id")
             result.cl_ord_id = cl_ord_id if isinstance(cl_ord_id, str) else None
@@ -335,11 +403,39 @@ class SpotCore(RestCore):
             return NoRateLimit()
         return shared_spot_rate_limiter(self._credentials.key, "intermediate")
 
-    def _client_order_id(self, call: Call) -> str | None:
-        if call.endpoint.name in ("AddOrder", "AmendOrder", "CancelOrder"):
+    def _client_order_ids(self, call: Call) -> list[str]:
+        name = call.endpoint.name
+        if name in ("AddOrder", "AmendOrder", "CancelOrder"):
             value = call.params.get("cl_ord_id")
-            return value if isinstance(value, str) else None
-        return None
+            return [value] if isinstance(value, str) else []
+        if name == "AddOrderBatch":
+            return [str(o["cl_ord_id"]) for o in call.params.get("orders", ()) if o.get("cl_ord_id")]
+        if name == "CancelOrderBatch":
+            return [str(c) for c in call.params.get("cl_ord_ids", ())]
+        return []
+
+    def _can_look_up(self, call: Call) -> bool:
+        name = call.endpoint.name
+        if name not in _LOOKUP_ENDPOINTS:
+            return False
+        ids = self._client_order_ids(call)
+        return bool(ids) and (name == "AddOrder" or len(ids) == len(call.params.get("orders", ())))
+
+    def _order_attempt_cap(self, call: Call) -> float | None:
+        clock = self._server_clock
+        slack = clock.uncertainty + self._retry_policy.deadline_settle + _SEND_SLACK
+        given = call.params.get("deadline")
+        if given is not None:
+            return max(0.0, parse_deadline(given) - clock.now()) + slack
+        return self._order_deadline + slack
+
+    def _may_resend(self, call: Call) -> bool:
+        # a caller's own deadline has passed once absence is proven: resending would break it
+        return not call.extra.get("caller_deadline")
+
+    def _order_context(self, call: Call) -> dict[str, Any]:
+        txid = call.params.get("txid")
+        return {"txid": txid} if txid else {}
 
     def _is_duplicate_client_id_error(self, call: Call, error: KrakenError) -> bool:
         if not isinstance(error, OrderError):
@@ -347,20 +443,43 @@ class SpotCore(RestCore):
         text = " ".join(error.errors).lower()
         return "duplicate" in text or ("already" in text and ("cl_ord_id" in text or "client" in text))
 
-    def _resolve_outcome(self, call: Call, error: KrakenError) -> Flow:
-        """AddOrder outcome unknown: OpenOrders then ClosedOrders filtered by ``cl_ord_id``."""
-        cl_ord_id = self._client_order_id(call)
-        if call.endpoint.name != "AddOrder" or not cl_ord_id:
-            return None
-        opened: OpenOrders = yield from self._subcall("OpenOrders", {"cl_ord_id": cl_ord_id})
+    def _find(self, call: Call, cl_ord_id: str, opened: OpenOrders | None) -> Flow:
+        """``(txid, order, raw_order)`` of the order with ``cl_ord_id`` (open, else closed), or None."""
+        if opened is None:
+            opened = yield from self._subcall("OpenOrders", {"cl_ord_id": cl_ord_id}, call)
         found = _match(opened.open, opened.raw, "open", cl_ord_id)
         if found is None:
-            closed: ClosedOrders = yield from self._subcall("ClosedOrders", {"cl_ord_id": cl_ord_id})
+            closed: ClosedOrders = yield from self._subcall("ClosedOrders", {"cl_ord_id": cl_ord_id}, call)
             found = _match(closed.closed, closed.raw, "closed", cl_ord_id)
-        if found is None:
+        return found
+
+    def _resolve_outcome(self, call: Call, error: KrakenError, final: bool) -> Flow:
+        """Look the order(s) up by ``cl_ord_id``: OpenOrders, then ClosedOrders.
+
+        AddOrderBatch: every order of the batch; all found -> the recovered batch; none -> None; some ->
+        None before the deadline passed (``final=False``), the batch as it stands after it (the missing
+        orders carry an ``error`` saying they do not exist)."""
+        ids = self._client_order_ids(call)
+        if not self._can_look_up(call):
             return None
-        txid, order, raw_order = found
-        return AddOrderResult.recovered_from(txid, order, raw_order, cl_ord_id)
+        if call.endpoint.name == "AddOrder":
+            found = yield from self._find(call, ids[0], None)
+            if found is None:
+                return None
+            txid, order, raw_order = found
+            return AddOrderResult.recovered_from(txid, order, raw_order, ids[0])
+        everything: OpenOrders = yield from self._subcall("OpenOrders", {}, call)
+        results: dict[str, tuple[str, Any, Any] | None] = {}
+        for cl_ord_id in ids:
+            results[cl_ord_id] = yield from self._find(call, cl_ord_id, everything)
+        present = [c for c, f in results.items() if f is not None]
+        call.extra["found_cl_ord_ids"] = present
+        if not present or (len(present) < len(ids) and not final):
+            return None
+        return AddOrderBatchResult.recovered_from(
+            [(c, results[c]) for c in ids],
+            missing_error="not placed: no order with this cl_ord_id exists after the batch's deadline passed",
+        )
 
     # --- generic access ------------------------------------------------------------------------
 
@@ -385,6 +504,15 @@ class SpotCore(RestCore):
             RawResult.parse,
             "RawResult",
         )
+
+
+def _placed_shape(result: Any) -> bool:
+    """An order call that placed something names it: AddOrder a txid, a batch one entry per order."""
+    if isinstance(result, AddOrderResult):
+        return bool(result.txid)
+    if isinstance(result, AddOrderBatchResult):
+        return bool(result.orders)
+    return True
 
 
 def _match(orders: Mapping[str, Any], raw: Any, key: str, cl_ord_id: str) -> tuple[str, Any, Any] | None:

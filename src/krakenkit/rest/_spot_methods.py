@@ -9,6 +9,7 @@ differ only in ``async``/``await``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,7 @@ class SpotMethods:
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> ServerTime:
         """Kraken's server time.
@@ -74,15 +76,18 @@ class SpotMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("Time", {}, max_retries, extra=extra_params)
+        return self._call("Time", {}, max_retries, timeout, extra=extra_params)
 
     def get_system_status(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> SystemStatus:
         """Exchange status: online, maintenance, cancel_only or post_only.
@@ -91,10 +96,12 @@ class SpotMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("SystemStatus", {}, max_retries, extra=extra_params)
+        return self._call("SystemStatus", {}, max_retries, timeout, extra=extra_params)
 
     def get_asset_info(
         self,
@@ -102,6 +109,7 @@ class SpotMethods:
         asset: str | Sequence[str] | None = None,
         aclass: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Assets:
         """Assets: decimals, alternative names, status.
@@ -112,10 +120,12 @@ class SpotMethods:
             asset: assets to list (default all)
             aclass: asset class: 'currency' (default) or 'tokenized_asset'
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("Assets", {"asset": asset, "aclass": aclass}, max_retries, extra=extra_params)
+        return self._call("Assets", {"asset": asset, "aclass": aclass}, max_retries, timeout, extra=extra_params)
 
     def get_asset_pairs(
         self,
@@ -125,6 +135,7 @@ class SpotMethods:
         info: str | None = None,
         country_code: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> AssetPairs:
         """Tradable pairs: precision, order minimum, tick size, fees.
@@ -137,6 +148,8 @@ class SpotMethods:
             info: info (default), leverage, fees or margin
             country_code: ISO 3166-1 alpha-2 code: only pairs tradable there
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -146,7 +159,7 @@ class SpotMethods:
             "info": info,
             "country_code": country_code,
         }
-        return self._call("AssetPairs", params, max_retries, extra=extra_params)
+        return self._call("AssetPairs", params, max_retries, timeout, extra=extra_params)
 
     def get_ticker(
         self,
@@ -154,6 +167,7 @@ class SpotMethods:
         pair: str | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Ticker:
         """Ticker: best ask/bid, last trade, volume, VWAP, low/high, open.
@@ -164,10 +178,16 @@ class SpotMethods:
             pair: pairs (default all), e.g. 'XBTUSD'
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("Ticker", {"pair": pair, "asset_class": asset_class}, max_retries, extra=extra_params)
+        params = {
+            "pair": pair,
+            "asset_class": asset_class,
+        }
+        return self._call("Ticker", params, max_retries, timeout, extra=extra_params)
 
     def get_candles(
         self,
@@ -177,6 +197,7 @@ class SpotMethods:
         since: int | str | Decimal | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> OHLC:
         """OHLC candles (up to 720) of one pair.
@@ -189,6 +210,8 @@ class SpotMethods:
             since: return candles after this cursor (the previous 'last')
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -198,7 +221,7 @@ class SpotMethods:
             "since": since,
             "asset_class": asset_class,
         }
-        return self._call("OHLC", params, max_retries, extra=extra_params)
+        return self._call("OHLC", params, max_retries, timeout, extra=extra_params)
 
     def get_order_book(
         self,
@@ -207,6 +230,7 @@ class SpotMethods:
         count: int | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Depth:
         """Order book (L2) snapshot of one pair.
@@ -218,6 +242,8 @@ class SpotMethods:
             count: levels per side, 1..500 (default 100)
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -226,7 +252,7 @@ class SpotMethods:
             "count": count,
             "asset_class": asset_class,
         }
-        return self._call("Depth", params, max_retries, extra=extra_params)
+        return self._call("Depth", params, max_retries, timeout, extra=extra_params)
 
     def get_recent_trades(
         self,
@@ -236,6 +262,7 @@ class SpotMethods:
         count: int | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RecentTrades:
         """Recent public trades of one pair.
@@ -248,6 +275,8 @@ class SpotMethods:
             count: number of trades, 1..1000
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -257,7 +286,7 @@ class SpotMethods:
             "count": count,
             "asset_class": asset_class,
         }
-        return self._call("Trades", params, max_retries, extra=extra_params)
+        return self._call("Trades", params, max_retries, timeout, extra=extra_params)
 
     def get_recent_spreads(
         self,
@@ -266,6 +295,7 @@ class SpotMethods:
         since: int | str | Decimal | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Spreads:
         """Recent best bid/ask spreads of one pair.
@@ -277,6 +307,8 @@ class SpotMethods:
             since: return spreads after this cursor
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -285,13 +317,14 @@ class SpotMethods:
             "since": since,
             "asset_class": asset_class,
         }
-        return self._call("Spread", params, max_retries, extra=extra_params)
+        return self._call("Spread", params, max_retries, timeout, extra=extra_params)
 
     def get_pre_trade_data(
         self,
         *,
         symbol: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Pre-trade transparency data (MiCA).
@@ -301,10 +334,12 @@ class SpotMethods:
         Args:
             symbol: e.g. 'BTC/USD'
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("PreTrade", {"symbol": symbol}, max_retries, extra=extra_params)
+        return self._call("PreTrade", {"symbol": symbol}, max_retries, timeout, extra=extra_params)
 
     def get_post_trade_data(
         self,
@@ -314,6 +349,7 @@ class SpotMethods:
         to_ts: int | str | Decimal | None = None,
         count: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Post-trade transparency data (MiCA).
@@ -326,6 +362,8 @@ class SpotMethods:
             to_ts: number
             count: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -335,12 +373,13 @@ class SpotMethods:
             "to_ts": to_ts,
             "count": count,
         }
-        return self._call("PostTrade", params, max_retries, extra=extra_params)
+        return self._call("PostTrade", params, max_retries, timeout, extra=extra_params)
 
     def get_maintenance_schedule(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Scheduled maintenance windows.
@@ -349,10 +388,12 @@ class SpotMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("MaintenanceSchedule", {}, max_retries, extra=extra_params)
+        return self._call("MaintenanceSchedule", {}, max_retries, timeout, extra=extra_params)
 
     def get_grouped_book(
         self,
@@ -361,6 +402,7 @@ class SpotMethods:
         depth: int | None = None,
         grouping: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Order book aggregated into price groups.
@@ -372,6 +414,8 @@ class SpotMethods:
             depth: int
             grouping: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -380,13 +424,14 @@ class SpotMethods:
             "depth": depth,
             "grouping": grouping,
         }
-        return self._call("GroupedBook", params, max_retries, extra=extra_params)
+        return self._call("GroupedBook", params, max_retries, timeout, extra=extra_params)
 
     def get_account_balance(
         self,
         *,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Balance:
         """Balances per asset (net of credit).
@@ -396,16 +441,22 @@ class SpotMethods:
         Args:
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("Balance", {"rebase_multiplier": rebase_multiplier}, max_retries, extra=extra_params)
+        params = {
+            "rebase_multiplier": rebase_multiplier,
+        }
+        return self._call("Balance", params, max_retries, timeout, extra=extra_params)
 
     def get_extended_balance(
         self,
         *,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> BalanceEx:
         """Balances per asset with amounts held for open orders and credit.
@@ -415,16 +466,22 @@ class SpotMethods:
         Args:
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("BalanceEx", {"rebase_multiplier": rebase_multiplier}, max_retries, extra=extra_params)
+        params = {
+            "rebase_multiplier": rebase_multiplier,
+        }
+        return self._call("BalanceEx", params, max_retries, timeout, extra=extra_params)
 
     def get_credit_lines(
         self,
         *,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Credit lines (VIP accounts).
@@ -434,10 +491,15 @@ class SpotMethods:
         Args:
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("CreditLines", {"rebase_multiplier": rebase_multiplier}, max_retries, extra=extra_params)
+        params = {
+            "rebase_multiplier": rebase_multiplier,
+        }
+        return self._call("CreditLines", params, max_retries, timeout, extra=extra_params)
 
     def get_trade_balance(
         self,
@@ -445,6 +507,7 @@ class SpotMethods:
         asset: str | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> TradeBalance:
         """Margin trade balance summary.
@@ -455,6 +518,8 @@ class SpotMethods:
             asset: base asset (default ZUSD)
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -462,7 +527,7 @@ class SpotMethods:
             "asset": asset,
             "rebase_multiplier": rebase_multiplier,
         }
-        return self._call("TradeBalance", params, max_retries, extra=extra_params)
+        return self._call("TradeBalance", params, max_retries, timeout, extra=extra_params)
 
     def get_open_orders(
         self,
@@ -472,6 +537,7 @@ class SpotMethods:
         cl_ord_id: str | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> OpenOrders:
         """Open orders.
@@ -484,6 +550,8 @@ class SpotMethods:
             cl_ord_id: filter by client order id
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -493,7 +561,7 @@ class SpotMethods:
             "cl_ord_id": cl_ord_id,
             "rebase_multiplier": rebase_multiplier,
         }
-        return self._call("OpenOrders", params, max_retries, extra=extra_params)
+        return self._call("OpenOrders", params, max_retries, timeout, extra=extra_params)
 
     def get_closed_orders(
         self,
@@ -509,6 +577,7 @@ class SpotMethods:
         without_count: bool | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> ClosedOrders:
         """Closed orders (50 per page).
@@ -527,6 +596,8 @@ class SpotMethods:
             without_count: bool
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -542,7 +613,7 @@ class SpotMethods:
             "without_count": without_count,
             "rebase_multiplier": rebase_multiplier,
         }
-        return self._call("ClosedOrders", params, max_retries, extra=extra_params)
+        return self._call("ClosedOrders", params, max_retries, timeout, extra=extra_params)
 
     def get_orders(
         self,
@@ -553,6 +624,7 @@ class SpotMethods:
         consolidate_taker: bool | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Orders:
         """Orders by txid.
@@ -566,6 +638,8 @@ class SpotMethods:
             consolidate_taker: bool
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -576,7 +650,7 @@ class SpotMethods:
             "consolidate_taker": consolidate_taker,
             "rebase_multiplier": rebase_multiplier,
         }
-        return self._call("QueryOrders", params, max_retries, extra=extra_params)
+        return self._call("QueryOrders", params, max_retries, timeout, extra=extra_params)
 
     def get_order_amends(
         self,
@@ -584,6 +658,7 @@ class SpotMethods:
         order_id: str,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Amend history of one order.
@@ -594,6 +669,8 @@ class SpotMethods:
             order_id: required. str
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -601,7 +678,7 @@ class SpotMethods:
             "order_id": order_id,
             "rebase_multiplier": rebase_multiplier,
         }
-        return self._call("OrderAmends", params, max_retries, extra=extra_params)
+        return self._call("OrderAmends", params, max_retries, timeout, extra=extra_params)
 
     def get_trades_history(
         self,
@@ -615,6 +692,7 @@ class SpotMethods:
         ledgers: bool | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> TradesHistory:
         """Own trades (50 per page).
@@ -631,6 +709,8 @@ class SpotMethods:
             ledgers: bool
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -644,7 +724,7 @@ class SpotMethods:
             "ledgers": ledgers,
             "rebase_multiplier": rebase_multiplier,
         }
-        return self._call("TradesHistory", params, max_retries, extra=extra_params)
+        return self._call("TradesHistory", params, max_retries, timeout, extra=extra_params)
 
     def get_trades(
         self,
@@ -653,6 +733,7 @@ class SpotMethods:
         trades: bool | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Trades:
         """Own trades by txid.
@@ -664,6 +745,8 @@ class SpotMethods:
             trades: bool
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -672,7 +755,7 @@ class SpotMethods:
             "trades": trades,
             "rebase_multiplier": rebase_multiplier,
         }
-        return self._call("QueryTrades", params, max_retries, extra=extra_params)
+        return self._call("QueryTrades", params, max_retries, timeout, extra=extra_params)
 
     def get_open_positions(
         self,
@@ -682,6 +765,7 @@ class SpotMethods:
         consolidation: str | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Open margin positions.
@@ -694,6 +778,8 @@ class SpotMethods:
             consolidation: str
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -703,7 +789,7 @@ class SpotMethods:
             "consolidation": consolidation,
             "rebase_multiplier": rebase_multiplier,
         }
-        return self._call("OpenPositions", params, max_retries, extra=extra_params)
+        return self._call("OpenPositions", params, max_retries, timeout, extra=extra_params)
 
     def get_ledgers_info(
         self,
@@ -717,6 +803,7 @@ class SpotMethods:
         without_count: bool | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> LedgersInfo:
         """Ledger entries (50 per page).
@@ -733,6 +820,8 @@ class SpotMethods:
             without_count: bool
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -746,7 +835,7 @@ class SpotMethods:
             "without_count": without_count,
             "rebase_multiplier": rebase_multiplier,
         }
-        return self._call("Ledgers", params, max_retries, extra=extra_params)
+        return self._call("Ledgers", params, max_retries, timeout, extra=extra_params)
 
     def get_ledgers(
         self,
@@ -755,6 +844,7 @@ class SpotMethods:
         trades: bool | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Ledgers:
         """Ledger entries by id.
@@ -766,6 +856,8 @@ class SpotMethods:
             trades: bool
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -774,7 +866,7 @@ class SpotMethods:
             "trades": trades,
             "rebase_multiplier": rebase_multiplier,
         }
-        return self._call("QueryLedgers", params, max_retries, extra=extra_params)
+        return self._call("QueryLedgers", params, max_retries, timeout, extra=extra_params)
 
     def get_trading_volume(
         self,
@@ -782,6 +874,7 @@ class SpotMethods:
         pair: str | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> TradeVolume:
         """30-day volume and fee tiers.
@@ -792,6 +885,8 @@ class SpotMethods:
             pair: pair
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -799,7 +894,7 @@ class SpotMethods:
             "pair": pair,
             "rebase_multiplier": rebase_multiplier,
         }
-        return self._call("TradeVolume", params, max_retries, extra=extra_params)
+        return self._call("TradeVolume", params, max_retries, timeout, extra=extra_params)
 
     def request_ledgers_export(
         self,
@@ -811,6 +906,7 @@ class SpotMethods:
         starttm: int | str | Decimal | None = None,
         endtm: int | str | Decimal | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Request a trades or ledgers export report.
@@ -825,6 +921,8 @@ class SpotMethods:
             starttm: number
             endtm: number
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -836,13 +934,14 @@ class SpotMethods:
             "starttm": starttm,
             "endtm": endtm,
         }
-        return self._call("AddExport", params, max_retries, extra=extra_params)
+        return self._call("AddExport", params, max_retries, timeout, extra=extra_params)
 
     def get_ledgers_export_status(
         self,
         *,
         report: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Status of export reports.
@@ -852,16 +951,19 @@ class SpotMethods:
         Args:
             report: required. str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("ExportStatus", {"report": report}, max_retries, extra=extra_params)
+        return self._call("ExportStatus", {"report": report}, max_retries, timeout, extra=extra_params)
 
     def get_ledgers_export(
         self,
         *,
         id: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Retrieve an export report (zip, returned base64 in raw).
@@ -871,10 +973,12 @@ class SpotMethods:
         Args:
             id: required. str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("RetrieveExport", {"id": id}, max_retries, extra=extra_params)
+        return self._call("RetrieveExport", {"id": id}, max_retries, timeout, extra=extra_params)
 
     def delete_ledgers_export(
         self,
@@ -882,6 +986,7 @@ class SpotMethods:
         id: str,
         type: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Cancel or delete an export report.
@@ -892,10 +997,12 @@ class SpotMethods:
             id: required. str
             type: required. cancel or delete
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("RemoveExport", {"id": id, "type": type}, max_retries, extra=extra_params)
+        return self._call("RemoveExport", {"id": id, "type": type}, max_retries, timeout, extra=extra_params)
 
     def submit_order(
         self,
@@ -920,14 +1027,16 @@ class SpotMethods:
         close_ordertype: str | None = None,
         close_price: Money | None = None,
         close_price2: Money | None = None,
-        deadline: str | None = None,
+        deadline: str | datetime | None = None,
         validate: bool | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> AddOrderResult:
-        """Place an order. With cl_ord_id, a lost answer (timeout, 5xx, EService:Unavailable) is resolved by
-        looking the order up instead of resending blindly.
+        """Place an order (sent with Kraken's deadline). With cl_ord_id, a lost answer (timeout, 5xx,
+        EService:Unavailable, an unreadable answer) is resolved by looking the order up, and it is only sent
+        again once its deadline has passed and the order is proven absent.
 
         Kraken: ``POST /0/private/AddOrder`` (private; retry: order_entry).
 
@@ -953,10 +1062,13 @@ class SpotMethods:
             close_ordertype: conditional close order type (wire ``close[ordertype]``)
             close_price: price (wire ``close[price]``)
             close_price2: price (wire ``close[price2]``)
-            deadline: RFC3339 time after which Kraken rejects the order
+            deadline: RFC 3339 time (or an aware datetime) after which Kraken's engine rejects the request, now
+                + 2..60 s on Kraken's clock (default: the client's order_deadline from now)
             validate: validate only, do not place
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -985,7 +1097,7 @@ class SpotMethods:
             "validate": validate,
             "asset_class": asset_class,
         }
-        return self._call("AddOrder", params, max_retries, extra=extra_params)
+        return self._call("AddOrder", params, max_retries, timeout, extra=extra_params)
 
     def amend_order(
         self,
@@ -998,8 +1110,9 @@ class SpotMethods:
         trigger_price: Money | None = None,
         pair: str | None = None,
         post_only: bool | None = None,
-        deadline: str | None = None,
+        deadline: str | datetime | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> AmendOrderResult:
         """Amend an order in place (keeps queue priority where possible). Not resent on unknown outcome.
@@ -1015,8 +1128,11 @@ class SpotMethods:
             trigger_price: price
             pair: pair
             post_only: bool
-            deadline: str
+            deadline: RFC 3339 time (or an aware datetime) after which Kraken's engine rejects the request, now
+                + 2..60 s on Kraken's clock (default: the client's order_deadline from now)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1031,7 +1147,7 @@ class SpotMethods:
             "post_only": post_only,
             "deadline": deadline,
         }
-        return self._call("AmendOrder", params, max_retries, extra=extra_params)
+        return self._call("AmendOrder", params, max_retries, timeout, extra=extra_params)
 
     def edit_order(
         self,
@@ -1044,11 +1160,12 @@ class SpotMethods:
         price: Money | None = None,
         price2: Money | None = None,
         oflags: str | Sequence[str] | None = None,
-        deadline: str | None = None,
+        deadline: str | datetime | None = None,
         cancel_response: bool | None = None,
         validate: bool | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> EditOrderResult:
         """Replace an order (cancel + new txid). Prefer amend_order. Not resent on unknown outcome.
@@ -1064,11 +1181,14 @@ class SpotMethods:
             price: price
             price2: price
             oflags: str_list
-            deadline: str
+            deadline: RFC 3339 time (or an aware datetime) after which Kraken's engine rejects the request, now
+                + 2..60 s on Kraken's clock (default: the client's order_deadline from now)
             cancel_response: bool
             validate: bool
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1086,7 +1206,7 @@ class SpotMethods:
             "validate": validate,
             "asset_class": asset_class,
         }
-        return self._call("EditOrder", params, max_retries, extra=extra_params)
+        return self._call("EditOrder", params, max_retries, timeout, extra=extra_params)
 
     def cancel_order(
         self,
@@ -1094,6 +1214,7 @@ class SpotMethods:
         txid: str | None = None,
         cl_ord_id: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> CancelOrderResult:
         """Cancel one order (by txid, userref or cl_ord_id).
@@ -1104,15 +1225,22 @@ class SpotMethods:
             txid: order txid or userref (or use cl_ord_id)
             cl_ord_id: cl_ord_id
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("CancelOrder", {"txid": txid, "cl_ord_id": cl_ord_id}, max_retries, extra=extra_params)
+        params = {
+            "txid": txid,
+            "cl_ord_id": cl_ord_id,
+        }
+        return self._call("CancelOrder", params, max_retries, timeout, extra=extra_params)
 
     def cancel_all_orders(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> CountResult:
         """Cancel all open orders.
@@ -1121,16 +1249,19 @@ class SpotMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("CancelAll", {}, max_retries, extra=extra_params)
+        return self._call("CancelAll", {}, max_retries, timeout, extra=extra_params)
 
     def cancel_all_orders_after(
         self,
         *,
         timeout: int,
         max_retries: int | None = None,
+        call_timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> CancelAllAfterResult:
         """Dead man's switch: cancel all orders after timeout.
@@ -1140,15 +1271,21 @@ class SpotMethods:
         Args:
             timeout: required. seconds (< 86400); 0 disarms
             max_retries: override the client's max_retries for this call.
+            call_timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("CancelAllOrdersAfter", {"timeout": timeout}, max_retries, extra=extra_params)
+        params = {
+            "timeout": timeout,
+        }
+        return self._call("CancelAllOrdersAfter", params, max_retries, call_timeout, extra=extra_params)
 
     def get_web_sockets_token(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> WebSocketsToken:
         """Token for private WebSocket v2 subscriptions (valid 15 minutes unused).
@@ -1157,34 +1294,41 @@ class SpotMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("GetWebSocketsToken", {}, max_retries, extra=extra_params)
+        return self._call("GetWebSocketsToken", {}, max_retries, timeout, extra=extra_params)
 
     def submit_batch_orders(
         self,
         *,
         orders: Sequence[Mapping[str, Any]],
         pair: str,
-        deadline: str | None = None,
+        deadline: str | datetime | None = None,
         validate: bool | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> AddOrderBatchResult:
-        """Place 2..15 orders on one pair at once. Not resent on unknown outcome.
+        """Place 2..15 orders on one pair at once (one deadline for the batch). With a cl_ord_id on every
+        order, a lost answer is resolved by looking the orders up, like submit_order.
 
-        Kraken: ``POST /0/private/AddOrderBatch`` (private; retry: write).
+        Kraken: ``POST /0/private/AddOrderBatch`` (private; retry: order_entry).
 
         Args:
             orders: required. 2..15 orders, each a dict of AddOrder fields (ordertype, type, volume, price,
                 cl_ord_id...)
             pair: required. pair
-            deadline: str
+            deadline: RFC 3339 time (or an aware datetime) after which Kraken's engine rejects the request, now
+                + 2..60 s on Kraken's clock (default: the client's order_deadline from now)
             validate: bool
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1195,7 +1339,7 @@ class SpotMethods:
             "validate": validate,
             "asset_class": asset_class,
         }
-        return self._call("AddOrderBatch", params, max_retries, extra=extra_params)
+        return self._call("AddOrderBatch", params, max_retries, timeout, extra=extra_params)
 
     def cancel_batch_orders(
         self,
@@ -1203,6 +1347,7 @@ class SpotMethods:
         orders: Sequence[str] | None = None,
         cl_ord_ids: Sequence[str] | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> CountResult:
         """Cancel up to 50 orders at once.
@@ -1213,6 +1358,8 @@ class SpotMethods:
             orders: up to 50 txids / userrefs
             cl_ord_ids: up to 50 client order ids
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1220,7 +1367,7 @@ class SpotMethods:
             "orders": orders,
             "cl_ord_ids": cl_ord_ids,
         }
-        return self._call("CancelOrderBatch", params, max_retries, extra=extra_params)
+        return self._call("CancelOrderBatch", params, max_retries, timeout, extra=extra_params)
 
     def get_deposit_methods(
         self,
@@ -1228,6 +1375,7 @@ class SpotMethods:
         asset: str,
         aclass: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Deposit methods of an asset.
@@ -1238,10 +1386,16 @@ class SpotMethods:
             asset: required. str
             aclass: asset class: 'currency' (default) or 'tokenized_asset'
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("DepositMethods", {"asset": asset, "aclass": aclass}, max_retries, extra=extra_params)
+        params = {
+            "asset": asset,
+            "aclass": aclass,
+        }
+        return self._call("DepositMethods", params, max_retries, timeout, extra=extra_params)
 
     def get_deposit_addresses(
         self,
@@ -1251,6 +1405,7 @@ class SpotMethods:
         new: bool | None = None,
         amount: Money | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Deposit addresses (new=True generates one).
@@ -1263,6 +1418,8 @@ class SpotMethods:
             new: bool
             amount: money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1272,7 +1429,7 @@ class SpotMethods:
             "new": new,
             "amount": amount,
         }
-        return self._call("DepositAddresses", params, max_retries, extra=extra_params)
+        return self._call("DepositAddresses", params, max_retries, timeout, extra=extra_params)
 
     def get_deposits_status(
         self,
@@ -1285,6 +1442,7 @@ class SpotMethods:
         cursor: bool | str | None = None,
         limit: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Recent deposits.
@@ -1300,6 +1458,8 @@ class SpotMethods:
             cursor: any
             limit: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1312,7 +1472,7 @@ class SpotMethods:
             "cursor": cursor,
             "limit": limit,
         }
-        return self._call("DepositStatus", params, max_retries, extra=extra_params)
+        return self._call("DepositStatus", params, max_retries, timeout, extra=extra_params)
 
     def get_withdrawal_methods(
         self,
@@ -1321,6 +1481,7 @@ class SpotMethods:
         aclass: str | None = None,
         network: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Withdrawal methods.
@@ -1332,6 +1493,8 @@ class SpotMethods:
             aclass: asset class: 'currency' (default) or 'tokenized_asset'
             network: str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1340,7 +1503,7 @@ class SpotMethods:
             "aclass": aclass,
             "network": network,
         }
-        return self._call("WithdrawMethods", params, max_retries, extra=extra_params)
+        return self._call("WithdrawMethods", params, max_retries, timeout, extra=extra_params)
 
     def get_withdrawal_addresses(
         self,
@@ -1351,6 +1514,7 @@ class SpotMethods:
         key: str | None = None,
         verified: bool | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Withdrawal addresses (keys).
@@ -1364,6 +1528,8 @@ class SpotMethods:
             key: str
             verified: bool
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1374,7 +1540,7 @@ class SpotMethods:
             "key": key,
             "verified": verified,
         }
-        return self._call("WithdrawAddresses", params, max_retries, extra=extra_params)
+        return self._call("WithdrawAddresses", params, max_retries, timeout, extra=extra_params)
 
     def get_withdrawal_info(
         self,
@@ -1383,6 +1549,7 @@ class SpotMethods:
         key: str,
         amount: Money,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Fee and limit of a withdrawal.
@@ -1394,6 +1561,8 @@ class SpotMethods:
             key: required. str
             amount: required. money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1402,7 +1571,7 @@ class SpotMethods:
             "key": key,
             "amount": amount,
         }
-        return self._call("WithdrawInfo", params, max_retries, extra=extra_params)
+        return self._call("WithdrawInfo", params, max_retries, timeout, extra=extra_params)
 
     def submit_withdrawal(
         self,
@@ -1415,6 +1584,7 @@ class SpotMethods:
         max_fee: Money | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Withdraw funds. Never resent on unknown outcome.
@@ -1430,6 +1600,8 @@ class SpotMethods:
             max_fee: money
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1442,7 +1614,7 @@ class SpotMethods:
             "max_fee": max_fee,
             "rebase_multiplier": rebase_multiplier,
         }
-        return self._call("Withdraw", params, max_retries, extra=extra_params)
+        return self._call("Withdraw", params, max_retries, timeout, extra=extra_params)
 
     def get_withdrawals_status(
         self,
@@ -1455,6 +1627,7 @@ class SpotMethods:
         cursor: bool | str | None = None,
         limit: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Recent withdrawals.
@@ -1470,6 +1643,8 @@ class SpotMethods:
             cursor: any
             limit: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1482,7 +1657,7 @@ class SpotMethods:
             "cursor": cursor,
             "limit": limit,
         }
-        return self._call("WithdrawStatus", params, max_retries, extra=extra_params)
+        return self._call("WithdrawStatus", params, max_retries, timeout, extra=extra_params)
 
     def cancel_withdrawal(
         self,
@@ -1490,6 +1665,7 @@ class SpotMethods:
         asset: str,
         refid: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Cancel a pending withdrawal.
@@ -1500,10 +1676,16 @@ class SpotMethods:
             asset: required. str
             refid: required. str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("WithdrawCancel", {"asset": asset, "refid": refid}, max_retries, extra=extra_params)
+        params = {
+            "asset": asset,
+            "refid": refid,
+        }
+        return self._call("WithdrawCancel", params, max_retries, timeout, extra=extra_params)
 
     def submit_transfer_to_futures(
         self,
@@ -1513,6 +1695,7 @@ class SpotMethods:
         from_: str | None = None,
         to: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Transfer from the Spot wallet to the Futures wallet.
@@ -1525,6 +1708,8 @@ class SpotMethods:
             from_: 'Spot Wallet' (wire ``from``)
             to: 'Futures Wallet'
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1534,7 +1719,7 @@ class SpotMethods:
             "from_": from_,
             "to": to,
         }
-        return self._call("WalletTransfer", params, max_retries, extra=extra_params)
+        return self._call("WalletTransfer", params, max_retries, timeout, extra=extra_params)
 
     def create_subaccount(
         self,
@@ -1542,6 +1727,7 @@ class SpotMethods:
         username: str,
         email: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Create a subaccount (institutional).
@@ -1552,6 +1738,8 @@ class SpotMethods:
             username: required. str
             email: required. str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1559,7 +1747,7 @@ class SpotMethods:
             "username": username,
             "email": email,
         }
-        return self._call("CreateSubaccount", params, max_retries, extra=extra_params)
+        return self._call("CreateSubaccount", params, max_retries, timeout, extra=extra_params)
 
     def submit_subaccount_transfer(
         self,
@@ -1570,6 +1758,7 @@ class SpotMethods:
         to: str,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Transfer between master and subaccounts.
@@ -1583,6 +1772,8 @@ class SpotMethods:
             to: required. str
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1593,7 +1784,7 @@ class SpotMethods:
             "to": to,
             "asset_class": asset_class,
         }
-        return self._call("AccountTransfer", params, max_retries, extra=extra_params)
+        return self._call("AccountTransfer", params, max_retries, timeout, extra=extra_params)
 
     def allocate_earn_funds(
         self,
@@ -1601,6 +1792,7 @@ class SpotMethods:
         strategy_id: str,
         amount: Money,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Allocate funds to an earn strategy.
@@ -1611,6 +1803,8 @@ class SpotMethods:
             strategy_id: required. str
             amount: required. money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1618,7 +1812,7 @@ class SpotMethods:
             "strategy_id": strategy_id,
             "amount": amount,
         }
-        return self._call("Earn/Allocate", params, max_retries, extra=extra_params)
+        return self._call("Earn/Allocate", params, max_retries, timeout, extra=extra_params)
 
     def deallocate_earn_funds(
         self,
@@ -1626,6 +1820,7 @@ class SpotMethods:
         strategy_id: str,
         amount: Money,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Deallocate funds from an earn strategy.
@@ -1636,6 +1831,8 @@ class SpotMethods:
             strategy_id: required. str
             amount: required. money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1643,13 +1840,14 @@ class SpotMethods:
             "strategy_id": strategy_id,
             "amount": amount,
         }
-        return self._call("Earn/Deallocate", params, max_retries, extra=extra_params)
+        return self._call("Earn/Deallocate", params, max_retries, timeout, extra=extra_params)
 
     def get_earn_allocation_status(
         self,
         *,
         strategy_id: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Status of the last allocation.
@@ -1659,16 +1857,22 @@ class SpotMethods:
         Args:
             strategy_id: required. str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("Earn/AllocateStatus", {"strategy_id": strategy_id}, max_retries, extra=extra_params)
+        params = {
+            "strategy_id": strategy_id,
+        }
+        return self._call("Earn/AllocateStatus", params, max_retries, timeout, extra=extra_params)
 
     def get_earn_deallocation_status(
         self,
         *,
         strategy_id: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Status of the last deallocation.
@@ -1678,10 +1882,15 @@ class SpotMethods:
         Args:
             strategy_id: required. str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("Earn/DeallocateStatus", {"strategy_id": strategy_id}, max_retries, extra=extra_params)
+        params = {
+            "strategy_id": strategy_id,
+        }
+        return self._call("Earn/DeallocateStatus", params, max_retries, timeout, extra=extra_params)
 
     def get_earn_strategies(
         self,
@@ -1692,6 +1901,7 @@ class SpotMethods:
         limit: int | None = None,
         lock_type: str | Sequence[str] | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Earn strategies.
@@ -1705,6 +1915,8 @@ class SpotMethods:
             limit: int
             lock_type: str_list
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1715,7 +1927,7 @@ class SpotMethods:
             "limit": limit,
             "lock_type": lock_type,
         }
-        return self._call("Earn/Strategies", params, max_retries, extra=extra_params)
+        return self._call("Earn/Strategies", params, max_retries, timeout, extra=extra_params)
 
     def get_earn_allocations(
         self,
@@ -1724,6 +1936,7 @@ class SpotMethods:
         converted_asset: str | None = None,
         hide_zero_allocations: bool | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Current earn allocations.
@@ -1735,6 +1948,8 @@ class SpotMethods:
             converted_asset: str
             hide_zero_allocations: bool
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1743,7 +1958,7 @@ class SpotMethods:
             "converted_asset": converted_asset,
             "hide_zero_allocations": hide_zero_allocations,
         }
-        return self._call("Earn/Allocations", params, max_retries, extra=extra_params)
+        return self._call("Earn/Allocations", params, max_retries, timeout, extra=extra_params)
 
     def get_level3_order_book(
         self,
@@ -1751,6 +1966,7 @@ class SpotMethods:
         pair: str,
         depth: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Level 3 (individual orders) book snapshot.
@@ -1761,15 +1977,18 @@ class SpotMethods:
             pair: required. pair
             depth: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("Level3", {"pair": pair, "depth": depth}, max_retries, extra=extra_params)
+        return self._call("Level3", {"pair": pair, "depth": depth}, max_retries, timeout, extra=extra_params)
 
     def get_api_key_info(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Information about the API key in use.
@@ -1778,15 +1997,18 @@ class SpotMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("GetApiKeyInfo", {}, max_retries, extra=extra_params)
+        return self._call("GetApiKeyInfo", {}, max_retries, timeout, extra=extra_params)
 
     def get_wallet_accounts(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Wallet accounts of the user.
@@ -1795,10 +2017,12 @@ class SpotMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("ListWalletAccounts", {}, max_retries, extra=extra_params)
+        return self._call("ListWalletAccounts", {}, max_retries, timeout, extra=extra_params)
 
     def request(
         self,
@@ -1811,7 +2035,8 @@ class SpotMethods:
     ) -> Any:
         """Call any endpoint by verb and path (``"POST", "/0/private/Balance"``), e.g. one newer than
         this SDK. Known paths return their typed result; others a :class:`RawResult`. Unknown private
-        paths are treated as non-idempotent writes (never resent after an unknown outcome).
+        paths are treated as non-idempotent writes (never resent after an unknown outcome). ``timeout``:
+        this call's total time budget in seconds (default: the client's).
         """
         return self._call(self._endpoint_for(method, path), dict(params or {}), max_retries, timeout)
 
@@ -1829,6 +2054,7 @@ class AsyncSpotMethods:
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> ServerTime:
         """Kraken's server time.
@@ -1837,15 +2063,18 @@ class AsyncSpotMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("Time", {}, max_retries, extra=extra_params)
+        return await self._call("Time", {}, max_retries, timeout, extra=extra_params)
 
     async def get_system_status(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> SystemStatus:
         """Exchange status: online, maintenance, cancel_only or post_only.
@@ -1854,10 +2083,12 @@ class AsyncSpotMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("SystemStatus", {}, max_retries, extra=extra_params)
+        return await self._call("SystemStatus", {}, max_retries, timeout, extra=extra_params)
 
     async def get_asset_info(
         self,
@@ -1865,6 +2096,7 @@ class AsyncSpotMethods:
         asset: str | Sequence[str] | None = None,
         aclass: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Assets:
         """Assets: decimals, alternative names, status.
@@ -1875,10 +2107,16 @@ class AsyncSpotMethods:
             asset: assets to list (default all)
             aclass: asset class: 'currency' (default) or 'tokenized_asset'
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("Assets", {"asset": asset, "aclass": aclass}, max_retries, extra=extra_params)
+        params = {
+            "asset": asset,
+            "aclass": aclass,
+        }
+        return await self._call("Assets", params, max_retries, timeout, extra=extra_params)
 
     async def get_asset_pairs(
         self,
@@ -1888,6 +2126,7 @@ class AsyncSpotMethods:
         info: str | None = None,
         country_code: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> AssetPairs:
         """Tradable pairs: precision, order minimum, tick size, fees.
@@ -1900,6 +2139,8 @@ class AsyncSpotMethods:
             info: info (default), leverage, fees or margin
             country_code: ISO 3166-1 alpha-2 code: only pairs tradable there
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1909,7 +2150,7 @@ class AsyncSpotMethods:
             "info": info,
             "country_code": country_code,
         }
-        return await self._call("AssetPairs", params, max_retries, extra=extra_params)
+        return await self._call("AssetPairs", params, max_retries, timeout, extra=extra_params)
 
     async def get_ticker(
         self,
@@ -1917,6 +2158,7 @@ class AsyncSpotMethods:
         pair: str | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Ticker:
         """Ticker: best ask/bid, last trade, volume, VWAP, low/high, open.
@@ -1927,6 +2169,8 @@ class AsyncSpotMethods:
             pair: pairs (default all), e.g. 'XBTUSD'
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1934,7 +2178,7 @@ class AsyncSpotMethods:
             "pair": pair,
             "asset_class": asset_class,
         }
-        return await self._call("Ticker", params, max_retries, extra=extra_params)
+        return await self._call("Ticker", params, max_retries, timeout, extra=extra_params)
 
     async def get_candles(
         self,
@@ -1944,6 +2188,7 @@ class AsyncSpotMethods:
         since: int | str | Decimal | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> OHLC:
         """OHLC candles (up to 720) of one pair.
@@ -1956,6 +2201,8 @@ class AsyncSpotMethods:
             since: return candles after this cursor (the previous 'last')
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1965,7 +2212,7 @@ class AsyncSpotMethods:
             "since": since,
             "asset_class": asset_class,
         }
-        return await self._call("OHLC", params, max_retries, extra=extra_params)
+        return await self._call("OHLC", params, max_retries, timeout, extra=extra_params)
 
     async def get_order_book(
         self,
@@ -1974,6 +2221,7 @@ class AsyncSpotMethods:
         count: int | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Depth:
         """Order book (L2) snapshot of one pair.
@@ -1985,6 +2233,8 @@ class AsyncSpotMethods:
             count: levels per side, 1..500 (default 100)
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1993,7 +2243,7 @@ class AsyncSpotMethods:
             "count": count,
             "asset_class": asset_class,
         }
-        return await self._call("Depth", params, max_retries, extra=extra_params)
+        return await self._call("Depth", params, max_retries, timeout, extra=extra_params)
 
     async def get_recent_trades(
         self,
@@ -2003,6 +2253,7 @@ class AsyncSpotMethods:
         count: int | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RecentTrades:
         """Recent public trades of one pair.
@@ -2015,6 +2266,8 @@ class AsyncSpotMethods:
             count: number of trades, 1..1000
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2024,7 +2277,7 @@ class AsyncSpotMethods:
             "count": count,
             "asset_class": asset_class,
         }
-        return await self._call("Trades", params, max_retries, extra=extra_params)
+        return await self._call("Trades", params, max_retries, timeout, extra=extra_params)
 
     async def get_recent_spreads(
         self,
@@ -2033,6 +2286,7 @@ class AsyncSpotMethods:
         since: int | str | Decimal | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Spreads:
         """Recent best bid/ask spreads of one pair.
@@ -2044,6 +2298,8 @@ class AsyncSpotMethods:
             since: return spreads after this cursor
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2052,13 +2308,14 @@ class AsyncSpotMethods:
             "since": since,
             "asset_class": asset_class,
         }
-        return await self._call("Spread", params, max_retries, extra=extra_params)
+        return await self._call("Spread", params, max_retries, timeout, extra=extra_params)
 
     async def get_pre_trade_data(
         self,
         *,
         symbol: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Pre-trade transparency data (MiCA).
@@ -2068,10 +2325,12 @@ class AsyncSpotMethods:
         Args:
             symbol: e.g. 'BTC/USD'
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("PreTrade", {"symbol": symbol}, max_retries, extra=extra_params)
+        return await self._call("PreTrade", {"symbol": symbol}, max_retries, timeout, extra=extra_params)
 
     async def get_post_trade_data(
         self,
@@ -2081,6 +2340,7 @@ class AsyncSpotMethods:
         to_ts: int | str | Decimal | None = None,
         count: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Post-trade transparency data (MiCA).
@@ -2093,6 +2353,8 @@ class AsyncSpotMethods:
             to_ts: number
             count: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2102,12 +2364,13 @@ class AsyncSpotMethods:
             "to_ts": to_ts,
             "count": count,
         }
-        return await self._call("PostTrade", params, max_retries, extra=extra_params)
+        return await self._call("PostTrade", params, max_retries, timeout, extra=extra_params)
 
     async def get_maintenance_schedule(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Scheduled maintenance windows.
@@ -2116,10 +2379,12 @@ class AsyncSpotMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("MaintenanceSchedule", {}, max_retries, extra=extra_params)
+        return await self._call("MaintenanceSchedule", {}, max_retries, timeout, extra=extra_params)
 
     async def get_grouped_book(
         self,
@@ -2128,6 +2393,7 @@ class AsyncSpotMethods:
         depth: int | None = None,
         grouping: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Order book aggregated into price groups.
@@ -2139,6 +2405,8 @@ class AsyncSpotMethods:
             depth: int
             grouping: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2147,13 +2415,14 @@ class AsyncSpotMethods:
             "depth": depth,
             "grouping": grouping,
         }
-        return await self._call("GroupedBook", params, max_retries, extra=extra_params)
+        return await self._call("GroupedBook", params, max_retries, timeout, extra=extra_params)
 
     async def get_account_balance(
         self,
         *,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Balance:
         """Balances per asset (net of credit).
@@ -2163,19 +2432,22 @@ class AsyncSpotMethods:
         Args:
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
         params = {
             "rebase_multiplier": rebase_multiplier,
         }
-        return await self._call("Balance", params, max_retries, extra=extra_params)
+        return await self._call("Balance", params, max_retries, timeout, extra=extra_params)
 
     async def get_extended_balance(
         self,
         *,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> BalanceEx:
         """Balances per asset with amounts held for open orders and credit.
@@ -2185,19 +2457,22 @@ class AsyncSpotMethods:
         Args:
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
         params = {
             "rebase_multiplier": rebase_multiplier,
         }
-        return await self._call("BalanceEx", params, max_retries, extra=extra_params)
+        return await self._call("BalanceEx", params, max_retries, timeout, extra=extra_params)
 
     async def get_credit_lines(
         self,
         *,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Credit lines (VIP accounts).
@@ -2207,13 +2482,15 @@ class AsyncSpotMethods:
         Args:
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
         params = {
             "rebase_multiplier": rebase_multiplier,
         }
-        return await self._call("CreditLines", params, max_retries, extra=extra_params)
+        return await self._call("CreditLines", params, max_retries, timeout, extra=extra_params)
 
     async def get_trade_balance(
         self,
@@ -2221,6 +2498,7 @@ class AsyncSpotMethods:
         asset: str | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> TradeBalance:
         """Margin trade balance summary.
@@ -2231,6 +2509,8 @@ class AsyncSpotMethods:
             asset: base asset (default ZUSD)
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2238,7 +2518,7 @@ class AsyncSpotMethods:
             "asset": asset,
             "rebase_multiplier": rebase_multiplier,
         }
-        return await self._call("TradeBalance", params, max_retries, extra=extra_params)
+        return await self._call("TradeBalance", params, max_retries, timeout, extra=extra_params)
 
     async def get_open_orders(
         self,
@@ -2248,6 +2528,7 @@ class AsyncSpotMethods:
         cl_ord_id: str | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> OpenOrders:
         """Open orders.
@@ -2260,6 +2541,8 @@ class AsyncSpotMethods:
             cl_ord_id: filter by client order id
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2269,7 +2552,7 @@ class AsyncSpotMethods:
             "cl_ord_id": cl_ord_id,
             "rebase_multiplier": rebase_multiplier,
         }
-        return await self._call("OpenOrders", params, max_retries, extra=extra_params)
+        return await self._call("OpenOrders", params, max_retries, timeout, extra=extra_params)
 
     async def get_closed_orders(
         self,
@@ -2285,6 +2568,7 @@ class AsyncSpotMethods:
         without_count: bool | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> ClosedOrders:
         """Closed orders (50 per page).
@@ -2303,6 +2587,8 @@ class AsyncSpotMethods:
             without_count: bool
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2318,7 +2604,7 @@ class AsyncSpotMethods:
             "without_count": without_count,
             "rebase_multiplier": rebase_multiplier,
         }
-        return await self._call("ClosedOrders", params, max_retries, extra=extra_params)
+        return await self._call("ClosedOrders", params, max_retries, timeout, extra=extra_params)
 
     async def get_orders(
         self,
@@ -2329,6 +2615,7 @@ class AsyncSpotMethods:
         consolidate_taker: bool | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Orders:
         """Orders by txid.
@@ -2342,6 +2629,8 @@ class AsyncSpotMethods:
             consolidate_taker: bool
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2352,7 +2641,7 @@ class AsyncSpotMethods:
             "consolidate_taker": consolidate_taker,
             "rebase_multiplier": rebase_multiplier,
         }
-        return await self._call("QueryOrders", params, max_retries, extra=extra_params)
+        return await self._call("QueryOrders", params, max_retries, timeout, extra=extra_params)
 
     async def get_order_amends(
         self,
@@ -2360,6 +2649,7 @@ class AsyncSpotMethods:
         order_id: str,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Amend history of one order.
@@ -2370,6 +2660,8 @@ class AsyncSpotMethods:
             order_id: required. str
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2377,7 +2669,7 @@ class AsyncSpotMethods:
             "order_id": order_id,
             "rebase_multiplier": rebase_multiplier,
         }
-        return await self._call("OrderAmends", params, max_retries, extra=extra_params)
+        return await self._call("OrderAmends", params, max_retries, timeout, extra=extra_params)
 
     async def get_trades_history(
         self,
@@ -2391,6 +2683,7 @@ class AsyncSpotMethods:
         ledgers: bool | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> TradesHistory:
         """Own trades (50 per page).
@@ -2407,6 +2700,8 @@ class AsyncSpotMethods:
             ledgers: bool
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2420,7 +2715,7 @@ class AsyncSpotMethods:
             "ledgers": ledgers,
             "rebase_multiplier": rebase_multiplier,
         }
-        return await self._call("TradesHistory", params, max_retries, extra=extra_params)
+        return await self._call("TradesHistory", params, max_retries, timeout, extra=extra_params)
 
     async def get_trades(
         self,
@@ -2429,6 +2724,7 @@ class AsyncSpotMethods:
         trades: bool | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Trades:
         """Own trades by txid.
@@ -2440,6 +2736,8 @@ class AsyncSpotMethods:
             trades: bool
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2448,7 +2746,7 @@ class AsyncSpotMethods:
             "trades": trades,
             "rebase_multiplier": rebase_multiplier,
         }
-        return await self._call("QueryTrades", params, max_retries, extra=extra_params)
+        return await self._call("QueryTrades", params, max_retries, timeout, extra=extra_params)
 
     async def get_open_positions(
         self,
@@ -2458,6 +2756,7 @@ class AsyncSpotMethods:
         consolidation: str | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Open margin positions.
@@ -2470,6 +2769,8 @@ class AsyncSpotMethods:
             consolidation: str
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2479,7 +2780,7 @@ class AsyncSpotMethods:
             "consolidation": consolidation,
             "rebase_multiplier": rebase_multiplier,
         }
-        return await self._call("OpenPositions", params, max_retries, extra=extra_params)
+        return await self._call("OpenPositions", params, max_retries, timeout, extra=extra_params)
 
     async def get_ledgers_info(
         self,
@@ -2493,6 +2794,7 @@ class AsyncSpotMethods:
         without_count: bool | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> LedgersInfo:
         """Ledger entries (50 per page).
@@ -2509,6 +2811,8 @@ class AsyncSpotMethods:
             without_count: bool
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2522,7 +2826,7 @@ class AsyncSpotMethods:
             "without_count": without_count,
             "rebase_multiplier": rebase_multiplier,
         }
-        return await self._call("Ledgers", params, max_retries, extra=extra_params)
+        return await self._call("Ledgers", params, max_retries, timeout, extra=extra_params)
 
     async def get_ledgers(
         self,
@@ -2531,6 +2835,7 @@ class AsyncSpotMethods:
         trades: bool | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Ledgers:
         """Ledger entries by id.
@@ -2542,6 +2847,8 @@ class AsyncSpotMethods:
             trades: bool
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2550,7 +2857,7 @@ class AsyncSpotMethods:
             "trades": trades,
             "rebase_multiplier": rebase_multiplier,
         }
-        return await self._call("QueryLedgers", params, max_retries, extra=extra_params)
+        return await self._call("QueryLedgers", params, max_retries, timeout, extra=extra_params)
 
     async def get_trading_volume(
         self,
@@ -2558,6 +2865,7 @@ class AsyncSpotMethods:
         pair: str | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> TradeVolume:
         """30-day volume and fee tiers.
@@ -2568,6 +2876,8 @@ class AsyncSpotMethods:
             pair: pair
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2575,7 +2885,7 @@ class AsyncSpotMethods:
             "pair": pair,
             "rebase_multiplier": rebase_multiplier,
         }
-        return await self._call("TradeVolume", params, max_retries, extra=extra_params)
+        return await self._call("TradeVolume", params, max_retries, timeout, extra=extra_params)
 
     async def request_ledgers_export(
         self,
@@ -2587,6 +2897,7 @@ class AsyncSpotMethods:
         starttm: int | str | Decimal | None = None,
         endtm: int | str | Decimal | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Request a trades or ledgers export report.
@@ -2601,6 +2912,8 @@ class AsyncSpotMethods:
             starttm: number
             endtm: number
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2612,13 +2925,14 @@ class AsyncSpotMethods:
             "starttm": starttm,
             "endtm": endtm,
         }
-        return await self._call("AddExport", params, max_retries, extra=extra_params)
+        return await self._call("AddExport", params, max_retries, timeout, extra=extra_params)
 
     async def get_ledgers_export_status(
         self,
         *,
         report: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Status of export reports.
@@ -2628,16 +2942,19 @@ class AsyncSpotMethods:
         Args:
             report: required. str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("ExportStatus", {"report": report}, max_retries, extra=extra_params)
+        return await self._call("ExportStatus", {"report": report}, max_retries, timeout, extra=extra_params)
 
     async def get_ledgers_export(
         self,
         *,
         id: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Retrieve an export report (zip, returned base64 in raw).
@@ -2647,10 +2964,12 @@ class AsyncSpotMethods:
         Args:
             id: required. str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("RetrieveExport", {"id": id}, max_retries, extra=extra_params)
+        return await self._call("RetrieveExport", {"id": id}, max_retries, timeout, extra=extra_params)
 
     async def delete_ledgers_export(
         self,
@@ -2658,6 +2977,7 @@ class AsyncSpotMethods:
         id: str,
         type: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Cancel or delete an export report.
@@ -2668,10 +2988,12 @@ class AsyncSpotMethods:
             id: required. str
             type: required. cancel or delete
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("RemoveExport", {"id": id, "type": type}, max_retries, extra=extra_params)
+        return await self._call("RemoveExport", {"id": id, "type": type}, max_retries, timeout, extra=extra_params)
 
     async def submit_order(
         self,
@@ -2696,14 +3018,16 @@ class AsyncSpotMethods:
         close_ordertype: str | None = None,
         close_price: Money | None = None,
         close_price2: Money | None = None,
-        deadline: str | None = None,
+        deadline: str | datetime | None = None,
         validate: bool | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> AddOrderResult:
-        """Place an order. With cl_ord_id, a lost answer (timeout, 5xx, EService:Unavailable) is resolved by
-        looking the order up instead of resending blindly.
+        """Place an order (sent with Kraken's deadline). With cl_ord_id, a lost answer (timeout, 5xx,
+        EService:Unavailable, an unreadable answer) is resolved by looking the order up, and it is only sent
+        again once its deadline has passed and the order is proven absent.
 
         Kraken: ``POST /0/private/AddOrder`` (private; retry: order_entry).
 
@@ -2729,10 +3053,13 @@ class AsyncSpotMethods:
             close_ordertype: conditional close order type (wire ``close[ordertype]``)
             close_price: price (wire ``close[price]``)
             close_price2: price (wire ``close[price2]``)
-            deadline: RFC3339 time after which Kraken rejects the order
+            deadline: RFC 3339 time (or an aware datetime) after which Kraken's engine rejects the request, now
+                + 2..60 s on Kraken's clock (default: the client's order_deadline from now)
             validate: validate only, do not place
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2761,7 +3088,7 @@ class AsyncSpotMethods:
             "validate": validate,
             "asset_class": asset_class,
         }
-        return await self._call("AddOrder", params, max_retries, extra=extra_params)
+        return await self._call("AddOrder", params, max_retries, timeout, extra=extra_params)
 
     async def amend_order(
         self,
@@ -2774,8 +3101,9 @@ class AsyncSpotMethods:
         trigger_price: Money | None = None,
         pair: str | None = None,
         post_only: bool | None = None,
-        deadline: str | None = None,
+        deadline: str | datetime | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> AmendOrderResult:
         """Amend an order in place (keeps queue priority where possible). Not resent on unknown outcome.
@@ -2791,8 +3119,11 @@ class AsyncSpotMethods:
             trigger_price: price
             pair: pair
             post_only: bool
-            deadline: str
+            deadline: RFC 3339 time (or an aware datetime) after which Kraken's engine rejects the request, now
+                + 2..60 s on Kraken's clock (default: the client's order_deadline from now)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2807,7 +3138,7 @@ class AsyncSpotMethods:
             "post_only": post_only,
             "deadline": deadline,
         }
-        return await self._call("AmendOrder", params, max_retries, extra=extra_params)
+        return await self._call("AmendOrder", params, max_retries, timeout, extra=extra_params)
 
     async def edit_order(
         self,
@@ -2820,11 +3151,12 @@ class AsyncSpotMethods:
         price: Money | None = None,
         price2: Money | None = None,
         oflags: str | Sequence[str] | None = None,
-        deadline: str | None = None,
+        deadline: str | datetime | None = None,
         cancel_response: bool | None = None,
         validate: bool | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> EditOrderResult:
         """Replace an order (cancel + new txid). Prefer amend_order. Not resent on unknown outcome.
@@ -2840,11 +3172,14 @@ class AsyncSpotMethods:
             price: price
             price2: price
             oflags: str_list
-            deadline: str
+            deadline: RFC 3339 time (or an aware datetime) after which Kraken's engine rejects the request, now
+                + 2..60 s on Kraken's clock (default: the client's order_deadline from now)
             cancel_response: bool
             validate: bool
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2862,7 +3197,7 @@ class AsyncSpotMethods:
             "validate": validate,
             "asset_class": asset_class,
         }
-        return await self._call("EditOrder", params, max_retries, extra=extra_params)
+        return await self._call("EditOrder", params, max_retries, timeout, extra=extra_params)
 
     async def cancel_order(
         self,
@@ -2870,6 +3205,7 @@ class AsyncSpotMethods:
         txid: str | None = None,
         cl_ord_id: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> CancelOrderResult:
         """Cancel one order (by txid, userref or cl_ord_id).
@@ -2880,6 +3216,8 @@ class AsyncSpotMethods:
             txid: order txid or userref (or use cl_ord_id)
             cl_ord_id: cl_ord_id
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2887,12 +3225,13 @@ class AsyncSpotMethods:
             "txid": txid,
             "cl_ord_id": cl_ord_id,
         }
-        return await self._call("CancelOrder", params, max_retries, extra=extra_params)
+        return await self._call("CancelOrder", params, max_retries, timeout, extra=extra_params)
 
     async def cancel_all_orders(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> CountResult:
         """Cancel all open orders.
@@ -2901,16 +3240,19 @@ class AsyncSpotMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("CancelAll", {}, max_retries, extra=extra_params)
+        return await self._call("CancelAll", {}, max_retries, timeout, extra=extra_params)
 
     async def cancel_all_orders_after(
         self,
         *,
         timeout: int,
         max_retries: int | None = None,
+        call_timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> CancelAllAfterResult:
         """Dead man's switch: cancel all orders after timeout.
@@ -2920,15 +3262,21 @@ class AsyncSpotMethods:
         Args:
             timeout: required. seconds (< 86400); 0 disarms
             max_retries: override the client's max_retries for this call.
+            call_timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("CancelAllOrdersAfter", {"timeout": timeout}, max_retries, extra=extra_params)
+        params = {
+            "timeout": timeout,
+        }
+        return await self._call("CancelAllOrdersAfter", params, max_retries, call_timeout, extra=extra_params)
 
     async def get_web_sockets_token(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> WebSocketsToken:
         """Token for private WebSocket v2 subscriptions (valid 15 minutes unused).
@@ -2937,34 +3285,41 @@ class AsyncSpotMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("GetWebSocketsToken", {}, max_retries, extra=extra_params)
+        return await self._call("GetWebSocketsToken", {}, max_retries, timeout, extra=extra_params)
 
     async def submit_batch_orders(
         self,
         *,
         orders: Sequence[Mapping[str, Any]],
         pair: str,
-        deadline: str | None = None,
+        deadline: str | datetime | None = None,
         validate: bool | None = None,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> AddOrderBatchResult:
-        """Place 2..15 orders on one pair at once. Not resent on unknown outcome.
+        """Place 2..15 orders on one pair at once (one deadline for the batch). With a cl_ord_id on every
+        order, a lost answer is resolved by looking the orders up, like submit_order.
 
-        Kraken: ``POST /0/private/AddOrderBatch`` (private; retry: write).
+        Kraken: ``POST /0/private/AddOrderBatch`` (private; retry: order_entry).
 
         Args:
             orders: required. 2..15 orders, each a dict of AddOrder fields (ordertype, type, volume, price,
                 cl_ord_id...)
             pair: required. pair
-            deadline: str
+            deadline: RFC 3339 time (or an aware datetime) after which Kraken's engine rejects the request, now
+                + 2..60 s on Kraken's clock (default: the client's order_deadline from now)
             validate: bool
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2975,7 +3330,7 @@ class AsyncSpotMethods:
             "validate": validate,
             "asset_class": asset_class,
         }
-        return await self._call("AddOrderBatch", params, max_retries, extra=extra_params)
+        return await self._call("AddOrderBatch", params, max_retries, timeout, extra=extra_params)
 
     async def cancel_batch_orders(
         self,
@@ -2983,6 +3338,7 @@ class AsyncSpotMethods:
         orders: Sequence[str] | None = None,
         cl_ord_ids: Sequence[str] | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> CountResult:
         """Cancel up to 50 orders at once.
@@ -2993,6 +3349,8 @@ class AsyncSpotMethods:
             orders: up to 50 txids / userrefs
             cl_ord_ids: up to 50 client order ids
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3000,7 +3358,7 @@ class AsyncSpotMethods:
             "orders": orders,
             "cl_ord_ids": cl_ord_ids,
         }
-        return await self._call("CancelOrderBatch", params, max_retries, extra=extra_params)
+        return await self._call("CancelOrderBatch", params, max_retries, timeout, extra=extra_params)
 
     async def get_deposit_methods(
         self,
@@ -3008,6 +3366,7 @@ class AsyncSpotMethods:
         asset: str,
         aclass: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Deposit methods of an asset.
@@ -3018,6 +3377,8 @@ class AsyncSpotMethods:
             asset: required. str
             aclass: asset class: 'currency' (default) or 'tokenized_asset'
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3025,7 +3386,7 @@ class AsyncSpotMethods:
             "asset": asset,
             "aclass": aclass,
         }
-        return await self._call("DepositMethods", params, max_retries, extra=extra_params)
+        return await self._call("DepositMethods", params, max_retries, timeout, extra=extra_params)
 
     async def get_deposit_addresses(
         self,
@@ -3035,6 +3396,7 @@ class AsyncSpotMethods:
         new: bool | None = None,
         amount: Money | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Deposit addresses (new=True generates one).
@@ -3047,6 +3409,8 @@ class AsyncSpotMethods:
             new: bool
             amount: money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3056,7 +3420,7 @@ class AsyncSpotMethods:
             "new": new,
             "amount": amount,
         }
-        return await self._call("DepositAddresses", params, max_retries, extra=extra_params)
+        return await self._call("DepositAddresses", params, max_retries, timeout, extra=extra_params)
 
     async def get_deposits_status(
         self,
@@ -3069,6 +3433,7 @@ class AsyncSpotMethods:
         cursor: bool | str | None = None,
         limit: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Recent deposits.
@@ -3084,6 +3449,8 @@ class AsyncSpotMethods:
             cursor: any
             limit: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3096,7 +3463,7 @@ class AsyncSpotMethods:
             "cursor": cursor,
             "limit": limit,
         }
-        return await self._call("DepositStatus", params, max_retries, extra=extra_params)
+        return await self._call("DepositStatus", params, max_retries, timeout, extra=extra_params)
 
     async def get_withdrawal_methods(
         self,
@@ -3105,6 +3472,7 @@ class AsyncSpotMethods:
         aclass: str | None = None,
         network: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Withdrawal methods.
@@ -3116,6 +3484,8 @@ class AsyncSpotMethods:
             aclass: asset class: 'currency' (default) or 'tokenized_asset'
             network: str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3124,7 +3494,7 @@ class AsyncSpotMethods:
             "aclass": aclass,
             "network": network,
         }
-        return await self._call("WithdrawMethods", params, max_retries, extra=extra_params)
+        return await self._call("WithdrawMethods", params, max_retries, timeout, extra=extra_params)
 
     async def get_withdrawal_addresses(
         self,
@@ -3135,6 +3505,7 @@ class AsyncSpotMethods:
         key: str | None = None,
         verified: bool | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Withdrawal addresses (keys).
@@ -3148,6 +3519,8 @@ class AsyncSpotMethods:
             key: str
             verified: bool
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3158,7 +3531,7 @@ class AsyncSpotMethods:
             "key": key,
             "verified": verified,
         }
-        return await self._call("WithdrawAddresses", params, max_retries, extra=extra_params)
+        return await self._call("WithdrawAddresses", params, max_retries, timeout, extra=extra_params)
 
     async def get_withdrawal_info(
         self,
@@ -3167,6 +3540,7 @@ class AsyncSpotMethods:
         key: str,
         amount: Money,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Fee and limit of a withdrawal.
@@ -3178,6 +3552,8 @@ class AsyncSpotMethods:
             key: required. str
             amount: required. money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3186,7 +3562,7 @@ class AsyncSpotMethods:
             "key": key,
             "amount": amount,
         }
-        return await self._call("WithdrawInfo", params, max_retries, extra=extra_params)
+        return await self._call("WithdrawInfo", params, max_retries, timeout, extra=extra_params)
 
     async def submit_withdrawal(
         self,
@@ -3199,6 +3575,7 @@ class AsyncSpotMethods:
         max_fee: Money | None = None,
         rebase_multiplier: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Withdraw funds. Never resent on unknown outcome.
@@ -3214,6 +3591,8 @@ class AsyncSpotMethods:
             max_fee: money
             rebase_multiplier: 'rebased' (default) or 'base' for xstocks rebased assets
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3226,7 +3605,7 @@ class AsyncSpotMethods:
             "max_fee": max_fee,
             "rebase_multiplier": rebase_multiplier,
         }
-        return await self._call("Withdraw", params, max_retries, extra=extra_params)
+        return await self._call("Withdraw", params, max_retries, timeout, extra=extra_params)
 
     async def get_withdrawals_status(
         self,
@@ -3239,6 +3618,7 @@ class AsyncSpotMethods:
         cursor: bool | str | None = None,
         limit: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Recent withdrawals.
@@ -3254,6 +3634,8 @@ class AsyncSpotMethods:
             cursor: any
             limit: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3266,7 +3648,7 @@ class AsyncSpotMethods:
             "cursor": cursor,
             "limit": limit,
         }
-        return await self._call("WithdrawStatus", params, max_retries, extra=extra_params)
+        return await self._call("WithdrawStatus", params, max_retries, timeout, extra=extra_params)
 
     async def cancel_withdrawal(
         self,
@@ -3274,6 +3656,7 @@ class AsyncSpotMethods:
         asset: str,
         refid: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Cancel a pending withdrawal.
@@ -3284,10 +3667,16 @@ class AsyncSpotMethods:
             asset: required. str
             refid: required. str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("WithdrawCancel", {"asset": asset, "refid": refid}, max_retries, extra=extra_params)
+        params = {
+            "asset": asset,
+            "refid": refid,
+        }
+        return await self._call("WithdrawCancel", params, max_retries, timeout, extra=extra_params)
 
     async def submit_transfer_to_futures(
         self,
@@ -3297,6 +3686,7 @@ class AsyncSpotMethods:
         from_: str | None = None,
         to: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Transfer from the Spot wallet to the Futures wallet.
@@ -3309,6 +3699,8 @@ class AsyncSpotMethods:
             from_: 'Spot Wallet' (wire ``from``)
             to: 'Futures Wallet'
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3318,7 +3710,7 @@ class AsyncSpotMethods:
             "from_": from_,
             "to": to,
         }
-        return await self._call("WalletTransfer", params, max_retries, extra=extra_params)
+        return await self._call("WalletTransfer", params, max_retries, timeout, extra=extra_params)
 
     async def create_subaccount(
         self,
@@ -3326,6 +3718,7 @@ class AsyncSpotMethods:
         username: str,
         email: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Create a subaccount (institutional).
@@ -3336,6 +3729,8 @@ class AsyncSpotMethods:
             username: required. str
             email: required. str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3343,7 +3738,7 @@ class AsyncSpotMethods:
             "username": username,
             "email": email,
         }
-        return await self._call("CreateSubaccount", params, max_retries, extra=extra_params)
+        return await self._call("CreateSubaccount", params, max_retries, timeout, extra=extra_params)
 
     async def submit_subaccount_transfer(
         self,
@@ -3354,6 +3749,7 @@ class AsyncSpotMethods:
         to: str,
         asset_class: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Transfer between master and subaccounts.
@@ -3367,6 +3763,8 @@ class AsyncSpotMethods:
             to: required. str
             asset_class: 'tokenized_asset' for xstocks pairs
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3377,7 +3775,7 @@ class AsyncSpotMethods:
             "to": to,
             "asset_class": asset_class,
         }
-        return await self._call("AccountTransfer", params, max_retries, extra=extra_params)
+        return await self._call("AccountTransfer", params, max_retries, timeout, extra=extra_params)
 
     async def allocate_earn_funds(
         self,
@@ -3385,6 +3783,7 @@ class AsyncSpotMethods:
         strategy_id: str,
         amount: Money,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Allocate funds to an earn strategy.
@@ -3395,6 +3794,8 @@ class AsyncSpotMethods:
             strategy_id: required. str
             amount: required. money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3402,7 +3803,7 @@ class AsyncSpotMethods:
             "strategy_id": strategy_id,
             "amount": amount,
         }
-        return await self._call("Earn/Allocate", params, max_retries, extra=extra_params)
+        return await self._call("Earn/Allocate", params, max_retries, timeout, extra=extra_params)
 
     async def deallocate_earn_funds(
         self,
@@ -3410,6 +3811,7 @@ class AsyncSpotMethods:
         strategy_id: str,
         amount: Money,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Deallocate funds from an earn strategy.
@@ -3420,6 +3822,8 @@ class AsyncSpotMethods:
             strategy_id: required. str
             amount: required. money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3427,13 +3831,14 @@ class AsyncSpotMethods:
             "strategy_id": strategy_id,
             "amount": amount,
         }
-        return await self._call("Earn/Deallocate", params, max_retries, extra=extra_params)
+        return await self._call("Earn/Deallocate", params, max_retries, timeout, extra=extra_params)
 
     async def get_earn_allocation_status(
         self,
         *,
         strategy_id: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Status of the last allocation.
@@ -3443,19 +3848,22 @@ class AsyncSpotMethods:
         Args:
             strategy_id: required. str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
         params = {
             "strategy_id": strategy_id,
         }
-        return await self._call("Earn/AllocateStatus", params, max_retries, extra=extra_params)
+        return await self._call("Earn/AllocateStatus", params, max_retries, timeout, extra=extra_params)
 
     async def get_earn_deallocation_status(
         self,
         *,
         strategy_id: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Status of the last deallocation.
@@ -3465,13 +3873,15 @@ class AsyncSpotMethods:
         Args:
             strategy_id: required. str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
         params = {
             "strategy_id": strategy_id,
         }
-        return await self._call("Earn/DeallocateStatus", params, max_retries, extra=extra_params)
+        return await self._call("Earn/DeallocateStatus", params, max_retries, timeout, extra=extra_params)
 
     async def get_earn_strategies(
         self,
@@ -3482,6 +3892,7 @@ class AsyncSpotMethods:
         limit: int | None = None,
         lock_type: str | Sequence[str] | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Earn strategies.
@@ -3495,6 +3906,8 @@ class AsyncSpotMethods:
             limit: int
             lock_type: str_list
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3505,7 +3918,7 @@ class AsyncSpotMethods:
             "limit": limit,
             "lock_type": lock_type,
         }
-        return await self._call("Earn/Strategies", params, max_retries, extra=extra_params)
+        return await self._call("Earn/Strategies", params, max_retries, timeout, extra=extra_params)
 
     async def get_earn_allocations(
         self,
@@ -3514,6 +3927,7 @@ class AsyncSpotMethods:
         converted_asset: str | None = None,
         hide_zero_allocations: bool | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Current earn allocations.
@@ -3525,6 +3939,8 @@ class AsyncSpotMethods:
             converted_asset: str
             hide_zero_allocations: bool
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3533,7 +3949,7 @@ class AsyncSpotMethods:
             "converted_asset": converted_asset,
             "hide_zero_allocations": hide_zero_allocations,
         }
-        return await self._call("Earn/Allocations", params, max_retries, extra=extra_params)
+        return await self._call("Earn/Allocations", params, max_retries, timeout, extra=extra_params)
 
     async def get_level3_order_book(
         self,
@@ -3541,6 +3957,7 @@ class AsyncSpotMethods:
         pair: str,
         depth: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Level 3 (individual orders) book snapshot.
@@ -3551,15 +3968,18 @@ class AsyncSpotMethods:
             pair: required. pair
             depth: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("Level3", {"pair": pair, "depth": depth}, max_retries, extra=extra_params)
+        return await self._call("Level3", {"pair": pair, "depth": depth}, max_retries, timeout, extra=extra_params)
 
     async def get_api_key_info(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Information about the API key in use.
@@ -3568,15 +3988,18 @@ class AsyncSpotMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("GetApiKeyInfo", {}, max_retries, extra=extra_params)
+        return await self._call("GetApiKeyInfo", {}, max_retries, timeout, extra=extra_params)
 
     async def get_wallet_accounts(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> RawResult:
         """Wallet accounts of the user.
@@ -3585,10 +4008,12 @@ class AsyncSpotMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("ListWalletAccounts", {}, max_retries, extra=extra_params)
+        return await self._call("ListWalletAccounts", {}, max_retries, timeout, extra=extra_params)
 
     async def request(
         self,
@@ -3601,6 +4026,7 @@ class AsyncSpotMethods:
     ) -> Any:
         """Call any endpoint by verb and path (``"POST", "/0/private/Balance"``), e.g. one newer than
         this SDK. Known paths return their typed result; others a :class:`RawResult`. Unknown private
-        paths are treated as non-idempotent writes (never resent after an unknown outcome).
+        paths are treated as non-idempotent writes (never resent after an unknown outcome). ``timeout``:
+        this call's total time budget in seconds (default: the client's).
         """
         return await self._call(self._endpoint_for(method, path), dict(params or {}), max_retries, timeout)

@@ -25,10 +25,14 @@ What a call raises:
 * ``result: success`` with ``sendStatus`` / ``editStatus`` / ``cancelStatus`` other than success ->
   :func:`~krakenkit._core.errors.error_from_futures_status` (an OrderRejectedError subclass with
   ``.status``). ``batchorder`` never raises for one instruction: see :class:`BatchOrderResult`.
-* ``sendorder`` whose outcome is unknown (timeout, 5xx, ``Server Error``...): with a ``cliOrdId``
-  the order is looked up (``orders/status``, then ``fills``) before anything is resent and returned
-  with ``recovered=True``; without one, :class:`~krakenkit._core.errors.OrderOutcomeUnknownError`
-  carrying the request.
+* ``sendorder`` whose outcome is unknown (timeout, reset, 5xx, ``Server Error``, an unreadable answer...):
+  with a ``cliOrdId`` the order is looked up (``orders/status``, ``openorders``, ``fills``) and returned
+  with ``recovered=True`` when found; otherwise, and without a ``cliOrdId``,
+  :class:`~krakenkit._core.errors.OrderOutcomeUnknownError` carrying the id and the request. A Derivatives
+  order of unknown outcome is **never sent again by the client**: nothing in Kraken's documentation
+  guarantees that a late first request is refused (see ``docs/reliability.md``).
+* ``editorder`` / ``batchorder`` of unknown outcome: OrderOutcomeUnknownError (never resent);
+  ``cancelorder``: retried (idempotent), then OrderOutcomeUnknownError.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ from .._core.errors import (
     error_from_futures_status,
 )
 from .._core.ids import generate_futures_order_id
+from .._core.jsonutil import JSONDecodeError, loads
 from .._core.nonce import NonceProvider
 from .._core.ratelimit import NoRateLimit, RateLimiter, shared_derivatives_rate_limiter
 from .._core.secrets import Secret
@@ -272,22 +277,25 @@ def error_from_http_status(response: httpx.Response, endpoint: str, detail: str 
     status = response.status_code
     text = detail or body_excerpt(response.content) or response.reason_phrase
     msg = f"HTTP {status}: {text}"
-    if status == 429:
+    if status == 429:  # a rate limiter in front of Kraken refused it: nothing was acted on
         return RateLimitError(
             msg, endpoint=endpoint, status_code=status, retry_after=_retry_after(response), errors=[text]
         )
+    # Without Kraken's envelope nobody can say whether the request reached the engine: not retry_safe (an order
+    # call raises OrderOutcomeUnknownError for these).
+    kw: dict[str, Any] = {"endpoint": endpoint, "status_code": status, "errors": [text], "retry_safe": False}
     if status == 401:
-        return AuthenticationError(msg, endpoint=endpoint, status_code=status, errors=[text])
+        return AuthenticationError(msg, **kw)
     if status == 403:
-        return PermissionDeniedError(msg, endpoint=endpoint, status_code=status, errors=[text])
+        return PermissionDeniedError(msg, **kw)
     if status == 404:
-        return NotFoundError(msg, endpoint=endpoint, status_code=status, errors=[text])
+        return NotFoundError(msg, **kw)
     if status in (503, 502, 504):
-        return ServiceUnavailableError(msg, endpoint=endpoint, status_code=status, errors=[text])
+        return ServiceUnavailableError(msg, **kw)
     if status >= 500:
-        return InternalServerError(msg, endpoint=endpoint, status_code=status, errors=[text])
+        return InternalServerError(msg, **kw)
     if status >= 400:
-        return InvalidArgumentsError(msg, endpoint=endpoint, status_code=status, errors=[text])
+        return InvalidArgumentsError(msg, **kw)
     return InvalidResponseError(msg, endpoint=endpoint, status_code=status)
 
 
@@ -366,6 +374,8 @@ class DerivativesCore(RestCore):
         nonce_source: NonceProvider | None = None,
         rate_limiter: RateLimiter | None = None,
         retry_policy: RetryPolicy | None = None,
+        shared_nonce: bool | None = None,
+        attempt_timeout: float | None = None,
     ) -> None:
         api_secret = as_secret(api_secret)  # first: no frame below holds the plain secret
         self._testnet = testnet
@@ -380,6 +390,8 @@ class DerivativesCore(RestCore):
             nonce_source=nonce_source,
             http_client=http_client,
             network_options=network_options,
+            shared_nonce=shared_nonce,
+            attempt_timeout=attempt_timeout,
         )
         _warn_deprecated_once()
 
@@ -394,7 +406,7 @@ class DerivativesCore(RestCore):
     def _convert_param(self, endpoint: Endpoint, spec: Param, value: Any) -> Any:
         return convert_param(endpoint, spec, value)
 
-    def _build_request(self, call: Call) -> httpx.Request:
+    def _build_request(self, call: Call, nonce: int | None) -> httpx.Request:
         req = build_deriv_request(call.endpoint, call.params)
         headers = {"Accept": "application/json"}
         if req.content_type:
@@ -402,7 +414,8 @@ class DerivativesCore(RestCore):
         creds = self._credentials
         if call.endpoint.auth:
             assert creds is not None  # _make_call refuses a private call without credentials
-            headers.update(creds.sign(lambda secret: deriv_auth_headers(creds.key, secret, req, self._nonce())))
+            value = self._nonce() if nonce is None else nonce
+            headers.update(creds.sign(lambda secret: deriv_auth_headers(creds.key, secret, req, value)))
         # The URL carries our own encoded query, the body our own encoded text: the bytes signed are
         # the bytes sent (httpx leaves already percent-encoded text alone).
         return self._http_request(
@@ -422,11 +435,34 @@ class DerivativesCore(RestCore):
             return NoRateLimit()
         return shared_derivatives_rate_limiter(self._credentials.key)
 
-    def _client_order_id(self, call: Call) -> str | None:
-        if call.endpoint.name == "submit_order":
+    def _client_order_ids(self, call: Call) -> list[str]:
+        name = call.endpoint.name
+        if name in ("submit_order", "edit_order", "cancel_order"):
             value = call.params.get("cliOrdId")
-            return str(value) if value else None
-        return None
+            return [str(value)] if value else []
+        if name == "batch_order_management":
+            text = call.params.get("json")
+            try:
+                batch = loads(text) if isinstance(text, (str, bytes)) else text
+            except JSONDecodeError:
+                return []
+            items = batch.get("batchOrder", ()) if isinstance(batch, Mapping) else ()
+            return [
+                str(i["cliOrdId"])
+                for i in items
+                if isinstance(i, Mapping) and i.get("cliOrdId") and i.get("order") == "send"
+            ]
+        return []
+
+    def _can_look_up(self, call: Call) -> bool:
+        return call.endpoint.name == "submit_order" and bool(self._client_order_ids(call))
+
+    def _order_context(self, call: Call) -> dict[str, Any]:
+        for name in ("orderId", "order_id"):
+            value = call.params.get(name)
+            if value:
+                return {"order_id": str(value)}
+        return {}
 
     def _is_duplicate_client_id_error(self, call: Call, error: KrakenError) -> bool:
         return isinstance(error, DuplicateClientOrderIdError)
@@ -441,40 +477,43 @@ class DerivativesCore(RestCore):
     def _request_params(endpoint: Endpoint, params: Mapping[str, Any] | None) -> dict[str, Any]:
         return request_params(endpoint, params)
 
-    def _resolve_outcome(self, call: Call, error: KrakenError) -> Flow:
+    def _resolve_outcome(self, call: Call, error: KrakenError, final: bool) -> Flow:
         """Find a ``sendorder`` of unknown outcome by its cliOrdId: ``orders/status`` (open orders
-        and those closed in the last 5 s), then ``fills`` (for one that filled and aged out)."""
+        and those closed in the last 5 s), ``openorders``, then ``fills`` (for one that filled and aged
+        out). Not found proves nothing (no deadline): the flow raises OrderOutcomeUnknownError."""
         return self._find_order_by_cli_ord_id(call)
 
     def _find_order_by_cli_ord_id(self, call: Call) -> Generator[Any, Any, SendOrderResult | None]:
         cli_ord_id = self._client_order_id(call)
         if cli_ord_id is None:
             return None
-        status: OrderStatusResult = yield from self._subcall("get_order_status", {"cliOrdIds": [cli_ord_id]})
+        status: OrderStatusResult = yield from self._subcall("get_order_status", {"cliOrdIds": [cli_ord_id]}, call)
         detail = status.by_cli_ord_id(cli_ord_id)
         if detail is not None and detail.status != "REJECTED":
-            return SendOrderResult(
-                status="placed",
-                order_id=detail.order_id,
-                cli_ord_id=cli_ord_id,
-                received_time=None,
-                order_events=[],
-                recovered=True,
-                raw=detail.raw,
-            )
-        fills: DerivList[Fill] = yield from self._subcall("get_fills", {})
+            return _recovered("placed", detail.order_id, cli_ord_id, None, detail.raw)
+        opened: DerivList[OpenOrder] = yield from self._subcall("get_open_orders", {}, call)
+        for order in opened:
+            if order.cli_ord_id == cli_ord_id:
+                return _recovered("placed", order.order_id, cli_ord_id, order.received_time, order.raw)
+        fills: DerivList[Fill] = yield from self._subcall("get_fills", {}, call)
         for fill in fills:
             if fill.cli_ord_id == cli_ord_id:
-                return SendOrderResult(
-                    status="filled",
-                    order_id=fill.order_id,
-                    cli_ord_id=cli_ord_id,
-                    received_time=fill.fill_time,
-                    order_events=[],
-                    recovered=True,
-                    raw=fill.raw,
-                )
+                return _recovered("filled", fill.order_id, cli_ord_id, fill.fill_time, fill.raw)
         return None
+
+
+def _recovered(
+    status: str, order_id: str | None, cli_ord_id: str, received: str | None, raw: Mapping[str, Any]
+) -> SendOrderResult:
+    return SendOrderResult(
+        status=status,
+        order_id=order_id,
+        cli_ord_id=cli_ord_id,
+        received_time=received,
+        order_events=[],
+        recovered=True,
+        raw=raw,
+    )
 
 
 class DerivativesClient(SyncDriver, DerivativesCore, _DerivativesSyncMethods):
@@ -485,7 +524,9 @@ class DerivativesClient(SyncDriver, DerivativesCore, _DerivativesSyncMethods):
         base_url: override the REST host (e.g. a proxy); wins over ``environment`` / ``testnet``.
         environment: an :class:`~krakenkit.Environment` (``sandbox.environment``, ``LIVE``, ``TESTNET``).
         testnet: use Kraken's demo host ``https://demo-futures.kraken.com``.
-        timeout: seconds (or an ``httpx.Timeout``) per attempt.
+        timeout: seconds, the total time of one call (every attempt, wait and look-up; every method also
+            takes ``timeout=``). Default 10.
+        attempt_timeout: seconds one attempt may take (default: what is left of ``timeout``).
         max_retries: resends of a failed call where resending is safe.
         network_options: extra ``httpx.Client`` keyword arguments (``proxy``, ``verify``, ``limits``...).
         http_client: your own ``httpx.Client`` (you close it).
@@ -493,6 +534,8 @@ class DerivativesClient(SyncDriver, DerivativesCore, _DerivativesSyncMethods):
         rate_limiter: a :class:`~krakenkit._core.ratelimit.RateLimiter` (default: the per-key shared limiter;
             pass ``NoRateLimit()`` to switch it off).
         retry_policy: backoff settings (:class:`~krakenkit.rest._base.RetryPolicy`).
+        shared_nonce: share one nonce sequence per key with the other processes of the host (a lock file in
+            the cache directory; ``KRAKENKIT_NONCE_DIR`` moves it). Default: on, unless ``nonce_source`` is given.
 
     ``DerivativesClient.from_env()`` reads the key from ``API_FUTURES_KEY`` / ``API_FUTURES_SECRET``
     (names overridable).
@@ -534,7 +577,7 @@ class DerivativesClient(SyncDriver, DerivativesCore, _DerivativesSyncMethods):
             auth: sign the call. ``None``: as the table says for a known path; for other paths signed
                 when the client has a key. ``True`` without a key raises MissingCredentialsError.
             max_retries: override the client's max_retries for this call.
-            timeout: override the client's timeout for this call.
+            timeout: this call's total time budget in seconds (default: the client's timeout).
 
         Raises:
             ValidationError: bad method, path or params (before anything is sent).

@@ -56,6 +56,7 @@ class _DerivativesSyncMethods:
         symbol: str,
         lastTime: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[PublicTrade]:
         """Recent public trades of one instrument.
@@ -66,6 +67,8 @@ class _DerivativesSyncMethods:
             symbol: required. instrument, e.g. 'PF_XBTUSD'
             lastTime: ISO 8601 time
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -73,13 +76,14 @@ class _DerivativesSyncMethods:
             "symbol": symbol,
             "lastTime": lastTime,
         }
-        return self._call("get_trade_history", params, max_retries, extra=extra_params)
+        return self._call("get_trade_history", params, max_retries, timeout, extra=extra_params)
 
     def get_orderbook(
         self,
         *,
         symbol: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> OrderBook:
         """The full order book of one instrument.
@@ -89,16 +93,19 @@ class _DerivativesSyncMethods:
         Args:
             symbol: required. instrument, e.g. 'PF_XBTUSD'
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_orderbook", {"symbol": symbol}, max_retries, extra=extra_params)
+        return self._call("get_orderbook", {"symbol": symbol}, max_retries, timeout, extra=extra_params)
 
     def get_tickers(
         self,
         *,
         contractType: Sequence[str] | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[Ticker]:
         """Tickers of every instrument (and index).
@@ -108,16 +115,19 @@ class _DerivativesSyncMethods:
         Args:
             contractType: filter by contract type(s)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_tickers", {"contractType": contractType}, max_retries, extra=extra_params)
+        return self._call("get_tickers", {"contractType": contractType}, max_retries, timeout, extra=extra_params)
 
     def get_ticker(
         self,
         *,
         symbol: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Ticker:
         """The ticker of one instrument.
@@ -127,16 +137,19 @@ class _DerivativesSyncMethods:
         Args:
             symbol: required. instrument, e.g. 'PF_XBTUSD'
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_ticker", {"symbol": symbol}, max_retries, extra=extra_params)
+        return self._call("get_ticker", {"symbol": symbol}, max_retries, timeout, extra=extra_params)
 
     def get_instruments(
         self,
         *,
         contractType: Sequence[str] | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[Instrument]:
         """Every listed instrument with its specification.
@@ -146,16 +159,22 @@ class _DerivativesSyncMethods:
         Args:
             contractType: filter by contract type(s)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_instruments", {"contractType": contractType}, max_retries, extra=extra_params)
+        params = {
+            "contractType": contractType,
+        }
+        return self._call("get_instruments", params, max_retries, timeout, extra=extra_params)
 
     def get_instrument_status_list(
         self,
         *,
         contractType: Sequence[str] | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[InstrumentStatus]:
         """Price dislocation / volatility status of every instrument.
@@ -165,19 +184,22 @@ class _DerivativesSyncMethods:
         Args:
             contractType: filter by contract type(s)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
         params = {
             "contractType": contractType,
         }
-        return self._call("get_instrument_status_list", params, max_retries, extra=extra_params)
+        return self._call("get_instrument_status_list", params, max_retries, timeout, extra=extra_params)
 
     def get_instrument_status(
         self,
         *,
         symbol: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> InstrumentStatus:
         """Price dislocation / volatility status of one instrument.
@@ -187,15 +209,18 @@ class _DerivativesSyncMethods:
         Args:
             symbol: required. path parameter
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_instrument_status", {"symbol": symbol}, max_retries, extra=extra_params)
+        return self._call("get_instrument_status", {"symbol": symbol}, max_retries, timeout, extra=extra_params)
 
     def get_fee_schedules(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """All fee schedules.
@@ -204,16 +229,19 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_fee_schedules", {}, max_retries, extra=extra_params)
+        return self._call("get_fee_schedules", {}, max_retries, timeout, extra=extra_params)
 
     def get_historical_funding_rates(
         self,
         *,
         symbol: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[FundingRate]:
         """Funding rate history of one perpetual.
@@ -223,15 +251,21 @@ class _DerivativesSyncMethods:
         Args:
             symbol: required. instrument, e.g. 'PF_XBTUSD'
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_historical_funding_rates", {"symbol": symbol}, max_retries, extra=extra_params)
+        params = {
+            "symbol": symbol,
+        }
+        return self._call("get_historical_funding_rates", params, max_retries, timeout, extra=extra_params)
 
     def get_open_rfqs(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """All open RFQs.
@@ -240,16 +274,19 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_open_rfqs", {}, max_retries, extra=extra_params)
+        return self._call("get_open_rfqs", {}, max_retries, timeout, extra=extra_params)
 
     def get_open_rfq(
         self,
         *,
         rfqUid: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """One open RFQ.
@@ -259,10 +296,12 @@ class _DerivativesSyncMethods:
         Args:
             rfqUid: required. path parameter
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_open_rfq", {"rfqUid": rfqUid}, max_retries, extra=extra_params)
+        return self._call("get_open_rfq", {"rfqUid": rfqUid}, max_retries, timeout, extra=extra_params)
 
     def submit_order(
         self,
@@ -283,6 +322,7 @@ class _DerivativesSyncMethods:
         broker: str | None = None,
         processBefore: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> SendOrderResult:
         """Send an order. Raises the OrderRejectedError subclass of a sendStatus other than placed.
@@ -306,6 +346,8 @@ class _DerivativesSyncMethods:
             broker: str
             processBefore: reject unless processed before this time (ISO 8601)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -326,7 +368,7 @@ class _DerivativesSyncMethods:
             "broker": broker,
             "processBefore": processBefore,
         }
-        return self._call("submit_order", params, max_retries, extra=extra_params)
+        return self._call("submit_order", params, max_retries, timeout, extra=extra_params)
 
     def edit_order(
         self,
@@ -341,6 +383,7 @@ class _DerivativesSyncMethods:
         qtyMode: str | None = None,
         processBefore: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> EditOrderResult:
         """Edit an open order (by orderId or cliOrdId). Raises unless editStatus is edited.
@@ -358,6 +401,8 @@ class _DerivativesSyncMethods:
             qtyMode: ABSOLUTE | RELATIVE
             processBefore: reject unless processed before this time (ISO 8601)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -372,7 +417,7 @@ class _DerivativesSyncMethods:
             "qtyMode": qtyMode,
             "processBefore": processBefore,
         }
-        return self._call("edit_order", params, max_retries, extra=extra_params)
+        return self._call("edit_order", params, max_retries, timeout, extra=extra_params)
 
     def cancel_order(
         self,
@@ -381,6 +426,7 @@ class _DerivativesSyncMethods:
         cliOrdId: str | None = None,
         processBefore: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> CancelOrderResult:
         """Cancel an open order (by order_id or cliOrdId). Raises unless cancelStatus is cancelled.
@@ -392,6 +438,8 @@ class _DerivativesSyncMethods:
             cliOrdId: cl_ord_id
             processBefore: reject unless processed before this time (ISO 8601)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -400,7 +448,7 @@ class _DerivativesSyncMethods:
             "cliOrdId": cliOrdId,
             "processBefore": processBefore,
         }
-        return self._call("cancel_order", params, max_retries, extra=extra_params)
+        return self._call("cancel_order", params, max_retries, timeout, extra=extra_params)
 
     def batch_order_management(
         self,
@@ -408,6 +456,7 @@ class _DerivativesSyncMethods:
         batchOrder: Sequence[Mapping[str, Any]],
         processBefore: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> BatchOrderResult:
         """Send, edit and cancel in one request. Returns each instruction's own outcome (no raise).
@@ -419,6 +468,8 @@ class _DerivativesSyncMethods:
                 ``json``)
             processBefore: reject unless processed before this time (ISO 8601)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -426,13 +477,14 @@ class _DerivativesSyncMethods:
             "batchOrder": batchOrder,
             "processBefore": processBefore,
         }
-        return self._call("batch_order_management", params, max_retries, extra=extra_params)
+        return self._call("batch_order_management", params, max_retries, timeout, extra=extra_params)
 
     def cancel_all_orders(
         self,
         *,
         symbol: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> CancelAllOrdersResult:
         """Cancel all open orders (of one instrument).
@@ -442,16 +494,19 @@ class _DerivativesSyncMethods:
         Args:
             symbol: pair
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("cancel_all_orders", {"symbol": symbol}, max_retries, extra=extra_params)
+        return self._call("cancel_all_orders", {"symbol": symbol}, max_retries, timeout, extra=extra_params)
 
     def cancel_all_orders_after(
         self,
         *,
         timeout: int | None = None,
         max_retries: int | None = None,
+        call_timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DeadManSwitchResult:
         """Dead man's switch.
@@ -461,15 +516,21 @@ class _DerivativesSyncMethods:
         Args:
             timeout: seconds; 0 turns the switch off
             max_retries: override the client's max_retries for this call.
+            call_timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("cancel_all_orders_after", {"timeout": timeout}, max_retries, extra=extra_params)
+        params = {
+            "timeout": timeout,
+        }
+        return self._call("cancel_all_orders_after", params, max_retries, call_timeout, extra=extra_params)
 
     def get_open_orders(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[OpenOrder]:
         """Your open orders.
@@ -478,10 +539,12 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_open_orders", {}, max_retries, extra=extra_params)
+        return self._call("get_open_orders", {}, max_retries, timeout, extra=extra_params)
 
     def get_order_status(
         self,
@@ -489,6 +552,7 @@ class _DerivativesSyncMethods:
         orderIds: Sequence[str] | None = None,
         cliOrdIds: Sequence[str] | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> OrderStatusResult:
         """Status of orders that are open or were filled/cancelled in the last 5 seconds.
@@ -499,6 +563,8 @@ class _DerivativesSyncMethods:
             orderIds: str_list
             cliOrdIds: str_list
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -506,12 +572,13 @@ class _DerivativesSyncMethods:
             "orderIds": orderIds,
             "cliOrdIds": cliOrdIds,
         }
-        return self._call("get_order_status", params, max_retries, extra=extra_params)
+        return self._call("get_order_status", params, max_retries, timeout, extra=extra_params)
 
     def get_pnl_preferences(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get pnl preferences.
@@ -520,10 +587,12 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_pnl_preferences", {}, max_retries, extra=extra_params)
+        return self._call("get_pnl_preferences", {}, max_retries, timeout, extra=extra_params)
 
     def set_pnl_preference(
         self,
@@ -531,6 +600,7 @@ class _DerivativesSyncMethods:
         symbol: str,
         pnlPreference: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Set pnl preference.
@@ -541,6 +611,8 @@ class _DerivativesSyncMethods:
             symbol: required. instrument, e.g. 'PF_XBTUSD'
             pnlPreference: required. str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -548,12 +620,13 @@ class _DerivativesSyncMethods:
             "symbol": symbol,
             "pnlPreference": pnlPreference,
         }
-        return self._call("set_pnl_preference", params, max_retries, extra=extra_params)
+        return self._call("set_pnl_preference", params, max_retries, timeout, extra=extra_params)
 
     def get_leverage_settings(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get leverage settings.
@@ -562,10 +635,12 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_leverage_settings", {}, max_retries, extra=extra_params)
+        return self._call("get_leverage_settings", {}, max_retries, timeout, extra=extra_params)
 
     def set_leverage_settings(
         self,
@@ -573,6 +648,7 @@ class _DerivativesSyncMethods:
         symbol: str,
         maxLeverage: Money | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Set leverage settings.
@@ -583,6 +659,8 @@ class _DerivativesSyncMethods:
             symbol: required. instrument, e.g. 'PF_XBTUSD'
             maxLeverage: money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -590,12 +668,13 @@ class _DerivativesSyncMethods:
             "symbol": symbol,
             "maxLeverage": maxLeverage,
         }
-        return self._call("set_leverage_settings", params, max_retries, extra=extra_params)
+        return self._call("set_leverage_settings", params, max_retries, timeout, extra=extra_params)
 
     def get_accounts(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> AccountsResult:
         """Balances and margin of every wallet.
@@ -604,15 +683,18 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_accounts", {}, max_retries, extra=extra_params)
+        return self._call("get_accounts", {}, max_retries, timeout, extra=extra_params)
 
     def get_open_positions(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[OpenPosition]:
         """Your open positions.
@@ -621,15 +703,18 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_open_positions", {}, max_retries, extra=extra_params)
+        return self._call("get_open_positions", {}, max_retries, timeout, extra=extra_params)
 
     def get_position_percentile(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get position percentile.
@@ -638,15 +723,18 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_position_percentile", {}, max_retries, extra=extra_params)
+        return self._call("get_position_percentile", {}, max_retries, timeout, extra=extra_params)
 
     def get_portfolio_margin_parameters(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get portfolio margin parameters.
@@ -655,16 +743,19 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_portfolio_margin_parameters", {}, max_retries, extra=extra_params)
+        return self._call("get_portfolio_margin_parameters", {}, max_retries, timeout, extra=extra_params)
 
     def simulate_margin_requirements(
         self,
         *,
         json: Mapping[str, Any],
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Simulate margin requirements.
@@ -674,15 +765,18 @@ class _DerivativesSyncMethods:
         Args:
             json: required. the portfolio to simulate
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("simulate_margin_requirements", {"json": json}, max_retries, extra=extra_params)
+        return self._call("simulate_margin_requirements", {"json": json}, max_retries, timeout, extra=extra_params)
 
     def get_assignment_programs(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get assignment programs.
@@ -691,10 +785,12 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_assignment_programs", {}, max_retries, extra=extra_params)
+        return self._call("get_assignment_programs", {}, max_retries, timeout, extra=extra_params)
 
     def add_assignment_preference(
         self,
@@ -708,6 +804,7 @@ class _DerivativesSyncMethods:
         maxSize: Money | None = None,
         maxPosition: Money | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Add assignment preference.
@@ -724,6 +821,8 @@ class _DerivativesSyncMethods:
             maxSize: money
             maxPosition: money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -737,13 +836,14 @@ class _DerivativesSyncMethods:
             "timeFrame": timeFrame,
             "enabled": enabled,
         }
-        return self._call("add_assignment_preference", params, max_retries, extra=extra_params)
+        return self._call("add_assignment_preference", params, max_retries, timeout, extra=extra_params)
 
     def delete_assignment_preference(
         self,
         *,
         id: int,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Delete assignment preference.
@@ -753,15 +853,18 @@ class _DerivativesSyncMethods:
         Args:
             id: required. int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("delete_assignment_preference", {"id": id}, max_retries, extra=extra_params)
+        return self._call("delete_assignment_preference", {"id": id}, max_retries, timeout, extra=extra_params)
 
     def get_assignment_preferences_history(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get assignment preferences history.
@@ -770,15 +873,18 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_assignment_preferences_history", {}, max_retries, extra=extra_params)
+        return self._call("get_assignment_preferences_history", {}, max_retries, timeout, extra=extra_params)
 
     def get_fee_schedule_volumes(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get fee schedule volumes.
@@ -787,15 +893,18 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_fee_schedule_volumes", {}, max_retries, extra=extra_params)
+        return self._call("get_fee_schedule_volumes", {}, max_retries, timeout, extra=extra_params)
 
     def get_notifications(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get notifications.
@@ -804,16 +913,19 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_notifications", {}, max_retries, extra=extra_params)
+        return self._call("get_notifications", {}, max_retries, timeout, extra=extra_params)
 
     def get_fills(
         self,
         *,
         lastFillTime: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[Fill]:
         """Your last 100 fills (before lastFillTime).
@@ -823,15 +935,18 @@ class _DerivativesSyncMethods:
         Args:
             lastFillTime: ISO 8601; fills before this time
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_fills", {"lastFillTime": lastFillTime}, max_retries, extra=extra_params)
+        return self._call("get_fills", {"lastFillTime": lastFillTime}, max_retries, timeout, extra=extra_params)
 
     def get_self_trade_strategy(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get self trade strategy.
@@ -840,16 +955,19 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_self_trade_strategy", {}, max_retries, extra=extra_params)
+        return self._call("get_self_trade_strategy", {}, max_retries, timeout, extra=extra_params)
 
     def update_self_trade_strategy(
         self,
         *,
         strategy: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Update self trade strategy.
@@ -859,16 +977,22 @@ class _DerivativesSyncMethods:
         Args:
             strategy: required. REJECT_TAKER | CANCEL_MAKER_SELF | CANCEL_MAKER_CHILD | CANCEL_MAKER_ANY
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("update_self_trade_strategy", {"strategy": strategy}, max_retries, extra=extra_params)
+        params = {
+            "strategy": strategy,
+        }
+        return self._call("update_self_trade_strategy", params, max_retries, timeout, extra=extra_params)
 
     def get_subaccount_trading_status(
         self,
         *,
         subaccountUid: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get subaccount trading status.
@@ -878,13 +1002,15 @@ class _DerivativesSyncMethods:
         Args:
             subaccountUid: required. path parameter
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
         params = {
             "subaccountUid": subaccountUid,
         }
-        return self._call("get_subaccount_trading_status", params, max_retries, extra=extra_params)
+        return self._call("get_subaccount_trading_status", params, max_retries, timeout, extra=extra_params)
 
     def update_subaccount_trading_status(
         self,
@@ -892,6 +1018,7 @@ class _DerivativesSyncMethods:
         subaccountUid: str,
         tradingEnabled: bool,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Update subaccount trading status.
@@ -902,6 +1029,8 @@ class _DerivativesSyncMethods:
             subaccountUid: required. path parameter
             tradingEnabled: required. bool
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -909,12 +1038,13 @@ class _DerivativesSyncMethods:
             "subaccountUid": subaccountUid,
             "tradingEnabled": tradingEnabled,
         }
-        return self._call("update_subaccount_trading_status", params, max_retries, extra=extra_params)
+        return self._call("update_subaccount_trading_status", params, max_retries, timeout, extra=extra_params)
 
     def get_subaccounts(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get subaccounts.
@@ -923,10 +1053,12 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_subaccounts", {}, max_retries, extra=extra_params)
+        return self._call("get_subaccounts", {}, max_retries, timeout, extra=extra_params)
 
     def submit_wallet_transfer(
         self,
@@ -936,6 +1068,7 @@ class _DerivativesSyncMethods:
         unit: str,
         amount: Money,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Submit wallet transfer.
@@ -948,6 +1081,8 @@ class _DerivativesSyncMethods:
             unit: required. str
             amount: required. money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -957,7 +1092,7 @@ class _DerivativesSyncMethods:
             "unit": unit,
             "amount": amount,
         }
-        return self._call("submit_wallet_transfer", params, max_retries, extra=extra_params)
+        return self._call("submit_wallet_transfer", params, max_retries, timeout, extra=extra_params)
 
     def submit_subaccount_transfer(
         self,
@@ -969,6 +1104,7 @@ class _DerivativesSyncMethods:
         unit: str,
         amount: Money,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Submit subaccount transfer.
@@ -983,6 +1119,8 @@ class _DerivativesSyncMethods:
             unit: required. str
             amount: required. money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -994,7 +1132,7 @@ class _DerivativesSyncMethods:
             "unit": unit,
             "amount": amount,
         }
-        return self._call("submit_subaccount_transfer", params, max_retries, extra=extra_params)
+        return self._call("submit_subaccount_transfer", params, max_retries, timeout, extra=extra_params)
 
     def submit_transfer_to_spot(
         self,
@@ -1003,6 +1141,7 @@ class _DerivativesSyncMethods:
         amount: Money,
         sourceWallet: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Submit transfer to spot.
@@ -1014,6 +1153,8 @@ class _DerivativesSyncMethods:
             amount: required. money
             sourceWallet: str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1022,12 +1163,13 @@ class _DerivativesSyncMethods:
             "amount": amount,
             "sourceWallet": sourceWallet,
         }
-        return self._call("submit_transfer_to_spot", params, max_retries, extra=extra_params)
+        return self._call("submit_transfer_to_spot", params, max_retries, timeout, extra=extra_params)
 
     def get_trading_instruments(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get trading instruments.
@@ -1036,15 +1178,18 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_trading_instruments", {}, max_retries, extra=extra_params)
+        return self._call("get_trading_instruments", {}, max_retries, timeout, extra=extra_params)
 
     def get_rfq_assignment_max_leverage(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get rfq assignment max leverage.
@@ -1053,16 +1198,19 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_rfq_assignment_max_leverage", {}, max_retries, extra=extra_params)
+        return self._call("get_rfq_assignment_max_leverage", {}, max_retries, timeout, extra=extra_params)
 
     def set_rfq_assignment_max_leverage(
         self,
         *,
         maxLeverage: Money | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Set rfq assignment max leverage.
@@ -1072,18 +1220,21 @@ class _DerivativesSyncMethods:
         Args:
             maxLeverage: money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
         params = {
             "maxLeverage": maxLeverage,
         }
-        return self._call("set_rfq_assignment_max_leverage", params, max_retries, extra=extra_params)
+        return self._call("set_rfq_assignment_max_leverage", params, max_retries, timeout, extra=extra_params)
 
     def delete_rfq_assignment_max_leverage(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Delete rfq assignment max leverage.
@@ -1092,15 +1243,18 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("delete_rfq_assignment_max_leverage", {}, max_retries, extra=extra_params)
+        return self._call("delete_rfq_assignment_max_leverage", {}, max_retries, timeout, extra=extra_params)
 
     def get_rfq_open_offers(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get rfq open offers.
@@ -1109,10 +1263,12 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_rfq_open_offers", {}, max_retries, extra=extra_params)
+        return self._call("get_rfq_open_offers", {}, max_retries, timeout, extra=extra_params)
 
     def submit_rfq_new_offer(
         self,
@@ -1121,6 +1277,7 @@ class _DerivativesSyncMethods:
         bid: Money | None = None,
         ask: Money | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Submit rfq new offer.
@@ -1132,6 +1289,8 @@ class _DerivativesSyncMethods:
             bid: money
             ask: money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1140,7 +1299,7 @@ class _DerivativesSyncMethods:
             "bid": bid,
             "ask": ask,
         }
-        return self._call("submit_rfq_new_offer", params, max_retries, extra=extra_params)
+        return self._call("submit_rfq_new_offer", params, max_retries, timeout, extra=extra_params)
 
     def update_rfq_open_offer(
         self,
@@ -1149,6 +1308,7 @@ class _DerivativesSyncMethods:
         bid: Money | None = None,
         ask: Money | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Update rfq open offer.
@@ -1160,6 +1320,8 @@ class _DerivativesSyncMethods:
             bid: money
             ask: money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1168,13 +1330,14 @@ class _DerivativesSyncMethods:
             "bid": bid,
             "ask": ask,
         }
-        return self._call("update_rfq_open_offer", params, max_retries, extra=extra_params)
+        return self._call("update_rfq_open_offer", params, max_retries, timeout, extra=extra_params)
 
     def cancel_rfq_offer(
         self,
         *,
         rfqUid: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Cancel rfq offer.
@@ -1184,10 +1347,12 @@ class _DerivativesSyncMethods:
         Args:
             rfqUid: required. path parameter
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("cancel_rfq_offer", {"rfqUid": rfqUid}, max_retries, extra=extra_params)
+        return self._call("cancel_rfq_offer", {"rfqUid": rfqUid}, max_retries, timeout, extra=extra_params)
 
     def get_execution_events(
         self,
@@ -1199,6 +1364,7 @@ class _DerivativesSyncMethods:
         count: int | None = None,
         tradeable: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get execution events.
@@ -1213,6 +1379,8 @@ class _DerivativesSyncMethods:
             count: maximum number of events
             tradeable: pair
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1224,7 +1392,7 @@ class _DerivativesSyncMethods:
             "count": count,
             "tradeable": tradeable,
         }
-        return self._call("get_execution_events", params, max_retries, extra=extra_params)
+        return self._call("get_execution_events", params, max_retries, timeout, extra=extra_params)
 
     def get_order_events(
         self,
@@ -1238,6 +1406,7 @@ class _DerivativesSyncMethods:
         opened: bool | None = None,
         closed: bool | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get order events.
@@ -1254,6 +1423,8 @@ class _DerivativesSyncMethods:
             opened: bool
             closed: bool
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1267,7 +1438,7 @@ class _DerivativesSyncMethods:
             "opened": opened,
             "closed": closed,
         }
-        return self._call("get_order_events", params, max_retries, extra=extra_params)
+        return self._call("get_order_events", params, max_retries, timeout, extra=extra_params)
 
     def get_trigger_events(
         self,
@@ -1281,6 +1452,7 @@ class _DerivativesSyncMethods:
         opened: bool | None = None,
         closed: bool | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get trigger events.
@@ -1297,6 +1469,8 @@ class _DerivativesSyncMethods:
             opened: bool
             closed: bool
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1310,7 +1484,7 @@ class _DerivativesSyncMethods:
             "opened": opened,
             "closed": closed,
         }
-        return self._call("get_trigger_events", params, max_retries, extra=extra_params)
+        return self._call("get_trigger_events", params, max_retries, timeout, extra=extra_params)
 
     def get_position_events(
         self,
@@ -1331,6 +1505,7 @@ class _DerivativesSyncMethods:
         settlement: bool | None = None,
         tradeable: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get position events.
@@ -1354,6 +1529,8 @@ class _DerivativesSyncMethods:
             settlement: bool
             tradeable: pair
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1374,7 +1551,7 @@ class _DerivativesSyncMethods:
             "settlement": settlement,
             "tradeable": tradeable,
         }
-        return self._call("get_position_events", params, max_retries, extra=extra_params)
+        return self._call("get_position_events", params, max_retries, timeout, extra=extra_params)
 
     def get_account_log(
         self,
@@ -1388,6 +1565,7 @@ class _DerivativesSyncMethods:
         count: int | None = None,
         conversion_details: bool | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get account log.
@@ -1404,6 +1582,8 @@ class _DerivativesSyncMethods:
             count: int
             conversion_details: bool
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1417,13 +1597,14 @@ class _DerivativesSyncMethods:
             "count": count,
             "conversion_details": conversion_details,
         }
-        return self._call("get_account_log", params, max_retries, extra=extra_params)
+        return self._call("get_account_log", params, max_retries, timeout, extra=extra_params)
 
     def get_account_log_csv(
         self,
         *,
         conversion_details: bool | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> str:
         """The account log as CSV text.
@@ -1433,13 +1614,15 @@ class _DerivativesSyncMethods:
         Args:
             conversion_details: bool
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
         params = {
             "conversion_details": conversion_details,
         }
-        return self._call("get_account_log_csv", params, max_retries, extra=extra_params)
+        return self._call("get_account_log_csv", params, max_retries, timeout, extra=extra_params)
 
     def get_public_execution_events(
         self,
@@ -1451,6 +1634,7 @@ class _DerivativesSyncMethods:
         continuation_token: str | None = None,
         count: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get public execution events.
@@ -1465,6 +1649,8 @@ class _DerivativesSyncMethods:
             continuation_token: token from the previous page
             count: maximum number of events
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1476,7 +1662,7 @@ class _DerivativesSyncMethods:
             "continuation_token": continuation_token,
             "count": count,
         }
-        return self._call("get_public_execution_events", params, max_retries, extra=extra_params)
+        return self._call("get_public_execution_events", params, max_retries, timeout, extra=extra_params)
 
     def get_public_order_events(
         self,
@@ -1488,6 +1674,7 @@ class _DerivativesSyncMethods:
         continuation_token: str | None = None,
         count: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get public order events.
@@ -1502,6 +1689,8 @@ class _DerivativesSyncMethods:
             continuation_token: token from the previous page
             count: maximum number of events
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1513,7 +1702,7 @@ class _DerivativesSyncMethods:
             "continuation_token": continuation_token,
             "count": count,
         }
-        return self._call("get_public_order_events", params, max_retries, extra=extra_params)
+        return self._call("get_public_order_events", params, max_retries, timeout, extra=extra_params)
 
     def get_public_mark_price_events(
         self,
@@ -1525,6 +1714,7 @@ class _DerivativesSyncMethods:
         continuation_token: str | None = None,
         count: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get public mark price events.
@@ -1539,6 +1729,8 @@ class _DerivativesSyncMethods:
             continuation_token: token from the previous page
             count: maximum number of events
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1550,12 +1742,13 @@ class _DerivativesSyncMethods:
             "continuation_token": continuation_token,
             "count": count,
         }
-        return self._call("get_public_mark_price_events", params, max_retries, extra=extra_params)
+        return self._call("get_public_mark_price_events", params, max_retries, timeout, extra=extra_params)
 
     def get_tick_types(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """['spot', 'mark', 'trade']
@@ -1564,16 +1757,19 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_tick_types", {}, max_retries, extra=extra_params)
+        return self._call("get_tick_types", {}, max_retries, timeout, extra=extra_params)
 
     def get_markets_for_tick_type(
         self,
         *,
         tickType: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get markets for tick type.
@@ -1583,10 +1779,15 @@ class _DerivativesSyncMethods:
         Args:
             tickType: required. path parameter
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_markets_for_tick_type", {"tickType": tickType}, max_retries, extra=extra_params)
+        params = {
+            "tickType": tickType,
+        }
+        return self._call("get_markets_for_tick_type", params, max_retries, timeout, extra=extra_params)
 
     def get_resolutions(
         self,
@@ -1594,6 +1795,7 @@ class _DerivativesSyncMethods:
         tickType: str,
         symbol: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get resolutions.
@@ -1604,6 +1806,8 @@ class _DerivativesSyncMethods:
             tickType: required. path parameter
             symbol: required. path parameter
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1611,7 +1815,7 @@ class _DerivativesSyncMethods:
             "tickType": tickType,
             "symbol": symbol,
         }
-        return self._call("get_resolutions", params, max_retries, extra=extra_params)
+        return self._call("get_resolutions", params, max_retries, timeout, extra=extra_params)
 
     def get_candles(
         self,
@@ -1623,6 +1827,7 @@ class _DerivativesSyncMethods:
         to: int | None = None,
         count: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get candles.
@@ -1637,6 +1842,8 @@ class _DerivativesSyncMethods:
             to: epoch seconds
             count: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1648,7 +1855,7 @@ class _DerivativesSyncMethods:
             "to": to,
             "count": count,
         }
-        return self._call("get_candles", params, max_retries, extra=extra_params)
+        return self._call("get_candles", params, max_retries, timeout, extra=extra_params)
 
     def get_liquidity_pool_statistic(
         self,
@@ -1657,6 +1864,7 @@ class _DerivativesSyncMethods:
         interval: int,
         to: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get liquidity pool statistic.
@@ -1668,6 +1876,8 @@ class _DerivativesSyncMethods:
             interval: required. int
             to: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1676,7 +1886,7 @@ class _DerivativesSyncMethods:
             "interval": interval,
             "to": to,
         }
-        return self._call("get_liquidity_pool_statistic", params, max_retries, extra=extra_params)
+        return self._call("get_liquidity_pool_statistic", params, max_retries, timeout, extra=extra_params)
 
     def get_market_analytics(
         self,
@@ -1687,6 +1897,7 @@ class _DerivativesSyncMethods:
         interval: int,
         to: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get market analytics.
@@ -1700,6 +1911,8 @@ class _DerivativesSyncMethods:
             interval: required. int
             to: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1710,12 +1923,13 @@ class _DerivativesSyncMethods:
             "interval": interval,
             "to": to,
         }
-        return self._call("get_market_analytics", params, max_retries, extra=extra_params)
+        return self._call("get_market_analytics", params, max_retries, timeout, extra=extra_params)
 
     def check_api_key_v3(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Check api key v3.
@@ -1724,15 +1938,18 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("check_api_key_v3", {}, max_retries, extra=extra_params)
+        return self._call("check_api_key_v3", {}, max_retries, timeout, extra=extra_params)
 
     def get_account_market_share(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get account market share.
@@ -1741,10 +1958,12 @@ class _DerivativesSyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return self._call("get_account_market_share", {}, max_retries, extra=extra_params)
+        return self._call("get_account_market_share", {}, max_retries, timeout, extra=extra_params)
 
 
 
@@ -1762,6 +1981,7 @@ class _DerivativesAsyncMethods:
         symbol: str,
         lastTime: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[PublicTrade]:
         """Recent public trades of one instrument.
@@ -1772,6 +1992,8 @@ class _DerivativesAsyncMethods:
             symbol: required. instrument, e.g. 'PF_XBTUSD'
             lastTime: ISO 8601 time
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -1779,13 +2001,14 @@ class _DerivativesAsyncMethods:
             "symbol": symbol,
             "lastTime": lastTime,
         }
-        return await self._call("get_trade_history", params, max_retries, extra=extra_params)
+        return await self._call("get_trade_history", params, max_retries, timeout, extra=extra_params)
 
     async def get_orderbook(
         self,
         *,
         symbol: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> OrderBook:
         """The full order book of one instrument.
@@ -1795,16 +2018,19 @@ class _DerivativesAsyncMethods:
         Args:
             symbol: required. instrument, e.g. 'PF_XBTUSD'
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_orderbook", {"symbol": symbol}, max_retries, extra=extra_params)
+        return await self._call("get_orderbook", {"symbol": symbol}, max_retries, timeout, extra=extra_params)
 
     async def get_tickers(
         self,
         *,
         contractType: Sequence[str] | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[Ticker]:
         """Tickers of every instrument (and index).
@@ -1814,16 +2040,22 @@ class _DerivativesAsyncMethods:
         Args:
             contractType: filter by contract type(s)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_tickers", {"contractType": contractType}, max_retries, extra=extra_params)
+        params = {
+            "contractType": contractType,
+        }
+        return await self._call("get_tickers", params, max_retries, timeout, extra=extra_params)
 
     async def get_ticker(
         self,
         *,
         symbol: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> Ticker:
         """The ticker of one instrument.
@@ -1833,16 +2065,19 @@ class _DerivativesAsyncMethods:
         Args:
             symbol: required. instrument, e.g. 'PF_XBTUSD'
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_ticker", {"symbol": symbol}, max_retries, extra=extra_params)
+        return await self._call("get_ticker", {"symbol": symbol}, max_retries, timeout, extra=extra_params)
 
     async def get_instruments(
         self,
         *,
         contractType: Sequence[str] | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[Instrument]:
         """Every listed instrument with its specification.
@@ -1852,16 +2087,22 @@ class _DerivativesAsyncMethods:
         Args:
             contractType: filter by contract type(s)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_instruments", {"contractType": contractType}, max_retries, extra=extra_params)
+        params = {
+            "contractType": contractType,
+        }
+        return await self._call("get_instruments", params, max_retries, timeout, extra=extra_params)
 
     async def get_instrument_status_list(
         self,
         *,
         contractType: Sequence[str] | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[InstrumentStatus]:
         """Price dislocation / volatility status of every instrument.
@@ -1871,19 +2112,22 @@ class _DerivativesAsyncMethods:
         Args:
             contractType: filter by contract type(s)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
         params = {
             "contractType": contractType,
         }
-        return await self._call("get_instrument_status_list", params, max_retries, extra=extra_params)
+        return await self._call("get_instrument_status_list", params, max_retries, timeout, extra=extra_params)
 
     async def get_instrument_status(
         self,
         *,
         symbol: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> InstrumentStatus:
         """Price dislocation / volatility status of one instrument.
@@ -1893,15 +2137,21 @@ class _DerivativesAsyncMethods:
         Args:
             symbol: required. path parameter
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_instrument_status", {"symbol": symbol}, max_retries, extra=extra_params)
+        params = {
+            "symbol": symbol,
+        }
+        return await self._call("get_instrument_status", params, max_retries, timeout, extra=extra_params)
 
     async def get_fee_schedules(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """All fee schedules.
@@ -1910,16 +2160,19 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_fee_schedules", {}, max_retries, extra=extra_params)
+        return await self._call("get_fee_schedules", {}, max_retries, timeout, extra=extra_params)
 
     async def get_historical_funding_rates(
         self,
         *,
         symbol: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[FundingRate]:
         """Funding rate history of one perpetual.
@@ -1929,15 +2182,21 @@ class _DerivativesAsyncMethods:
         Args:
             symbol: required. instrument, e.g. 'PF_XBTUSD'
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_historical_funding_rates", {"symbol": symbol}, max_retries, extra=extra_params)
+        params = {
+            "symbol": symbol,
+        }
+        return await self._call("get_historical_funding_rates", params, max_retries, timeout, extra=extra_params)
 
     async def get_open_rfqs(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """All open RFQs.
@@ -1946,16 +2205,19 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_open_rfqs", {}, max_retries, extra=extra_params)
+        return await self._call("get_open_rfqs", {}, max_retries, timeout, extra=extra_params)
 
     async def get_open_rfq(
         self,
         *,
         rfqUid: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """One open RFQ.
@@ -1965,10 +2227,12 @@ class _DerivativesAsyncMethods:
         Args:
             rfqUid: required. path parameter
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_open_rfq", {"rfqUid": rfqUid}, max_retries, extra=extra_params)
+        return await self._call("get_open_rfq", {"rfqUid": rfqUid}, max_retries, timeout, extra=extra_params)
 
     async def submit_order(
         self,
@@ -1989,6 +2253,7 @@ class _DerivativesAsyncMethods:
         broker: str | None = None,
         processBefore: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> SendOrderResult:
         """Send an order. Raises the OrderRejectedError subclass of a sendStatus other than placed.
@@ -2012,6 +2277,8 @@ class _DerivativesAsyncMethods:
             broker: str
             processBefore: reject unless processed before this time (ISO 8601)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2032,7 +2299,7 @@ class _DerivativesAsyncMethods:
             "broker": broker,
             "processBefore": processBefore,
         }
-        return await self._call("submit_order", params, max_retries, extra=extra_params)
+        return await self._call("submit_order", params, max_retries, timeout, extra=extra_params)
 
     async def edit_order(
         self,
@@ -2047,6 +2314,7 @@ class _DerivativesAsyncMethods:
         qtyMode: str | None = None,
         processBefore: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> EditOrderResult:
         """Edit an open order (by orderId or cliOrdId). Raises unless editStatus is edited.
@@ -2064,6 +2332,8 @@ class _DerivativesAsyncMethods:
             qtyMode: ABSOLUTE | RELATIVE
             processBefore: reject unless processed before this time (ISO 8601)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2078,7 +2348,7 @@ class _DerivativesAsyncMethods:
             "qtyMode": qtyMode,
             "processBefore": processBefore,
         }
-        return await self._call("edit_order", params, max_retries, extra=extra_params)
+        return await self._call("edit_order", params, max_retries, timeout, extra=extra_params)
 
     async def cancel_order(
         self,
@@ -2087,6 +2357,7 @@ class _DerivativesAsyncMethods:
         cliOrdId: str | None = None,
         processBefore: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> CancelOrderResult:
         """Cancel an open order (by order_id or cliOrdId). Raises unless cancelStatus is cancelled.
@@ -2098,6 +2369,8 @@ class _DerivativesAsyncMethods:
             cliOrdId: cl_ord_id
             processBefore: reject unless processed before this time (ISO 8601)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2106,7 +2379,7 @@ class _DerivativesAsyncMethods:
             "cliOrdId": cliOrdId,
             "processBefore": processBefore,
         }
-        return await self._call("cancel_order", params, max_retries, extra=extra_params)
+        return await self._call("cancel_order", params, max_retries, timeout, extra=extra_params)
 
     async def batch_order_management(
         self,
@@ -2114,6 +2387,7 @@ class _DerivativesAsyncMethods:
         batchOrder: Sequence[Mapping[str, Any]],
         processBefore: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> BatchOrderResult:
         """Send, edit and cancel in one request. Returns each instruction's own outcome (no raise).
@@ -2125,6 +2399,8 @@ class _DerivativesAsyncMethods:
                 ``json``)
             processBefore: reject unless processed before this time (ISO 8601)
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2132,13 +2408,14 @@ class _DerivativesAsyncMethods:
             "batchOrder": batchOrder,
             "processBefore": processBefore,
         }
-        return await self._call("batch_order_management", params, max_retries, extra=extra_params)
+        return await self._call("batch_order_management", params, max_retries, timeout, extra=extra_params)
 
     async def cancel_all_orders(
         self,
         *,
         symbol: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> CancelAllOrdersResult:
         """Cancel all open orders (of one instrument).
@@ -2148,16 +2425,19 @@ class _DerivativesAsyncMethods:
         Args:
             symbol: pair
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("cancel_all_orders", {"symbol": symbol}, max_retries, extra=extra_params)
+        return await self._call("cancel_all_orders", {"symbol": symbol}, max_retries, timeout, extra=extra_params)
 
     async def cancel_all_orders_after(
         self,
         *,
         timeout: int | None = None,
         max_retries: int | None = None,
+        call_timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DeadManSwitchResult:
         """Dead man's switch.
@@ -2167,15 +2447,21 @@ class _DerivativesAsyncMethods:
         Args:
             timeout: seconds; 0 turns the switch off
             max_retries: override the client's max_retries for this call.
+            call_timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("cancel_all_orders_after", {"timeout": timeout}, max_retries, extra=extra_params)
+        params = {
+            "timeout": timeout,
+        }
+        return await self._call("cancel_all_orders_after", params, max_retries, call_timeout, extra=extra_params)
 
     async def get_open_orders(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[OpenOrder]:
         """Your open orders.
@@ -2184,10 +2470,12 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_open_orders", {}, max_retries, extra=extra_params)
+        return await self._call("get_open_orders", {}, max_retries, timeout, extra=extra_params)
 
     async def get_order_status(
         self,
@@ -2195,6 +2483,7 @@ class _DerivativesAsyncMethods:
         orderIds: Sequence[str] | None = None,
         cliOrdIds: Sequence[str] | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> OrderStatusResult:
         """Status of orders that are open or were filled/cancelled in the last 5 seconds.
@@ -2205,6 +2494,8 @@ class _DerivativesAsyncMethods:
             orderIds: str_list
             cliOrdIds: str_list
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2212,12 +2503,13 @@ class _DerivativesAsyncMethods:
             "orderIds": orderIds,
             "cliOrdIds": cliOrdIds,
         }
-        return await self._call("get_order_status", params, max_retries, extra=extra_params)
+        return await self._call("get_order_status", params, max_retries, timeout, extra=extra_params)
 
     async def get_pnl_preferences(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get pnl preferences.
@@ -2226,10 +2518,12 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_pnl_preferences", {}, max_retries, extra=extra_params)
+        return await self._call("get_pnl_preferences", {}, max_retries, timeout, extra=extra_params)
 
     async def set_pnl_preference(
         self,
@@ -2237,6 +2531,7 @@ class _DerivativesAsyncMethods:
         symbol: str,
         pnlPreference: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Set pnl preference.
@@ -2247,6 +2542,8 @@ class _DerivativesAsyncMethods:
             symbol: required. instrument, e.g. 'PF_XBTUSD'
             pnlPreference: required. str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2254,12 +2551,13 @@ class _DerivativesAsyncMethods:
             "symbol": symbol,
             "pnlPreference": pnlPreference,
         }
-        return await self._call("set_pnl_preference", params, max_retries, extra=extra_params)
+        return await self._call("set_pnl_preference", params, max_retries, timeout, extra=extra_params)
 
     async def get_leverage_settings(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get leverage settings.
@@ -2268,10 +2566,12 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_leverage_settings", {}, max_retries, extra=extra_params)
+        return await self._call("get_leverage_settings", {}, max_retries, timeout, extra=extra_params)
 
     async def set_leverage_settings(
         self,
@@ -2279,6 +2579,7 @@ class _DerivativesAsyncMethods:
         symbol: str,
         maxLeverage: Money | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Set leverage settings.
@@ -2289,6 +2590,8 @@ class _DerivativesAsyncMethods:
             symbol: required. instrument, e.g. 'PF_XBTUSD'
             maxLeverage: money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2296,12 +2599,13 @@ class _DerivativesAsyncMethods:
             "symbol": symbol,
             "maxLeverage": maxLeverage,
         }
-        return await self._call("set_leverage_settings", params, max_retries, extra=extra_params)
+        return await self._call("set_leverage_settings", params, max_retries, timeout, extra=extra_params)
 
     async def get_accounts(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> AccountsResult:
         """Balances and margin of every wallet.
@@ -2310,15 +2614,18 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_accounts", {}, max_retries, extra=extra_params)
+        return await self._call("get_accounts", {}, max_retries, timeout, extra=extra_params)
 
     async def get_open_positions(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[OpenPosition]:
         """Your open positions.
@@ -2327,15 +2634,18 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_open_positions", {}, max_retries, extra=extra_params)
+        return await self._call("get_open_positions", {}, max_retries, timeout, extra=extra_params)
 
     async def get_position_percentile(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get position percentile.
@@ -2344,15 +2654,18 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_position_percentile", {}, max_retries, extra=extra_params)
+        return await self._call("get_position_percentile", {}, max_retries, timeout, extra=extra_params)
 
     async def get_portfolio_margin_parameters(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get portfolio margin parameters.
@@ -2361,16 +2674,19 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_portfolio_margin_parameters", {}, max_retries, extra=extra_params)
+        return await self._call("get_portfolio_margin_parameters", {}, max_retries, timeout, extra=extra_params)
 
     async def simulate_margin_requirements(
         self,
         *,
         json: Mapping[str, Any],
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Simulate margin requirements.
@@ -2380,15 +2696,21 @@ class _DerivativesAsyncMethods:
         Args:
             json: required. the portfolio to simulate
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("simulate_margin_requirements", {"json": json}, max_retries, extra=extra_params)
+        params = {
+            "json": json,
+        }
+        return await self._call("simulate_margin_requirements", params, max_retries, timeout, extra=extra_params)
 
     async def get_assignment_programs(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get assignment programs.
@@ -2397,10 +2719,12 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_assignment_programs", {}, max_retries, extra=extra_params)
+        return await self._call("get_assignment_programs", {}, max_retries, timeout, extra=extra_params)
 
     async def add_assignment_preference(
         self,
@@ -2414,6 +2738,7 @@ class _DerivativesAsyncMethods:
         maxSize: Money | None = None,
         maxPosition: Money | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Add assignment preference.
@@ -2430,6 +2755,8 @@ class _DerivativesAsyncMethods:
             maxSize: money
             maxPosition: money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2443,13 +2770,14 @@ class _DerivativesAsyncMethods:
             "timeFrame": timeFrame,
             "enabled": enabled,
         }
-        return await self._call("add_assignment_preference", params, max_retries, extra=extra_params)
+        return await self._call("add_assignment_preference", params, max_retries, timeout, extra=extra_params)
 
     async def delete_assignment_preference(
         self,
         *,
         id: int,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Delete assignment preference.
@@ -2459,15 +2787,21 @@ class _DerivativesAsyncMethods:
         Args:
             id: required. int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("delete_assignment_preference", {"id": id}, max_retries, extra=extra_params)
+        params = {
+            "id": id,
+        }
+        return await self._call("delete_assignment_preference", params, max_retries, timeout, extra=extra_params)
 
     async def get_assignment_preferences_history(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get assignment preferences history.
@@ -2476,15 +2810,18 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_assignment_preferences_history", {}, max_retries, extra=extra_params)
+        return await self._call("get_assignment_preferences_history", {}, max_retries, timeout, extra=extra_params)
 
     async def get_fee_schedule_volumes(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get fee schedule volumes.
@@ -2493,15 +2830,18 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_fee_schedule_volumes", {}, max_retries, extra=extra_params)
+        return await self._call("get_fee_schedule_volumes", {}, max_retries, timeout, extra=extra_params)
 
     async def get_notifications(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get notifications.
@@ -2510,16 +2850,19 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_notifications", {}, max_retries, extra=extra_params)
+        return await self._call("get_notifications", {}, max_retries, timeout, extra=extra_params)
 
     async def get_fills(
         self,
         *,
         lastFillTime: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivList[Fill]:
         """Your last 100 fills (before lastFillTime).
@@ -2529,15 +2872,21 @@ class _DerivativesAsyncMethods:
         Args:
             lastFillTime: ISO 8601; fills before this time
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_fills", {"lastFillTime": lastFillTime}, max_retries, extra=extra_params)
+        params = {
+            "lastFillTime": lastFillTime,
+        }
+        return await self._call("get_fills", params, max_retries, timeout, extra=extra_params)
 
     async def get_self_trade_strategy(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get self trade strategy.
@@ -2546,16 +2895,19 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_self_trade_strategy", {}, max_retries, extra=extra_params)
+        return await self._call("get_self_trade_strategy", {}, max_retries, timeout, extra=extra_params)
 
     async def update_self_trade_strategy(
         self,
         *,
         strategy: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Update self trade strategy.
@@ -2565,19 +2917,22 @@ class _DerivativesAsyncMethods:
         Args:
             strategy: required. REJECT_TAKER | CANCEL_MAKER_SELF | CANCEL_MAKER_CHILD | CANCEL_MAKER_ANY
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
         params = {
             "strategy": strategy,
         }
-        return await self._call("update_self_trade_strategy", params, max_retries, extra=extra_params)
+        return await self._call("update_self_trade_strategy", params, max_retries, timeout, extra=extra_params)
 
     async def get_subaccount_trading_status(
         self,
         *,
         subaccountUid: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get subaccount trading status.
@@ -2587,13 +2942,15 @@ class _DerivativesAsyncMethods:
         Args:
             subaccountUid: required. path parameter
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
         params = {
             "subaccountUid": subaccountUid,
         }
-        return await self._call("get_subaccount_trading_status", params, max_retries, extra=extra_params)
+        return await self._call("get_subaccount_trading_status", params, max_retries, timeout, extra=extra_params)
 
     async def update_subaccount_trading_status(
         self,
@@ -2601,6 +2958,7 @@ class _DerivativesAsyncMethods:
         subaccountUid: str,
         tradingEnabled: bool,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Update subaccount trading status.
@@ -2611,6 +2969,8 @@ class _DerivativesAsyncMethods:
             subaccountUid: required. path parameter
             tradingEnabled: required. bool
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2618,12 +2978,13 @@ class _DerivativesAsyncMethods:
             "subaccountUid": subaccountUid,
             "tradingEnabled": tradingEnabled,
         }
-        return await self._call("update_subaccount_trading_status", params, max_retries, extra=extra_params)
+        return await self._call("update_subaccount_trading_status", params, max_retries, timeout, extra=extra_params)
 
     async def get_subaccounts(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get subaccounts.
@@ -2632,10 +2993,12 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_subaccounts", {}, max_retries, extra=extra_params)
+        return await self._call("get_subaccounts", {}, max_retries, timeout, extra=extra_params)
 
     async def submit_wallet_transfer(
         self,
@@ -2645,6 +3008,7 @@ class _DerivativesAsyncMethods:
         unit: str,
         amount: Money,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Submit wallet transfer.
@@ -2657,6 +3021,8 @@ class _DerivativesAsyncMethods:
             unit: required. str
             amount: required. money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2666,7 +3032,7 @@ class _DerivativesAsyncMethods:
             "unit": unit,
             "amount": amount,
         }
-        return await self._call("submit_wallet_transfer", params, max_retries, extra=extra_params)
+        return await self._call("submit_wallet_transfer", params, max_retries, timeout, extra=extra_params)
 
     async def submit_subaccount_transfer(
         self,
@@ -2678,6 +3044,7 @@ class _DerivativesAsyncMethods:
         unit: str,
         amount: Money,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Submit subaccount transfer.
@@ -2692,6 +3059,8 @@ class _DerivativesAsyncMethods:
             unit: required. str
             amount: required. money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2703,7 +3072,7 @@ class _DerivativesAsyncMethods:
             "unit": unit,
             "amount": amount,
         }
-        return await self._call("submit_subaccount_transfer", params, max_retries, extra=extra_params)
+        return await self._call("submit_subaccount_transfer", params, max_retries, timeout, extra=extra_params)
 
     async def submit_transfer_to_spot(
         self,
@@ -2712,6 +3081,7 @@ class _DerivativesAsyncMethods:
         amount: Money,
         sourceWallet: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Submit transfer to spot.
@@ -2723,6 +3093,8 @@ class _DerivativesAsyncMethods:
             amount: required. money
             sourceWallet: str
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2731,12 +3103,13 @@ class _DerivativesAsyncMethods:
             "amount": amount,
             "sourceWallet": sourceWallet,
         }
-        return await self._call("submit_transfer_to_spot", params, max_retries, extra=extra_params)
+        return await self._call("submit_transfer_to_spot", params, max_retries, timeout, extra=extra_params)
 
     async def get_trading_instruments(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get trading instruments.
@@ -2745,15 +3118,18 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_trading_instruments", {}, max_retries, extra=extra_params)
+        return await self._call("get_trading_instruments", {}, max_retries, timeout, extra=extra_params)
 
     async def get_rfq_assignment_max_leverage(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get rfq assignment max leverage.
@@ -2762,16 +3138,19 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_rfq_assignment_max_leverage", {}, max_retries, extra=extra_params)
+        return await self._call("get_rfq_assignment_max_leverage", {}, max_retries, timeout, extra=extra_params)
 
     async def set_rfq_assignment_max_leverage(
         self,
         *,
         maxLeverage: Money | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Set rfq assignment max leverage.
@@ -2781,18 +3160,21 @@ class _DerivativesAsyncMethods:
         Args:
             maxLeverage: money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
         params = {
             "maxLeverage": maxLeverage,
         }
-        return await self._call("set_rfq_assignment_max_leverage", params, max_retries, extra=extra_params)
+        return await self._call("set_rfq_assignment_max_leverage", params, max_retries, timeout, extra=extra_params)
 
     async def delete_rfq_assignment_max_leverage(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Delete rfq assignment max leverage.
@@ -2801,15 +3183,18 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("delete_rfq_assignment_max_leverage", {}, max_retries, extra=extra_params)
+        return await self._call("delete_rfq_assignment_max_leverage", {}, max_retries, timeout, extra=extra_params)
 
     async def get_rfq_open_offers(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get rfq open offers.
@@ -2818,10 +3203,12 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_rfq_open_offers", {}, max_retries, extra=extra_params)
+        return await self._call("get_rfq_open_offers", {}, max_retries, timeout, extra=extra_params)
 
     async def submit_rfq_new_offer(
         self,
@@ -2830,6 +3217,7 @@ class _DerivativesAsyncMethods:
         bid: Money | None = None,
         ask: Money | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Submit rfq new offer.
@@ -2841,6 +3229,8 @@ class _DerivativesAsyncMethods:
             bid: money
             ask: money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2849,7 +3239,7 @@ class _DerivativesAsyncMethods:
             "bid": bid,
             "ask": ask,
         }
-        return await self._call("submit_rfq_new_offer", params, max_retries, extra=extra_params)
+        return await self._call("submit_rfq_new_offer", params, max_retries, timeout, extra=extra_params)
 
     async def update_rfq_open_offer(
         self,
@@ -2858,6 +3248,7 @@ class _DerivativesAsyncMethods:
         bid: Money | None = None,
         ask: Money | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Update rfq open offer.
@@ -2869,6 +3260,8 @@ class _DerivativesAsyncMethods:
             bid: money
             ask: money
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2877,13 +3270,14 @@ class _DerivativesAsyncMethods:
             "bid": bid,
             "ask": ask,
         }
-        return await self._call("update_rfq_open_offer", params, max_retries, extra=extra_params)
+        return await self._call("update_rfq_open_offer", params, max_retries, timeout, extra=extra_params)
 
     async def cancel_rfq_offer(
         self,
         *,
         rfqUid: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Cancel rfq offer.
@@ -2893,10 +3287,12 @@ class _DerivativesAsyncMethods:
         Args:
             rfqUid: required. path parameter
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("cancel_rfq_offer", {"rfqUid": rfqUid}, max_retries, extra=extra_params)
+        return await self._call("cancel_rfq_offer", {"rfqUid": rfqUid}, max_retries, timeout, extra=extra_params)
 
     async def get_execution_events(
         self,
@@ -2908,6 +3304,7 @@ class _DerivativesAsyncMethods:
         count: int | None = None,
         tradeable: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get execution events.
@@ -2922,6 +3319,8 @@ class _DerivativesAsyncMethods:
             count: maximum number of events
             tradeable: pair
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2933,7 +3332,7 @@ class _DerivativesAsyncMethods:
             "count": count,
             "tradeable": tradeable,
         }
-        return await self._call("get_execution_events", params, max_retries, extra=extra_params)
+        return await self._call("get_execution_events", params, max_retries, timeout, extra=extra_params)
 
     async def get_order_events(
         self,
@@ -2947,6 +3346,7 @@ class _DerivativesAsyncMethods:
         opened: bool | None = None,
         closed: bool | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get order events.
@@ -2963,6 +3363,8 @@ class _DerivativesAsyncMethods:
             opened: bool
             closed: bool
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -2976,7 +3378,7 @@ class _DerivativesAsyncMethods:
             "opened": opened,
             "closed": closed,
         }
-        return await self._call("get_order_events", params, max_retries, extra=extra_params)
+        return await self._call("get_order_events", params, max_retries, timeout, extra=extra_params)
 
     async def get_trigger_events(
         self,
@@ -2990,6 +3392,7 @@ class _DerivativesAsyncMethods:
         opened: bool | None = None,
         closed: bool | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get trigger events.
@@ -3006,6 +3409,8 @@ class _DerivativesAsyncMethods:
             opened: bool
             closed: bool
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3019,7 +3424,7 @@ class _DerivativesAsyncMethods:
             "opened": opened,
             "closed": closed,
         }
-        return await self._call("get_trigger_events", params, max_retries, extra=extra_params)
+        return await self._call("get_trigger_events", params, max_retries, timeout, extra=extra_params)
 
     async def get_position_events(
         self,
@@ -3040,6 +3445,7 @@ class _DerivativesAsyncMethods:
         settlement: bool | None = None,
         tradeable: str | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get position events.
@@ -3063,6 +3469,8 @@ class _DerivativesAsyncMethods:
             settlement: bool
             tradeable: pair
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3083,7 +3491,7 @@ class _DerivativesAsyncMethods:
             "settlement": settlement,
             "tradeable": tradeable,
         }
-        return await self._call("get_position_events", params, max_retries, extra=extra_params)
+        return await self._call("get_position_events", params, max_retries, timeout, extra=extra_params)
 
     async def get_account_log(
         self,
@@ -3097,6 +3505,7 @@ class _DerivativesAsyncMethods:
         count: int | None = None,
         conversion_details: bool | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get account log.
@@ -3113,6 +3522,8 @@ class _DerivativesAsyncMethods:
             count: int
             conversion_details: bool
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3126,13 +3537,14 @@ class _DerivativesAsyncMethods:
             "count": count,
             "conversion_details": conversion_details,
         }
-        return await self._call("get_account_log", params, max_retries, extra=extra_params)
+        return await self._call("get_account_log", params, max_retries, timeout, extra=extra_params)
 
     async def get_account_log_csv(
         self,
         *,
         conversion_details: bool | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> str:
         """The account log as CSV text.
@@ -3142,13 +3554,15 @@ class _DerivativesAsyncMethods:
         Args:
             conversion_details: bool
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
         params = {
             "conversion_details": conversion_details,
         }
-        return await self._call("get_account_log_csv", params, max_retries, extra=extra_params)
+        return await self._call("get_account_log_csv", params, max_retries, timeout, extra=extra_params)
 
     async def get_public_execution_events(
         self,
@@ -3160,6 +3574,7 @@ class _DerivativesAsyncMethods:
         continuation_token: str | None = None,
         count: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get public execution events.
@@ -3174,6 +3589,8 @@ class _DerivativesAsyncMethods:
             continuation_token: token from the previous page
             count: maximum number of events
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3185,7 +3602,7 @@ class _DerivativesAsyncMethods:
             "continuation_token": continuation_token,
             "count": count,
         }
-        return await self._call("get_public_execution_events", params, max_retries, extra=extra_params)
+        return await self._call("get_public_execution_events", params, max_retries, timeout, extra=extra_params)
 
     async def get_public_order_events(
         self,
@@ -3197,6 +3614,7 @@ class _DerivativesAsyncMethods:
         continuation_token: str | None = None,
         count: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get public order events.
@@ -3211,6 +3629,8 @@ class _DerivativesAsyncMethods:
             continuation_token: token from the previous page
             count: maximum number of events
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3222,7 +3642,7 @@ class _DerivativesAsyncMethods:
             "continuation_token": continuation_token,
             "count": count,
         }
-        return await self._call("get_public_order_events", params, max_retries, extra=extra_params)
+        return await self._call("get_public_order_events", params, max_retries, timeout, extra=extra_params)
 
     async def get_public_mark_price_events(
         self,
@@ -3234,6 +3654,7 @@ class _DerivativesAsyncMethods:
         continuation_token: str | None = None,
         count: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get public mark price events.
@@ -3248,6 +3669,8 @@ class _DerivativesAsyncMethods:
             continuation_token: token from the previous page
             count: maximum number of events
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3259,12 +3682,13 @@ class _DerivativesAsyncMethods:
             "continuation_token": continuation_token,
             "count": count,
         }
-        return await self._call("get_public_mark_price_events", params, max_retries, extra=extra_params)
+        return await self._call("get_public_mark_price_events", params, max_retries, timeout, extra=extra_params)
 
     async def get_tick_types(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """['spot', 'mark', 'trade']
@@ -3273,16 +3697,19 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_tick_types", {}, max_retries, extra=extra_params)
+        return await self._call("get_tick_types", {}, max_retries, timeout, extra=extra_params)
 
     async def get_markets_for_tick_type(
         self,
         *,
         tickType: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get markets for tick type.
@@ -3292,13 +3719,15 @@ class _DerivativesAsyncMethods:
         Args:
             tickType: required. path parameter
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
         params = {
             "tickType": tickType,
         }
-        return await self._call("get_markets_for_tick_type", params, max_retries, extra=extra_params)
+        return await self._call("get_markets_for_tick_type", params, max_retries, timeout, extra=extra_params)
 
     async def get_resolutions(
         self,
@@ -3306,6 +3735,7 @@ class _DerivativesAsyncMethods:
         tickType: str,
         symbol: str,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get resolutions.
@@ -3316,6 +3746,8 @@ class _DerivativesAsyncMethods:
             tickType: required. path parameter
             symbol: required. path parameter
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3323,7 +3755,7 @@ class _DerivativesAsyncMethods:
             "tickType": tickType,
             "symbol": symbol,
         }
-        return await self._call("get_resolutions", params, max_retries, extra=extra_params)
+        return await self._call("get_resolutions", params, max_retries, timeout, extra=extra_params)
 
     async def get_candles(
         self,
@@ -3335,6 +3767,7 @@ class _DerivativesAsyncMethods:
         to: int | None = None,
         count: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get candles.
@@ -3349,6 +3782,8 @@ class _DerivativesAsyncMethods:
             to: epoch seconds
             count: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3360,7 +3795,7 @@ class _DerivativesAsyncMethods:
             "to": to,
             "count": count,
         }
-        return await self._call("get_candles", params, max_retries, extra=extra_params)
+        return await self._call("get_candles", params, max_retries, timeout, extra=extra_params)
 
     async def get_liquidity_pool_statistic(
         self,
@@ -3369,6 +3804,7 @@ class _DerivativesAsyncMethods:
         interval: int,
         to: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get liquidity pool statistic.
@@ -3380,6 +3816,8 @@ class _DerivativesAsyncMethods:
             interval: required. int
             to: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3388,7 +3826,7 @@ class _DerivativesAsyncMethods:
             "interval": interval,
             "to": to,
         }
-        return await self._call("get_liquidity_pool_statistic", params, max_retries, extra=extra_params)
+        return await self._call("get_liquidity_pool_statistic", params, max_retries, timeout, extra=extra_params)
 
     async def get_market_analytics(
         self,
@@ -3399,6 +3837,7 @@ class _DerivativesAsyncMethods:
         interval: int,
         to: int | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get market analytics.
@@ -3412,6 +3851,8 @@ class _DerivativesAsyncMethods:
             interval: required. int
             to: int
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
@@ -3422,12 +3863,13 @@ class _DerivativesAsyncMethods:
             "interval": interval,
             "to": to,
         }
-        return await self._call("get_market_analytics", params, max_retries, extra=extra_params)
+        return await self._call("get_market_analytics", params, max_retries, timeout, extra=extra_params)
 
     async def check_api_key_v3(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Check api key v3.
@@ -3436,15 +3878,18 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("check_api_key_v3", {}, max_retries, extra=extra_params)
+        return await self._call("check_api_key_v3", {}, max_retries, timeout, extra=extra_params)
 
     async def get_account_market_share(
         self,
         *,
         max_retries: int | None = None,
+        timeout: float | None = None,
         extra_params: Mapping[str, Any] | None = None,
     ) -> DerivResult:
         """Get account market share.
@@ -3453,7 +3898,9 @@ class _DerivativesAsyncMethods:
 
         Args:
             max_retries: override the client's max_retries for this call.
+            timeout: this call's total time budget in seconds (all attempts, waits and
+                look-ups); default: the client's timeout.
             extra_params: further wire fields sent as given (for parameters newer than this SDK);
                 an explicit keyword argument wins over the same name here.
         """
-        return await self._call("get_account_market_share", {}, max_retries, extra=extra_params)
+        return await self._call("get_account_market_share", {}, max_retries, timeout, extra=extra_params)

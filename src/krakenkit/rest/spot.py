@@ -12,7 +12,16 @@ loop and the sleep) plus the generated typed methods::
         balance = await client.get_account_balance()
 
 Constructor (both): ``api_key=None, api_secret=None, *, base_url, environment, timeout, max_retries,
-network_options, http_client, otp, nonce_source, rate_limiter, symbol_check=True`` (see SpotCore).
+network_options, http_client, otp, nonce_source, rate_limiter, symbol_check=True, retry_policy,
+order_deadline=10, shared_nonce=None, attempt_timeout=None``:
+
+* ``timeout``: seconds, the **total** time of one call (every attempt, wait and look-up); every method also
+  takes ``timeout=`` for one call. Default 10.
+* ``attempt_timeout``: seconds one attempt may take (default: what is left of ``timeout``).
+* ``order_deadline``: seconds after signing that Kraken rejects an order sent without ``deadline=``
+  (AddOrder, AddOrderBatch, AmendOrder, EditOrder), 2.25 to 60. Default 10.
+* ``shared_nonce``: share one nonce sequence per key with the other processes of the host (a lock file in
+  the cache directory, ``KRAKENKIT_NONCE_DIR`` moves it). Default: on, unless you pass ``nonce_source``.
 """
 
 from __future__ import annotations

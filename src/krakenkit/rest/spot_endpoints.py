@@ -24,6 +24,13 @@ W = OperationKind.WRITE
 _REBASE = Param("rebase_multiplier", doc="'rebased' (default) or 'base' for xstocks rebased assets")
 _ASSET_CLASS = Param("asset_class", doc="'tokenized_asset' for xstocks pairs")
 _ACLASS = Param("aclass", doc="asset class: 'currency' (default) or 'tokenized_asset'")
+_DEADLINE = Param(
+    "deadline",
+    "deadline",
+    doc="RFC 3339 time (or an aware datetime) after which Kraken's engine rejects the request, now + 2..60 s "
+    "on Kraken's clock (default: the client's order_deadline from now)",
+    py_type="str | datetime",
+)
 
 
 def _pub(
@@ -386,15 +393,16 @@ _ENDPOINTS: tuple[Endpoint, ...] = (
             Param("close_ordertype", wire="close[ordertype]", doc="conditional close order type"),
             Param("close_price", "price", wire="close[price]"),
             Param("close_price2", "price", wire="close[price2]"),
-            Param("deadline", doc="RFC3339 time after which Kraken rejects the order"),
+            _DEADLINE,
             Param("validate", "bool", doc="validate only, do not place"),
             _ASSET_CLASS,
         ),
         t.AddOrderResult,
         kind=O,
         cost=0,
-        doc="Place an order. With cl_ord_id, a lost answer (timeout, 5xx, EService:Unavailable) is resolved "
-        "by looking the order up instead of resending blindly.",
+        doc="Place an order (sent with Kraken's deadline). With cl_ord_id, a lost answer (timeout, 5xx, "
+        "EService:Unavailable, an unreadable answer) is resolved by looking the order up, and it is only sent "
+        "again once its deadline has passed and the order is proven absent.",
     ),
     _priv(
         "AmendOrder",
@@ -408,7 +416,7 @@ _ENDPOINTS: tuple[Endpoint, ...] = (
             Param("trigger_price", "price"),
             Param("pair", "pair"),
             Param("post_only", "bool"),
-            Param("deadline"),
+            _DEADLINE,
         ),
         t.AmendOrderResult,
         kind=A,
@@ -427,7 +435,7 @@ _ENDPOINTS: tuple[Endpoint, ...] = (
             Param("price", "price"),
             Param("price2", "price"),
             Param("oflags", "str_list"),
-            Param("deadline"),
+            _DEADLINE,
             Param("cancel_response", "bool"),
             Param("validate", "bool"),
             _ASSET_CLASS,
@@ -475,15 +483,16 @@ _ENDPOINTS: tuple[Endpoint, ...] = (
                 doc="2..15 orders, each a dict of AddOrder fields (ordertype, type, volume, price, cl_ord_id...)",
             ),
             Param("pair", "pair", True),
-            Param("deadline"),
+            _DEADLINE,
             Param("validate", "bool"),
             _ASSET_CLASS,
         ),
         t.AddOrderBatchResult,
-        kind=W,
+        kind=O,
         cost=0,
         body="json",
-        doc="Place 2..15 orders on one pair at once. Not resent on unknown outcome.",
+        doc="Place 2..15 orders on one pair at once (one deadline for the batch). With a cl_ord_id on every "
+        "order, a lost answer is resolved by looking the orders up, like submit_order.",
     ),
     _priv(
         "CancelOrderBatch",

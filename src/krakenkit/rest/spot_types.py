@@ -715,11 +715,47 @@ class _AddOrderBatch(_Rec):
 
 
 class AddOrderBatchResult(StructResult):
-    """``POST /0/private/AddOrderBatch``: one :class:`BatchOrderResult` per order, in order."""
+    """``POST /0/private/AddOrderBatch``: one :class:`BatchOrderResult` per order, in order.
 
-    __slots__ = ("orders",)
+    ``recovered``: True when the answer was lost and the orders were found by their ``cl_ord_id`` instead
+    (``raw["recovered_from"]`` holds them as Kraken listed them).
+    """
+
+    __slots__ = ("orders", "recovered")
     _struct = _AddOrderBatch
     orders: list[BatchOrderResult]
+    recovered: bool
+
+    @classmethod
+    def parse(cls, raw: Any) -> Any:
+        obj = super().parse(raw)
+        obj.recovered = False
+        return obj
+
+    @classmethod
+    def recovered_from(
+        cls, found: list[tuple[str, tuple[str, OrderInfo, Any] | None]], missing_error: str
+    ) -> AddOrderBatchResult:
+        """From look-ups: ``(cl_ord_id, (txid, order, raw_order) | None)`` per order, in batch order."""
+        obj = cls.__new__(cls)
+        orders: list[BatchOrderResult] = []
+        raws: dict[str, Any] = {}
+        for cl_ord_id, hit in found:
+            if hit is None:
+                orders.append(BatchOrderResult(error=missing_error, cl_ord_id=cl_ord_id))
+                continue
+            txid, order, raw_order = hit
+            descr = OrderDescription(order=order.descr.order, close=order.descr.close)
+            orders.append(BatchOrderResult(txid=txid, descr=descr, cl_ord_id=cl_ord_id))
+            raws[txid] = raw_order
+        obj.raw = {"orders": [msgspec.to_builtins(o) for o in orders], "recovered_from": raws}
+        obj.warnings = []
+        obj.orders = orders
+        obj.recovered = True
+        return obj
+
+    def _repr_fields(self) -> str:
+        return f"orders={self.orders!r}, recovered={self.recovered!r}"
 
 
 class _WsToken(_Rec):

@@ -22,6 +22,7 @@ import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -535,6 +536,8 @@ def fault_middleware(ctx: SandboxContext) -> Any:
             kind = faults.take_garble(path)
             if kind is not None and isinstance(response, web.Response):
                 response = garbled_response(response, kind, is_futures_path(path))
+        # Kraken's Date header is Kraken's time: the sandbox's is its own clock (an injected clock included)
+        response.headers["Date"] = formatdate(ctx.now(), usegmt=True)
         await _log(ctx, request, response)
         hold = None if rule is not None else faults.take_hold(path)
         if hold is not None:

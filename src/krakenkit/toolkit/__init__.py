@@ -3,8 +3,9 @@ account state and the dead man's switch.
 
 * :class:`OrderJournal` — durable record of every order intent and its fate (SQLite file or PostgreSQL);
   ``journal.attach(state)`` (a :class:`FillRecorder`) records every fill an :class:`AccountState` accepts.
-* :class:`SafeOrderSubmitter` / :class:`AsyncSafeOrderSubmitter` — journal, send, resolve unknown outcomes by
-  client order id, reconcile a crashed run on start.
+* :class:`SafeOrderSubmitter` / :class:`AsyncSafeOrderSubmitter` — journal, send with Kraken's ``deadline``,
+  resolve unknown outcomes by client order id (re-send only once the deadline proves the order absent),
+  reconcile a crashed run on start.
 * :class:`ReconnectGate` — pause order actions while a private stream reconnects (or the market is in
   maintenance / cancel_only), backfill over REST, resume.
 * :class:`AccountState` — open orders, balances, positions and fills from streams + backfill, de-duplicated.

@@ -7,8 +7,11 @@ database. Each entry is one logical order (one client order id) and moves throug
     intent ──► sent ──► acknowledged   (Kraken has it; order_id known)           final
       │          ├────► rejected       (Kraken answered with an error)           final
       │          ├────► unknown ──► acknowledged | not_placed | sent (re-send, same id)
-      │          └────► not_placed     (looked up by id: Kraken does not have it) final
+      │          └────► not_placed     (nothing left the process, or proven absent) final
       └──► abandoned                   (a crashed run wrote the intent, never sent it) final
+
+``not_placed`` after ``unknown`` is written only on proof: the order's ``deadline`` (recorded with every
+``sent``) has passed on Kraken's clock and a look-up by client id found nothing.
 
 Every transition is appended to an event log (``krakenkit_order_events``), fills are stored once per
 ``(account, fill_id)`` (``krakenkit_fills``; the primary key enforces it) and linked to their entry by client
@@ -18,7 +21,8 @@ after acknowledgement. :meth:`OrderJournal.attach` records every fill (and order
 
 Schema versions (``krakenkit_meta.schema_version``): 1 = the first release; 2 adds
 ``krakenkit_orders.gate_wait`` (seconds the order waited at a closed reconnect gate) and
-``krakenkit_fills.source`` (``ws`` / ``rest``) plus lookup indexes. Opening a journal migrates an older
+``krakenkit_fills.source`` (``ws`` / ``rest``) plus lookup indexes; 3 adds ``krakenkit_orders.deadline``
+(the RFC 3339 ``deadline`` the last request of the order was sent with). Opening a journal migrates an older
 database in place (missing columns and indexes are added; nothing is rewritten).
 
 Backends (same interface, pick by :meth:`OrderJournal.open`):
@@ -55,6 +59,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .._core.deadline import parse_deadline
 from .._core.errors import KrakenError
 
 if TYPE_CHECKING:
@@ -77,7 +82,7 @@ __all__ = [
 
 log = logging.getLogger("krakenkit.toolkit.journal")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # exchange states an order never leaves (a late "open" from an older answer must not undo them)
 FINAL_EXCHANGE_STATES = frozenset({"closed", "canceled", "expired"})
 
@@ -177,6 +182,12 @@ class JournalEntry:
     sent_at: float | None
     resolved_at: float | None
     gate_wait: float | None = None  # seconds it waited at a closed ReconnectGate (None: no gate)
+    deadline: str | None = None  # Kraken's deadline (RFC 3339) the last request was sent with; None: none
+
+    @property
+    def deadline_ts(self) -> float | None:
+        """:attr:`deadline` as unix seconds on Kraken's clock (None without one)."""
+        return None if self.deadline is None else parse_deadline(self.deadline)
 
     @property
     def is_final(self) -> bool:
@@ -218,7 +229,7 @@ class JournalFill:
 _ORDER_COLUMNS = (
     "cl_ord_id, account, product, via, symbol, side, order_type, quantity, price, params, status, order_id, "
     "exchange_state, filled_qty, error, attempts, owner, claimed_until, created_at, updated_at, sent_at, "
-    "resolved_at, gate_wait"
+    "resolved_at, gate_wait, deadline"
 )
 _FILL_COLUMNS = (
     "fill_id, account, product, order_id, cl_ord_id, symbol, side, qty, price, fee, fee_asset, ts, raw, source, "
@@ -268,6 +279,7 @@ def _row_to_entry(row: Sequence[Any]) -> JournalEntry:
         sent,
         resolved,
         gate_wait,
+        deadline,
     ) = row
     return JournalEntry(
         cl_ord_id=cl,
@@ -293,6 +305,7 @@ def _row_to_entry(row: Sequence[Any]) -> JournalEntry:
         sent_at=sent,
         resolved_at=resolved,
         gate_wait=gate_wait,
+        deadline=deadline,
     )
 
 
@@ -361,7 +374,8 @@ CREATE TABLE IF NOT EXISTS krakenkit_orders (
     updated_at REAL NOT NULL,
     sent_at REAL,
     resolved_at REAL,
-    gate_wait REAL
+    gate_wait REAL,
+    deadline TEXT
 );
 CREATE INDEX IF NOT EXISTS krakenkit_orders_status ON krakenkit_orders (account, product, status);
 CREATE INDEX IF NOT EXISTS krakenkit_orders_order_id ON krakenkit_orders (order_id);
@@ -399,6 +413,7 @@ CREATE INDEX IF NOT EXISTS krakenkit_fills_cl ON krakenkit_fills (cl_ord_id);
 _ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("krakenkit_orders", "gate_wait", "REAL"),
     ("krakenkit_fills", "source", "TEXT"),
+    ("krakenkit_orders", "deadline", "TEXT"),
 )
 
 _SCHEMA_PG = _SCHEMA_SQLITE.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY").replace(
@@ -647,7 +662,7 @@ class OrderJournal:
         with self._lock, self._db.transaction():
             cur = self._db.execute(
                 f"INSERT INTO krakenkit_orders ({_ORDER_COLUMNS}) VALUES "  # noqa: S608
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '0', NULL, 0, ?, ?, ?, ?, NULL, NULL, NULL) "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '0', NULL, 0, ?, ?, ?, ?, NULL, NULL, NULL, NULL) "
                 "ON CONFLICT (cl_ord_id) DO NOTHING",
                 (
                     cl_ord_id,
@@ -672,13 +687,23 @@ class OrderJournal:
             self._event(cl_ord_id, now, S.INTENT, {"params": dict(params or {})})
         return self.get(cl_ord_id)
 
-    def mark_sent(self, cl_ord_id: str, *, owner: str | None = None, lease: float | None = None) -> JournalEntry:
-        """The request is about to leave the process (call right before sending; attempts += 1)."""
-        extra: dict[str, Any] = {"sent_at": self._clock()}
+    def mark_sent(
+        self,
+        cl_ord_id: str,
+        *,
+        owner: str | None = None,
+        lease: float | None = None,
+        deadline: str | None = None,
+    ) -> JournalEntry:
+        """The request is about to leave the process (call right before sending; attempts += 1).
+        ``deadline``: Kraken's ``deadline`` (RFC 3339) this request carries (None: it carries none); it is
+        what a later look-up needs to prove the order absent."""
+        now = self._clock()  # sent_at is the time of the 'sent' event
+        extra: dict[str, Any] = {"sent_at": now, "deadline": deadline}
         if owner is not None and lease is not None:
             extra["owner"] = owner
-            extra["claimed_until"] = self._clock() + lease
-        return self._transition(cl_ord_id, S.SENT, extra, attempts_inc=True)
+            extra["claimed_until"] = now + lease
+        return self._transition(cl_ord_id, S.SENT, extra, attempts_inc=True, now=now)
 
     def mark_acknowledged(
         self,
@@ -723,9 +748,14 @@ class OrderJournal:
         *,
         detail: Mapping[str, Any] | None = None,
         gate_wait: float | None = None,
+        deadline: str | None = None,
     ) -> JournalEntry:
-        """The request went out and its outcome cannot be told (timeout, 5xx, EService:Unavailable)."""
+        """The request went out and its outcome cannot be told (timeout, 5xx, an unreadable answer ...).
+        ``deadline``: the deadline the request carried, when it differs from the one journaled with ``sent``
+        (None: keep that one)."""
         extra: dict[str, Any] = {"error": error}
+        if deadline is not None:
+            extra["deadline"] = deadline
         _put_gate_wait(extra, gate_wait)
         return self._transition(cl_ord_id, S.UNKNOWN, extra, detail=detail)
 
@@ -737,7 +767,8 @@ class OrderJournal:
         detail: Mapping[str, Any] | None = None,
         gate_wait: float | None = None,
     ) -> JournalEntry:
-        """Looked up by client id after the grace period (or never reached Kraken): no such order."""
+        """Certainly not placed: Kraken refused it before acting, nothing reached Kraken, or a look-up by
+        client id after the order's deadline had passed on Kraken's clock found no order."""
         extra = {"error": reason, "resolved_at": self._clock(), "owner": None, "claimed_until": None}
         _put_gate_wait(extra, gate_wait)
         return self._transition(cl_ord_id, S.NOT_PLACED, extra, detail=detail)
@@ -763,17 +794,18 @@ class OrderJournal:
             _put_gate_wait(extra, gate_wait)
             if row[0] == S.SENT.value:
                 attempts = max(0, int(row[1]) - 1)
-                prev = None
+                prev, prev_deadline = None, None
                 if attempts:  # when the attempt before this one left (its 'sent' event carries its number)
                     for at, ev_detail in self._db.execute(
                         "SELECT at, detail FROM krakenkit_order_events WHERE cl_ord_id = ? AND status = ? "
                         "ORDER BY id DESC",
                         (cl_ord_id, S.SENT.value),
                     ).fetchall():
-                        if json.loads(ev_detail).get("attempt") == attempts:
-                            prev = at
+                        sent_detail = json.loads(ev_detail)
+                        if sent_detail.get("attempt") == attempts:
+                            prev, prev_deadline = at, sent_detail.get("deadline")
                             break
-                extra.update({"attempts": attempts, "sent_at": prev})
+                extra.update({"attempts": attempts, "sent_at": prev, "deadline": prev_deadline})
             self._transition_locked(cl_ord_id, S.NOT_PLACED, extra, detail={"sent": False, **(detail or {})}, now=now)
         return self.get(cl_ord_id)
 
@@ -1166,8 +1198,9 @@ class OrderJournal:
         *,
         detail: Mapping[str, Any] | None = None,
         attempts_inc: bool = False,
+        now: float | None = None,
     ) -> JournalEntry:
-        now = self._clock()
+        now = self._clock() if now is None else now
         with self._lock, self._db.transaction():
             self._transition_locked(cl_ord_id, new, extra, detail=detail, attempts_inc=attempts_inc, now=now)
         return self.get(cl_ord_id)
@@ -1200,7 +1233,9 @@ class OrderJournal:
             sets["attempts"] = int(row[1]) + 1
         self._update(cl_ord_id, sets)
         ev: dict[str, Any] = {
-            k: v for k, v in sets.items() if k in ("order_id", "error", "exchange_state", "gate_wait") and k in extra
+            k: v
+            for k, v in sets.items()
+            if k in ("order_id", "error", "exchange_state", "gate_wait", "deadline") and k in extra
         }
         if attempts_inc:
             ev["attempt"] = sets["attempts"]
@@ -1223,8 +1258,10 @@ class AsyncOrderJournal:
     async def record_intent(self, **kwargs: Any) -> JournalEntry:
         return await asyncio.to_thread(lambda: self.sync.record_intent(**kwargs))
 
-    async def mark_sent(self, cl_ord_id: str, *, owner: str | None = None, lease: float | None = None) -> JournalEntry:
-        return await asyncio.to_thread(self.sync.mark_sent, cl_ord_id, owner=owner, lease=lease)
+    async def mark_sent(
+        self, cl_ord_id: str, *, owner: str | None = None, lease: float | None = None, deadline: str | None = None
+    ) -> JournalEntry:
+        return await asyncio.to_thread(self.sync.mark_sent, cl_ord_id, owner=owner, lease=lease, deadline=deadline)
 
     async def mark_acknowledged(self, cl_ord_id: str, order_id: str | None, **kwargs: Any) -> JournalEntry:
         return await asyncio.to_thread(lambda: self.sync.mark_acknowledged(cl_ord_id, order_id, **kwargs))

@@ -1,18 +1,29 @@
-"""Idempotent order submission: journal first, send, resolve an unknown outcome by client id.
+"""Idempotent order submission: journal first, send with a deadline, resolve an unknown outcome by client id.
 
 For every order the submitter
 
 1. makes a client order id (``cl_ord_id`` / ``cliOrdId``, a UUID) unless you pass one,
 2. writes the intent to the :class:`~krakenkit.toolkit.journal.OrderJournal` (durable before sending),
 3. passes the :class:`~krakenkit.toolkit.gate.ReconnectGate` (if any: paused while the private stream
-   reconnects or the market is in maintenance / cancel_only), marks the entry ``sent`` and sends,
-4. on an ack journals ``acknowledged`` with Kraken's order id; on a refusal ``rejected`` (and raises it);
-5. on an unknown outcome (timeout, 5xx, ``EService:Unavailable``, dropped socket) journals ``unknown`` and
-   looks the order up by its client id, polling for a short, bounded grace period (an order can still be
-   reaching the book). Found: ``acknowledged``. Certainly absent: re-sends *with the same client id* (so a
-   late original makes Kraken refuse the copy) up to ``max_attempts``, then ``not_placed`` and
-   :class:`OrderNotPlacedError`. Lookups failing too: the entry stays ``unknown`` and
-   :class:`~krakenkit.OrderOutcomeUnknownError` is raised; no new order goes out until it is resolved.
+   reconnects or the market is in maintenance / cancel_only), then stamps Spot orders with Kraken's
+   ``deadline`` (``order_deadline`` seconds ahead on Kraken's clock, or the caller's own ``deadline=``), marks
+   the entry ``sent`` with that deadline and sends,
+4. on an ack journals ``acknowledged`` with Kraken's order id; on a definitive refusal (Kraken's error
+   envelope, a ``sendStatus`` rejection) ``rejected`` (and raises it),
+5. on anything else the outcome is unknown (timeouts, dropped connections, 5xx, ``EService:Unavailable``,
+   an unparseable 200, ``OrderOutcomeUnknownError`` from the client, any unexpected exception): journals
+   ``unknown`` and looks the order up by its client id, fast for ``grace`` seconds (an ack that is merely
+   late), then once more after the order's deadline has passed on Kraken's clock (plus ``deadline_margin``).
+   Found: ``acknowledged``. Absent after the deadline: proven not placed (the engine rejects a request once
+   its deadline has passed, so nothing of it can still arrive): re-sent with the same client id and a new
+   deadline up to ``max_attempts`` (never past a caller's own deadline), then ``not_placed`` and
+   :class:`OrderNotPlacedError`. The client's own :class:`OrderNotPlacedError` is the same proof. Look-ups
+   failing, or nothing to prove the order absent (Derivatives: no deadline): the entry stays ``unknown`` and
+   :class:`~krakenkit.OrderOutcomeUnknownError` is raised with its client id. Failing look-ups also hold back
+   new orders until the entry is resolved.
+
+A Derivatives order is never re-sent after an unknown outcome (only after a refusal that certainly came
+before Kraken acted: an invalid nonce, a connection that was never made).
 
 With a gate, an order that has to wait for it (the gate was closed when the order came) is sent when the gate
 reopens, as it was decided before the pause, unless a ``revalidate`` hook is given: then the hook is asked
@@ -20,9 +31,10 @@ reopens, as it was decided before the pause, unless a ``revalidate`` hook is giv
 order: journaled ``not_placed`` with ``"sent": false``, :class:`OrderWithdrawnError` raised. The seconds an
 order waited at the gate go to the journal (``gate_wait``).
 
-On start (and before the next order after an unresolved outcome) every ``intent`` / ``sent`` / ``unknown``
+On start (and before the next order after failed look-ups) every ``intent`` / ``sent`` / ``unknown``
 entry a crashed run left behind is reconciled: ``intent`` was never sent (``sent`` is written before the
-request leaves) and becomes ``abandoned``; ``sent`` / ``unknown`` are looked up by id like above.
+request leaves) and becomes ``abandoned``; ``sent`` / ``unknown`` are looked up by id like above (found:
+``acknowledged``; absent once its journaled deadline has passed: ``not_placed``; else it stays ``unknown``).
 
 One copy of the logic: the flows are generators that *yield* what they need (a client call, a journal
 write, a sleep, a gate admission). :class:`AsyncSafeOrderSubmitter` runs them on asyncio (journal writes in
@@ -42,16 +54,29 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol, Self
 
+from .._core.deadline import (
+    DEFAULT_ORDER_DEADLINE,
+    MAX_DEADLINE,
+    MIN_DEADLINE,
+    ServerClock,
+    check_deadline_seconds,
+    order_deadline,
+    parse_deadline,
+    shared_server_clock,
+)
 from .._core.errors import (
     APIConnectionError,
     DuplicateClientOrderIdError,
     InvalidNonceError,
     KrakenAPIError,
     KrakenError,
+    OrderError,
     OrderNotPlacedError,
     OrderOutcomeUnknownError,
     OrderRejectedError,
-    is_outcome_unknown_error,
+    TradingPausedError,
+    ValidationError,
+    is_definitive_rejection,
 )
 from .._core.ids import (
     generate_futures_order_id,
@@ -140,6 +165,7 @@ class SubmitResult:
     recovered: bool  # True when the ack was lost and the order was found by its client id
     entry: JournalEntry
     response: Any = None
+    deadline: str | None = None  # Kraken's deadline (RFC 3339) the placing request carried; None: none
 
 
 @dataclass(frozen=True)
@@ -151,6 +177,11 @@ class Refused:
 
 @dataclass
 class ReconcileReport:
+    """What a reconciliation did. ``unresolved``: entries still ``unknown`` afterwards, of which
+    ``lookups_failed`` could not be looked up (those hold back new orders with ``block_on_unresolved``); the
+    rest were not found but nothing proves them absent (no deadline: Derivatives, or an entry written before
+    deadlines were journaled)."""
+
     checked: int = 0
     acknowledged: int = 0
     not_placed: int = 0
@@ -158,13 +189,20 @@ class ReconcileReport:
     unresolved: int = 0
     entries: list[JournalEntry] = field(default_factory=list)
     rejected: int = 0
+    lookups_failed: int = 0
 
 
 Lookup = tuple[Callable[..., Any], dict[str, Any], Callable[[Any, str], Found | Refused | None]]
 
 
 class Venue(Protocol):
-    """What the submitter needs to know about one product + transport."""
+    """What the submitter needs to know about one product + transport.
+
+    Optional attributes: ``takes_deadline`` (True: the call ``send`` returns accepts Kraken's ``deadline=``,
+    RFC 3339; the submitter then sends every order with one, which is what lets it prove an order absent;
+    default False), ``server_clock`` (the estimate of Kraken's clock those deadlines are written in; the
+    submitter's ``server_clock=`` option wins) and ``clock_probe()`` (a ``(call, kwargs)`` whose answer
+    lets the client measure that clock; :meth:`start` makes it when nothing has measured the clock yet)."""
 
     product: str
     via: str
@@ -200,12 +238,29 @@ def _spot_find_in(result: Any, key: str, cl_ord_id: str) -> Found | None:
     return None
 
 
+def _client_server_clock(*clients: Any) -> ServerClock:
+    """The estimate of Kraken's clock a client keeps (its ``server_clock``), else the process-wide one of its
+    host (``base_url``), else a fresh one (assumes the local clock, with its default uncertainty)."""
+    for client in clients:
+        for holder in (client, getattr(client, "ws", None)):  # a WebsocketAPIClient keeps it on its .ws
+            clock = getattr(holder, "server_clock", None)
+            if isinstance(clock, ServerClock):
+                return clock
+    for client in clients:
+        url = getattr(client, "base_url", None)
+        if isinstance(url, str) and url:
+            return shared_server_clock(url)
+    return ServerClock()
+
+
 class _ClientVenue:
     """What the venues share: a client whose ``submit_order`` takes the order under the venue's own wire
     names (``_fields``: symbol, side, order type, quantity, client id, price), and its client id rules."""
 
     product = ""
     via = "rest"
+    takes_deadline = False
+    server_clock: ServerClock | None = None
     _fields: tuple[str, str, str, str, str, str]
     _new_id: Callable[[], str]
     _validate_id: Callable[[str], str]
@@ -238,13 +293,22 @@ class _ClientVenue:
 
 
 class SpotRestVenue(_ClientVenue):
-    """Spot over REST (``SpotClient`` / ``AsyncSpotClient``): ``AddOrder`` with ``cl_ord_id``; lookups by
-    ``OpenOrders`` then ``ClosedOrders`` filtered by ``cl_ord_id``."""
+    """Spot over REST (``SpotClient`` / ``AsyncSpotClient``): ``AddOrder`` with ``cl_ord_id`` and ``deadline``;
+    lookups by ``OpenOrders`` then ``ClosedOrders`` filtered by ``cl_ord_id``."""
 
     product = "spot"
+    takes_deadline = True
     _fields = ("pair", "type", "ordertype", "volume", "cl_ord_id", "price")
     _new_id = staticmethod(generate_spot_order_id)
     _validate_id = staticmethod(validate_spot_cl_ord_id)
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self.server_clock = _client_server_clock(client)
+
+    def clock_probe(self) -> tuple[Callable[..., Any], dict[str, Any]]:
+        """A cheap public call whose answer lets the client measure Kraken's clock (``Time``)."""
+        return self.client.get_server_time, {}
 
     def parse_ack(self, response: Any, cl_ord_id: str) -> Found:
         oid = getattr(response, "order_id", None)
@@ -318,7 +382,8 @@ def _futures_find_open(result: Any, cl_ord_id: str) -> Found | None:
 class FuturesRestVenue(_ClientVenue):
     """Derivatives over REST (``DerivativesClient`` / ``AsyncDerivativesClient``): ``sendorder`` with
     ``cliOrdId``; lookups by ``orders/status`` (open + closed in the last 5 s), open orders, then fills.
-    ``order_type`` takes Kraken's values (``lmt``, ``mkt``, ``post``, ``ioc``, ...)."""
+    ``order_type`` takes Kraken's values (``lmt``, ``mkt``, ``post``, ``ioc``, ...). ``sendorder`` has no
+    deadline, so an order of unknown outcome that the lookups do not find stays unknown (never re-sent)."""
 
     product = "futures"
     _fields = ("symbol", "side", "orderType", "size", "cliOrdId", "limitPrice")
@@ -352,8 +417,9 @@ class FuturesRestVenue(_ClientVenue):
 
 class SpotWsVenue(SpotRestVenue):
     """Spot over the WebSocket API (``WebsocketAPIClient.submit_spot_order``; ``symbol`` in WS form, e.g.
-    ``BTC/USD``); lookups over REST (``rest`` = a ``SpotClient`` / ``AsyncSpotClient``), since the WS API has no
-    order query. A dropped socket (``ConnectionLostError``) or a reply timeout is an unknown outcome."""
+    ``BTC/USD``), with ``deadline`` like REST; lookups over REST (``rest`` = a ``SpotClient`` /
+    ``AsyncSpotClient``), since the WS API has no order query. A dropped socket (``ConnectionLostError``) or a
+    reply timeout is an unknown outcome."""
 
     via = "ws"
     _fields = ("symbol", "side", "order_type", "order_qty", "cl_ord_id", "limit_price")
@@ -361,6 +427,7 @@ class SpotWsVenue(SpotRestVenue):
     def __init__(self, ws_api: Any, rest: Any) -> None:
         super().__init__(rest)
         self.ws_api = ws_api
+        self.server_clock = _client_server_clock(ws_api, rest)
 
     def send(self, req: OrderRequest, cl_ord_id: str) -> tuple[Callable[..., Any], dict[str, Any]]:
         return self.ws_api.submit_spot_order, self._order_kwargs(req, cl_ord_id)
@@ -413,8 +480,14 @@ class _Locked:  # run the inner flow holding the submitter's reconcile lock
 Op = _Call | _Journal | _Sleep | _Admit | _Revalidate | _Locked
 Flow = Generator[Op, Any, Any]
 
-_ABSENT = object()
-_UNRESOLVED = object()
+_ABSENT = object()  # proven not placed: looked up after the deadline had passed on Kraken's clock, not found
+_NOT_FOUND = object()  # not found, but nothing proves it absent (no deadline): stays unknown
+_UNRESOLVED = object()  # the look-ups kept failing
+
+_LOOKUPS_FAILED = "reconcile: lookups failed"
+_DEADLINE_SLACK = 0.75  # seconds our own deadline keeps from Kraken's bounds beyond the clock's uncertainty
+# how a failed send is treated (see _verdict)
+_UNKNOWN, _REFUSED, _NOT_SENT, _NOT_ACTED_ON, _PROVEN_ABSENT = "unknown", "refused", "not_sent", "retry", "absent"
 
 
 def _step(flow: Flow, outcome: tuple[bool, Any]) -> tuple[bool, Any]:
@@ -427,7 +500,70 @@ def _step(flow: Flow, outcome: tuple[bool, Any]) -> tuple[bool, Any]:
         return True, stop.value
 
 
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _is_duplicate_id_refusal(exc: BaseException) -> bool:
+    """Kraken refused a request because its client id is taken (Derivatives ``clientOrderIdAlreadyExist``,
+    Spot ``EOrder:Duplicate order`` while the first order is open)."""
+    if isinstance(exc, DuplicateClientOrderIdError):
+        return True
+    if not isinstance(exc, OrderError):
+        return False
+    text = " ".join(exc.errors or [str(exc)]).lower()
+    return "duplicate" in text or ("already" in text and ("cl_ord_id" in text or "client" in text))
+
+
+def _not_acted_on(exc: BaseException) -> bool:
+    """A failure after which Kraken certainly did nothing and re-sending is not a policy decision."""
+    return bool(getattr(exc, "retry_safe", False)) and isinstance(exc, (InvalidNonceError, APIConnectionError))
+
+
+def _verdict(exc: BaseException, attempt: int) -> str:
+    """What a failed order request means. Only Kraken's own refusal (its error envelope or a ``sendStatus``
+    rejection, other than the outcome-unknown answers: :func:`~krakenkit.is_definitive_rejection`) is
+    definitive; a local ``ValidationError`` sent nothing; the client's ``OrderNotPlacedError`` is a proof of
+    absence; everything else is an unknown outcome."""
+    if isinstance(exc, OrderNotPlacedError):
+        return _PROVEN_ABSENT
+    if isinstance(exc, OrderOutcomeUnknownError):  # ConnectionLostError included
+        return _UNKNOWN
+    if isinstance(exc, ValidationError):
+        return _NOT_SENT
+    if _not_acted_on(exc):
+        return _NOT_ACTED_ON
+    if is_definitive_rejection(exc):
+        # a re-send refused because the client id is taken: an earlier attempt landed after all
+        return _UNKNOWN if attempt > 1 and _is_duplicate_id_refusal(exc) else _REFUSED
+    return _UNKNOWN  # InvalidResponseError (any status), timeouts, 5xx, EService:Unavailable, anything else
+
+
+def _error_deadline(exc: BaseException) -> tuple[str, float] | None:
+    """The deadline an error says its request carried (a client that re-sent with its own)."""
+    text = getattr(exc, "deadline", None)
+    if not isinstance(text, str):
+        return None
+    try:
+        return text, parse_deadline(text)
+    except ValidationError:
+        return None
+
+
 class _SubmitterCore:
+    """Options of both submitters.
+
+    ``account`` / ``owner`` / ``lease``: whose journal entries these are and how long a claim lasts;
+    ``gate`` / ``revalidate``: see the module docs; ``grace`` (s): fast look-ups after an unknown outcome;
+    ``poll_interval`` (s) between them; ``max_lookup_errors``: failed look-up rounds before giving up (the
+    entry stays ``unknown``); ``max_attempts``: requests per order, re-sends only after proof of absence;
+    ``block_on_unresolved``: refuse new orders while an entry could not be looked up;
+    ``order_deadline`` (s, Kraken allows 2..60): how far ahead on Kraken's clock each Spot request's
+    ``deadline`` lies (a caller's ``deadline=`` wins); ``deadline_margin`` (s): how long after the deadline
+    the proving look-up starts; ``server_clock``: the estimate of Kraken's clock (default: the client's);
+    ``clock`` / ``sleep``: the local monotonic clock and sleep (for tests).
+    """
+
     def __init__(
         self,
         venue: Venue,
@@ -443,7 +579,11 @@ class _SubmitterCore:
         lease: float = 60.0,
         block_on_unresolved: bool = True,
         revalidate: Revalidate | None = None,
+        order_deadline: float = DEFAULT_ORDER_DEADLINE,
+        deadline_margin: float = 1.0,
+        server_clock: ServerClock | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Any] | None = None,
     ) -> None:
         self.venue = venue
         self.journal = journal
@@ -457,7 +597,16 @@ class _SubmitterCore:
         self.lease = lease
         self.block_on_unresolved = block_on_unresolved
         self.revalidate = revalidate
+        self.order_deadline = check_deadline_seconds(order_deadline, "order_deadline")
+        if isinstance(deadline_margin, bool) or not isinstance(deadline_margin, (int, float)) or deadline_margin < 0:
+            raise ValidationError("deadline_margin must be a number of seconds >= 0", field="deadline_margin")
+        self.deadline_margin = float(deadline_margin)
+        # the clock deadlines are written and judged in; None: this venue's orders take no deadline
+        self.server_clock: ServerClock | None = None
+        if getattr(venue, "takes_deadline", False):
+            self.server_clock = server_clock or getattr(venue, "server_clock", None) or ServerClock()
         self._clock = clock
+        self._sleep = sleep
         self._inflight: set[str] = set()
         self._inflight_lock = threading.Lock()
         self._dirty = True  # reconcile before the first order
@@ -471,6 +620,7 @@ class _SubmitterCore:
             "resent": 0,
             "lookups": 0,
             "withdrawn": 0,
+            "proven_absent": 0,
         }
 
     # --- builders ----------------------------------------------------------------------------------------
@@ -488,16 +638,71 @@ class _SubmitterCore:
     ) -> OrderRequest:
         qty = dec(quantity)
         if qty is None:
-            raise ValueError("quantity is required")
-        return OrderRequest(
+            raise ValidationError("quantity is required", field="quantity")
+        req = OrderRequest(
             symbol=symbol, side=side, order_type=order_type, quantity=qty, price=dec(price), params=dict(params)
         )
+        if req.params.get("deadline") is not None:
+            if self.server_clock is None:
+                raise ValidationError(
+                    f"{self.venue.product} orders over {self.venue.via} take no deadline: leave deadline= out",
+                    field="deadline",
+                )
+            self._deadline_for(req)  # a deadline Kraken would refuse is refused here, before the intent
+        return req
 
-    def _resolve(self, cl_ord_id: str, deadline: float) -> Flow:
-        """Poll the venue's lookups until found (-> Found), refused by Kraken (-> Refused), certainly
-        absent after ``deadline`` (-> _ABSENT), or lookups keep failing (-> _UNRESOLVED)."""
+    def _deadline_for(self, req: OrderRequest) -> tuple[str, float] | None:
+        """``(rfc3339, kraken_ts)`` for the next request of ``req`` (the caller's own, checked, or
+        ``order_deadline`` seconds from now on Kraken's clock); None when the venue takes no deadline.
+
+        Our own deadline keeps clear of Kraken's 2..60 s bounds by twice the clock's uncertainty plus a
+        slack: the client checks it again on its way out, after a journal write and maybe a new clock
+        measurement, and must not refuse it then."""
+        clock = self.server_clock
+        if clock is None:
+            return None
+        seconds = self.order_deadline
+        if req.params.get("deadline") is None:
+            room = 2 * clock.uncertainty + _DEADLINE_SLACK
+            seconds = min(max(seconds, MIN_DEADLINE + room), max(MAX_DEADLINE - room, MIN_DEADLINE + room))
+        return order_deadline(clock, req.params.get("deadline"), seconds)
+
+    def _until_passed(self, deadline_ts: float) -> float:
+        """Local seconds until ``deadline_ts`` plus the margin has certainly passed on Kraken's clock."""
+        assert self.server_clock is not None
+        return self.server_clock.seconds_until_passed(deadline_ts + self.deadline_margin)
+
+    def _entry_deadline(self, entry: JournalEntry) -> float | None:
+        if self.server_clock is None or entry.deadline is None:
+            return None
+        try:
+            return entry.deadline_ts
+        except ValidationError:
+            log.error("journal entry %s has an unreadable deadline %r", entry.cl_ord_id, entry.deadline)
+            return None
+
+    def _resolve(self, cl_ord_id: str, deadline_ts: float | None, grace_until: float) -> Flow:
+        """Look the order up by client id until it is found (-> Found), refused by Kraken (-> Refused),
+        proven absent (-> _ABSENT: a look-up that started after ``deadline_ts`` plus the margin had passed on
+        Kraken's clock found nothing), not found with nothing to prove it absent (-> _NOT_FOUND: no
+        deadline, after the grace polling), or the look-ups keep failing (-> _UNRESOLVED).
+
+        Fast polling until ``grace_until`` (local clock; an ack that is merely late), then one wait until
+        the deadline has passed and the look-up that proves it either way."""
         errors = 0
+        waits = 0
         while True:
+            proof = False
+            if deadline_ts is not None:
+                left = self._until_passed(deadline_ts)
+                if left > 0 and self._clock() >= grace_until:
+                    waits += 1
+                    if waits > 50:  # the clock does not move: never conclude anything from it
+                        log.error("order %s: Kraken's clock estimate does not advance; outcome left unknown", cl_ord_id)
+                        return _UNRESOLVED
+                    yield _Sleep(left + 0.005)
+                    continue
+                proof = left <= 0
             failed: BaseException | None = None
             refused: Refused | None = None
             for fn, kwargs, parse in self.venue.lookups(cl_ord_id):
@@ -517,8 +722,10 @@ class _SubmitterCore:
                     return _UNRESOLVED
             elif refused is not None:
                 return refused  # Kraken's own record says it refused this client id: final
-            elif self._clock() >= deadline:
+            elif proof:
                 return _ABSENT
+            elif deadline_ts is None and self._clock() >= grace_until:
+                return _NOT_FOUND
             yield _Sleep(self.poll_interval)
 
     def _reconcile_flow(self) -> Flow:
@@ -538,8 +745,8 @@ class _SubmitterCore:
                 continue
             # grace counted from when it was sent (wall clock in the journal)
             since_sent = time.time() - (entry.sent_at or entry.updated_at)
-            deadline = self._clock() + max(0.0, self.grace - since_sent)
-            res = yield from self._resolve(cl, deadline)
+            grace_until = self._clock() + max(0.0, self.grace - since_sent)
+            res = yield from self._resolve(cl, self._entry_deadline(entry), grace_until)
             if isinstance(res, Found):
                 e = yield _Journal(
                     self.journal.mark_acknowledged,
@@ -551,28 +758,58 @@ class _SubmitterCore:
                 e = yield _Journal(self.journal.mark_rejected, (cl, f"reconciled: refused by Kraken: {res.error}"))
                 report.rejected += 1
             elif res is _ABSENT:
-                e = yield _Journal(self.journal.mark_not_placed, (cl, "reconciled: no order with this client id"))
+                e = yield _Journal(
+                    self.journal.mark_not_placed,
+                    (
+                        cl,
+                        f"reconciled: its deadline {entry.deadline} passed on Kraken's clock and no order with "
+                        "this client id exists",
+                    ),
+                )
                 report.not_placed += 1
-            else:
-                e = yield _Journal(self.journal.mark_unknown, (cl, "reconcile: lookups failed"))
+            elif res is _NOT_FOUND:
+                why = "no deadline" if entry.deadline is None else "its deadline cannot be judged"
+                e = yield _Journal(
+                    self.journal.mark_unknown,
+                    (cl, f"reconcile: not found by client id, but {why}: nothing proves it absent"),
+                )
                 report.unresolved += 1
+            else:
+                e = yield _Journal(self.journal.mark_unknown, (cl, _LOOKUPS_FAILED))
+                report.unresolved += 1
+                report.lookups_failed += 1
             report.entries.append(e)
         if report.checked:
             log.warning(
                 "reconciled %d journal entries: %d acknowledged, %d not placed, %d rejected, %d abandoned, "
-                "%d unresolved",
+                "%d unresolved (%d with failing lookups)",
                 report.checked,
                 report.acknowledged,
                 report.not_placed,
                 report.rejected,
                 report.abandoned,
                 report.unresolved,
+                report.lookups_failed,
             )
+        return report
+
+    def start_flow(self) -> Flow:
+        """Before trading: one call that lets the client measure Kraken's clock (if nothing has measured it
+        yet: deadlines then need no allowance for an unknown offset), then a full reconciliation."""
+        clock = self.server_clock
+        probe = getattr(self.venue, "clock_probe", None)
+        if clock is not None and not clock.measured and callable(probe):
+            fn, kwargs = probe()
+            try:
+                yield _Call(fn, kwargs)
+            except Exception as exc:  # the deadlines just allow for the unknown offset
+                log.warning("could not measure Kraken's clock before trading: %r", exc)
+        report: ReconcileReport = yield from self.reconcile_flow()
         return report
 
     def reconcile_flow(self, *, only_if_dirty: bool = False) -> Flow:
         """Reconcile under the submitter's lock (``only_if_dirty``: skip when nothing is left to do, the
-        check before every order; then a report with unresolved entries refuses the order)."""
+        check before every order; then a report with failed look-ups refuses the order)."""
         if only_if_dirty and not self._dirty:
             return None
         report: ReconcileReport | None = yield _Locked(self._reconcile_locked(only_if_dirty))
@@ -584,7 +821,7 @@ class _SubmitterCore:
         if only_if_dirty and not self._dirty:
             return None  # a sibling reconciled while we waited for the lock
         report: ReconcileReport = yield from self._reconcile_flow()
-        self._dirty = report.unresolved > 0
+        self._dirty = report.lookups_failed > 0
         return report
 
     def place_flow(
@@ -598,8 +835,8 @@ class _SubmitterCore:
         params: Mapping[str, Any],
     ) -> Flow:
         """One order, start to end: reconcile what is left over, journal, send, resolve."""
+        req = self._request(symbol, side, order_type, quantity, price, params)  # bad input: before anything
         yield from self.reconcile_flow(only_if_dirty=True)
-        req = self._request(symbol, side, order_type, quantity, price, params)
         cl = self._new_id(cl_ord_id)
         with self._inflight_lock:
             self._inflight.add(cl)
@@ -616,57 +853,65 @@ class _SubmitterCore:
     def submit_flow(self, req: OrderRequest, cl_ord_id: str) -> Flow:
         venue = self.venue
         self.stats["submitted"] += 1
+        yield _Journal(
+            self.journal.record_intent,
+            kwargs={
+                "cl_ord_id": cl_ord_id,
+                "symbol": req.symbol,
+                "side": req.side,
+                "order_type": req.order_type,
+                "quantity": req.quantity,
+                "price": req.price,
+                "params": req.params,
+                "account": self.account,
+                "product": venue.product,
+                "via": venue.via,
+                "owner": self.owner,
+                "lease": self.lease,
+            },
+        )
+        caller_deadline = req.params.get("deadline") is not None
         attempt = 0
-        recorded = False
         gate_wait: float | None = None  # seconds at the gate, all attempts (None: no gate)
         while True:
             attempt += 1
-            if not recorded:
-                yield _Journal(
-                    self.journal.record_intent,
-                    kwargs={
-                        "cl_ord_id": cl_ord_id,
-                        "symbol": req.symbol,
-                        "side": req.side,
-                        "order_type": req.order_type,
-                        "quantity": req.quantity,
-                        "price": req.price,
-                        "params": req.params,
-                        "account": self.account,
-                        "product": venue.product,
-                        "via": venue.via,
-                        "owner": self.owner,
-                        "lease": self.lease,
-                    },
-                )
-                recorded = True
-            # 'sent' is durable before the request can leave; the gate is passed last, right before the
-            # send, so nothing goes out once the gate has closed
-            yield _Journal(self.journal.mark_sent, (cl_ord_id,), {"owner": self.owner, "lease": self.lease})
             fn, kwargs = venue.send(req, cl_ord_id)
             gate = self.gate
-            if gate is not None:
+            if gate is not None:  # passed last before the send, so nothing goes out once the gate has closed
                 gate_wait = yield from self._pass_gate(gate, req, cl_ord_id, gate_wait or 0.0)
             gw = {} if gate_wait is None else {"gate_wait": gate_wait}
-            sent_at = self._clock()
+            err: BaseException | None = None
             try:
-                response = yield _Call(fn, kwargs)
-            except Exception as exc:
-                err: BaseException = exc
-            else:
-                found = venue.parse_ack(response, cl_ord_id)
-                return (yield from self._acknowledge(cl_ord_id, found, attempt, response, gate_wait))
+                try:  # the deadline is taken right before the send: after any wait at the gate
+                    deadline = self._deadline_for(req)
+                except ValidationError as exc:  # the caller's own deadline came too close meanwhile
+                    yield _Journal(self.journal.mark_not_sent, (cl_ord_id, _describe(exc)), gw)
+                    self.stats["not_placed"] += 1
+                    raise
+                if deadline is not None:
+                    kwargs["deadline"] = deadline[0]
+                # 'sent' (with the deadline) is durable before the request can leave
+                yield _Journal(
+                    self.journal.mark_sent,
+                    (cl_ord_id,),
+                    {"owner": self.owner, "lease": self.lease, "deadline": deadline[0] if deadline else None},
+                )
+                sent_at = self._clock()
+                try:
+                    response = yield _Call(fn, kwargs)
+                    found = venue.parse_ack(response, cl_ord_id)  # an answer we cannot read is no answer
+                except Exception as exc:
+                    err = exc
             finally:
                 if gate is not None:
                     gate.release()
-            if isinstance(err, DuplicateClientOrderIdError) and attempt > 1:
-                # the re-send was refused because an earlier attempt landed after all
-                unknown = True
-            else:
-                unknown = is_outcome_unknown_error(err)
-            if not unknown and _not_acted_on(err) and attempt < self.max_attempts:
+            if err is None:
+                sent_deadline = deadline[0] if deadline else None
+                return (yield from self._acknowledge(cl_ord_id, found, attempt, response, gate_wait, sent_deadline))
+            verdict = _verdict(err, attempt)
+            if verdict is _NOT_ACTED_ON and attempt < self.max_attempts:
                 # Kraken certainly did not act (nonce refused before processing, connection never made):
-                # send again with the same client id
+                # send again with the same client id (and a new deadline)
                 self.stats["resent"] += 1
                 log.warning(
                     "order %s: %s (not acted on); re-sending (%d/%d)",
@@ -677,56 +922,94 @@ class _SubmitterCore:
                 )
                 yield _Sleep(self.poll_interval * attempt)
                 continue
-            if not unknown:
-                if isinstance(err, KrakenAPIError):
-                    yield _Journal(self.journal.mark_rejected, (cl_ord_id, f"{type(err).__name__}: {err}"), gw)
-                    self.stats["rejected"] += 1
-                else:
-                    yield _Journal(self.journal.mark_not_placed, (cl_ord_id, f"{type(err).__name__}: {err}"), gw)
-                    self.stats["not_placed"] += 1
-                raise err
-            yield _Journal(self.journal.mark_unknown, (cl_ord_id, f"{type(err).__name__}: {err}"), gw)
-            res = yield from self._resolve(cl_ord_id, sent_at + self.grace)
-            if isinstance(res, Found):
-                return (yield from self._acknowledge(cl_ord_id, res, attempt, None, gate_wait))
-            if isinstance(res, Refused):
-                yield _Journal(self.journal.mark_rejected, (cl_ord_id, f"refused by Kraken: {res.error}"), gw)
+            if verdict in (_REFUSED, _NOT_ACTED_ON) and isinstance(err, KrakenAPIError):
+                yield _Journal(self.journal.mark_rejected, (cl_ord_id, _describe(err)), gw)
                 self.stats["rejected"] += 1
-                raise OrderRejectedError(
-                    f"order {cl_ord_id}: the answer was lost ({type(err).__name__}) and Kraken's record shows it "
-                    f"refused the order: {res.error}",
-                    status=res.error,
-                    errors=[res.error],
-                ) from err
-            if res is _UNRESOLVED:
-                self._dirty = True
-                self.stats["unknown"] += 1
-                raise OrderOutcomeUnknownError(
-                    f"order {cl_ord_id}: outcome unknown after {type(err).__name__} and the lookups by client id "
-                    "failed; it stays 'unknown' in the journal and is reconciled before the next order",
-                    cl_ord_id=cl_ord_id,
-                    request=dict(kwargs),
-                ) from err
-            if attempt >= self.max_attempts:
-                yield _Journal(
-                    self.journal.mark_not_placed,
-                    (cl_ord_id, f"not found by client id after {attempt} attempt(s): {err}"),
-                    gw,
-                )
+                raise err
+            if verdict in (_NOT_SENT, _NOT_ACTED_ON):  # refused locally / no connection: nothing left
+                yield _Journal(self.journal.mark_not_sent, (cl_ord_id, _describe(err)), gw)
                 self.stats["not_placed"] += 1
-                raise OrderNotPlacedError(
-                    f"order {cl_ord_id} was not placed ({type(err).__name__}: {err}); not found by client id "
-                    f"after {attempt} attempt(s)",
-                    cl_ord_id=cl_ord_id,
-                ) from err
-            self.stats["resent"] += 1
-            log.warning(
-                "order %s not found after %s; re-sending with the same client id (%d/%d)",
-                cl_ord_id,
-                type(err).__name__,
-                attempt + 1,
-                self.max_attempts,
-            )
+                raise err
+            text, ts = deadline if deadline is not None else (None, None)
+            named = _error_deadline(err)
+            if named is not None and (ts is None or named[1] > ts):
+                text, ts = named  # the client re-sent with a later deadline: that one decides
+            if verdict is _PROVEN_ABSENT and ts is not None and self._until_passed(ts) > 0:
+                verdict = _UNKNOWN  # the client's proof came before our clock allows one: prove it ourselves
+            if verdict is _UNKNOWN:
+                yield _Journal(self.journal.mark_unknown, (cl_ord_id, _describe(err)), {**gw, "deadline": text})
+                if ts is not None:
+                    yield from self._hold_claim(cl_ord_id, ts)
+                # a re-send refused for its taken client id says an order exists: no deadline can disprove that
+                proves_absence = ts if not _is_duplicate_id_refusal(err) else None
+                res = yield from self._resolve(cl_ord_id, proves_absence, sent_at + self.grace)
+                if isinstance(res, Found):
+                    return (yield from self._acknowledge(cl_ord_id, res, attempt, None, gate_wait, text))
+                if isinstance(res, Refused):
+                    yield _Journal(self.journal.mark_rejected, (cl_ord_id, f"refused by Kraken: {res.error}"), gw)
+                    self.stats["rejected"] += 1
+                    raise OrderRejectedError(
+                        f"order {cl_ord_id}: the answer was lost ({type(err).__name__}) and Kraken's record shows "
+                        f"it refused the order: {res.error}",
+                        status=res.error,
+                        errors=[res.error],
+                    ) from err
+                if res is not _ABSENT:
+                    self.stats["unknown"] += 1
+                    if res is _UNRESOLVED:
+                        self._dirty = True
+                        why = "the lookups by client id failed; no new order goes out until it is resolved"
+                    elif _is_duplicate_id_refusal(err):
+                        why = (
+                            "Kraken refused the re-send because an order with this client id exists, yet the "
+                            "lookups do not show it"
+                        )
+                    elif ts is None:
+                        why = (
+                            "it was not found by client id, and without a deadline nothing proves it absent "
+                            "(it is not re-sent)"
+                        )
+                    else:
+                        why = "its deadline cannot be judged on Kraken's clock"
+                    raise OrderOutcomeUnknownError(
+                        f"order {cl_ord_id}: outcome unknown after {type(err).__name__}: {why}; it stays 'unknown' "
+                        "in the journal",
+                        cl_ord_id=cl_ord_id,
+                        request=dict(kwargs),
+                        deadline=text,
+                    ) from err
+                proof = f"its deadline {text} passed on Kraken's clock and no order with this client id exists"
+            else:  # _PROVEN_ABSENT: the client looked it up after the deadline itself
+                proof = f"the client proved it absent ({_describe(err)})"
+            self.stats["proven_absent"] += 1
+            if attempt < self.max_attempts and not caller_deadline:
+                yield _Journal(self.journal.mark_unknown, (cl_ord_id, f"not placed: {proof}; re-sending"), gw)
+                self.stats["resent"] += 1
+                log.warning(
+                    "order %s not placed (%s: %s); re-sending with the same client id and a new deadline (%d/%d)",
+                    cl_ord_id,
+                    type(err).__name__,
+                    proof,
+                    attempt + 1,
+                    self.max_attempts,
+                )
+                continue
+            limit = "its own deadline" if caller_deadline else f"{attempt} attempt(s)"
+            yield _Journal(self.journal.mark_not_placed, (cl_ord_id, f"not placed after {limit}: {proof}"), gw)
+            self.stats["not_placed"] += 1
+            raise OrderNotPlacedError(
+                f"order {cl_ord_id} was not placed after {limit} ({type(err).__name__}): {proof}",
+                cl_ord_id=cl_ord_id,
+                deadline=text,
+            ) from err
+
+    def _hold_claim(self, cl_ord_id: str, deadline_ts: float) -> Flow:
+        """Keep the entry's claim for as long as the wait for its deadline can take (no other bot's
+        reconciliation takes an order this submitter is still resolving)."""
+        assert self.server_clock is not None
+        needed = self._until_passed(deadline_ts) + self.grace + self.lease
+        if needed > self.lease:
+            yield _Journal(self.journal.renew_claim, (cl_ord_id,), {"owner": self.owner, "lease": needed})
 
     def _pass_gate(self, gate: ReconnectGate, req: OrderRequest, cl_ord_id: str, waited: float) -> Flow:
         """Admission through the gate for one attempt; returns the seconds waited so far (``waited`` is what
@@ -779,7 +1062,13 @@ class _SubmitterCore:
             # admitted again below: at once if the gate is still open (then sent); else wait and re-ask
 
     def _acknowledge(
-        self, cl_ord_id: str, found: Found, attempt: int, response: Any, gate_wait: float | None = None
+        self,
+        cl_ord_id: str,
+        found: Found,
+        attempt: int,
+        response: Any,
+        gate_wait: float | None,
+        deadline: str | None,
     ) -> Flow:
         entry: JournalEntry = yield _Journal(
             self.journal.mark_acknowledged,
@@ -803,6 +1092,7 @@ class _SubmitterCore:
             recovered=found.recovered,
             entry=entry,
             response=response,
+            deadline=deadline,
         )
 
     def _new_id(self, cl_ord_id: str | None) -> str:
@@ -813,16 +1103,16 @@ class _SubmitterCore:
             return cl_ord_id in self._inflight
 
     def _check_reconciled(self, report: ReconcileReport) -> None:
-        if report.unresolved and self.block_on_unresolved:
-            raise OrderOutcomeUnknownError(
-                f"{report.unresolved} journal entr{'y' if report.unresolved == 1 else 'ies'} of this account "
-                "still have an unknown outcome (lookups failed); refusing new orders until they are resolved",
+        """Before an order: entries whose look-ups failed hold it back (nothing of it is sent)."""
+        if report.lookups_failed and self.block_on_unresolved:
+            ids = [e.cl_ord_id for e in report.entries if e.error == _LOOKUPS_FAILED]
+            n = report.lookups_failed
+            raise TradingPausedError(
+                f"{n} journal entr{'y' if n == 1 else 'ies'} of this account still have an unknown outcome and "
+                f"could not be looked up ({', '.join(ids[:5])}); refusing new orders until they are resolved "
+                "(nothing of this order was sent)",
+                unresolved=ids,
             )
-
-
-def _not_acted_on(exc: BaseException) -> bool:
-    """A failure after which Kraken certainly did nothing and re-sending is not a policy decision."""
-    return bool(getattr(exc, "retry_safe", False)) and isinstance(exc, (InvalidNonceError, APIConnectionError))
 
 
 class AsyncSafeOrderSubmitter(_SubmitterCore):
@@ -858,6 +1148,8 @@ class AsyncSafeOrderSubmitter(_SubmitterCore):
         if isinstance(op, _Journal):
             return await asyncio.to_thread(op.fn, *op.args, **op.kwargs)
         if isinstance(op, _Sleep):
+            if self._sleep is not None:
+                return await maybe_await(self._sleep(op.seconds))
             return await asyncio.sleep(op.seconds)
         if isinstance(op, _Admit):
             assert self.gate is not None
@@ -869,8 +1161,10 @@ class AsyncSafeOrderSubmitter(_SubmitterCore):
             return await self._drive(op.flow)
 
     async def start(self) -> ReconcileReport:
-        """Reconcile what a crashed run left (``intent`` / ``sent`` / ``unknown``). Call before trading."""
-        return await self.reconcile()
+        """Measure Kraken's clock if nothing has yet, and reconcile what a crashed run left (``intent`` /
+        ``sent`` / ``unknown``). Call before trading."""
+        report: ReconcileReport = await self._drive(self.start_flow())
+        return report
 
     async def reconcile(self) -> ReconcileReport:
         report: ReconcileReport = await self._drive(self.reconcile_flow())
@@ -888,9 +1182,10 @@ class AsyncSafeOrderSubmitter(_SubmitterCore):
         **params: Any,
     ) -> SubmitResult:
         """Place one order safely. Extra keyword arguments go to the client as they are (``timeinforce``,
-        ``oflags``, ``reduceOnly``, ...). Returns the acknowledged order; raises the refusal, or
-        :class:`OrderNotPlacedError`, :class:`~krakenkit.OrderOutcomeUnknownError`,
-        :class:`~krakenkit.TradingPausedError`."""
+        ``oflags``, ``reduceOnly``, ...); ``deadline=`` (RFC 3339, Spot only) replaces the submitter's
+        ``order_deadline`` and is never exceeded (no re-send after it). Returns the acknowledged order; raises
+        the refusal, or :class:`OrderNotPlacedError` (proven not placed), :class:`~krakenkit.OrderOutcomeUnknownError`
+        (with ``cl_ord_id``), :class:`~krakenkit.TradingPausedError`."""
         result: SubmitResult = await self._drive(
             self.place_flow(symbol, side, order_type, quantity, price, cl_ord_id, params)
         )
@@ -931,7 +1226,7 @@ class SafeOrderSubmitter(_SubmitterCore):
         if isinstance(op, _Journal):
             return op.fn(*op.args, **op.kwargs)
         if isinstance(op, _Sleep):
-            return time.sleep(op.seconds)
+            return (self._sleep or time.sleep)(op.seconds)
         if isinstance(op, _Admit):
             assert self.gate is not None
             return self.gate.acquire_sync(op.action)
@@ -942,7 +1237,9 @@ class SafeOrderSubmitter(_SubmitterCore):
             return self._drive(op.flow)
 
     def start(self) -> ReconcileReport:
-        return self.reconcile()
+        """See :meth:`AsyncSafeOrderSubmitter.start`."""
+        report: ReconcileReport = self._drive(self.start_flow())
+        return report
 
     def reconcile(self) -> ReconcileReport:
         report: ReconcileReport = self._drive(self.reconcile_flow())

@@ -116,12 +116,32 @@ def test_timeout_without_cl_ord_id_raises_and_does_not_resend(sb: Sandbox, creds
 
 
 def test_unavailable_before_processing_then_resend_places_one_order(sb: Sandbox, creds: tuple[str, str]) -> None:
+    """EService:Unavailable leaves the outcome unknown: the resend waits for the first request's deadline to
+    pass (2.5 s here) and a look-up proving it absent; then exactly one order exists."""
+    key, secret = creds
+    sb.faults.fail_next("/0/private/AddOrder", n=1, error="EService:Unavailable")
+    with SpotClient(
+        key, secret, environment=sb.environment, retry_policy=FAST, max_retries=2, order_deadline=2.5, timeout=10
+    ) as c:
+        c.get_server_time()  # one Date header: the clock estimate is measured
+        cid = c.generate_new_order_id()
+        result = c.submit_order(**ORDER, cl_ord_id=cid)
+    assert not result.recovered and len(mine(sb, key, cid)) == 1
+    sends = [r for r in sb.requests if r["path"] == "/0/private/AddOrder" and cid in str(r)]
+    assert len(sends) == 2
+
+
+def test_unavailable_with_the_default_budget_is_outcome_unknown_not_resent(sb: Sandbox, creds: tuple[str, str]) -> None:
+    """Default timeout (10 s) and order_deadline (10 s): the deadline cannot pass within the call, so nothing
+    is resent; the caller gets the cl_ord_id and the deadline after which a look-up is conclusive."""
     key, secret = creds
     sb.faults.fail_next("/0/private/AddOrder", n=1, error="EService:Unavailable")
     with SpotClient(key, secret, environment=sb.environment, retry_policy=FAST, max_retries=2) as c:
         cid = c.generate_new_order_id()
-        result = c.submit_order(**ORDER, cl_ord_id=cid)
-    assert not result.recovered and len(mine(sb, key, cid)) == 1
+        with pytest.raises(E.OrderOutcomeUnknownError) as info:
+            c.submit_order(**ORDER, cl_ord_id=cid)
+    assert info.value.cl_ord_id == cid and info.value.context["deadline"]
+    assert mine(sb, key, cid) == []
 
 
 def test_reads_retry_cloudflare_502_and_empty_503(sb: Sandbox, creds: tuple[str, str]) -> None:

@@ -205,8 +205,9 @@ def test_pg_version_1_journal_is_migrated_and_keeps_fills_unique(schema_dsn: str
                 ).fetchall()
             }
             assert ("krakenkit_orders", "gate_wait") in cols and ("krakenkit_fills", "source") in cols
+            assert ("krakenkit_orders", "deadline") in cols
             version = conn.execute("SELECT value FROM krakenkit_meta WHERE key = 'schema_version'").fetchone()
-            assert version is not None and version[0] == "2"
+            assert version is not None and version[0] == "3"
             with pytest.raises(psycopg.errors.UniqueViolation):
                 conn.execute(
                     "INSERT INTO krakenkit_fills (account, fill_id, product, qty, price, raw, recorded_at) "

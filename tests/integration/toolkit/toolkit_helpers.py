@@ -90,13 +90,16 @@ class GatedSpotAccount:
 
 
 async def count_outcome(outcomes: Counter[str], submit: Awaitable[Any], unknown: str = "unknown") -> None:
-    """Await one safe submit and count how it ended (the chaos tests' tally)."""
+    """Await one safe submit and count how it ended (the chaos tests' tally). A not-placed or unknown
+    outcome must name the order's client id."""
     try:
         r = await submit
         outcomes["acknowledged_recovered" if r.recovered else "acknowledged"] += 1
-    except OrderNotPlacedError:
+    except OrderNotPlacedError as exc:
+        assert exc.cl_ord_id, exc
         outcomes["not_placed"] += 1
-    except OrderOutcomeUnknownError:
+    except OrderOutcomeUnknownError as exc:
+        assert exc.cl_ord_id, exc
         outcomes[unknown] += 1
     except KrakenError as exc:
         outcomes[f"error:{type(exc).__name__}"] += 1

@@ -14,7 +14,7 @@ from krakenkit.rest._base import RetryPolicy
 from krakenkit.rest.derivatives import DerivativesClient
 
 Handler = Callable[[httpx.Request], httpx.Response]
-NO_WAIT = RetryPolicy(base_delay=0.0, max_delay=0.0, outcome_grace=0)
+NO_WAIT = RetryPolicy(base_delay=0.0, max_delay=0.0)
 
 
 def replying(*docs: Any) -> tuple[Handler, list[httpx.Request]]:
@@ -49,3 +49,58 @@ def deriv_client(
         nonce_source=lambda: next(nonces),
         **kw,
     )
+
+
+class FakeTime:
+    """One fake clock for a client's call budget (``monotonic``) and its server-clock estimate (``time``):
+    :func:`drive` advances it on every Sleep step (and by ``per_send`` on every send)."""
+
+    def __init__(self, start: float = 1_900_000_000.0, per_send: float = 0.01) -> None:
+        self.now = start
+        self.per_send = per_send
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now - 1_000_000_000.0
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def on_fake_time(client: Any, clock: FakeTime) -> Any:
+    """Point ``client``'s budget and server clock at ``clock`` (offset 0, unmeasured: 2 s uncertainty)."""
+    from krakenkit._core.deadline import ServerClock
+
+    client._monotonic = clock.monotonic
+    client._server_clock = ServerClock(clock=clock.time)
+    return client
+
+
+def drive(client: Any, call: Any, handler: Handler, clock: FakeTime, steps: list[str]) -> Any:
+    """Run ``client._flow(call)`` by hand: sends go to ``handler``, sleeps advance ``clock``. Returns the result
+    (or raises the flow's error); ``steps`` receives the steps seen (``"AddOrder"``, ``"sleep 11.25"``, ...)."""
+    from krakenkit.rest._base import Sleep
+
+    flow = client._flow(call)
+    reply: Any = None
+    try:
+        step = next(flow)
+        while True:
+            if isinstance(step, Sleep):
+                steps.append(f"sleep {step.seconds:.2f}")
+                clock.advance(step.seconds)
+                reply = None
+            else:
+                steps.append(step.request.url.path.rsplit("/", 1)[-1])
+                clock.advance(clock.per_send)
+                try:
+                    reply = handler(step.request)
+                except httpx.HTTPError as exc:
+                    reply = exc
+            step = flow.send(reply)
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        flow.close()

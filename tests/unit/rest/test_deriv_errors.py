@@ -12,6 +12,7 @@ from rest_testkit import Handler, deriv_client, replying
 
 from kraken_errors import FUTURES_ERROR_CLASSES
 from krakenkit._core import errors as E
+from krakenkit.rest import RetryPolicy
 from krakenkit.rest.derivatives import DerivativesClient
 
 pytestmark = pytest.mark.filterwarnings("ignore::krakenkit.rest.derivatives.KrakenDeprecationWarning")
@@ -40,8 +41,8 @@ def test_error_string_maps_to_its_exception(error: str) -> None:
     assert type(exc) is FUTURES_ERRORS[error]
     assert exc.errors == [error]
     assert exc.endpoint == "/derivatives/api/v3/accounts"
-    # invalid nonce gets exactly one re-signed resend; everything else none with max_retries=0
-    assert len(seen) == (2 if error.startswith("nonce") else 1)
+    # invalid nonce gets RetryPolicy.nonce_resends re-signed resends; everything else none with max_retries=0
+    assert len(seen) == (1 + RetryPolicy().nonce_resends if error.startswith("nonce") else 1)
 
 
 def test_unknown_error_string_is_a_generic_api_error() -> None:
@@ -236,9 +237,12 @@ def test_success_without_status_block_leaves_the_outcome_unknown() -> None:
     with _client(handler) as client, pytest.raises(E.OrderOutcomeUnknownError) as info:
         _send(client)
     assert isinstance(info.value.__cause__, E.InvalidResponseError)
+    # a cancel answered without its status may have cancelled: unknown, with the order id
     handler, _ = replying({"result": "success"})
-    with _client(handler, max_retries=0) as client, pytest.raises(E.InvalidResponseError):
+    with _client(handler, max_retries=0) as client, pytest.raises(E.OrderOutcomeUnknownError) as unknown:
         client.cancel_order(order_id="o")
+    assert isinstance(unknown.value.__cause__, E.InvalidResponseError)
+    assert unknown.value.context["order_id"] == "o"
 
 
 def test_typed_results_use_exact_decimals() -> None:
@@ -311,6 +315,7 @@ def test_order_found_in_fills_when_aged_out_of_status() -> None:
     handler, seen = replying(
         httpx.ReadTimeout("held"),
         {"result": "success", "orders": []},
+        {"result": "success", "openOrders": []},
         {
             "result": "success",
             "fills": [
@@ -334,33 +339,79 @@ def test_order_found_in_fills_when_aged_out_of_status() -> None:
     assert sum(r.url.path.endswith("sendorder") for r in seen) == 1
 
 
-def test_not_found_anywhere_is_resent_with_the_same_cli_ord_id() -> None:
+def test_order_found_in_open_orders() -> None:
     handler, seen = replying(
         httpx.ReadTimeout("held"),
         {"result": "success", "orders": []},
+        {
+            "result": "success",
+            "openOrders": [
+                {"order_id": "o-9", "cliOrdId": "c-9", "symbol": "PF_XBTUSD", "side": "buy", "orderType": "lmt"}
+            ],
+        },
+    )
+    with _client(handler) as client:
+        res = _send(client, cliOrdId="c-9")
+    assert res.recovered and res.order_id == "o-9" and res.status == "placed"
+    assert [r.url.path.rsplit("/", 1)[-1] for r in seen] == ["sendorder", "status", "openorders"]
+
+
+def test_not_found_anywhere_is_never_resent() -> None:
+    """Derivatives has no order deadline the client relies on: a late first request could still execute, so an
+    order of unknown outcome is never sent again; it raises with the cliOrdId for the caller to reconcile."""
+    handler, seen = replying(
+        httpx.ReadTimeout("held"),
+        {"result": "success", "orders": []},
+        {"result": "success", "openOrders": []},
         {"result": "success", "fills": []},
         {"result": "success", "sendStatus": {"status": "placed", "order_id": "o-6", "cliOrdId": "c-6"}},
     )
-    with _client(handler) as client:
-        res = _send(client, cliOrdId="c-6")
-    assert not res.recovered and res.order_id == "o-6"
-    sends = [r for r in seen if r.url.path.endswith("sendorder")]
-    assert len(sends) == 2 and sends[0].content == sends[1].content
-    assert sends[0].headers["Nonce"] != sends[1].headers["Nonce"]
+    with _client(handler, max_retries=3) as client, pytest.raises(E.OrderOutcomeUnknownError) as info:
+        _send(client, cliOrdId="c-6")
+    assert info.value.cl_ord_id == "c-6"
+    assert info.value.context["lookup_found"] is False
+    assert sum(r.url.path.endswith("sendorder") for r in seen) == 1
 
 
-def test_resend_hitting_duplicate_cli_ord_id_resolves_again() -> None:
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, text="<html><body>502 Bad Gateway</body></html>"),
+        httpx.Response(200, content=b'{"result":"success","sendStatus":{"status":"pla'),
+        httpx.Response(200, content=b"[" * 5000 + b"]" * 5000),
+        httpx.Response(200, json={"result": "success", "sendStatus": "placed"}),
+        httpx.Response(404, text="not found"),
+    ],
+    ids=["html-200", "truncated", "deeply-nested", "changed-shape", "bare-404"],
+)
+def test_unreadable_answers_to_an_order_are_unknown_never_rejected(answer: httpx.Response) -> None:
     handler, seen = replying(
-        httpx.ReadTimeout("held"),
+        answer,
         {"result": "success", "orders": []},
+        {"result": "success", "openOrders": []},
         {"result": "success", "fills": []},
-        {"result": "success", "sendStatus": {"status": "clientOrderIdAlreadyExist"}},
-        _status_doc("c-8"),
     )
-    with _client(handler) as client:
-        res = _send(client, cliOrdId="c-8")
-    assert res.recovered and res.order_id == "o-42"
-    assert sum(r.url.path.endswith("sendorder") for r in seen) == 2
+    with _client(handler, max_retries=3) as client, pytest.raises(E.OrderOutcomeUnknownError) as info:
+        _send(client, cliOrdId="c-u")
+    assert info.value.cl_ord_id == "c-u"
+    assert sum(r.url.path.endswith("sendorder") for r in seen) == 1
+
+
+def test_edit_of_unknown_outcome_is_never_resent() -> None:
+    handler, seen = replying(httpx.ReadTimeout("held"), {"result": "success", "editStatus": {"status": "edited"}})
+    with _client(handler, max_retries=3) as client, pytest.raises(E.OrderOutcomeUnknownError) as info:
+        client.edit_order(cliOrdId="c-e", size=2)
+    assert info.value.cl_ord_id == "c-e" and len(seen) == 1
+
+
+def test_batch_of_unknown_outcome_names_every_cli_ord_id() -> None:
+    handler, seen = replying(httpx.ReadTimeout("held"))
+    send = {"order": "send", "orderType": "lmt", "symbol": "PF_XBTUSD", "side": "buy", "size": 1, "limitPrice": 1}
+    sends = [{**send, "cliOrdId": f"b-{i}"} for i in range(2)]
+    with _client(handler, max_retries=3) as client, pytest.raises(E.OrderOutcomeUnknownError) as info:
+        client.batch_order_management(batchOrder=[*sends, {"order": "cancel", "cliOrdId": "other"}])
+    assert info.value.cl_ord_id == "b-0" and info.value.context["cl_ord_ids"] == ["b-0", "b-1"]
+    assert len(seen) == 1
 
 
 def test_timeout_without_cli_ord_id_raises_outcome_unknown_with_request() -> None:

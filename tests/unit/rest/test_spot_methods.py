@@ -8,6 +8,7 @@ import csv
 import inspect
 import json
 import urllib.parse
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from kraken_reference import REFERENCE
+from krakenkit._core.deadline import format_deadline
 from krakenkit._core.signing import spot_api_sign
 from krakenkit.rest import AsyncSpotClient, SpotClient
 from krakenkit.rest._base import Endpoint, Param
@@ -83,6 +85,9 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
     "number": (7, "7"),
     "any": ("cur", "cur"),
 }
+# a caller's deadline: 30 s ahead (within Kraken's 2..60 s), an aware datetime, sent as RFC 3339 in UTC
+_DEADLINE_AT = datetime.now(UTC) + timedelta(seconds=30)
+SAMPLES["deadline"] = (_DEADLINE_AT, format_deadline(_DEADLINE_AT.timestamp()))
 
 EXCLUDE = {
     ("AddOrder", "userref"),
@@ -105,6 +110,9 @@ def sample_for(ep: Endpoint, p: Param) -> tuple[Any, Any]:
             ]
             return orders, wire
         return ["OABCDE-1", "OABCDE-2"], ["OABCDE-1", "OABCDE-2"]
+    if p.kind == "deadline":  # fresh for each use: the range is checked against now
+        at = datetime.now(UTC) + timedelta(seconds=30)
+        return at, format_deadline(at.timestamp())
     return SAMPLES[p.kind]
 
 
@@ -125,12 +133,13 @@ def result_for(ep: Endpoint) -> Any:
 
 
 class Recorder:
-    def __init__(self) -> None:
+    def __init__(self, result: Any = None) -> None:
         self.requests: list[httpx.Request] = []
+        self.result = {} if result is None else result
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        return httpx.Response(200, json={"error": [], "result": {}})
+        return httpx.Response(200, json={"error": [], "result": self.result})
 
 
 def decode_request(ep: Endpoint, req: httpx.Request) -> dict[str, Any]:
@@ -215,15 +224,31 @@ def test_official_signing_vector_through_the_client() -> None:
         nonce_source=lambda: int(vec["nonce"]),
         http_client=httpx.Client(transport=httpx.MockTransport(rec)),
     )
+    # validate=true: the vector's body exactly (an order that places gets a deadline appended, tested below)
+    client.request(
+        "POST",
+        vec["uri_path"],
+        {"ordertype": "limit", "pair": "XBTUSD", "price": "37500", "type": "buy", "volume": "1.25", "validate": True},
+    )
+    req = rec.requests[0]
+    assert req.content.decode() == vec["post_data"] + "&validate=true"
+    assert req.headers["API-Sign"] == spot_api_sign(vec["secret"], vec["uri_path"], vec["nonce"], req.content)
+    assert spot_api_sign(vec["secret"], vec["uri_path"], vec["nonce"], vec["post_data"]) == vec["api_sign"]
+    placing = Recorder(result={"txid": ["OAAAAA-BBBBB-CCCCCC"], "descr": {"order": "buy"}})
+    client = SpotClient(
+        KEY,
+        vec["secret"],
+        nonce_source=lambda: int(vec["nonce"]),
+        http_client=httpx.Client(transport=httpx.MockTransport(placing)),
+    )
     client.request(
         "POST",
         vec["uri_path"],
         {"ordertype": "limit", "pair": "XBTUSD", "price": "37500", "type": "buy", "volume": "1.25"},
     )
-    req = rec.requests[0]
-    assert req.content.decode() == vec["post_data"]
-    assert req.headers["API-Sign"] == vec["api_sign"]
-    assert spot_api_sign(vec["secret"], vec["uri_path"], vec["nonce"], vec["post_data"]) == vec["api_sign"]
+    body = placing.requests[0].content.decode()
+    assert body.startswith(vec["post_data"] + "&deadline=")
+    assert placing.requests[0].headers["API-Sign"] == spot_api_sign(vec["secret"], vec["uri_path"], vec["nonce"], body)
 
 
 def test_json_batch_signs_nonce_inside_json() -> None:

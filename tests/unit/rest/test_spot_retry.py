@@ -1,4 +1,5 @@
-"""Retry decisions (pure) and the call flow: reads retry, orders resolve by cl_ord_id, amend never resends."""
+"""Retry decisions (pure) and the call flow: reads retry, orders resolve by cl_ord_id (and are resent only
+after their deadline passed and a look-up proved them absent), amend never resends."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from rest_testkit import FakeTime, drive, on_fake_time
 
 import krakenkit._core.errors as E
+from krakenkit._core.deadline import format_deadline, parse_deadline
 from krakenkit._core.ratelimit import NoRateLimit
 from krakenkit.rest import AsyncSpotClient, RetryPolicy, SpotClient
 from krakenkit.rest._base import (
@@ -23,7 +26,7 @@ from krakenkit.rest._base import (
 )
 
 SECRET = base64.b64encode(b"retry-secret-" * 5).decode()
-NO_WAIT = RetryPolicy(base_delay=0, max_delay=0, outcome_grace=0)
+NO_WAIT = RetryPolicy(base_delay=0, max_delay=0)
 R, C, O, A, W = (  # noqa: E741
     OperationKind.READ,
     OperationKind.CANCEL,
@@ -66,7 +69,10 @@ def refused() -> E.KrakenError:
 def test_reads_and_cancels_retry_transient(kind: OperationKind, exc: E.KrakenError) -> None:
     d = decide_retry(kind, exc, attempt=0, max_retries=2, policy=NO_WAIT)
     assert d.action == "retry" and d.counts
-    assert decide_retry(kind, exc, attempt=2, max_retries=2).action == "raise"
+    exhausted = decide_retry(kind, exc, attempt=2, max_retries=2).action
+    # a cancel whose last attempt may have acted ends "unknown" (OrderOutcomeUnknownError), not with the raw error
+    unknown = kind is C and not exc.retry_safe and not E.is_definitive_rejection(exc)
+    assert exhausted == ("unknown" if unknown else "raise")
 
 
 @pytest.mark.parametrize(
@@ -86,11 +92,13 @@ def test_reads_do_not_retry_permanent_errors(exc: E.KrakenError) -> None:
 
 
 @pytest.mark.parametrize("kind", [R, C, O, A, W])
-def test_invalid_nonce_resends_once_without_counting(kind: OperationKind) -> None:
+def test_invalid_nonce_resends_without_counting_up_to_the_policy_cap(kind: OperationKind) -> None:
     exc = api("EAPI:Invalid nonce")
     d = decide_retry(kind, exc, attempt=0, max_retries=0)
     assert d == Decision("retry", 0.0, counts=False, reason=d.reason)
-    assert decide_retry(kind, exc, attempt=0, max_retries=3, nonce_resends=1).action == "raise"
+    cap = RetryPolicy().nonce_resends
+    assert decide_retry(kind, exc, attempt=0, max_retries=0, nonce_resends=cap - 1).action == "retry"
+    assert decide_retry(kind, exc, attempt=0, max_retries=3, nonce_resends=cap).action == "raise"
 
 
 @pytest.mark.parametrize(
@@ -101,14 +109,18 @@ def test_invalid_nonce_resends_once_without_counting(kind: OperationKind) -> Non
         api("EGeneral:Internal error"),
         api("EService:Busy"),
         E.InvalidResponseError("html", status_code=502),
+        E.InvalidResponseError("html on a 200", status_code=200),
+        E.InvalidResponseError("truncated", status_code=None),
+        E.KrakenAPIError("HTTP 404 without Kraken error strings", status_code=404),
         map_transport_error(httpx.RemoteProtocolError("x"), "/x"),
     ],
 )
 def test_order_entry_outcome_unknown(exc: E.KrakenError) -> None:
+    assert E.is_outcome_unknown_error(exc) or exc.status_code == 404
     assert decide_retry(O, exc, attempt=0, max_retries=3, has_client_id=True).action == "resolve"
-    assert decide_retry(O, exc, attempt=0, max_retries=3, has_client_id=False).action == "raise"
-    assert decide_retry(A, exc, attempt=0, max_retries=3, has_client_id=True).action == "raise"
-    assert decide_retry(W, exc, attempt=0, max_retries=3).action == "raise"
+    assert decide_retry(O, exc, attempt=0, max_retries=3, has_client_id=False).action == "unknown"
+    assert decide_retry(A, exc, attempt=0, max_retries=3, has_client_id=True).action == "unknown"
+    assert decide_retry(W, exc, attempt=0, max_retries=3).action == "unknown"
 
 
 @pytest.mark.parametrize("kind", [O, A, W])
@@ -167,12 +179,15 @@ class Script:
     def __init__(self, **paths: list[Any]) -> None:
         self.queues = {k: list(v) for k, v in paths.items()}
         self.seen: list[httpx.Request] = []
+        self.times: list[float] = []  # the clock's time of each request (when a FakeTime is attached)
+        self.clock: FakeTime | None = None
 
     def paths(self) -> list[str]:
         return [r.url.path.rsplit("/", 1)[-1] for r in self.seen]
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.seen.append(request)
+        self.times.append(self.clock.time() if self.clock is not None else 0.0)
         name = request.url.path.rsplit("/", 1)[-1]
         item = self.queues[name].pop(0)
         if isinstance(item, Exception):
@@ -231,9 +246,20 @@ def test_invalid_nonce_is_resigned_and_sent_once_more() -> None:
     assert int(form(second)["nonce"]) > int(form(first)["nonce"])
     assert first.headers["API-Sign"] != second.headers["API-Sign"]
     script2 = Script(Balance=[{"error": ["EAPI:Invalid nonce"]}] * 3)
+    capped = make(script2, max_retries=0, retry_policy=RetryPolicy(base_delay=0, max_delay=0, nonce_resends=1))
     with pytest.raises(E.InvalidNonceError):
-        make(script2, max_retries=0).get_account_balance()
+        capped.get_account_balance()
     assert len(script2.seen) == 2
+
+
+def test_invalid_nonce_on_an_order_is_resent_with_a_fresh_nonce() -> None:
+    """Kraken refuses an invalid-nonce request before processing it: an order is re-signed and sent again."""
+    script = Script(AddOrder=[{"error": ["EAPI:Invalid nonce"]}, {"error": ["EAPI:Invalid nonce"]}, OK_ORDER])
+    result = make(script, max_retries=0).submit_order(**ORDER_ARGS, cl_ord_id="my-id-1")
+    assert result.txid == ["OAAAAA-BBBBB-CCCCCC"] and not result.recovered
+    nonces = [int(form(r)["nonce"]) for r in script.seen]
+    assert len(nonces) == 3 and nonces == sorted(set(nonces))
+    assert all(form(r)["cl_ord_id"] == "my-id-1" for r in script.seen)
 
 
 def test_add_order_timeout_recovers_from_open_orders() -> None:
@@ -267,17 +293,42 @@ def test_add_order_recovers_from_closed_orders_and_lookup_retries_as_read() -> N
     assert script.paths() == ["AddOrder", "OpenOrders", "OpenOrders", "ClosedOrders", "ClosedOrders"]
 
 
-def test_add_order_not_found_is_resent_with_same_cl_ord_id() -> None:
+def _drive_order(script: Script, clock: FakeTime, steps: list[str], **kw: Any) -> Any:
+    script.clock = clock
+    client = on_fake_time(make(script, **kw), clock)
+    call = client._make_call("AddOrder", {**ORDER_ARGS, "cl_ord_id": "my-id-1"})
+    return drive(client, call, script, clock, steps)
+
+
+def test_add_order_not_found_is_resent_only_after_its_deadline_passed() -> None:
+    """Nothing goes out again before the first request's deadline has certainly passed on Kraken's clock and a
+    look-up after it found nothing; the resend keeps the cl_ord_id and carries a new, later deadline."""
+    empty_open = {"error": [], "result": {"open": {}}}
+    empty_closed = {"error": [], "result": {"closed": {}}}
     script = Script(
         AddOrder=[httpx.ReadTimeout("lost"), OK_ORDER],
-        OpenOrders=[{"error": [], "result": {"open": {}}}],
-        ClosedOrders=[{"error": [], "result": {"closed": {}}}],
+        OpenOrders=[empty_open, empty_open],
+        ClosedOrders=[empty_closed, empty_closed],
     )
-    result = make(script, max_retries=1).submit_order(**ORDER_ARGS, cl_ord_id="my-id-1")
+    clock, steps = FakeTime(), []
+    result = _drive_order(script, clock, steps, max_retries=1, timeout=30, order_deadline=10)
     assert result.recovered is False and result.txid == ["OAAAAA-BBBBB-CCCCCC"]
-    assert script.paths() == ["AddOrder", "OpenOrders", "ClosedOrders", "AddOrder"]
-    assert form(script.seen[0])["cl_ord_id"] == form(script.seen[3])["cl_ord_id"] == "my-id-1"
-    assert form(script.seen[0])["nonce"] != form(script.seen[3])["nonce"]
+    assert [s for s in steps if not s.startswith("sleep")] == [
+        "AddOrder",
+        "OpenOrders",
+        "ClosedOrders",
+        "OpenOrders",
+        "ClosedOrders",
+        "AddOrder",
+    ]
+    first, second = form(script.seen[0]), form(script.seen[5])
+    assert first["cl_ord_id"] == second["cl_ord_id"] == "my-id-1"
+    assert first["nonce"] != second["nonce"]
+    first_deadline = parse_deadline(first["deadline"])
+    # the proving look-up was sent after the deadline plus the clock's uncertainty (2 s unmeasured)
+    proving_lookup_at = script.times[3]
+    assert proving_lookup_at >= first_deadline + 2.0
+    assert parse_deadline(second["deadline"]) > proving_lookup_at
 
 
 def test_add_order_not_found_and_no_retries_left_raises_outcome_unknown() -> None:
@@ -318,17 +369,24 @@ def test_add_order_refused_by_kraken_is_raised_not_retried() -> None:
 
 
 def test_resend_hitting_duplicate_client_id_resolves_again() -> None:
+    empty_open = {"error": [], "result": {"open": {}}}
     script = Script(
         AddOrder=[httpx.ReadTimeout("lost"), {"error": ["EOrder:Duplicate cl_ord_id"]}],
-        OpenOrders=[
-            {"error": [], "result": {"open": {}}},
-            {"error": [], "result": {"open": {"OLATE1-AAAAA-BBBBBB": ORDER_INFO}}},
-        ],
-        ClosedOrders=[{"error": [], "result": {"closed": {}}}],
+        OpenOrders=[empty_open, empty_open, {"error": [], "result": {"open": {"OLATE1-AAAAA-BBBBBB": ORDER_INFO}}}],
+        ClosedOrders=[{"error": [], "result": {"closed": {}}}] * 2,
     )
-    result = make(script, max_retries=2).submit_order(**ORDER_ARGS, cl_ord_id="my-id-1")
+    clock, steps = FakeTime(), []
+    result = _drive_order(script, clock, steps, max_retries=2, timeout=30)
     assert result.recovered and result.txid == ["OLATE1-AAAAA-BBBBBB"]
-    assert script.paths() == ["AddOrder", "OpenOrders", "ClosedOrders", "AddOrder", "OpenOrders"]
+    assert script.paths() == [
+        "AddOrder",
+        "OpenOrders",
+        "ClosedOrders",
+        "OpenOrders",
+        "ClosedOrders",
+        "AddOrder",
+        "OpenOrders",
+    ]
 
 
 def test_lookup_ignores_orders_with_another_cl_ord_id() -> None:
@@ -429,32 +487,68 @@ async def test_async_read_retries() -> None:
     await http.aclose()
 
 
-def test_unknown_outcome_looks_again_after_a_grace_period_before_resending() -> None:
-    """An order still reaching the book is found by the second lookup: no resend, no duplicate."""
+def test_late_order_is_found_by_the_look_up_after_its_deadline_and_never_resent() -> None:
+    """The 2.5 s late arrival: the first look-up sees nothing, the order reaches the book later (before its
+    deadline); the look-up after the deadline finds it: returned as recovered, no second AddOrder."""
     empty_open = {"error": [], "result": {"open": {}}}
     empty_closed = {"error": [], "result": {"closed": {}, "count": 0}}
-    late_open = {"error": [], "result": {"open": {"OLATE1-AAAAA-BBBBBB": ORDER_INFO}}}
+    late_closed = {"error": [], "result": {"closed": {"OLATE1-AAAAA-BBBBBB": dict(ORDER_INFO, status="closed")}}}
     script = Script(
-        AddOrder=[httpx.ReadTimeout("lost")], OpenOrders=[empty_open, late_open], ClosedOrders=[empty_closed]
+        AddOrder=[httpx.ReadTimeout("lost")],
+        OpenOrders=[empty_open, empty_open],
+        ClosedOrders=[empty_closed, late_closed],
     )
-    client = make(script, max_retries=2, retry_policy=RetryPolicy(base_delay=0, max_delay=0, outcome_grace=0.5))
-    flow = client._flow(client._make_call("AddOrder", {**ORDER_ARGS, "cl_ord_id": "my-id-1"}))
-    steps: list[str] = []
-    step = next(flow)
-    try:
-        while True:
-            if isinstance(step, Sleep):
-                steps.append(f"sleep {step.seconds}")
-                step = flow.send(None)
-            else:
-                steps.append(step.request.url.path.rsplit("/", 1)[-1])
-                reply: Any
-                try:
-                    reply = script(step.request)
-                except httpx.HTTPError as exc:
-                    reply = exc
-                step = flow.send(reply)
-    except StopIteration as stop:
-        result = stop.value
-    assert steps == ["AddOrder", "OpenOrders", "ClosedOrders", "sleep 0.5", "OpenOrders"]
+    clock, steps = FakeTime(), []
+    result = _drive_order(script, clock, steps, max_retries=3, timeout=30, order_deadline=5)
     assert result.recovered and result.txid == ["OLATE1-AAAAA-BBBBBB"]
+    assert script.paths().count("AddOrder") == 1
+    assert steps[3].startswith("sleep") and float(steps[3].split()[1]) >= 5 + 2.0
+
+
+def test_not_found_after_the_deadline_without_retries_left_is_proven_not_placed() -> None:
+    empty_open = {"error": [], "result": {"open": {}}}
+    empty_closed = {"error": [], "result": {"closed": {}}}
+    script = Script(
+        AddOrder=[{"error": ["EService:Unavailable"]}],
+        OpenOrders=[empty_open] * 2,
+        ClosedOrders=[empty_closed] * 2,
+    )
+    clock, steps = FakeTime(), []
+    with pytest.raises(E.OrderNotPlacedError) as info:
+        _drive_order(script, clock, steps, max_retries=0, timeout=30, order_deadline=3)
+    assert info.value.cl_ord_id == "my-id-1"
+    assert info.value.context["deadline"] == form(script.seen[0])["deadline"]
+    assert not E.is_outcome_unknown_error(info.value)
+    assert script.paths().count("AddOrder") == 1
+
+
+def test_deadline_wait_longer_than_the_budget_raises_outcome_unknown_with_the_deadline() -> None:
+    empty_open = {"error": [], "result": {"open": {}}}
+    empty_closed = {"error": [], "result": {"closed": {}}}
+    script = Script(AddOrder=[httpx.ReadTimeout("lost")], OpenOrders=[empty_open], ClosedOrders=[empty_closed])
+    clock, steps = FakeTime(), []
+    with pytest.raises(E.OrderOutcomeUnknownError) as info:
+        _drive_order(script, clock, steps, max_retries=3, timeout=10, order_deadline=10)
+    assert info.value.cl_ord_id == "my-id-1"
+    assert info.value.context["deadline"] == form(script.seen[0])["deadline"]
+    assert "after that time" in str(info.value)
+    assert not any(s.startswith("sleep") for s in steps)  # no pointless wait: it could not prove anything
+    assert script.paths() == ["AddOrder", "OpenOrders", "ClosedOrders"]
+
+
+def test_caller_deadline_is_sent_as_given_and_never_resent_past() -> None:
+    empty_open = {"error": [], "result": {"open": {}}}
+    empty_closed = {"error": [], "result": {"closed": {}}}
+    script = Script(
+        AddOrder=[httpx.ReadTimeout("lost"), OK_ORDER],
+        OpenOrders=[empty_open] * 2,
+        ClosedOrders=[empty_closed] * 2,
+    )
+    clock = FakeTime()
+    client = on_fake_time(make(script, max_retries=3, timeout=40), clock)
+    mine = format_deadline(clock.time() + 20)
+    call = client._make_call("AddOrder", {**ORDER_ARGS, "cl_ord_id": "my-id-1", "deadline": mine})
+    with pytest.raises(E.OrderNotPlacedError):
+        drive(client, call, script, clock, [])
+    assert form(script.seen[0])["deadline"] == mine
+    assert script.paths().count("AddOrder") == 1

@@ -331,12 +331,13 @@ def test_version_1_database_is_migrated_in_place(tmp_path: Path) -> None:
     cols = {
         t: {r[1] for r in conn2.execute(f"PRAGMA table_info({t})")} for t in ("krakenkit_orders", "krakenkit_fills")
     }
-    assert "gate_wait" in cols["krakenkit_orders"] and "source" in cols["krakenkit_fills"]
-    assert conn2.execute("SELECT value FROM krakenkit_meta WHERE key='schema_version'").fetchone()[0] == "2"
+    assert {"gate_wait", "deadline"} <= cols["krakenkit_orders"] and "source" in cols["krakenkit_fills"]
+    assert conn2.execute("SELECT value FROM krakenkit_meta WHERE key='schema_version'").fetchone()[0] == "3"
     indexes = {r[1] for r in conn2.execute("PRAGMA index_list(krakenkit_fills)")}
     assert {"krakenkit_fills_order_id", "krakenkit_fills_cl"} <= indexes
     old = j.get("old-1")
-    assert old.gate_wait is None and old.filled_qty == Decimal("0.01") and old.order_id == "O-OLD"
+    assert old.gate_wait is None and old.deadline is None
+    assert old.filled_qty == Decimal("0.01") and old.order_id == "O-OLD"
     (f,) = j.fills_of("old-1")
     assert f.fill_id == "T-OLD" and f.source is None and f.qty == Decimal("0.01")
     # the old fill is still keyed: a replay is dropped; a new one lands and completes the order

@@ -186,3 +186,47 @@ def test_open_accepts_sqlite_url(tmp_path: Path) -> None:
     assert j.backend == "sqlite"
     j.close()
     assert (tmp_path / "u.sqlite3").exists()
+
+
+def test_sent_records_the_deadline_and_a_not_sent_attempt_restores_the_previous_one(journal: OrderJournal) -> None:
+    _intent(journal, "d1")
+    e = journal.mark_sent("d1", deadline="2026-12-04T18:21:45.000Z")
+    assert e.deadline == "2026-12-04T18:21:45.000Z" and e.deadline_ts == 1796408505.0
+    assert e.sent_at == journal.events("d1")[-1].at  # sent_at is the time of the 'sent' event
+    journal.mark_unknown("d1", "APITimeoutError")
+    assert journal.get("d1").deadline == "2026-12-04T18:21:45.000Z"
+    journal.mark_unknown("d1", "re-sent by the client", deadline="2026-12-04T18:21:55.000Z")
+    assert journal.get("d1").deadline == "2026-12-04T18:21:55.000Z"
+    journal.mark_sent("d1", deadline="2026-12-04T18:22:05.000Z")
+    sent = [ev.detail.get("deadline") for ev in journal.events("d1") if ev.status is S.SENT]
+    assert sent == ["2026-12-04T18:21:45.000Z", "2026-12-04T18:22:05.000Z"]
+    # the second request never left (refused locally): the entry keeps what the first one carried
+    e = journal.mark_not_sent("d1", "ValidationError: volume")
+    assert e.status is S.NOT_PLACED and e.attempts == 1 and e.deadline == "2026-12-04T18:21:45.000Z"
+    _intent(journal, "d2")
+    assert journal.mark_sent("d2").deadline is None and journal.get("d2").deadline_ts is None
+
+
+def test_version_2_database_gets_the_deadline_column(tmp_path: Path) -> None:
+    from journal_v1_schema import V1_SCHEMA_SQLITE
+
+    path = tmp_path / "v2.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(V1_SCHEMA_SQLITE)
+    conn.execute("ALTER TABLE krakenkit_orders ADD COLUMN gate_wait REAL")
+    conn.execute("ALTER TABLE krakenkit_fills ADD COLUMN source TEXT")
+    conn.execute("INSERT OR REPLACE INTO krakenkit_meta (key, value) VALUES ('schema_version', '2')")
+    conn.execute(
+        "INSERT INTO krakenkit_orders (cl_ord_id, account, product, via, symbol, side, order_type, quantity, "
+        "params, status, attempts, created_at, updated_at, sent_at, gate_wait) VALUES ('old-sent', '', 'spot', "
+        "'rest', 'XBTUSD', 'buy', 'market', '1', '{}', 'sent', 1, 1.0, 1.0, 1.0, 0.5)"
+    )
+    conn.commit()
+    conn.close()
+    with OrderJournal.open(path) as j:
+        old = j.get("old-sent")
+        assert old.status is S.SENT and old.deadline is None and old.gate_wait == 0.5
+        conn2 = j._db._conn  # type: ignore[attr-defined]
+        assert conn2.execute("SELECT value FROM krakenkit_meta WHERE key='schema_version'").fetchone()[0] == "3"
+        j.mark_unknown("old-sent", "reconcile")
+        assert j.mark_sent("old-sent", deadline="2026-12-04T18:21:45Z").deadline == "2026-12-04T18:21:45Z"

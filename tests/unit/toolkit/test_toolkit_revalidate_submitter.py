@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from toolkit_fakes import VirtualTime
 
 from krakenkit import ServiceUnavailableError, TradingPausedError
 from krakenkit.toolkit import (
@@ -29,10 +30,12 @@ S = JournalStatus
 
 
 class Venue:
-    """Records every send; ``lost`` sends fail with a 503 and leave nothing (looked up: absent)."""
+    """Records every send (with its deadline); ``lost`` sends fail with a 503 and leave nothing (looked up:
+    absent)."""
 
     product = "spot"
     via = "rest"
+    takes_deadline = True
 
     def __init__(
         self, script: list[str] | None = None, *, is_async: bool = False, on_lookup: Callable[[], None] | None = None
@@ -151,8 +154,18 @@ class Pause:
         self.clock = Clock()
 
     def submitter(self, venue: Venue, journal: OrderJournal, **kw: Any) -> SafeOrderSubmitter:
+        kraken = VirtualTime()  # Kraken's clock, moved by the submitter's waits for a deadline
         return SafeOrderSubmitter(
-            venue, journal, owner="t", gate=self.gate, grace=0.0, poll_interval=0.001, clock=self.clock, **kw
+            venue,
+            journal,
+            owner="t",
+            gate=self.gate,
+            grace=0.0,
+            poll_interval=0.001,
+            clock=self.clock,
+            server_clock=kraken.server_clock(),
+            sleep=kraken.sleep,
+            **kw,
         )
 
     def submit(self, sub: SafeOrderSubmitter, cl_ord_id: str | None = None) -> tuple[threading.Thread, dict[str, Any]]:
@@ -297,9 +310,11 @@ def test_withdrawn_resend_keeps_the_attempt_that_did_leave(journal: OrderJournal
     t.join(5)
     assert isinstance(out["error"], OrderWithdrawnError)
     assert len(venue.sends) == 1  # the first attempt left (and was lost); the re-send was withdrawn
+    assert venue.sends[0]["deadline"] is not None
     e = journal.get("twice")
     first_sent = next(ev.at for ev in journal.events("twice") if ev.status is S.SENT)
     assert e.status is S.NOT_PLACED and e.attempts == 1 and e.sent_at == first_sent
+    assert e.deadline == venue.sends[0]["deadline"]  # the deadline of the attempt that left
 
 
 def test_blocking_submitter_refuses_a_coroutine_hook(journal: OrderJournal) -> None:
