@@ -6,8 +6,8 @@ import random
 import time
 from decimal import Decimal
 
-from krakenkit.sandbox.engine import Engine, OrderError
-from krakenkit.sandbox.market import PAIRS
+from krakenkit_sandbox.spot.engine import Engine, OrderError
+from krakenkit_sandbox.spot.market import PAIRS
 
 
 def run(n: int = 100_000) -> None:

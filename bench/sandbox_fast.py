@@ -30,7 +30,7 @@ from typing import Any
 import websockets
 
 from krakenkit.sandbox import Sandbox
-from krakenkit.sandbox.market import find_pair
+from krakenkit_sandbox.spot.market import find_pair
 
 WARMUP = 5_000
 

@@ -1,7 +1,8 @@
 """krakenkit: production-grade Python SDK for the Kraken exchange.
 
-Clients and tools are imported lazily on first use, so ``import krakenkit`` stays cheap and the
-sandbox's server dependencies load only when the sandbox is used.
+Clients and tools are imported lazily on first use, so ``import krakenkit`` stays cheap. ``Sandbox``
+comes from the separate krakenkit-sandbox distribution (``krakenkit_sandbox``), re-exported here when it
+is installed.
 """
 
 from __future__ import annotations

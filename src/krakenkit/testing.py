@@ -1,23 +1,17 @@
-"""pytest plugin: the ``kraken_sandbox`` fixture (a fresh local Kraken sandbox per test).
+"""Former home of the ``kraken_sandbox`` pytest fixture, kept for conftest files that name it.
 
-def test_order(kraken_sandbox):
-    key, secret = kraken_sandbox.create_key()
-    client = SpotClient(key, secret, environment=kraken_sandbox.environment)
+The fixture now comes with the krakenkit-sandbox distribution, whose pytest plugin pytest loads by
+itself once that distribution is installed (``pip install krakenkit-sandbox``, or ``pip install
+./sandbox`` from the repository); krakenkit registers no pytest plugin. A ``conftest.py`` with
+``pytest_plugins = ["krakenkit.testing"]`` keeps working (and needs the sandbox installed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from .sandbox import load as _load_sandbox
 
-import pytest
+_load_sandbox()  # a clear ImportError naming the distribution when it is absent
 
-from krakenkit.sandbox import Sandbox
+from krakenkit_sandbox.pytest_plugin import kraken_sandbox  # noqa: E402
 
 __all__ = ["kraken_sandbox"]
-
-
-@pytest.fixture
-def kraken_sandbox() -> Iterator[Sandbox]:
-    """A running :class:`~krakenkit.sandbox.Sandbox` (seed 1, simulated market on) for one test."""
-    with Sandbox(seed=1) as sb:
-        yield sb

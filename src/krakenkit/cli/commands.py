@@ -261,8 +261,21 @@ def sandbox_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_sandbox(args: argparse.Namespace, out: Output) -> int:
-    """Run a sandbox in the foreground until Ctrl-C / SIGTERM (through :func:`krakenkit.sandbox.serve`)."""
-    from .. import sandbox
+    """Run a sandbox in the foreground until Ctrl-C / SIGTERM (through :func:`krakenkit_sandbox.serve`).
+
+    The sandbox is the krakenkit-sandbox distribution: without it, say how to install it and return 2."""
+    from .. import sandbox as reexport
+
+    try:
+        sandbox = reexport.load()
+    except ModuleNotFoundError as exc:
+        if exc.name != "krakenkit_sandbox":
+            raise
+        out.warn(f"error: {reexport.MISSING_MESSAGE}")
+        out.document(
+            {"command": "sandbox", "ok": False, "error": "SandboxNotInstalled", "message": reexport.MISSING_MESSAGE}
+        )
+        return 2
 
     options = sandbox_options(args)
     settings = {

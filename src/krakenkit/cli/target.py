@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -15,7 +16,7 @@ from .._core.environment import LIVE, Environment
 from .._core.errors import MissingCredentialsError
 from .._core.secrets import Secret
 
-__all__ = ["Target", "add_target_arguments", "open_target", "sandbox_environment"]
+__all__ = ["Target", "add_target_arguments", "load_sandbox", "open_target", "sandbox_environment"]
 
 _SANDBOX_WS_PATHS = {
     "spotPublicV2": "/v2",
@@ -26,6 +27,22 @@ _SANDBOX_WS_PATHS = {
     "derivativesPublicV1": "/ws/v1",
     "derivativesPrivateV1": "/ws/v1",
 }
+
+
+def load_sandbox() -> Any:
+    """The ``krakenkit_sandbox`` module (the krakenkit-sandbox distribution), or ``SystemExit(2)``
+    after saying on stderr how to install it."""
+    from .. import sandbox
+
+    try:
+        return sandbox.load()
+    except ModuleNotFoundError as exc:
+        if exc.name != "krakenkit_sandbox":
+            raise
+        sys.stderr.write(
+            f"krakenkit: {sandbox.MISSING_MESSAGE}; or use --sandbox-url URL (a running sandbox) or --live\n"
+        )
+        raise SystemExit(2) from None
 
 
 def sandbox_environment(url: str) -> Environment:
@@ -41,7 +58,7 @@ class Target:
 
     kind: Literal["sandbox", "live"]
     environment: Environment
-    sandbox: Any = None  # krakenkit.sandbox.Sandbox when started in-process
+    sandbox: Any = None  # krakenkit_sandbox.Sandbox when started in-process
     admin_url: str | None = None  # a running sandbox's base URL
     spot: Credentials | None = None
     futures: Credentials | None = None
@@ -148,9 +165,7 @@ def open_target(
         target = Target("live", LIVE, spot=_creds("spot", env_file), futures=_creds("futures", env_file))
         yield target
         return
-    from ..sandbox import Sandbox
-
-    with Sandbox(seed=getattr(args, "seed", 1), market=market, rate_limits=rate_limits) as sb:
+    with load_sandbox().Sandbox(seed=getattr(args, "seed", 1), market=market, rate_limits=rate_limits) as sb:
         target = Target("sandbox", sb.environment, sandbox=sb)
         key, secret = sb.create_key(balances=spot_balances, tier=tier) if spot_balances else sb.create_key(tier=tier)
         target.spot = Credentials(key, Secret(secret), "spot", "sandbox")

@@ -1,52 +1,47 @@
-"""krakenkit.sandbox: a local Kraken-compatible exchange for tests and development.
+"""krakenkit.sandbox: the local Kraken sandbox, re-exported from the krakenkit-sandbox distribution.
 
-    from krakenkit.sandbox import Sandbox
+The sandbox is its own distribution (import name ``krakenkit_sandbox``); this module only forwards its
+public names, loaded on first use::
 
-    with Sandbox(seed=1) as sb:
-        key, secret = sb.create_key()
-        ...  # point any client at sb.rest_url / sb.ws_urls / sb.environment
+    from krakenkit.sandbox import Sandbox      # the same object as krakenkit_sandbox.Sandbox
 
-Fast mode (benchmarks)
-----------------------
-``Sandbox(fast_mode=True)``: every ``book`` subscription gets a frozen snapshot and then a
-synthetic stream of valid v2 book updates (correct checksums, consistent with that snapshot,
-replayed from a pre-built ring of WebSocket frames) as fast as the socket takes them, with TCP
-flow control. Client commands (ping, unsubscribe, other subscriptions) keep working while it
-streams. The live engine's own book updates are not sent to book subscribers in fast mode.
-
-To measure a client without the server sharing its process (and GIL), run the sandbox in its
-own process::
-
-    python -m krakenkit.sandbox --port 0 --fast --no-market --no-rate-limits --exit-on-stdin-eof
-
-It prints ONE line of JSON once it listens, then serves until SIGTERM/SIGINT (or until its stdin
-closes, with ``--exit-on-stdin-eof``)::
-
-    {"rest": "http://127.0.0.1:PORT", "ws": {"spotPublicV2": "ws://127.0.0.1:PORT/v2", ...}, "pid": N}
-
-From Python::
-
-    import json, subprocess, sys
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "krakenkit.sandbox", "--port", "0", "--fast", "--no-market",
-         "--no-rate-limits", "--exit-on-stdin-eof"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    info = json.loads(proc.stdout.readline())
-    ws_url = info["ws"]["spotPublicV2"]          # subscribe: {"method": "subscribe", "params":
-                                                 #   {"channel": "book", "symbol": ["BTC/USD"], "depth": 10}}
-    ...
-    proc.stdin.close(); proc.wait()              # or proc.terminate()
-
-``serve(port, seed, fast_mode=True, on_ready=...)`` does the same in the current process.
-``bench/sandbox_fast.py`` measures the stream (separate process and in-process).
-
-Note for clients measuring it: a ``websockets`` client with a bounded ``max_queue`` that stops
-reading (for example while closing) only finishes its close handshake at its ``close_timeout``,
-because the stream fills the socket ahead of the server's close frame.
+Install it with ``pip install krakenkit-sandbox`` (or ``pip install "krakenkit[sandbox]"``), or from a
+checkout of the repository with ``pip install ./sandbox``.
 """
 
-from .app import Sandbox, describe, run_forever, serve
-from .context import SandboxContext
-from .faults import FaultInjector
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from krakenkit_sandbox import FaultInjector, Sandbox, SandboxContext, describe, run_forever, serve
 
 __all__ = ["FaultInjector", "Sandbox", "SandboxContext", "describe", "run_forever", "serve"]
+
+MISSING_MESSAGE = (
+    "the krakenkit sandbox is a separate distribution that is not installed: "
+    "pip install krakenkit-sandbox (or, from the krakenkit repository, pip install ./sandbox)"
+)
+
+
+def load() -> Any:
+    """The ``krakenkit_sandbox`` module; an ImportError naming the distribution to install when absent."""
+    try:
+        return importlib.import_module("krakenkit_sandbox")
+    except ModuleNotFoundError as exc:
+        if exc.name != "krakenkit_sandbox":
+            raise  # installed, but one of its own dependencies is missing: that error says which
+        raise ModuleNotFoundError(MISSING_MESSAGE, name="krakenkit_sandbox") from None
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module 'krakenkit.sandbox' has no attribute {name!r}")
+    value = getattr(load(), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

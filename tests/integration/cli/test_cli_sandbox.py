@@ -17,11 +17,11 @@ import httpx
 import pytest
 import websockets
 
-import krakenkit.sandbox
+import krakenkit_sandbox
 from krakenkit._core.ratelimit import NoRateLimit
 from krakenkit.cli.main import main
 from krakenkit.rest import SpotClient
-from krakenkit.sandbox import Sandbox
+from krakenkit_sandbox import Sandbox
 
 PYTHON = sys.executable
 
@@ -52,7 +52,7 @@ def test_flags_are_passed_to_serve(
             assert on_ready is not None
             on_ready(sb)
 
-    monkeypatch.setattr(krakenkit.sandbox, "serve", fake_serve)
+    monkeypatch.setattr(krakenkit_sandbox, "serve", fake_serve)
     assert main(["sandbox", "--port", "0", *flags, "--json"]) == 0
     assert calls == [
         {
@@ -77,11 +77,68 @@ def test_human_output_names_the_settings(monkeypatch: pytest.MonkeyPatch, capsys
             assert on_ready is not None
             on_ready(sb)
 
-    monkeypatch.setattr(krakenkit.sandbox, "serve", fake_serve)
+    monkeypatch.setattr(krakenkit_sandbox, "serve", fake_serve)
     assert main(["sandbox", "--port", "0", "--fast", "--no-rate-limits", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "Settings: seed 3, fast mode ON (synthetic book streams), simulated market ON, rate limits OFF" in out
     assert "ready: http://127.0.0.1:" in out and out.rstrip().endswith("sandbox stopped")
+
+
+def test_without_the_sandbox_distribution_the_command_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "krakenkit_sandbox", None)  # import krakenkit_sandbox -> ModuleNotFoundError
+    assert main(["sandbox", "--port", "0", "--json"]) == 2
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert doc["ok"] is False and doc["error"] == "SandboxNotInstalled"
+    assert "pip install krakenkit-sandbox" in doc["message"] and "pip install ./sandbox" in doc["message"]
+    assert "pip install krakenkit-sandbox" in captured.err
+
+
+def test_without_the_sandbox_distribution_an_in_process_sandbox_target_exits_with_the_hint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "krakenkit_sandbox", None)
+    with pytest.raises(SystemExit) as exited:
+        main(["ticker", "BTC/USD", "--sandbox"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "pip install krakenkit-sandbox" in err and "--sandbox-url" in err
+
+
+def test_the_reexport_names_the_distribution_when_the_sandbox_is_absent() -> None:
+    script = """
+import sys
+sys.modules["krakenkit_sandbox"] = None
+import krakenkit, krakenkit.sandbox
+for get in (lambda: krakenkit.sandbox.Sandbox, lambda: krakenkit.Sandbox):
+    try:
+        get()
+    except ImportError as exc:
+        assert "pip install krakenkit-sandbox" in str(exc) and exc.name == "krakenkit_sandbox", exc
+    else:
+        raise AssertionError("no ImportError")
+try:
+    from krakenkit.sandbox import Sandbox
+except ImportError as exc:
+    assert "pip install ./sandbox" in str(exc), exc
+else:
+    raise AssertionError("no ImportError")
+print("ok")
+"""
+    proc = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
+def test_the_reexport_is_the_sandbox_distribution() -> None:
+    import krakenkit
+    import krakenkit.sandbox
+
+    assert krakenkit.sandbox.Sandbox is Sandbox and krakenkit.Sandbox is Sandbox
+    assert krakenkit.sandbox.FaultInjector is krakenkit_sandbox.FaultInjector
+    assert krakenkit.sandbox.describe is krakenkit_sandbox.describe
 
 
 def _read_json_document(proc: subprocess.Popen[str], timeout: float = 30.0) -> dict[str, Any]:

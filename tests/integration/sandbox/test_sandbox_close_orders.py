@@ -19,7 +19,7 @@ import pytest
 import websockets
 from sandbox_testkit import Raw, ack, is_, recv, token
 
-from krakenkit.sandbox import Sandbox
+from krakenkit_sandbox import Sandbox
 
 D = Decimal
 # The seeded BTC/USD book has its best bid at 64999.9 and best ask at 65000.1 (start price 65000.0,

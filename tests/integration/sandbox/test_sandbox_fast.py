@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import websockets
 
-from krakenkit.sandbox import Sandbox
+from krakenkit_sandbox import Sandbox
 
 D = Decimal
 
@@ -190,7 +190,7 @@ async def test_fast_stream_survives_a_slow_reader_and_drop_fault() -> None:
 
 def test_sandbox_runs_in_its_own_process() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "krakenkit.sandbox", "--port", "0", "--fast", "--no-market", "--exit-on-stdin-eof"],
+        [sys.executable, "-m", "krakenkit_sandbox", "--port", "0", "--fast", "--no-market", "--exit-on-stdin-eof"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sandbox_testkit import Raw, rfc3339_in, wait_until
 
-from krakenkit.sandbox import Sandbox
+from krakenkit_sandbox import Sandbox
 
 D = Decimal
 LIMIT = {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.01", "price": "50000.0"}

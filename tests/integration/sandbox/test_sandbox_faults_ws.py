@@ -15,7 +15,7 @@ import pytest
 import websockets
 from sandbox_testkit import ack, is_, recv, rfc3339_in, token
 
-from krakenkit.sandbox import Sandbox
+from krakenkit_sandbox import Sandbox
 
 LIMIT = {"order_type": "limit", "side": "buy", "order_qty": 0.01, "limit_price": 50000.0, "symbol": "BTC/USD"}
 MARKET = {"order_type": "market", "side": "buy", "order_qty": 0.01, "symbol": "BTC/USD"}

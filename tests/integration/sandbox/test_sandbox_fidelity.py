@@ -19,7 +19,7 @@ import websockets
 from aiohttp.web_exceptions import NotAppKeyWarning
 from sandbox_testkit import Raw, ack, recv, token
 
-from krakenkit.sandbox import Sandbox
+from krakenkit_sandbox import Sandbox
 
 D = Decimal
 

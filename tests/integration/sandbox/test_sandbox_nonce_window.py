@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sandbox_testkit import Raw
 
-from krakenkit.sandbox import Sandbox
+from krakenkit_sandbox import Sandbox
 
 
 def test_strict_key_refuses_any_out_of_order_nonce() -> None:

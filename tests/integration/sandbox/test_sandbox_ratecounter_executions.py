@@ -17,7 +17,7 @@ import pytest
 import websockets
 from sandbox_testkit import Raw, ack, is_, recv, token
 
-from krakenkit.sandbox import Sandbox
+from krakenkit_sandbox import Sandbox
 
 FIELD = "ratecount"
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sandbox_testkit import Raw, assert_shape, load_rest_examples, sign
 
-from krakenkit.sandbox import Sandbox
+from krakenkit_sandbox import Sandbox
 
 EX = load_rest_examples()
 REF = Path(__file__).parent / "fixtures"

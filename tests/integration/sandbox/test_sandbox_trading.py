@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sandbox_testkit import Raw
 
-from krakenkit.sandbox import Sandbox
+from krakenkit_sandbox import Sandbox
 
 D = Decimal
 

@@ -12,7 +12,7 @@ import pytest
 import websockets
 from sandbox_testkit import ack, assert_shape, is_, load_ws, recv, token
 
-from krakenkit.sandbox import Sandbox
+from krakenkit_sandbox import Sandbox
 
 D = Decimal
 

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import httpx
 from aiohttp import web
 
-from krakenkit.sandbox.futures import FuturesExchange
+from krakenkit_sandbox.futures import FuturesExchange
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "sbfut_reference.json").read_text())
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sbfut_helpers import FutClient, WsClient, wait_for
 
-from krakenkit.sandbox import Sandbox
+from krakenkit_sandbox import Sandbox
 
 D = "/derivatives/api/v3"
 LIMIT = {"orderType": "lmt", "symbol": "PF_XBTUSD", "side": "buy", "size": "0.001", "limitPrice": "1000"}

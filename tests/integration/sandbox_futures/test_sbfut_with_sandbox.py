@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sbfut_helpers import FutClient, WsClient, sign_challenge
 
-sandbox_mod = pytest.importorskip("krakenkit.sandbox")
+sandbox_mod = pytest.importorskip("krakenkit_sandbox")
 
 D = "/derivatives/api/v3"
 

@@ -12,8 +12,8 @@ import random
 import pytest
 
 from krakenkit._core.ratelimit import SPOT_TIERS, derivatives_rate_limiter, spot_rate_limiter
-from krakenkit.sandbox.futures.ratelimit import RateLimiter as SandboxFuturesLimiter
-from krakenkit.sandbox.ratelimits import RestLimiter, TradingLimiter, cancel_cost
+from krakenkit_sandbox.futures.ratelimit import RateLimiter as SandboxFuturesLimiter
+from krakenkit_sandbox.spot.ratelimit import RestLimiter, TradingLimiter, cancel_cost
 
 N = 1000
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from krakenkit.sandbox.checksum import book_checksum
-from krakenkit.sandbox.engine import Engine, OrderError
-from krakenkit.sandbox.market import PAIRS
+from krakenkit_sandbox.spot.checksum import book_checksum
+from krakenkit_sandbox.spot.engine import Engine, OrderError
+from krakenkit_sandbox.spot.market import PAIRS
 
 D = Decimal
 BTC = PAIRS["XXBTZUSD"]

@@ -6,7 +6,7 @@ import json
 import zlib
 from decimal import Decimal
 
-from krakenkit.sandbox.fastbook import TAIL, build_ring, corrupt_head, ws_frame
+from krakenkit_sandbox.spot.fastbook import TAIL, build_ring, corrupt_head, ws_frame
 
 D = Decimal
 TS = "2026-01-02T03:04:05.678901Z"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from krakenkit.sandbox import FaultInjector
-from krakenkit.sandbox.fault_bodies import DEEP_NESTING, NON_JSON_TEXT, garble_text, garbled_body
+from krakenkit_sandbox import FaultInjector
+from krakenkit_sandbox.fault_bodies import DEEP_NESTING, NON_JSON_TEXT, garble_text, garbled_body
 
 SPOT_OK = json.dumps({"error": [], "result": {"txid": ["OABC-1"], "descr": {"order": "buy 0.01 XBTUSD @ market"}}})
 FUT_OK = json.dumps({"result": "success", "sendStatus": {"order_id": "x", "status": "placed"}, "serverTime": "t"})

@@ -7,9 +7,9 @@ import hashlib
 import hmac
 from decimal import Decimal
 
-from krakenkit.sandbox.futures.auth import endpoint_path, sign_challenge, verify_authent, verify_challenge
-from krakenkit.sandbox.futures.engine import Engine, OrderRequest
-from krakenkit.sandbox.futures.ratelimit import TokenBucket, derivatives_cost, history_cost
+from krakenkit_sandbox.futures.auth import endpoint_path, sign_challenge, verify_authent, verify_challenge
+from krakenkit_sandbox.futures.engine import Engine, OrderRequest
+from krakenkit_sandbox.futures.ratelimit import TokenBucket, derivatives_cost, history_cost
 
 # official "Sign challenge" example (docs.kraken.com/api/docs/guides/futures-websockets)
 CHALLENGE = "c100b894-1729-464d-ace1-52dbce11db42"

@@ -12,9 +12,10 @@ from typing import Any
 import msgspec
 from aiohttp import WSMsgType, web
 
+from ..context import SandboxContext
+from ..fault_bodies import garble_text
 from .auth import ApiKey
 from .checksum import book_checksum, l3_checksum
-from .context import SandboxContext
 from .engine import (
     CLOSE_ORDER_TYPES,
     INTERNAL,
@@ -32,11 +33,10 @@ from .engine import (
     check_price,
     to_decimal,
 )
+from .exchange import SpotExchange
 from .fastbook import TAIL, FastRing, build_ring, corrupt_head, ws_frame
-from .fault_bodies import garble_text
 from .market import ASSETS, PAIRS, Pair, find_pair
-from .rest_spot import check_deadline, close_text
-from .spot import SpotExchange
+from .rest import check_deadline, close_text
 
 __all__ = ["WS_PATHS", "SpotWs"]
 
@@ -302,7 +302,7 @@ class SpotWs:
                 return False
             if text != WAKE:
                 parts.append(ws_frame(text.encode()))
-        stamp = ts(time.time())
+        stamp = ts(self.ctx.now())
         faults = self.ctx.faults
         for sym, st in list(conn.fast.items()):
             ring = st.ring
@@ -323,7 +323,7 @@ class SpotWs:
 
     # requests --------------------------------------------------------------------------------------------
     def _on_text(self, conn: Conn, text: str) -> None:
-        time_in = time.time()
+        time_in = self.ctx.now()
         try:
             req = _dec.decode(text)
         except msgspec.DecodeError:
@@ -333,13 +333,13 @@ class SpotWs:
                     "method": "",
                     "success": False,
                     "time_in": ts(time_in),
-                    "time_out": ts(time.time()),
+                    "time_out": ts(self.ctx.now()),
                 }
             )
             return
         if not isinstance(req, dict):
             conn.send(
-                {"error": "Malformed request", "success": False, "time_in": ts(time_in), "time_out": ts(time.time())}
+                {"error": "Malformed request", "success": False, "time_in": ts(time_in), "time_out": ts(self.ctx.now())}
             )
             return
         method = req.get("method")
@@ -354,7 +354,7 @@ class SpotWs:
             if req_id is not None:
                 out["req_id"] = req_id
             out["time_in"] = ts(time_in)
-            out["time_out"] = ts(time.time())
+            out["time_out"] = ts(self.ctx.now())
             conn.send(out)
             return
         if method in ("subscribe", "unsubscribe"):
@@ -416,7 +416,7 @@ class SpotWs:
         if warnings:
             out["warnings"] = warnings
         out["time_in"] = ts(time_in)
-        out["time_out"] = ts(time.time())
+        out["time_out"] = ts(self.ctx.now())
         conn.send_now(out)
 
     def _error(self, conn: Conn, method: str, error: str, req_id: Any, time_in: float, **extra: Any) -> None:
@@ -426,7 +426,7 @@ class SpotWs:
         out.update(extra)
         out["success"] = False
         out["time_in"] = ts(time_in)
-        out["time_out"] = ts(time.time())
+        out["time_out"] = ts(self.ctx.now())
         conn.send_now(out)
 
     def _token(self, conn: Conn, params: dict[str, Any]) -> ApiKey | None:
@@ -1442,7 +1442,7 @@ class SpotWs:
         if not isinstance(timeout, (int, Decimal)) or isinstance(timeout, bool) or not 0 <= timeout < 86400:
             raise OrderError("EGeneral:Invalid arguments:timeout")
         now, trig = self.ex.cancel_all_after(key, int(timeout))
-        from .rest_spot import rfc3339
+        from .rest import rfc3339
 
         self._ack(
             conn,

@@ -1,5 +1,5 @@
 """What the Futures plug-in needs from the sandbox context (structural, so any object with these
-attributes works: ``krakenkit.sandbox.context.SandboxContext`` or a test stub)."""
+attributes works: ``krakenkit_sandbox.context.SandboxContext`` or a test stub)."""
 
 from __future__ import annotations
 

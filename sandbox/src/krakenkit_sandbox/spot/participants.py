@@ -9,8 +9,8 @@ import random
 from decimal import ROUND_DOWN, Decimal
 
 from .engine import INTERNAL, OrderError
+from .exchange import SpotExchange
 from .market import PAIRS, Pair
-from .spot import SpotExchange
 
 __all__ = ["MarketSimulator"]
 

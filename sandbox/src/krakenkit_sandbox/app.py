@@ -15,14 +15,18 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from .context import RequestLog, SandboxContext, WsRegistry
-from .engine import OrderError
-from .faults import FaultInjector, fault_middleware
-from .participants import MarketSimulator
+from .context import RequestLog, SandboxContext
+from .faults import FaultInjector
+from .futures import FuturesExchange
+from .middleware import fault_middleware
 from .placed import duplicate_ids, futures_placed, spot_placed
-from .rest_spot import SpotRest
-from .spot import SpotExchange
-from .ws_spot import WS_PATHS, SpotWs
+from .registry import WsRegistry
+from .spot.engine import INTERNAL, OrderError
+from .spot.exchange import SpotExchange
+from .spot.market import find_asset, find_pair
+from .spot.participants import MarketSimulator
+from .spot.rest import SpotRest
+from .spot.ws import WS_PATHS, SpotWs
 
 __all__ = ["Sandbox", "describe", "run_forever", "serve"]
 
@@ -71,14 +75,9 @@ class Sandbox:
         self.sim.seed_books()
         self.futures: Any = None
         try:
-            from .futures import FuturesExchange  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            FuturesExchange = None  # type: ignore[assignment,misc,unused-ignore]
-        if FuturesExchange is not None:
-            try:
-                self.futures = FuturesExchange(self.ctx)
-            except Exception:  # pragma: no cover - keep Spot usable if the plug-in breaks
-                log.exception("futures plug-in failed to start")
+            self.futures = FuturesExchange(self.ctx)
+        except Exception:  # pragma: no cover - keep Spot usable if the plug-in breaks
+            log.exception("futures plug-in failed to start")
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._thread: threading.Thread | None = None
@@ -228,8 +227,16 @@ class Sandbox:
 
     @property
     def environment(self) -> Any:
-        from krakenkit._core.environment import Environment
-
+        """A ``krakenkit.Environment`` pointing at this sandbox, for the krakenkit SDK's clients
+        (``SpotClient(key, secret, environment=sb.environment)``). Needs the krakenkit SDK installed;
+        the sandbox itself does not (other clients use :attr:`rest_url` and :attr:`ws_urls`)."""
+        try:
+            from krakenkit import Environment
+        except ImportError as exc:
+            raise ImportError(
+                "Sandbox.environment is a krakenkit.Environment and needs the krakenkit SDK "
+                "(pip install krakenkit); other clients use Sandbox.rest_url and Sandbox.ws_urls"
+            ) from exc
         return Environment(
             spot_rest_url=self.rest_url, futures_rest_url=self.rest_url, ws_urls=self.ws_urls, name="sandbox"
         )
@@ -275,7 +282,7 @@ class Sandbox:
         numeric ``Nonce`` must be above the highest seen (else ``nonceBelowThreshold``); a used nonce is
         always ``nonceDuplicate``."""
         if self.futures is None:
-            raise RuntimeError("the Futures plug-in (krakenkit.sandbox.futures) is not available")
+            raise RuntimeError("the Futures plug-in (krakenkit_sandbox.futures) is not available")
         fut = self.futures
         result: tuple[str, str] = self._call(lambda: fut.create_key(balances, _window(nonce_window)))
         return result
@@ -298,7 +305,7 @@ class Sandbox:
     def placed_orders(self, api_key: str | None = None, cl_ord_id: str | None = None) -> list[dict[str, Any]]:
         """Every order the sandbox placed, Spot then Derivatives (of ``api_key``, or of every key), with
         its fills, optionally only those with client order id ``cl_ord_id`` (Spot ``cl_ord_id``,
-        Derivatives ``cliOrdId``). Shape: see :mod:`krakenkit.sandbox.placed`. For chaos tests: an id
+        Derivatives ``cliOrdId``). Shape: see :mod:`krakenkit_sandbox.placed`. For chaos tests: an id
         with two filled orders was executed twice."""
 
         def get() -> list[dict[str, Any]]:
@@ -358,8 +365,6 @@ class Sandbox:
         return self._call(lambda: self.spot.holds_of(self._key(api_key)))
 
     def deposit(self, api_key: str, asset: str, amount: Any) -> None:
-        from .market import find_asset
-
         a = find_asset(asset)
 
         def run() -> None:
@@ -379,9 +384,6 @@ class Sandbox:
 
     def take(self, symbol: str, side: str, qty: Any) -> None:
         """Make a simulated participant send a market order (moves the last price, fills stops)."""
-        from .engine import INTERNAL
-        from .market import find_pair
-
         pair = find_pair(symbol)
         if pair is None:
             raise KeyError(symbol)
@@ -499,8 +501,9 @@ def serve(
 ) -> None:
     """Run a sandbox on ``port`` (0 = a free one) until interrupted (SIGINT / SIGTERM).
 
-    Used by ``krakenkit sandbox`` and ``python -m krakenkit.sandbox``. ``on_ready(sb)`` is called once
-    it listens (``sb.rest_url`` / ``sb.ws_urls`` are then final). Logs, prints nothing.
+    Used by ``krakenkit-sandbox``, ``python -m krakenkit_sandbox`` and ``krakenkit sandbox``.
+    ``on_ready(sb)`` is called once it listens (``sb.rest_url`` / ``sb.ws_urls`` are then final).
+    Logs, prints nothing.
     """
 
     async def main() -> None:

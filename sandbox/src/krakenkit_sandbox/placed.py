@@ -18,7 +18,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .spot import SpotExchange
+    from .spot.exchange import SpotExchange
 
 __all__ = ["duplicate_ids", "futures_placed", "spot_placed"]
 

@@ -1,16 +1,16 @@
 """Shared state handed to every part of the sandbox (Spot and the Futures plug-in).
 
-Contract for plug-ins (``krakenkit.sandbox.futures.FuturesExchange``):
+Contract for plug-ins (``krakenkit_sandbox.futures.FuturesExchange``):
 
 - ``ctx.seed`` / ``ctx.rng``: deterministic randomness (derive your own ``random.Random`` from
   ``ctx.seed`` if you need an independent stream).
 - ``ctx.now()``: wall clock in seconds (float, unix epoch).
-- ``ctx.faults``: the :class:`~krakenkit.sandbox.faults.FaultInjector`. REST faults are applied by
+- ``ctx.faults``: the :class:`~krakenkit_sandbox.faults.FaultInjector`. REST faults are applied by
   the app middleware for every route, yours included; for WS read ``faults.system_status``.
 - ``ctx.ws_registry``: call ``register(conn)`` when a WS connection opens and ``unregister(conn)``
-  when it closes. ``conn`` must satisfy :class:`LiveConnection` (``ws_key`` attribute such as
-  ``"derivativesPublicV1"`` plus ``abort()``, ``stall()`` and ``inject_text(text)``), so that
-  drop / stall / non-JSON faults reach it.
+  when it closes. ``conn`` must satisfy :class:`~krakenkit_sandbox.registry.LiveConnection`
+  (``ws_key`` attribute such as ``"derivativesPublicV1"`` plus ``abort()``, ``stall()`` and
+  ``inject_text(text)``), so that drop / stall / non-JSON faults reach it.
 - ``ctx.rate_limits``: whether rate limits are enforced (may change at runtime).
 - ``ctx.request_log``: :class:`RequestLog`; the middleware logs REST requests already, log WS
   requests yourself with ``request_log.add(...)`` if you want them inspectable.
@@ -26,51 +26,16 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any
 
-if TYPE_CHECKING:
-    from .faults import FaultInjector
+from .faults import FaultInjector
+from .registry import LiveConnection, WsRegistry
 
 __all__ = ["LiveConnection", "RequestLog", "SandboxContext", "WsRegistry"]
 
 SECRET_FIELDS = frozenset(
     {"otp", "secret", "api_secret", "api-sign", "authent", "signed_challenge", "password", "token"}
 )
-
-
-@runtime_checkable
-class LiveConnection(Protocol):
-    """A live WebSocket connection, as seen by the fault injector."""
-
-    ws_key: str
-
-    def abort(self) -> None:
-        """Drop the TCP connection abruptly (no close frame)."""
-
-    def stall(self) -> None:
-        """Keep the connection open but send nothing and ignore all input from now on."""
-
-    def inject_text(self, text: str) -> None:
-        """Send a raw (non-JSON) text frame."""
-
-
-class WsRegistry:
-    """Live WS connections by ws key (``spotPublicV2``, ``derivativesPrivateV1``, ...)."""
-
-    def __init__(self) -> None:
-        self._conns: dict[int, LiveConnection] = {}
-
-    def register(self, conn: LiveConnection) -> None:
-        self._conns[id(conn)] = conn
-
-    def unregister(self, conn: LiveConnection) -> None:
-        self._conns.pop(id(conn), None)
-
-    def connections(self, ws_key: str | None = None) -> list[LiveConnection]:
-        return [c for c in self._conns.values() if ws_key is None or c.ws_key == ws_key]
-
-    def __len__(self) -> int:
-        return len(self._conns)
 
 
 def redact(value: Any) -> Any:

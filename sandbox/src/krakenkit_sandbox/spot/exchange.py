@@ -9,11 +9,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from ..context import SandboxContext
 from .auth import ALL_PERMISSIONS, DEFAULT_PERMISSIONS, ApiKey, KeyStore
-from .context import SandboxContext
 from .engine import Engine, Event, Order, OrderError
 from .market import ASSETS, Pair, find_asset
-from .ratelimits import RestLimiter, TradingLimiter, amend_cost, cancel_cost, edit_cost, max_rate_count
+from .ratelimit import RestLimiter, TradingLimiter, amend_cost, cancel_cost, edit_cost, max_rate_count
 
 __all__ = ["SpotExchange"]
 

@@ -15,7 +15,7 @@ from .market import ASSETS, find_asset
 
 if TYPE_CHECKING:
     from .auth import ApiKey
-    from .rest_spot import SpotRest
+    from .exchange import SpotExchange
 
 D = Decimal
 
@@ -31,8 +31,8 @@ METHODS = {
 }
 
 
-def handlers(rest: SpotRest) -> dict[str, Any]:
-    ex = rest.ex
+def handlers(ex: SpotExchange) -> dict[str, Any]:
+    """The private handlers of these endpoints, by method name, acting on ``ex``."""
     state: dict[str, Any] = {"withdrawals": {}, "allocations": {}}
 
     def _asset(params: dict[str, Any], field: str = "asset") -> str:

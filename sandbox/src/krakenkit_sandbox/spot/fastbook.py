@@ -3,7 +3,7 @@
 The ring is derived deterministically from a book snapshot: random quantity changes on the top
 levels plus, now and then, a level replaced by a new price (a ``qty 0`` delete and an add in the
 same message, so the depth stays full). Every frame carries the checksum computed with the
-sandbox's own :func:`~krakenkit.sandbox.checksum.book_checksum` after applying it. The last frames
+sandbox's own :func:`~krakenkit_sandbox.spot.checksum.book_checksum` after applying it. The last frames
 restore the snapshot exactly (one message), so the ring can be replayed forever: a subscriber that got the
 snapshot and then frames ``0, 1, 2, ...`` (wrapping around) always holds a consistent book.
 
@@ -34,7 +34,7 @@ __all__ = ["TAIL", "TS_PLACEHOLDER", "FastRing", "build_ring", "corrupt_head", "
 
 D = Decimal
 ZERO = D(0)
-TS_PLACEHOLDER = "0000-00-00T00:00:00.000000Z"  # same length as ws_spot.ts() output
+TS_PLACEHOLDER = "0000-00-00T00:00:00.000000Z"  # same length as spot.ws.ts() output
 TAIL = b'"}]}'
 _enc = msgspec.json.Encoder(decimal_format="number")
 _CHECKSUM_KEY = b'"checksum":'

@@ -21,14 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from krakenkit._core.jsonutil import dumps
-
+from .._json import dumps
 from ._util import ZERO, fnum, ms, num, quant, seeded_uuid
 from .auth import verify_challenge
 from .engine import Account, Event, Fill, Order
 
 if TYPE_CHECKING:
-    from .exchange import FuturesExchange
+    from .venue import FuturesVenue
 
 __all__ = ["PRIVATE_FEEDS", "PUBLIC_FEEDS", "FuturesWsConnection", "new_ws_response"]
 
@@ -63,7 +62,7 @@ def new_ws_response() -> web.WebSocketResponse:
 class FuturesWsConnection:
     """One client connection (satisfies the sandbox's ``LiveConnection`` protocol)."""
 
-    def __init__(self, exchange: FuturesExchange, request: web.Request, ws: web.WebSocketResponse) -> None:
+    def __init__(self, exchange: FuturesVenue, request: web.Request, ws: web.WebSocketResponse) -> None:
         self.x = exchange
         self.engine = exchange.engine
         self.request = request

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from ..faults import ERRORS_KEY
+from . import rest_extra
 from .auth import ApiKey, expected_signature
 from .engine import (
     CLOSE_ORDER_TYPES,
@@ -26,9 +28,8 @@ from .engine import (
     check_price,
     to_decimal,
 )
-from .faults import ERRORS_KEY
+from .exchange import SpotExchange
 from .market import ASSETS, PAIRS, Pair, find_asset, find_pair
-from .spot import SpotExchange
 
 __all__ = ["SpotRest", "close_text", "fmt", "order_descr", "parse_close", "rfc3339"]
 
@@ -293,9 +294,7 @@ class SpotRest:
             "Level3": self.level3,
             "ListWalletAccounts": self.wallet_accounts,
         }
-        from . import rest_spot_extra
-
-        self.private.update(rest_spot_extra.handlers(self))
+        self.private.update(rest_extra.handlers(ex))
         self.public: dict[str, Callable[[Params], Any]] = {
             "Time": self.time,
             "SystemStatus": self.system_status,

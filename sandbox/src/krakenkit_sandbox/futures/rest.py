@@ -18,15 +18,14 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 
-from krakenkit._core.jsonutil import dumps
-
+from .._json import dumps
 from ._util import ZERO, fnum, iso_ms, ms, num, parse_bool, parse_decimal, quant, seeded_uuid
 from .auth import endpoint_path, verify_authent
 from .engine import Account, EngineError, Order, OrderRequest
 from .ratelimit import derivatives_cost, history_cost
 
 if TYPE_CHECKING:
-    from .exchange import FuturesExchange
+    from .venue import FuturesVenue
 
 __all__ = ["FuturesRest"]
 
@@ -101,7 +100,7 @@ def _parse_time(text: str | None) -> float | None:
 
 
 class FuturesRest:
-    def __init__(self, exchange: FuturesExchange) -> None:
+    def __init__(self, exchange: FuturesVenue) -> None:
         self.x = exchange
         self.engine = exchange.engine
         self.routes: list[Route] = []
