@@ -286,6 +286,7 @@ def test_otp(sb: Sandbox) -> None:
     r = Raw(sb.rest_url, key, secret)
     assert r.post("Balance")["error"] == ["EAPI:Invalid key"]
     assert r.post("Balance", {"otp": "wrong"})["error"] == ["EAPI:Invalid key"]
+    assert r.post("Balance", {"otp": "h\u00fcnter2"})["error"] == ["EAPI:Invalid key"]  # non-ASCII: just wrong
     assert r.post("Balance", {"otp": "hunter2"})["error"] == []
     logged = [q for q in sb.requests if q["api_key"] == key]
     assert logged and all(q["params"].get("otp") in (None, "<redacted>") for q in logged)

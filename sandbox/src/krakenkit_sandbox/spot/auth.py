@@ -90,10 +90,11 @@ class ApiKey:
             return True
         if not given:
             return False
+        theirs = given.encode("utf-8", "surrogatepass")  # compare bytes: a non-ASCII otp is just a wrong one
         if self.otp.startswith("totp:"):
             sec = self.otp[5:]
-            return any(_secrets.compare_digest(given, totp(sec, now + d)) for d in (-30, 0, 30))
-        return _secrets.compare_digest(given, self.otp)
+            return any(_secrets.compare_digest(theirs, totp(sec, now + d).encode()) for d in (-30, 0, 30))
+        return _secrets.compare_digest(theirs, self.otp.encode())
 
 
 class KeyStore:
