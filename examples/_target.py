@@ -12,8 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from krakenkit import LIVE, Environment
-from krakenkit._core.credentials import Credentials
+from krakenkit import LIVE, Credentials, Environment
 
 
 @dataclass

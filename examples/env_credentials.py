@@ -11,8 +11,7 @@ from pathlib import Path
 
 from _target import target
 
-from krakenkit import MissingCredentialsError
-from krakenkit._core.credentials import Credentials, CredentialStore
+from krakenkit import Credentials, CredentialStore, MissingCredentialsError
 from krakenkit.rest import SpotClient
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -31,7 +30,7 @@ with target() as t:
         creds = Credentials.from_env("spot", env_file=env_file)
     logging.info("loaded %s", creds)  # key shortened, secret as ***
     assert creds.secret_value() not in repr(creds)
-    with SpotClient(creds.api_key, creds.secret_value(), environment=t.environment) as client:
+    with SpotClient(creds.api_key, creds.api_secret, environment=t.environment) as client:  # the Secret as it is
         print("balance assets:", sorted(client.get_account_balance().raw))
     store = CredentialStore(creds)
     print("store holds", store.current().masked_key)

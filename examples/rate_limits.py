@@ -10,7 +10,7 @@ import time
 
 from _target import target
 
-from krakenkit._core.ratelimit import derivatives_rate_limiter, spot_rate_limiter
+from krakenkit import derivatives_rate_limiter, spot_rate_limiter
 from krakenkit.rest import SpotClient
 from krakenkit.rest.derivatives import DerivativesClient
 

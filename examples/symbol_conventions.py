@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from _target import target
 
-from krakenkit import SymbolFormatError
-from krakenkit._core.symbol_mapper import SymbolMapper
+from krakenkit import SymbolFormatError, SymbolMapper
 from krakenkit.rest import SpotClient
 from krakenkit.rest.derivatives import DerivativesClient
 

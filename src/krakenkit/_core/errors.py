@@ -47,6 +47,9 @@ JSON decoding) are wrapped with ``raise ... from exc`` so the cause stays chaine
     ├── ChecksumMismatchError                    local book disagrees with Kraken's checksum
     └── SequenceGapError                         a Derivatives book skipped a sequence number
 
+    UserWarning
+    └── InsecureTransportWarning                 TLS certificate verification turned off (once per client)
+
 Each error carries ``endpoint`` (the path or WS method), ``errors`` (Kraken's strings, verbatim)
 and ``retry_safe``: True when Kraken certainly did not act on the request, so sending it again
 cannot double anything.
@@ -66,6 +69,7 @@ __all__ = [
     "ConnectionLostError",
     "DeadlineElapsedError",
     "DuplicateClientOrderIdError",
+    "InsecureTransportWarning",
     "InsufficientFundsError",
     "InternalServerError",
     "InvalidArgumentsError",
@@ -140,6 +144,26 @@ class KrakenError(Exception):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.message!r}, endpoint={self.endpoint!r}, errors={self.errors!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt without calling __init__ (subclasses take keyword-only arguments): a pickled error
+        # (multiprocessing, a task queue) comes back whole, with its attributes.
+        return (_rebuild_error, (type(self), self.args), self.__dict__)
+
+
+def _rebuild_error(cls: type[KrakenError], args: tuple[Any, ...]) -> KrakenError:
+    error = cls.__new__(cls)
+    error.args = args
+    return error
+
+
+class InsecureTransportWarning(UserWarning):
+    """TLS certificate verification is turned off (``network_options={"verify": False}``, or an
+    ``ssl.SSLContext`` with ``verify_mode=CERT_NONE``): anyone on the network path can read and change
+    what is sent, API keys and orders included. Emitted once per client, and logged at WARNING.
+
+    Filter it like any warning: ``warnings.filterwarnings("ignore", category=InsecureTransportWarning)``.
+    """
 
 
 # --- local, before sending -------------------------------------------------------------------
@@ -501,10 +525,22 @@ _OUTCOME_UNKNOWN_SPOT = frozenset({"EService:Unavailable", "EGeneral:Internal er
 _OUTCOME_UNKNOWN_FUTURES = frozenset({"Server Error", "unknownError", "Unavailable"})
 
 
+def _heads(error: str) -> list[str]:
+    """``error`` and the known part before each ``:<detail>`` Kraken appends, longest first:
+    ``'EOrder:Invalid price:Invalid price precision'`` -> itself, ``'EOrder:Invalid price'``, ``'EOrder'``."""
+    out = [error]
+    head = error
+    while ":" in head:
+        head = head.rsplit(":", 1)[0].rstrip()
+        out.append(head)
+    return out
+
+
 def _spot_class(error: str) -> type[KrakenAPIError]:
-    cls = _SPOT_EXACT.get(error)
-    if cls is not None:
-        return cls
+    for head in _heads(error):
+        cls = _SPOT_EXACT.get(head)
+        if cls is not None:
+            return cls
     for prefix, pcls in _SPOT_PREFIX:
         if error.startswith(prefix):
             return pcls
@@ -525,6 +561,8 @@ def error_from_spot(
         except ValueError:
             retry_after = None
     message = "; ".join(errs) or first
+    if cls is InvalidKeyError:
+        message += SPOT_KEY_HINT
     if issubclass(cls, RateLimitError):
         return cls(
             message,
@@ -537,13 +575,25 @@ def error_from_spot(
     return cls(message, endpoint=endpoint, errors=errs, status_code=status_code, from_envelope=True)
 
 
+#: Said after a Derivatives ``authenticationError`` (a Spot key is the usual cause).
+FUTURES_KEY_HINT = (
+    "; Kraken refused the key: Derivatives take their own API key, made on the Derivatives (Futures) side "
+    "of the account (API_FUTURES_KEY / API_FUTURES_SECRET); a Spot key is refused there"
+)
+#: Said after a Spot ``EAPI:Invalid key``.
+SPOT_KEY_HINT = (
+    "; Kraken does not know this key: Spot takes a Spot API key (API_SPOT_KEY / API_SPOT_SECRET); "
+    "a Derivatives key is refused there"
+)
+
+
 def error_from_futures(
     error: str, *, endpoint: str | None = None, status_code: int | None = None, payload: Mapping[str, Any] | None = None
 ) -> KrakenAPIError:
     """Map a Derivatives ``{"result": "error", "error": ...}`` value to one exception."""
     cls = _FUTURES_ERRORS.get(error, KrakenAPIError)
     return cls(
-        error,
+        error + (FUTURES_KEY_HINT if error == "authenticationError" else ""),
         endpoint=endpoint,
         errors=[error],
         status_code=status_code,
@@ -568,7 +618,7 @@ def error_from_futures_status(
 
 
 def _unknown_strings(exc: KrakenAPIError) -> bool:
-    return any(e in _OUTCOME_UNKNOWN_SPOT or e in _OUTCOME_UNKNOWN_FUTURES for e in exc.errors)
+    return any(h in _OUTCOME_UNKNOWN_SPOT or h in _OUTCOME_UNKNOWN_FUTURES for e in exc.errors for h in _heads(e))
 
 
 def is_definitive_rejection(exc: BaseException) -> bool:

@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Final
 
-__all__ = ["REDACTED", "RedactingFilter", "Secret", "redact_mapping"]
+__all__ = ["REDACTED", "RedactingFilter", "Secret", "drop_tracebacks", "exception_chain", "redact_mapping", "reveal"]
 
 REDACTED: Final = "***"
 
@@ -46,6 +46,37 @@ class Secret:
 
     def __reduce__(self) -> str:  # refuse pickling the value by accident
         raise TypeError("Secret cannot be pickled")
+
+
+def reveal(value: Secret | str) -> str:
+    """The plain text of a :class:`Secret` (a ``str`` as is): for the call that puts it on the wire, inline,
+    never into a local variable of a long-lived frame."""
+    return value.get_secret_value() if isinstance(value, Secret) else value
+
+
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception of its ``__cause__``/``__context__`` chain, each once."""
+    out: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or any(e is o for o in out):
+            continue
+        out.append(e)
+        todo.extend((e.__cause__, e.__context__))
+    return out
+
+
+def drop_tracebacks(exc: BaseException) -> BaseException:
+    """``exc`` with the tracebacks of it and its whole ``__cause__``/``__context__`` chain removed, and the
+    same exception returned (to raise again or chain from).
+
+    For an error that passed through frames holding a plain secret (a third-party ``send(message)`` whose
+    message carries a token): its frames, which a reporter capturing locals would show, are gone; its type
+    and message stay. Re-raised from the caller, its traceback starts at the caller's frame."""
+    for e in exception_chain(exc):
+        e.__traceback__ = None
+    return exc
 
 
 def redact_mapping(data: object) -> object:

@@ -68,14 +68,14 @@ left to Kraken):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from .errors import MissingCredentialsError, ValidationError
 from .secrets import Secret
 from .validation_ops import SCHEMA_ALIASES, SCHEMAS
-from .validation_schema import Context, Encoding, Field, Schema, TypeRule, encode, run
+from .validation_schema import Context, Encoding, Field, Schema, TypeRule, _unknown, encode, run
 from .validation_values import RelativePrice, key_problem, mask, secret_problem
 
 __all__ = [
@@ -88,8 +88,10 @@ __all__ = [
     "Schema",
     "TypeRule",
     "check_credentials",
+    "check_extra_params",
     "merge_extra_params",
     "schema_for",
+    "unknown_parameter",
     "validate",
     "validate_values",
 ]
@@ -109,6 +111,13 @@ def schema_for(operation: str | Schema) -> Schema:
         if schema is not None:
             return schema
     raise ValidationError(f"unknown operation {operation!r}; known: {', '.join(SCHEMAS)}", field="operation")
+
+
+def unknown_parameter(operation: str | Schema, key: str) -> ValidationError:
+    """The error for a keyword ``operation`` does not take: the nearest valid name, or the other API's name
+    for it (``post_onyl`` -> "did you mean post_only?"), as :func:`validate` says it."""
+    schema = schema_for(operation)
+    return _unknown(schema, key, key)
 
 
 def validate_values(operation: str | Schema, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -164,43 +173,74 @@ def merge_extra_params(
 ) -> dict[str, Any]:
     """``wire`` plus ``extra_params``: new fields only (see the module docstring). Returns a new dict."""
     schema = schema_for(operation)
+    checked: dict[str, str] = {}
+    for f in schema.fields:
+        checked[f.name] = f.name
+        checked[f.wire_name] = f.name
+        if "." in f.wire_name:
+            checked[f.wire_name.split(".", 1)[0]] = f.name
+    extra = check_extra_params(
+        extra_params,
+        checked=checked,
+        reserved=schema.reserved,
+        encoding=schema.encoding,
+        title=f"a checked {schema.title} field",
+        endpoint=schema.endpoint,
+    )
     out = dict(wire)
-    if not extra_params:
-        return out
+    for key, value in extra.items():
+        if key in out:  # pragma: no cover - every wire key belongs to a checked field
+            raise ValidationError(f"extra_params[{key!r}] would override a checked field", field=key)
+        out[key] = value
+    return out
+
+
+def check_extra_params(
+    extra_params: Any,
+    *,
+    checked: Mapping[str, str],
+    reserved: Iterable[str] = (),
+    encoding: Encoding = "form",
+    title: str = "a parameter of this call",
+    endpoint: str | None = None,
+) -> dict[str, Any]:
+    """The ``extra_params`` policy on its own, for any call: the entries checked and written in the wire
+    form of ``encoding``. ``checked`` maps every name (Python and wire) the call itself takes to its
+    keyword: such a key is refused (pass it as that keyword), as is any ``reserved`` or
+    :data:`ALWAYS_RESERVED` name; values are ``str``/``int``/``bool``/``Decimal`` (no float, no control
+    characters)."""
+    if extra_params is None:
+        return {}
     if not isinstance(extra_params, Mapping):
-        raise ValidationError(f"extra_params must be a dict (got {type(extra_params).__name__})", field="extra_params")
+        raise ValidationError(
+            f"extra_params must be a dict (got {type(extra_params).__name__})", field="extra_params", endpoint=endpoint
+        )
     if len(extra_params) > _MAX_EXTRA:
         raise ValidationError(
             f"extra_params has {len(extra_params)} entries (at most {_MAX_EXTRA})", field="extra_params"
         )
-    checked: dict[str, Field] = {}
-    for f in schema.fields:
-        checked[f.name] = f
-        checked[f.wire_name] = f
-        if "." in f.wire_name:
-            checked[f.wire_name.split(".", 1)[0]] = f
+    reserved_names = frozenset(reserved)
+    out: dict[str, Any] = {}
     for key, value in extra_params.items():
         if not isinstance(key, str):
             raise ValidationError(f"extra_params keys must be str (got {type(key).__name__})", field="extra_params")
-        if key in schema.reserved or key.lower() in ALWAYS_RESERVED:
-            raise ValidationError(
-                f"extra_params[{key!r}]: {key} is set by krakenkit for every request and cannot be overridden",
-                field=key,
-                endpoint=schema.endpoint,
-            )
-        if not _EXTRA_KEY_RE.fullmatch(key):
-            raise ValidationError(f"extra_params key {key[:70]!r} is not a parameter name", field="extra_params")
         known = checked.get(key)
         if known is not None:
             raise ValidationError(
-                f"extra_params[{key!r}]: {known.name} is a checked {schema.title} field; pass it as {known.name}=... "
+                f"extra_params[{key!r}]: {known} is {title}; pass it as {known}=... "
                 "(extra_params may only add fields krakenkit does not know)",
                 field=key,
-                endpoint=schema.endpoint,
+                endpoint=endpoint,
             )
-        if key in out:  # pragma: no cover - every wire key belongs to a checked field
-            raise ValidationError(f"extra_params[{key!r}] would override a checked field", field=key)
-        out[key] = _extra_value(value, key, schema.encoding)
+        if key in reserved_names or key.lower() in ALWAYS_RESERVED:
+            raise ValidationError(
+                f"extra_params[{key!r}]: {key} is set by krakenkit for every request and cannot be overridden",
+                field=key,
+                endpoint=endpoint,
+            )
+        if not _EXTRA_KEY_RE.fullmatch(key):
+            raise ValidationError(f"extra_params key {key[:70]!r} is not a parameter name", field="extra_params")
+        out[key] = _extra_value(value, key, encoding)
     return out
 
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .._core.errors import ValidationError
 from .._core.ids import generate_spot_order_id
 from .._core.symbol_mapper import SymbolMapper
 from .output import Output
 from .target import Target
 
-__all__ = ["cmd_balance", "cmd_book", "cmd_order", "cmd_sandbox", "cmd_ticker"]
+__all__ = ["ORDER_OPTIONS", "cmd_balance", "cmd_book", "cmd_order", "cmd_sandbox", "cmd_ticker", "order_params"]
 
 
 def _raw(value: Any) -> Any:
@@ -23,13 +21,14 @@ def _raw(value: Any) -> Any:
     return value
 
 
-def _spot(target: Target, private: bool = False) -> Any:
+def _spot(target: Target, private: bool = False, timeout: float | None = None) -> Any:
     from ..rest import AsyncSpotClient
 
+    options: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
     if private:
         creds = target.require_spot()
-        return AsyncSpotClient(creds.api_key, creds.api_secret, environment=target.environment)
-    return AsyncSpotClient(environment=target.environment)
+        return AsyncSpotClient(creds.api_key, creds.api_secret, environment=target.environment, **options)
+    return AsyncSpotClient(environment=target.environment, **options)
 
 
 # --- ticker ---------------------------------------------------------------------------------------
@@ -193,35 +192,79 @@ async def cmd_balance(args: argparse.Namespace, target: Target, out: Output) -> 
 # --- order ----------------------------------------------------------------------------------------
 
 
-def _decimal(text: str, name: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValidationError(f"{name} must be a decimal number, got {text!r}", field=name) from None
-    if value <= 0:
-        raise ValidationError(f"{name} must be positive", field=name)
-    return value
+#: ``krakenkit order`` option -> the AddOrder field it sets (the positionals: side -> type, symbol -> pair).
+ORDER_OPTIONS: dict[str, str] = {
+    "ordertype": "--type",
+    "type": "SIDE",
+    "volume": "VOLUME",
+    "pair": "SYMBOL",
+    "price": "--price",
+    "price2": "--price2",
+    "cl_ord_id": "--cl-ord-id",
+    "userref": "--userref",
+    "timeinforce": "--time-in-force",
+    "oflags": "--oflags",
+    "leverage": "--leverage",
+    "reduce_only": "--reduce-only",
+    "expiretm": "--expiretm",
+    "trigger": "--trigger",
+    "stptype": "--stptype",
+    "displayvol": "--displayvol",
+}
+
+
+def order_params(args: argparse.Namespace, pair: str | None = None) -> dict[str, Any]:
+    """The AddOrder parameters of ``krakenkit order``, checked by the validation layer: the same checks and
+    verdicts as ``SpotClient.submit_order`` (run before anything connects; the client runs them again).
+    Values go as typed (text); ``--userref`` is an int when it reads as one. ``pair``: the REST pair the
+    symbol maps to (before the pairs are loaded: the symbol itself, its form checked as REST or, with a
+    ``/``, as WebSocket notation)."""
+    from .._core.symbols import check_symbol
+    from .._core.validation import validate
+
+    symbol: Any = args.symbol
+    if pair is None:
+        if isinstance(symbol, str) and "/" in symbol:
+            check_symbol(symbol, "spot_ws", "pair")  # BTC/USD: mapped to its REST name once the pairs load
+            pair = "XBTUSD"
+        else:
+            pair = symbol
+    userref: Any = args.userref
+    if isinstance(userref, str) and userref.lstrip("-").isdigit() and userref.isascii() and len(userref) < 20:
+        userref = int(userref)
+    params: dict[str, Any] = {
+        "ordertype": args.type,
+        "type": args.side,
+        "volume": args.volume,
+        "pair": pair,
+        "price": args.price,
+        "price2": args.price2,
+        "cl_ord_id": args.cl_ord_id,
+        "userref": userref,
+        "timeinforce": args.time_in_force,
+        "oflags": args.oflags,
+        "leverage": args.leverage,
+        "reduce_only": True if args.reduce_only else None,
+        "expiretm": args.expiretm,
+        "trigger": args.trigger,
+        "stptype": args.stptype,
+        "displayvol": args.displayvol,
+    }
+    if params["cl_ord_id"] is None and userref is None:
+        params["cl_ord_id"] = generate_spot_order_id()
+    params = {k: v for k, v in params.items() if v is not None}
+    validate("spot_rest.AddOrder", {**params, "validate": not args.execute})
+    return params
 
 
 async def cmd_order(args: argparse.Namespace, target: Target, out: Output) -> int:
-    volume = _decimal(args.volume, "volume")
-    price = _decimal(args.price, "price") if args.price is not None else None
-    if args.type == "limit" and price is None:
-        raise ValidationError("a limit order needs --price", field="price")
-    async with _spot(target, private=True) as spot:
+    params = order_params(args)  # bad input: refused before anything connects
+    async with _spot(target, private=True, timeout=args.timeout) as spot:
         mapper = await SymbolMapper.load(spot, None, cache=target.is_live)
         pair = mapper.spot_pair(args.symbol)
-        cl = args.cl_ord_id or generate_spot_order_id()
+        params["pair"] = pair.rest
+        cl = params.get("cl_ord_id")
         validate = not args.execute
-        params: dict[str, Any] = {
-            "ordertype": args.type,
-            "type": args.side,
-            "volume": str(volume),
-            "pair": pair.rest,
-            "cl_ord_id": cl,
-        }
-        if price is not None:
-            params["price"] = str(price)
         if validate:
             params["validate"] = True
         async with out.progress.running("sending" if not validate else "validating"):
@@ -242,7 +285,7 @@ async def cmd_order(args: argparse.Namespace, target: Target, out: Output) -> in
         out.line(f"VALIDATED (not placed): {descr}")
         out.line("  add --execute to place it" + (" on LIVE Kraken" if target.is_live else ""))
     else:
-        out.line(f"PLACED: {descr}  txid {', '.join(txids)}  cl_ord_id {cl}")
+        out.line(f"PLACED: {descr}  txid {', '.join(txids)}" + (f"  cl_ord_id {cl}" if cl else ""))
     out.document(doc)
     return 0
 

@@ -19,7 +19,18 @@ from .._core.errors import KrakenError, ValidationError
 from .output import Output
 from .target import add_target_arguments, open_target
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "seconds"]
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds (``--timeout -1``, ``0``, ``nan`` refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < 86400:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{text!r}: pass a number of seconds greater than 0 (e.g. 10)")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --live: really buy the minimum volume of XBTUSD at market and sell it back",
     )
     p.add_argument("--until", type=int, default=5, choices=range(1, 6), metavar="N", help="stop after layer N")
-    p.add_argument("--timeout", type=float, default=15.0, help="seconds allowed per check (default 15)")
+    p.add_argument("--timeout", type=seconds, default=15.0, help="seconds allowed per check (default 15)")
 
     p = sub.add_parser("ticker", parents=[common], help="best bid/ask and last trade of pairs")
     add_target_arguments(p, "live")
@@ -61,20 +72,37 @@ def build_parser() -> argparse.ArgumentParser:
     stop = p.add_mutually_exclusive_group()
     stop.add_argument("--once", action="store_true", help="print the verified snapshot and exit")
     stop.add_argument("--updates", type=int, default=0, metavar="N", help="exit after N updates")
-    p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for the snapshot")
+    p.add_argument("--timeout", type=seconds, default=15.0, help="seconds to wait for the snapshot")
 
     p = sub.add_parser("balance", parents=[common], help="account balances (private)")
     add_target_arguments(p, "live")
     p.add_argument("--futures", action="store_true", help="also the Derivatives accounts")
 
-    p = sub.add_parser("order", parents=[common], help="validate (default) or place a Spot order")
+    p = sub.add_parser(
+        "order",
+        parents=[common],
+        help="validate (default) or place a Spot order",
+        description="Checked locally exactly as SpotClient.submit_order checks it (bad input: exit code 2 naming "
+        "the field and the fix, nothing sent), then sent with validate=true unless --execute.",
+    )
     add_target_arguments(p, "live")
-    p.add_argument("side", choices=("buy", "sell"))
-    p.add_argument("volume", help="in base currency, e.g. 0.0001")
+    p.add_argument("side", metavar="SIDE", help="buy or sell")
+    p.add_argument("volume", metavar="VOLUME", help="in base currency, e.g. 0.0001")
     p.add_argument("symbol", metavar="SYMBOL", help="BTC/USD or XBTUSD")
-    p.add_argument("--type", default="limit", choices=("limit", "market"), help="order type (default limit)")
-    p.add_argument("--price", help="limit price")
-    p.add_argument("--cl-ord-id", help="client order id (default: a fresh UUID)")
+    p.add_argument("--type", default="limit", help="Kraken's ordertype: limit (default), market, stop-loss, ...")
+    p.add_argument("--price", help="limit price (trigger price of stop orders; '+5', '-1%%', '#2' offsets)")
+    p.add_argument("--price2", help="limit price of *-limit orders")
+    p.add_argument("--cl-ord-id", help="client order id (default: a fresh UUID, unless --userref)")
+    p.add_argument("--userref", help="int32 user reference (instead of a client order id)")
+    p.add_argument("--time-in-force", help="GTC (default), IOC, GTD or FOK")
+    p.add_argument("--oflags", help="comma-separated order flags: post, fcib, fciq, nompp, viqc")
+    p.add_argument("--leverage", help="margin leverage, e.g. 2")
+    p.add_argument("--reduce-only", action="store_true", help="only reduce a margin position")
+    p.add_argument("--expiretm", help="expiry of a GTD order: unix time or +<seconds>")
+    p.add_argument("--trigger", help="price trigger of stop / take-profit orders: index or last")
+    p.add_argument("--stptype", help="self-trade prevention: cancel-newest, cancel-oldest, cancel-both")
+    p.add_argument("--displayvol", help="visible volume of an iceberg order")
+    p.add_argument("--timeout", type=seconds, default=10.0, help="seconds the whole call may take (default 10)")
     p.add_argument("--execute", action="store_true", help="really place it (default: validate only)")
 
     p = sub.add_parser(
@@ -187,6 +215,8 @@ async def _with_target(args: argparse.Namespace, out: Output) -> int:
     from . import commands
     from .doctor import run_doctor
 
+    if args.command == "order":
+        commands.order_params(args)  # bad input is refused before any sandbox starts or anything connects
     with open_target(args, market=True) as target:
         if args.command == "ticker":
             return await commands.cmd_ticker(args, target, out)
@@ -203,6 +233,15 @@ async def _with_target(args: argparse.Namespace, out: Output) -> int:
             )
             return 0 if ok else 1
     raise AssertionError(args.command)  # pragma: no cover
+
+
+def _option_of(command: str, field: str | None) -> str | None:
+    """The command-line option that sets ``field`` (``price`` -> ``--price`` for ``krakenkit order``)."""
+    if command != "order" or not field:
+        return None
+    from .commands import ORDER_OPTIONS
+
+    return ORDER_OPTIONS.get(field)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -223,8 +262,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.warn("interrupted")
         return 130
     except ValidationError as exc:
-        out.warn(f"error: {exc}")
-        out.document({"command": args.command, "ok": False, "error": type(exc).__name__, "message": str(exc)})
+        option = _option_of(args.command, exc.field)
+        out.warn(f"error: {exc}" + (f" [{option}]" if option else ""))
+        out.document(
+            {
+                "command": args.command,
+                "ok": False,
+                "error": type(exc).__name__,
+                "message": str(exc),
+                "field": exc.field,
+                "option": option,
+            }
+        )
         return 2
     except KrakenError as exc:
         out.warn(f"error: {type(exc).__name__}: {exc}")

@@ -8,7 +8,8 @@ which only move bytes and sleep. A product client (Spot, Derivatives) is::
 
 How a call runs
 ---------------
-``method(...)`` -> ``self._call(name, params, max_retries, timeout)`` (driver) ->
+``method(...)`` (generated, wrapped by :func:`keyword_guard`: a keyword that does not fit is a ValidationError) ->
+``self._call(name, params, max_retries, timeout)`` (driver) ->
 ``self._run(self._flow(self._make_call(...)))``. :meth:`RestCore._flow` is a *generator* (sans-IO): it
 yields :class:`Send` or :class:`Sleep` steps and receives back an ``httpx.Response`` or the
 ``httpx.HTTPError`` the transport raised. All decisions (validation, signing, rate-limit waits, parsing,
@@ -44,8 +45,11 @@ Class attributes: ``endpoints``, ``product``, ``logger``.
 
 Hooks (override; all pure):
 
-* ``_prepare_params(endpoint, params) -> dict``   validate + normalise user params to wire values
-  (data-driven by ``Endpoint.params``; ``_convert_param`` per kind).
+* ``_prepare_params(endpoint, params, extra) -> dict``   validate + normalise user params (and ``extra_params``)
+  to wire values: an order / amend / cancel (``Endpoint.schema``) through the validation layer
+  (:func:`krakenkit._core.validation.validate`, then ``_validated``), other calls data-driven by
+  ``Endpoint.params`` (``_convert_param`` per kind). Nothing is sent before it passes.
+* ``_validated(endpoint, params, wire) -> dict``   what only the product can check once the layer passed.
 * ``_build_request(call, nonce) -> httpx.Request``   encode and sign one attempt with the given nonce
   (``None`` for public calls). Helper ``_http_request(method, url, ...)``.
 * ``_parse_response(call, response) -> Any``   envelope check + typed result; raise a KrakenError.
@@ -69,6 +73,8 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
+import inspect
 import logging
 import os
 import random
@@ -81,6 +87,7 @@ from typing import Any, ClassVar, Concatenate, Literal, NoReturn, ParamSpec, Sel
 import httpx
 
 from .._core.deadline import ServerClock, shared_server_clock
+from .._core.environment import warn_if_tls_off
 from .._core.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -98,10 +105,10 @@ from .._core.errors import (
     ValidationError,
     is_definitive_rejection,
 )
-from .._core.jsonutil import JSONDecodeError, loads
+from .._core.jsonutil import MAX_DEPTH, JSONDecodeError, JSONNestingError, loads
 from .._core.nonce import NonceFile, NonceProvider, NonceSource, nonce_file_for, nonce_source_for
 from .._core.ratelimit import NoRateLimit, RateLimiter
-from .._core.secrets import REDACTED, Secret, redact_mapping
+from .._core.secrets import REDACTED, Secret, redact_mapping, reveal
 from .._core.signing import decode_secret
 from .._core.transport import (
     TurnTracker,
@@ -113,6 +120,8 @@ from .._core.transport import (
     later_in_thread,
     wire_order_for,
 )
+from .._core.validation import check_credentials, check_extra_params, unknown_parameter, validate, validate_values
+from .._core.validation_values import suggest
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -131,10 +140,13 @@ __all__ = [
     "Sleep",
     "SyncDriver",
     "as_secret",
+    "as_secret_key",
     "backoff_delay",
     "body_excerpt",
     "decide_retry",
     "decode_json_body",
+    "hide",
+    "keyword_guard",
     "make_credentials",
     "map_transport_error",
     "mask_key",
@@ -212,6 +224,9 @@ class Endpoint:
     response: Callable[[Any], Any] | None = None  # raw ``result`` -> typed result
     response_type: str = "Any"  # annotation used by the method generator
     doc: str = ""
+    #: The validation-layer schema of an order / amend / cancel (``spot_rest.AddOrder``): its checks replace the
+    #: per-kind conversion, and ``params`` must name exactly the schema's fields (a test holds them equal).
+    schema: str = ""
 
     @property
     def param_map(self) -> dict[str, Param]:
@@ -466,21 +481,46 @@ _CONNECT_FAILURES = (
 )
 
 
+def _scrubbed(exc: httpx.HTTPError, text: str) -> httpx.HTTPError:
+    """A copy of an httpx failure holding only its type and ``text``: not the request it carries (headers with
+    the API key and signature, a body with the otp), nor its traceback and chain (httpcore frames holding those
+    headers as locals). What a pickle, a reporter or ``capture_locals`` sees of the cause is then harmless."""
+    try:
+        copy = type(exc)(text)
+    except Exception:  # an httpx error whose constructor wants more (none of the transport errors does)
+        copy = httpx.TransportError(text)
+    return copy
+
+
 def map_transport_error(exc: httpx.HTTPError, endpoint: str) -> KrakenError:
-    """Wrap an httpx failure. ``retry_safe`` only when no byte of the request can have arrived."""
+    """Wrap an httpx failure. ``retry_safe`` only when no byte of the request can have arrived. The error's
+    ``__cause__`` is a scrubbed copy of ``exc`` (see :func:`_scrubbed`); a local protocol error's text, which
+    quotes the request's own headers, is left out."""
     never_sent = isinstance(exc, _CONNECT_FAILURES)
-    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    text = (
+        "the HTTP layer refused a header or the body of the request"
+        if isinstance(exc, httpx.LocalProtocolError)
+        else str(exc)
+    )
+    detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    error: KrakenError
     if isinstance(exc, httpx.TimeoutException):
         if never_sent:
-            return APITimeoutError(
+            error = APITimeoutError(
                 f"timed out before the request was sent ({detail})", endpoint=endpoint, retry_safe=True
             )
-        return APITimeoutError(
-            f"no answer in time, the request may have been processed ({detail})", endpoint=endpoint, retry_safe=False
-        )
-    if never_sent:
-        return APIConnectionError(f"could not connect ({detail})", endpoint=endpoint, retry_safe=True)
-    return APIConnectionError(f"connection failed after sending ({detail})", endpoint=endpoint, retry_safe=False)
+        else:
+            error = APITimeoutError(
+                f"no answer in time, the request may have been processed ({detail})",
+                endpoint=endpoint,
+                retry_safe=False,
+            )
+    elif never_sent:
+        error = APIConnectionError(f"could not connect ({detail})", endpoint=endpoint, retry_safe=True)
+    else:
+        error = APIConnectionError(f"connection failed after sending ({detail})", endpoint=endpoint, retry_safe=False)
+    error.__cause__ = _scrubbed(exc, text)
+    return error
 
 
 def body_excerpt(content: bytes, limit: int = 200) -> str:
@@ -502,7 +542,11 @@ def decode_json_body(response: httpx.Response, endpoint: str) -> Any:
         return loads(content)
     except (JSONDecodeError, RecursionError, ValueError) as exc:
         excerpt = body_excerpt(content)
-        what = "JSON nested too deeply" if isinstance(exc, RecursionError) else "non-JSON body"
+        what = (
+            f"JSON nested deeper than {MAX_DEPTH} levels"
+            if isinstance(exc, (RecursionError, JSONNestingError))
+            else "non-JSON body"
+        )
         err = InvalidResponseError(
             f"{what} with HTTP {status}: {excerpt!r}",
             status_code=status,
@@ -529,11 +573,50 @@ def total_seconds(timeout: Any, field: str = "timeout") -> float | None:
 
 
 # ----------------------------------------------------------------------------------------------
-# Credentials (shared by every product)
+# Keyword arguments of the generated methods
 # ----------------------------------------------------------------------------------------------
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+
+
+def keyword_guard(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Refuse a call that does not fit the method's keywords with a :class:`ValidationError` instead of Python's
+    bare ``TypeError``: an unknown keyword names the nearest valid one (``post_onyl`` -> "did you mean
+    post_only?"), a missing required one is named, positional arguments are refused. The typed signature stays
+    what a type checker sees. The checks themselves are the client's (:meth:`RestCore._refuse_call`: for an
+    order, amend or cancel the validation layer's own verdict)."""
+    parameters = list(inspect.signature(fn).parameters.values())[1:]  # after self
+    names = frozenset(p.name for p in parameters)
+    required = tuple(p.name for p in parameters if p.default is inspect.Parameter.empty)
+    method = fn.__name__
+
+    def fits(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> bool:
+        return len(args) == 1 and names.issuperset(kwargs) and all(n in kwargs for n in required)
+
+    target: Any = fn
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+            if not fits(args, kwargs):
+                args[0]._refuse_call(method, args[1:], kwargs, names)
+            return await target(*args, **kwargs)
+
+        return cast(Callable[_P, _R], guarded_async)
+
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not fits(args, kwargs):
+            args[0]._refuse_call(method, args[1:], kwargs, names)
+        return target(*args, **kwargs)
+
+    return cast(Callable[_P, _R], guarded)
+
+
+# ----------------------------------------------------------------------------------------------
+# Credentials (shared by every product)
+# ----------------------------------------------------------------------------------------------
 
 
 def mask_key(key: str) -> str:
@@ -568,17 +651,42 @@ class Credentials:
         raise TypeError("credentials cannot be pickled")
 
 
-def as_secret(value: str | Secret | bytes | None) -> Secret | None:
-    """A constructor's first step: from here on its frame holds a Secret, never the plain text."""
-    if value is None or value == "" or value == b"":
+class _BytesSecret(Secret):
+    """A credential given as ``bytes`` (hidden like any other; refused where a ``str`` is required)."""
+
+    __slots__ = ()
+
+
+def hide(value: Any) -> Any:
+    """A constructor's very first step, for every credential argument at once: text becomes a :class:`Secret`
+    (so no frame holds it plain from here on, whatever is checked and raised next); anything else is returned
+    as it is, for the checks to refuse. Never raises."""
+    if isinstance(value, Secret):
+        return value
+    if isinstance(value, str):
+        return Secret(value)
+    if isinstance(value, bytes):
+        return _BytesSecret(value.decode("ascii", "replace"))
+    return value
+
+
+def as_secret(value: str | Secret | bytes | None, field: str = "api_secret") -> Secret | None:
+    """A credential as a :class:`Secret` (``None`` when not given); a value of another type is refused naming
+    only its type. Call :func:`hide` first, so the caller's frame holds no plain text either."""
+    value = hide(value)
+    if value is None or value == b"":
         return None
     if isinstance(value, Secret):
         return value if value.get_secret_value() else None
-    if isinstance(value, bytes):
-        return Secret(value.decode("ascii", "replace"))
-    if isinstance(value, str):
-        return Secret(value)
-    raise ValidationError("api_secret must be a str", field="api_secret")
+    raise ValidationError(f"{field} must be a str (got {type(value).__name__})", field=field)
+
+
+def as_secret_key(value: str | Secret | None) -> Secret | None:
+    """The API key as a :class:`Secret` (like :func:`as_secret`): a traceback's frame locals then show
+    ``Secret('***')``, never the key."""
+    if isinstance(value, (bytes, _BytesSecret)):
+        raise ValidationError("api_key must be a str (got bytes)", field="api_key")
+    return as_secret(value, "api_key")
 
 
 def _decode_secret_checked(secret: Secret) -> bytes:
@@ -594,19 +702,17 @@ def _decode_secret_checked(secret: Secret) -> bytes:
     return decoded
 
 
-def make_credentials(api_key: str | None, secret: Secret | None) -> Credentials | None:
-    """Both or neither: ``None`` for a public-only client; the errors never carry the secret.
-    ``secret`` comes from :func:`as_secret` (so no frame of the constructor holds the plain text)."""
-    if bool(api_key) != bool(secret):
-        missing = "api_secret" if api_key else "api_key"
-        raise MissingCredentialsError(
-            f"{missing} is missing: pass both api_key and api_secret (or neither for public data only)", field=missing
-        )
-    if api_key is not None and not isinstance(api_key, str):
-        raise ValidationError("api_key must be a str", field="api_key")
-    if not api_key or secret is None:
+def make_credentials(api_key: Secret | str | None, secret: Secret | None, product: str = "spot") -> Credentials | None:
+    """Both or neither: ``None`` for a public-only client. Checked first
+    (:func:`krakenkit._core.validation.check_credentials`: printable ASCII key without whitespace, base64
+    secret); the errors show the key only shortened and never any part of the secret. ``api_key`` and
+    ``secret`` come from :func:`as_secret_key` / :func:`as_secret` (so no frame holds the plain text)."""
+    if isinstance(api_key, str):
+        api_key = as_secret_key(api_key)
+    check_credentials(api_key, secret, product=product)
+    if api_key is None or secret is None:
         return None
-    return Credentials(api_key, _decode_secret_checked(secret))
+    return Credentials(reveal(api_key), _decode_secret_checked(secret))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -632,7 +738,7 @@ class RestCore:
     def _init_core(
         self,
         *,
-        api_key: str | None,
+        api_key: Secret | None,
         api_secret: Secret | None,
         base_url: str,
         timeout: float | httpx.Timeout | None,
@@ -647,8 +753,10 @@ class RestCore:
     ) -> None:
         """The constructor steps every product shares: credentials (checked first), config, limiter,
         nonce source and wire order, and last the HTTP client (nothing to close if an earlier check raises).
-        ``api_secret`` is already wrapped by :func:`as_secret` (the constructor's first line)."""
-        self._credentials = make_credentials(api_key, api_secret)
+        ``api_key`` / ``api_secret`` are already wrapped by :func:`as_secret_key` / :func:`as_secret` (the
+        constructor's first line), so no frame here holds them in plain text."""
+        self._credentials = make_credentials(api_key, api_secret, self.product)
+        del api_key, api_secret
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValidationError("max_retries must be an int >= 0", field="max_retries")
         if http_client is not None and not isinstance(http_client, self._http_class):
@@ -671,14 +779,15 @@ class RestCore:
         self._rng: Callable[[float, float], float] = random.uniform
         self._monotonic: Callable[[], float] = time.monotonic
         self._server_clock: ServerClock = shared_server_clock(self._base_url)
-        keyed = self._credentials is not None and bool(api_key)
+        creds = self._credentials
         if shared_nonce is None:
             shared_nonce = nonce_source is None
         if nonce_source is None:
-            nonce_source = nonce_source_for(api_key) if keyed and api_key else NonceSource()
+            nonce_source = nonce_source_for(creds.key) if creds is not None else NonceSource()
         self._nonce: NonceProvider = nonce_source
-        self._wire: WireOrder | None = wire_order_for(api_key) if keyed and api_key else None
-        self._nonce_file: NonceFile | None = nonce_file_for(api_key) if keyed and api_key and shared_nonce else None
+        self._wire: WireOrder | None = wire_order_for(creds.key) if creds is not None else None
+        self._nonce_file: NonceFile | None = nonce_file_for(creds.key) if creds is not None and shared_nonce else None
+        self.tls_verification_off = warn_if_tls_off(type(self).__name__, self.logger, network_options, http_client)
         if http_client is not None:
             self._http = http_client
             self._owns_http = False
@@ -691,12 +800,12 @@ class RestCore:
                 install_deadline_backend(self._http)
 
     @classmethod
-    def _credentials_from_env(cls, key_var: str | None = None, secret_var: str | None = None) -> tuple[str, Secret]:
+    def _credentials_from_env(cls, key_var: str | None = None, secret_var: str | None = None) -> tuple[Secret, Secret]:
         key_var = key_var or cls.env_key
         secret_var = secret_var or cls.env_secret
-        key = os.environ.get(key_var)
-        secret = os.environ.get(secret_var)
-        missing = [name for name, value in ((key_var, key), (secret_var, secret)) if not value]
+        key = as_secret_key(os.environ.get(key_var))  # Secrets from the start: no frame holds the plain text
+        secret = as_secret(os.environ.get(secret_var))
+        missing = [name for name, value in ((key_var, key), (secret_var, secret)) if value is None]
         if missing:
             raise MissingCredentialsError(
                 f"environment variable{'s' if len(missing) > 1 else ''} {' and '.join(missing)} "
@@ -705,7 +814,7 @@ class RestCore:
                 field=missing[0],
             )
         assert key is not None and secret is not None
-        return key, Secret(secret)
+        return key, secret
 
     @classmethod
     def from_env(cls, key_var: str | None = None, secret_var: str | None = None, **kwargs: Any) -> Self:
@@ -758,8 +867,19 @@ class RestCore:
 
     # --- hooks ---------------------------------------------------------------------------------
 
-    def _prepare_params(self, endpoint: Endpoint, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Validate user params (Python names) and return wire params (wire names, None dropped)."""
+    #: Body fields the client sets on every signed request: never taken from ``request()`` params.
+    _reserved_params: ClassVar[tuple[str, ...]] = ()
+
+    def _prepare_params(
+        self, endpoint: Endpoint, params: Mapping[str, Any], extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Validate user params (Python or wire names, None = not given) plus ``extra_params`` and return the
+        wire params. An order / amend / cancel (``endpoint.schema``) goes through the validation layer
+        (:func:`krakenkit._core.validation.validate`: the same verdict as every other entry point, then
+        :meth:`_validated`); other calls through the per-kind conversion (:meth:`_convert_param`). Either way
+        ``extra`` may only add fields the call does not know (:func:`check_extra_params`)."""
+        if endpoint.schema:
+            return self._validated(endpoint, params, validate(endpoint.schema, params, extra_params=extra))
         pmap = endpoint.param_map
         out: dict[str, Any] = {}
         for name, value in params.items():
@@ -767,7 +887,13 @@ class RestCore:
                 continue
             spec = pmap.get(name)
             if spec is None:
-                out[name] = value  # extra_params / request(): passed through as given
+                if name in self._reserved_params:
+                    raise ValidationError(
+                        f"{name} is set by krakenkit for every request and cannot be passed",
+                        field=name,
+                        endpoint=endpoint.path,
+                    )
+                out[name] = value  # request(): a field of an endpoint newer than this SDK, passed through
                 continue
             out[spec.wire_name] = self._convert_param(endpoint, spec, value)
         for spec in endpoint.params:
@@ -777,7 +903,56 @@ class RestCore:
                     field=spec.name,
                     endpoint=endpoint.path,
                 )
+        if extra:
+            checked = {p.name: p.name for p in endpoint.params} | {p.wire_name: p.name for p in endpoint.params}
+            out.update(
+                check_extra_params(
+                    extra,
+                    checked=checked,
+                    reserved=self._reserved_params,
+                    encoding="json" if endpoint.body == "json" else "form",
+                    title=f"a parameter of {endpoint.python_method or endpoint.name}()",
+                    endpoint=endpoint.path,
+                )
+            )
         return out
+
+    def _validated(self, endpoint: Endpoint, params: Mapping[str, Any], wire: dict[str, Any]) -> dict[str, Any]:
+        """The wire params of an order / amend / cancel once the validation layer passed them (products add
+        what only they can check, e.g. a caller's deadline against the exchange's clock)."""
+        return wire
+
+    def _refuse_call(
+        self, method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any], names: frozenset[str]
+    ) -> NoReturn:
+        """The ValidationError of a method call that does not fit its keywords (see :func:`keyword_guard`)."""
+        endpoint = next((e for e in self.endpoints.values() if e.python_method == method), None)
+        if args:
+            raise ValidationError(
+                f"{method}() takes keyword arguments only (got {len(args)} positional)",
+                field=None,
+                endpoint=endpoint.path if endpoint else None,
+            )
+        unknown = [k for k in kwargs if k not in names]
+        if endpoint is not None and endpoint.schema:
+            fields = {p.name for p in endpoint.params}
+            # the layer's own verdict: unknown names with the nearest one (or the other API's name), missing fields
+            validate_values(endpoint.schema, {k: v for k, v in kwargs.items() if k in fields or k not in names})
+            if unknown:  # given as None (which the layer reads as "not given"): still not a keyword of the method
+                raise unknown_parameter(endpoint.schema, unknown[0])
+        if unknown:
+            best = suggest(unknown[0], sorted(names))
+            hint = f"did you mean {best}?" if best else "known: " + ", ".join(sorted(names))
+            raise ValidationError(
+                f"{method}(): unknown parameter {unknown[0]!r}; {hint}",
+                field=unknown[0],
+                endpoint=endpoint.path if endpoint else None,
+            )
+        params = endpoint.params if endpoint is not None else ()
+        missing = next((p.name for p in params if p.required and p.name not in kwargs), "")
+        raise ValidationError(
+            f"{method}() needs {missing}=", field=missing, endpoint=endpoint.path if endpoint else None
+        )
 
     def _convert_param(self, endpoint: Endpoint, spec: Param, value: Any) -> Any:
         return value
@@ -879,7 +1054,7 @@ class RestCore:
         *,
         deadline: float | None = None,
     ) -> Call:
-        """Validate a call before anything is sent. ``extra`` (wire names) is merged under ``params``.
+        """Validate a call before anything is sent. ``extra`` (``extra_params``, wire names) may only add fields.
         ``timeout``: this call's total budget (else the client's); ``deadline`` (monotonic) instead fixes
         its end (look-ups inside a call inherit the call's end)."""
         if isinstance(name, Endpoint):
@@ -889,12 +1064,12 @@ class RestCore:
                 endpoint = self.endpoints[name]
             except KeyError:
                 raise ValidationError(f"unknown {self.product} endpoint {name!r}", field="endpoint") from None
-        if max_retries is not None and (isinstance(max_retries, bool) or max_retries < 0):
+        if max_retries is not None and (
+            isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0
+        ):
             raise ValidationError("max_retries must be an int >= 0", field="max_retries")
         total = total_seconds(timeout) if timeout is not None else self._total_timeout
-        if extra:
-            params = {**extra, **{k: v for k, v in params.items() if v is not None}}
-        wire = self._prepare_params(endpoint, params)
+        wire = self._prepare_params(endpoint, params, extra)
         if endpoint.auth and self._credentials is None:
             # Input errors first (above): they are the caller's to fix whatever key the client holds.
             raise MissingCredentialsError(
@@ -992,7 +1167,7 @@ class RestCore:
                 yield Sleep(wait)
             end, relative = self._attempt_deadline(call)
             step = Send(
-                lambda nonce: self._build_request(call, nonce),
+                lambda nonce: self._build_attempt(call, nonce),
                 deadline=end,
                 relative=relative,
                 wire=self._wire if private else None,
@@ -1009,17 +1184,17 @@ class RestCore:
                     error = exc
                 except Exception as exc:  # a parser tripped over an answer of a shape nobody expected
                     error = InvalidResponseError(
-                        f"could not read the answer ({type(exc).__name__}: {exc})",
+                        f"could not read the answer ({type(exc).__name__}: {str(exc)[:200]})",
                         status_code=reply.status_code,
                         endpoint=endpoint.path,
                     )
-                    error.__cause__ = exc
+                    # the parser's frames hold the answer (a token, say): chained without them
+                    error.__cause__ = exc.with_traceback(None)
                 else:
                     limiter.on_response(endpoint.path, call.params, result)
                     return self._on_success(call, result)
             elif isinstance(reply, httpx.HTTPError):
-                error = map_transport_error(reply, endpoint.path)
-                error.__cause__ = reply
+                error = map_transport_error(reply, endpoint.path)  # chains a scrubbed copy of the httpx error
             else:  # pragma: no cover - drivers always reply
                 raise RuntimeError("driver sent no reply")
             if isinstance(error, RateLimitError):
@@ -1027,6 +1202,26 @@ class RestCore:
             result = yield from self._after_failure(call, error)
             if result is not _RETRY:
                 return result
+
+    def _build_attempt(self, call: Call, nonce: int | None) -> httpx.Request:
+        """:meth:`_build_request`, and nothing but a KrakenError out of it: the frames of a failing build hold the
+        signed headers and body (key, signature, otp), so the error raised carries neither them (no traceback
+        from there) nor the failure's own text (a ``UnicodeEncodeError`` quotes the text it could not encode)."""
+        refused: KrakenError | None = None
+        failure = ""
+        try:
+            return self._build_request(call, nonce)
+        except KrakenError as exc:  # our own check (an otp that is not printable ASCII...)
+            refused = exc.with_traceback(None)
+            refused.__context__ = None
+        except Exception as exc:
+            failure = type(exc).__name__
+        if refused is not None:
+            raise refused
+        raise ValidationError(
+            f"{call.endpoint.name}: the request could not be built ({failure}); nothing was sent",
+            endpoint=call.endpoint.path,
+        )
 
     def _acted_unknown(self, error: KrakenError) -> bool:
         """This failed attempt may have acted (for a call that can act at all)."""

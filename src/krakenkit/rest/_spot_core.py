@@ -21,8 +21,8 @@ import httpx
 import msgspec
 
 from .._core.deadline import DEFAULT_ORDER_DEADLINE, check_deadline_seconds, format_deadline, parse_deadline
-from .._core.decimals import format_decimal, to_decimal, wire_decimal
-from .._core.environment import Environment
+from .._core.decimals import format_decimal, to_decimal
+from .._core.environment import NO_SPOT_TESTNET, NO_SPOT_TESTNET_URL, TESTNET, Environment
 from .._core.errors import (
     InvalidResponseError,
     KrakenAPIError,
@@ -39,6 +39,7 @@ from .._core.ratelimit import NoRateLimit, RateLimiter, shared_spot_rate_limiter
 from .._core.secrets import REDACTED, Secret, redact_mapping
 from .._core.signing import spot_api_sign
 from .._core.symbols import validate_spot_rest_symbol
+from .._core.validation_values import check_amount, check_price, format_amount
 from ._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -50,7 +51,9 @@ from ._base import (
     RestCore,
     RetryPolicy,
     as_secret,
+    as_secret_key,
     decode_json_body,
+    hide,
     mask_key,
 )
 from .spot_endpoints import SPOT_ENDPOINTS, SPOT_ENDPOINTS_BY_PATH
@@ -74,9 +77,6 @@ _log = logging.getLogger("krakenkit.rest.spot")
 _DEBUG = logging.DEBUG
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
-_PRICE_PREFIXES = ("+", "-", "#")
-_ORDER_MONEY_FIELDS = ("volume", "displayvol")
-_ORDER_PRICE_FIELDS = ("price", "price2")
 _DEADLINE_ENDPOINTS = frozenset({"AddOrder", "AddOrderBatch", "AmendOrder", "EditOrder"})
 _LOOKUP_ENDPOINTS = frozenset({"AddOrder", "AddOrderBatch"})
 _SEND_SLACK = 0.5  # between planning an attempt and signing it (the wire turn, a connect)
@@ -93,7 +93,7 @@ class SpotCore(RestCore):
 
     def __init__(
         self,
-        api_key: str | None = None,
+        api_key: str | Secret | None = None,
         api_secret: str | Secret | None = None,
         *,
         base_url: str | None = None,
@@ -111,9 +111,15 @@ class SpotCore(RestCore):
         shared_nonce: bool | None = None,
         attempt_timeout: float | None = None,
     ) -> None:
-        api_secret = as_secret(api_secret)  # first: no frame below holds the plain secret
+        api_key, api_secret, otp = hide(api_key), hide(api_secret), hide(otp)  # first: no frame holds them plain
+        api_key, api_secret = as_secret_key(api_key), as_secret(api_secret)
+        otp = _checked_otp(otp)
         if environment is not None and base_url is None:
             base_url = environment.spot_rest_url
+            if environment is TESTNET or environment.name == "testnet":
+                raise ValidationError(NO_SPOT_TESTNET, field="environment")
+        if base_url == NO_SPOT_TESTNET_URL:
+            raise ValidationError(NO_SPOT_TESTNET, field="base_url")
         self._environment = environment
         self._order_deadline = check_deadline_seconds(order_deadline)
         self._init_core(
@@ -130,8 +136,6 @@ class SpotCore(RestCore):
             shared_nonce=shared_nonce,
             attempt_timeout=attempt_timeout,
         )
-        if isinstance(otp, str):
-            otp = Secret(otp) if otp else None
         self._otp: Secret | Callable[[], str] | None = otp
         self._symbol_check = symbol_check
 
@@ -149,69 +153,28 @@ class SpotCore(RestCore):
 
     # --- request building (hooks) ------------------------------------------------------------
 
-    def _prepare_params(self, endpoint: Endpoint, params: Mapping[str, Any]) -> dict[str, Any]:
-        wire = super()._prepare_params(endpoint, params)
-        name = endpoint.name
-        if name == "AddOrder":
-            _check_userref_exclusive(wire, "")
-        elif name in ("AmendOrder", "CancelOrder"):
-            if ("txid" in wire) == ("cl_ord_id" in wire):
-                raise ValidationError(
-                    f"{endpoint.python_method}() needs exactly one of txid= or cl_ord_id=",
-                    field="txid",
-                    endpoint=endpoint.path,
-                )
-        elif name == "AddOrderBatch":
-            orders = list(wire.get("orders", ()))
-            if not 2 <= len(orders) <= 15:
-                raise ValidationError(
-                    f"submit_batch_orders() takes 2 to 15 orders (Kraken's limit), got {len(orders)}",
-                    field="orders",
-                    endpoint=endpoint.path,
-                )
-            wire["orders"] = [self._batch_order(o, i) for i, o in enumerate(orders)]
-        elif name == "CancelOrderBatch":
-            if not wire.get("orders") and not wire.get("cl_ord_ids"):
-                raise ValidationError("cancel_batch_orders() needs orders= or cl_ord_ids=", field="orders")
-            if "cl_ord_ids" in wire:
-                wire["cl_ord_ids"] = [validate_spot_cl_ord_id(c, "cl_ord_ids") for c in wire["cl_ord_ids"]]
-            if "orders" in wire:
-                wire["orders"] = [str(o) for o in wire["orders"]]
+    _reserved_params: ClassVar[tuple[str, ...]] = ("nonce", "otp")
+
+    def _validated(self, endpoint: Endpoint, params: Mapping[str, Any], wire: dict[str, Any]) -> dict[str, Any]:
+        """A caller's ``deadline``, once the layer passed its form: Kraken's now + 2..60 s on the estimated
+        server clock, written as given (a ``datetime`` in Kraken's millisecond form)."""
+        if "deadline" in wire:
+            given = params.get("deadline", wire["deadline"])
+            ts = parse_deadline(given)
+            self._server_clock.check_caller_deadline(ts, "deadline")
+            wire["deadline"] = given if isinstance(given, str) else format_deadline(ts)
         return wire
 
-    def _batch_order(self, order: Any, index: int) -> dict[str, Any]:
-        if not isinstance(order, Mapping):
-            raise ValidationError(f"orders[{index}] must be a dict of AddOrder fields", field="orders")
-        out: dict[str, Any] = {}
-        for key, value in order.items():
-            if value is None:
-                continue
-            field = f"orders[{index}].{key}"
-            if key in _ORDER_MONEY_FIELDS:
-                out[key] = wire_decimal(value, field)
-            elif key in _ORDER_PRICE_FIELDS:
-                out[key] = _wire_price(value, field)
-            elif key == "cl_ord_id":
-                out[key] = validate_spot_cl_ord_id(value, field)
-            elif isinstance(value, bool):
-                out[key] = value
-            elif isinstance(value, (Decimal, float)):
-                out[key] = wire_decimal(value, field, allow_negative=True)
-            else:
-                out[key] = value
-        for required in ("ordertype", "type", "volume"):
-            if required not in out:
-                raise ValidationError(f"orders[{index}] needs {required!r}", field=f"orders[{index}].{required}")
-        _check_userref_exclusive(out, f"orders[{index}].")
-        return out
-
     def _convert_param(self, endpoint: Endpoint, spec: Param, value: Any) -> Any:
+        """One value of a call without a validation-layer schema (market data, account, funding...). Amounts
+        follow the layer's rules (floats refused with the fix in the message)."""
         kind = spec.kind
         field = spec.name
         if kind == "money":
-            return wire_decimal(value, field)
+            return format_amount(check_amount(value, field, allow_zero=True))
         if kind == "price":
-            return _wire_price(value, field)
+            price = check_price(value, field)
+            return price if isinstance(price, str) else format_amount(price)
         if kind == "pair":
             return validate_spot_rest_symbol(value, field) if self._symbol_check else value
         if kind == "cl_ord_id":
@@ -253,12 +216,20 @@ class SpotCore(RestCore):
         return value
 
     def _otp_value(self) -> str | None:
+        """The otp of this attempt (a provider is asked each time; what it returns is checked before signing)."""
         otp = self._otp
         if otp is None:
             return None
         if isinstance(otp, Secret):
             return otp.get_secret_value()
-        return otp()
+        value = otp()
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(f"the otp provider returned a {type(value).__name__}, not a str", field="otp")
+        problem = _otp_problem(value) if value else None
+        if problem is not None:
+            del value
+            raise ValidationError(f"the otp provider's otp {problem}", field="otp")
+        return value or None
 
     def _places_order(self, call: Call) -> bool:
         return call.endpoint.name in _DEADLINE_ENDPOINTS and call.params.get("validate") not in ("true", True)
@@ -523,27 +494,36 @@ def _match(orders: Mapping[str, Any], raw: Any, key: str, cl_ord_id: str) -> tup
     return None
 
 
-def _check_userref_exclusive(params: Mapping[str, Any], prefix: str) -> None:
-    if "cl_ord_id" in params and "userref" in params:
+_OTP_MAX = 64
+
+
+def _otp_problem(otp: str) -> str | None:
+    """Why an otp text cannot be sent (never quoting it), or None."""
+    if len(otp) > _OTP_MAX:
+        return f"is longer than {_OTP_MAX} characters"
+    if not otp.isascii() or not otp.isprintable() or any(ch.isspace() for ch in otp):
+        return "contains whitespace or a character that is not printable ASCII"
+    return None
+
+
+def _checked_otp(otp: Any) -> Secret | Callable[[], str] | None:
+    """The ``otp`` constructor argument as a Secret (a provider callable as is), checked now."""
+    if otp is None or otp == "":
+        return None
+    if callable(otp) and not isinstance(otp, (str, Secret)):
+        provider: Callable[[], str] = otp
+        return provider
+    if isinstance(otp, str):
+        otp = Secret(otp)
+    if not isinstance(otp, Secret):
         raise ValidationError(
-            f"{prefix}cl_ord_id and {prefix}userref cannot be combined: Kraken accepts one "
-            "client reference per order (use cl_ord_id)",
-            field=f"{prefix}userref",
+            f"otp must be a str, a Secret or a callable returning the current otp (got {type(otp).__name__})",
+            field="otp",
         )
-
-
-def _wire_price(value: Any, field: str) -> str:
-    """Prices: Decimal/str/int/float, or a string with Kraken's ``+``/``-``/``#`` prefix and ``%`` suffix."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text[:1] in _PRICE_PREFIXES:
-            body = text[1:]
-            pct = body.endswith("%")
-            number = wire_decimal(body[:-1] if pct else body, field)
-            return text[0] + number + ("%" if pct else "")
-        if text.endswith("%"):
-            return wire_decimal(text[:-1], field) + "%"
-    return wire_decimal(value, field)
+    problem = _otp_problem(otp.get_secret_value())
+    if problem is not None:
+        raise ValidationError(f"otp {problem}; pass the code as Kraken's app shows it", field="otp")
+    return otp if otp else None
 
 
 def _short(value: Any, limit: int = 300) -> str:

@@ -38,17 +38,16 @@ What a call raises:
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import warnings
 from collections.abc import Generator, Mapping
-from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
 
-from .._core.environment import LIVE, TESTNET, Environment
+from .._core.environment import LIVE, TESTNET, Environment, user_stacklevel
 from .._core.errors import (
+    FUTURES_KEY_HINT,
     AuthenticationError,
     DuplicateClientOrderIdError,
     InternalServerError,
@@ -64,7 +63,7 @@ from .._core.errors import (
     error_from_futures_status,
 )
 from .._core.ids import generate_futures_order_id
-from .._core.jsonutil import JSONDecodeError, loads
+from .._core.jsonutil import JSONDecodeError, dumps, loads
 from .._core.nonce import NonceProvider
 from .._core.ratelimit import NoRateLimit, RateLimiter, shared_derivatives_rate_limiter
 from .._core.secrets import Secret
@@ -80,8 +79,10 @@ from ._base import (
     RetryPolicy,
     SyncDriver,
     as_secret,
+    as_secret_key,
     body_excerpt,
     decode_json_body,
+    hide,
 )
 from .derivatives_endpoints import (
     DERIV_ENDPOINTS,
@@ -153,17 +154,6 @@ _DEPRECATION_MESSAGE = (
 )
 _deprecation_lock = threading.Lock()
 _deprecation_warned = False
-_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
-
-
-def _user_stacklevel() -> int:
-    """Stack level of the first frame outside krakenkit (so the warning names the user's line)."""
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR):
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return level
 
 
 def _warn_deprecated_once() -> None:
@@ -172,8 +162,8 @@ def _warn_deprecated_once() -> None:
         if _deprecation_warned:
             return
         _deprecation_warned = True
-    # _user_stacklevel counts from its caller (this function); warn() counts from here too.
-    warnings.warn(_DEPRECATION_MESSAGE, KrakenDeprecationWarning, stacklevel=_user_stacklevel())
+    # user_stacklevel counts from its caller (this function); warn() counts from here too.
+    warnings.warn(_DEPRECATION_MESSAGE, KrakenDeprecationWarning, stacklevel=user_stacklevel())
 
 
 def _reset_deprecation_warning() -> None:
@@ -285,7 +275,7 @@ def error_from_http_status(response: httpx.Response, endpoint: str, detail: str 
     # call raises OrderOutcomeUnknownError for these).
     kw: dict[str, Any] = {"endpoint": endpoint, "status_code": status, "errors": [text], "retry_safe": False}
     if status == 401:
-        return AuthenticationError(msg, **kw)
+        return AuthenticationError(msg + FUTURES_KEY_HINT, **kw)
     if status == 403:
         return PermissionDeniedError(msg, **kw)
     if status == 404:
@@ -361,7 +351,7 @@ class DerivativesCore(RestCore):
 
     def __init__(
         self,
-        api_key: str | None = None,
+        api_key: str | Secret | None = None,
         api_secret: str | Secret | None = None,
         *,
         base_url: str | None = None,
@@ -377,7 +367,10 @@ class DerivativesCore(RestCore):
         shared_nonce: bool | None = None,
         attempt_timeout: float | None = None,
     ) -> None:
-        api_secret = as_secret(api_secret)  # first: no frame below holds the plain secret
+        api_key, api_secret = hide(api_key), hide(api_secret)  # first: no frame holds them plain
+        api_key, api_secret = as_secret_key(api_key), as_secret(api_secret)
+        if not isinstance(testnet, bool):
+            raise ValidationError("testnet must be True or False", field="testnet")
         self._testnet = testnet
         self._init_core(
             api_key=api_key,
@@ -405,6 +398,20 @@ class DerivativesCore(RestCore):
 
     def _convert_param(self, endpoint: Endpoint, spec: Param, value: Any) -> Any:
         return convert_param(endpoint, spec, value)
+
+    def _prepare_params(
+        self, endpoint: Endpoint, params: Mapping[str, Any], extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        if endpoint.schema == "derivatives.batchorder" and "json" in params and "batchOrder" not in params:
+            params = _batch_from_json_field(params)  # request("POST", ".../batchorder", {"json": "<text>"})
+        return super()._prepare_params(endpoint, params, extra)
+
+    def _validated(self, endpoint: Endpoint, params: Mapping[str, Any], wire: dict[str, Any]) -> dict[str, Any]:
+        """``batchorder`` goes out as one form field ``json=<{"batchOrder": [...]}>`` (amounts as JSON numbers)."""
+        if "batchOrder" in wire:
+            batch = wire.pop("batchOrder")
+            return {"json": dumps({"batchOrder": batch}).decode(), **wire}
+        return wire
 
     def _build_request(self, call: Call, nonce: int | None) -> httpx.Request:
         req = build_deriv_request(call.endpoint, call.params)
@@ -502,6 +509,19 @@ class DerivativesCore(RestCore):
         return None
 
 
+def _batch_from_json_field(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"json": '{"batchOrder": [...]}'}`` (the wire form, as ``request()`` may get it) as the validation
+    layer's ``{"batchOrder": [...]}``."""
+    text = params["json"]
+    try:
+        doc = loads(text) if isinstance(text, (str, bytes)) else text
+    except (JSONDecodeError, ValueError, RecursionError):
+        raise ValidationError("json is not JSON text; pass batchOrder=[...] instead", field="json") from None
+    if not isinstance(doc, Mapping) or set(doc) - {"batchOrder"}:
+        raise ValidationError('json must be {"batchOrder": [...]}; pass batchOrder=[...] instead', field="json")
+    return {**{k: v for k, v in params.items() if k != "json"}, "batchOrder": doc.get("batchOrder")}
+
+
 def _recovered(
     status: str, order_id: str | None, cli_ord_id: str, received: str | None, raw: Mapping[str, Any]
 ) -> SendOrderResult:
@@ -523,12 +543,14 @@ class DerivativesClient(SyncDriver, DerivativesCore, _DerivativesSyncMethods):
         api_key, api_secret: a Derivatives API key (both, or neither for public endpoints).
         base_url: override the REST host (e.g. a proxy); wins over ``environment`` / ``testnet``.
         environment: an :class:`~krakenkit.Environment` (``sandbox.environment``, ``LIVE``, ``TESTNET``).
-        testnet: use Kraken's demo host ``https://demo-futures.kraken.com``.
+        testnet: use Kraken's demo host ``https://demo-futures.kraken.com`` (Derivatives only: Kraken has no Spot
+            test environment, so ``krakenkit.TESTNET`` refuses Spot clients).
         timeout: seconds, the total time of one call (every attempt, wait and look-up; every method also
             takes ``timeout=``). Default 10.
         attempt_timeout: seconds one attempt may take (default: what is left of ``timeout``).
         max_retries: resends of a failed call where resending is safe.
-        network_options: extra ``httpx.Client`` keyword arguments (``proxy``, ``verify``, ``limits``...).
+        network_options: extra ``httpx.Client`` keyword arguments (``proxy``, ``verify``, ``limits``...); turning
+            verification off warns (:class:`~krakenkit.InsecureTransportWarning`).
         http_client: your own ``httpx.Client`` (you close it).
         nonce_source: a callable giving strictly increasing ints (default: shared per API key).
         rate_limiter: a :class:`~krakenkit._core.ratelimit.RateLimiter` (default: the per-key shared limiter;

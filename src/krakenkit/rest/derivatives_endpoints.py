@@ -23,18 +23,19 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
-from .._core.decimals import format_decimal, to_decimal
 from .._core.errors import ValidationError
 from .._core.ids import validate_futures_cli_ord_id
 from .._core.jsonutil import JSONDecodeError, dumps, loads
 from .._core.signing import futures_authent
 from .._core.symbols import validate_derivatives_symbol
+from .._core.validation import validate
+from .._core.validation_values import check_amount, format_amount
 from ._base import Endpoint, OperationKind, Param, ParamKind
 
 __all__ = [
@@ -95,6 +96,7 @@ def _ep(
     body: Literal["query", "form", "json"] | None = None,
     response_type: str = "DerivResult",
     doc: str = "",
+    schema: str = "",
 ) -> Endpoint:
     if body is None:
         body = "form" if method == "POST" else "query"
@@ -110,6 +112,7 @@ def _ep(
         params=tuple(params),
         response_type=response_type,
         doc=doc,
+        schema=schema,
     )
 
 
@@ -213,7 +216,7 @@ _TABLE: tuple[Endpoint, ...] = (
         P("reduceOnly", "bool"),
         P("trailingStopMaxDeviation", "money"),
         P("trailingStopDeviationUnit", doc="PERCENT | QUOTE_CURRENCY"),
-        P("limitPriceOffsetValue", "number", doc="may be negative"),
+        P("limitPriceOffsetValue", "money", doc="may be negative (a trigger order's limit offset)"),
         P("limitPriceOffsetUnit", doc="QUOTE_CURRENCY | PERCENT"),
         P("broker"),
         _PROCESS_BEFORE,
@@ -221,6 +224,7 @@ _TABLE: tuple[Endpoint, ...] = (
         cost=10,
         response_type="SendOrderResult",
         doc="Send an order. Raises the OrderRejectedError subclass of a sendStatus other than placed.",
+        schema="derivatives.sendorder",
     ),
     _ep(
         "edit_order",
@@ -240,6 +244,7 @@ _TABLE: tuple[Endpoint, ...] = (
         cost=10,
         response_type="EditOrderResult",
         doc="Edit an open order (by orderId or cliOrdId). Raises unless editStatus is edited.",
+        schema="derivatives.editorder",
     ),
     _ep(
         "cancel_order",
@@ -253,6 +258,7 @@ _TABLE: tuple[Endpoint, ...] = (
         cost=10,
         response_type="CancelOrderResult",
         doc="Cancel an open order (by order_id or cliOrdId). Raises unless cancelStatus is cancelled.",
+        schema="derivatives.cancelorder",
     ),
     _ep(
         "batch_order_management",
@@ -265,13 +271,15 @@ _TABLE: tuple[Endpoint, ...] = (
             True,
             wire="json",
             py_type="Sequence[Mapping[str, Any]]",
-            doc="instructions: {'order': 'send'|'edit'|'cancel', ...wire fields}",
+            doc="1..491 instructions: {'order': 'send'|'edit'|'cancel', ...wire fields}; send instructions get "
+            "order_tag = their index unless given",
         ),
         _PROCESS_BEFORE,
         kind=WR,
         cost=9,
         response_type="BatchOrderResult",
         doc="Send, edit and cancel in one request. Returns each instruction's own outcome (no raise).",
+        schema="derivatives.batchorder",
     ),
     _ep(
         "cancel_all_orders",
@@ -283,6 +291,7 @@ _TABLE: tuple[Endpoint, ...] = (
         cost=25,
         response_type="CancelAllOrdersResult",
         doc="Cancel all open orders (of one instrument).",
+        schema="derivatives.cancelallorders",
     ),
     _ep(
         "cancel_all_orders_after",
@@ -294,6 +303,7 @@ _TABLE: tuple[Endpoint, ...] = (
         cost=25,
         response_type="DeadManSwitchResult",
         doc="Dead man's switch.",
+        schema="derivatives.cancelallordersafter",
     ),
     _ep(
         "get_open_orders",
@@ -636,8 +646,9 @@ _SYMBOL_PARAMS: Final = frozenset({"symbol", "tradeable", "contract"})
 
 
 def convert_param(endpoint: Endpoint, spec: Param, value: Any) -> Any:
-    """One user value -> its wire text (a ``str``; ``str_list`` -> ``list[str]``). Raises
-    :class:`ValidationError` / :class:`SymbolFormatError` naming the parameter."""
+    """One user value of a call without a validation-layer schema -> its wire text (a ``str``; ``str_list`` ->
+    ``list[str]``). Raises :class:`ValidationError` / :class:`SymbolFormatError` naming the parameter. Amounts
+    follow the layer's rules (floats refused with the fix in the message)."""
     kind = spec.kind
     name = spec.name
     if kind == "bool":
@@ -645,8 +656,8 @@ def convert_param(endpoint: Endpoint, spec: Param, value: Any) -> Any:
             raise ValidationError(f"{name} must be True or False", field=name, endpoint=endpoint.path)
         return "true" if value else "false"
     if kind in ("money", "price", "number"):
-        # money / price: positive amounts; number: signed (e.g. limitPriceOffsetValue)
-        return format_decimal(to_decimal(value, name, allow_negative=kind == "number"))
+        # money / price: positive amounts (zero allowed); number: signed
+        return format_amount(check_amount(value, name, allow_zero=True, signed=kind == "number"))
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(
@@ -658,6 +669,12 @@ def convert_param(endpoint: Endpoint, spec: Param, value: Any) -> Any:
     if kind == "cl_ord_id":
         return validate_futures_cli_ord_id(value, name)
     if kind == "str_list":
+        if not isinstance(value, (str, list, tuple)):
+            raise ValidationError(
+                f"{name} must be a str or a list of str (got {type(value).__name__})",
+                field=name,
+                endpoint=endpoint.path,
+            )
         items = [value] if isinstance(value, str) else list(value)
         if not all(isinstance(v, str) and v for v in items):
             raise ValidationError(f"{name} must be a list of non-empty str", field=name, endpoint=endpoint.path)
@@ -679,62 +696,36 @@ def convert_param(endpoint: Endpoint, spec: Param, value: Any) -> Any:
     return str(value)
 
 
-def _json_ready(value: Any, name: str = "") -> Any:
-    """Copy of a JSON payload with money as exact Decimals (floats via repr) and symbols checked."""
+_MAX_PAYLOAD_DEPTH: Final = 32
+
+
+def _json_ready(value: Any, name: str = "", depth: int = 0) -> Any:
+    """Copy of a JSON payload with amounts as exact Decimals (floats refused, as everywhere) and symbols checked."""
+    if depth > _MAX_PAYLOAD_DEPTH:
+        raise ValidationError(
+            f"{name or 'json'} is nested more than {_MAX_PAYLOAD_DEPTH} levels deep", field=name or "json"
+        )
     if isinstance(value, Mapping):
-        return {str(k): _json_ready(v, str(k)) for k, v in value.items()}
+        return {str(k): _json_ready(v, str(k), depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_ready(v, name) for v in value]
+        return [_json_ready(v, name, depth + 1) for v in value]
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, (float, Decimal)):
-        return to_decimal(value, name or "value", allow_negative=True)
+        return check_amount(value, name or "value", allow_zero=True, signed=True)
     if name in _SYMBOL_PARAMS and isinstance(value, str):
         return validate_derivatives_symbol(value, name)
     return value
 
 
-_BATCH_MONEY: Final = ("size", "limitPrice", "stopPrice", "trailingStopMaxDeviation")
-
-
 def normalize_batch_instructions(instructions: Any) -> list[dict[str, Any]]:
-    """Check a ``batchOrder`` list; fill in ``order_tag`` for send instructions that lack one.
-
-    Each instruction is a mapping with ``order`` = ``send`` | ``edit`` | ``cancel`` and Kraken's wire
-    names (``orderType``, ``symbol``, ``side``, ``size``, ``limitPrice``, ``cliOrdId``, ``order_id``,
-    ...). ``order_tag`` defaults to the instruction's index, so every result can be matched to its
-    instruction. Money goes out as exact JSON numbers.
-    """
-    if isinstance(instructions, (str, bytes, Mapping)) or not isinstance(instructions, Sequence):
-        raise ValidationError("batchOrder must be a list of instruction mappings", field="batchOrder")
-    if not instructions:
-        raise ValidationError("batchOrder is empty; give at least one instruction", field="batchOrder")
-    out: list[dict[str, Any]] = []
-    for i, ins in enumerate(instructions):
-        where = f"batchOrder[{i}]"
-        if not isinstance(ins, Mapping):
-            raise ValidationError(f"{where} must be a mapping", field="batchOrder")
-        kind = ins.get("order")
-        if kind not in ("send", "edit", "cancel"):
-            raise ValidationError(
-                f"{where}.order must be 'send', 'edit' or 'cancel' (got {kind!r})", field="batchOrder"
-            )
-        item = {str(k): v for k, v in ins.items() if v is not None}
-        if kind == "send":
-            for req in ("orderType", "symbol", "side", "size"):
-                if req not in item:
-                    raise ValidationError(f"{where} (send) needs {req!r}", field="batchOrder")
-            item.setdefault("order_tag", str(i))
-            item["size"] = to_decimal(item["size"], f"{where}.size", allow_zero=False)
-        elif "order_id" not in item and "cliOrdId" not in item:
-            raise ValidationError(f"{where} ({kind}) needs 'order_id' or 'cliOrdId'", field="batchOrder")
-        if "cliOrdId" in item:
-            validate_futures_cli_ord_id(item["cliOrdId"], f"{where}.cliOrdId")
-        for money in _BATCH_MONEY:
-            if money in item:
-                item[money] = to_decimal(item[money], f"{where}.{money}")
-        out.append(_json_ready(item))
-    return out
+    """A ``batchOrder`` list checked by the validation layer (``derivatives.batchorder``: each instruction by
+    its ``order`` as sendorder / editorder / cancelorder, 1..491 of them, unique ``cliOrdId``s and
+    ``order_tag``s) and written for the wire: amounts as exact Decimals (JSON numbers), ``order_tag`` filled in
+    with the instruction's index where it is missing."""
+    wire = validate("derivatives.batchorder", {"batchOrder": instructions})
+    batch: list[dict[str, Any]] = wire["batchOrder"]
+    return batch
 
 
 # --- encoding and the prepared request -------------------------------------------------------------
@@ -763,11 +754,11 @@ def _pairs(wire_params: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _text(value: Any) -> str:
-    """Wire text of a pass-through value (``extra_params``)."""
+    """Wire text of a pass-through value (a ``request()`` field of an unknown path, an ``extra_params`` entry)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (Decimal, float)):
-        return format_decimal(to_decimal(value, "value", allow_negative=True))
+        return format_amount(check_amount(value, "value", allow_zero=True, signed=True))
     return str(value)
 
 
@@ -833,7 +824,7 @@ _REQUEST_PREFIXES: Final = ("/derivatives/", "/api/")
 # RFC 3986 path characters (unreserved, sub-delims, ':', '@', '/') and %XX escapes: text httpx sends
 # unchanged, so the path Authent signs is the path that goes out.
 _PATH_TEXT: Final = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})+")
-_SCALARS: Final = (str, int, Decimal, float)
+_SCALARS: Final = (str, int, Decimal)
 
 
 def _template(endpoint: Endpoint) -> re.Pattern[str]:
@@ -951,9 +942,11 @@ def request_params(endpoint: Endpoint, params: Any) -> dict[str, Any]:
         if name not in specs and endpoint.body != "json" and value is not None:
             items = value if isinstance(value, (list, tuple)) else (value,)
             if not all(isinstance(v, _SCALARS) for v in items):
+                bad = next(v for v in items if not isinstance(v, _SCALARS))
+                if isinstance(bad, float):
+                    check_amount(bad, name)  # the float policy's own message, with the text to pass instead
                 raise ValidationError(
-                    f"params[{name!r}] must be a str, int, bool, Decimal or a list of them "
-                    f"(got {type(value).__name__})",
+                    f"params[{name!r}] must be a str, int, bool, Decimal or a list of them (got {type(bad).__name__})",
                     field=name,
                     endpoint=endpoint.path,
                 )

@@ -22,6 +22,10 @@ order_deadline=10, shared_nonce=None, attempt_timeout=None``:
   (AddOrder, AddOrderBatch, AmendOrder, EditOrder), 2.25 to 60. Default 10.
 * ``shared_nonce``: share one nonce sequence per key with the other processes of the host (a lock file in
   the cache directory, ``KRAKENKIT_NONCE_DIR`` moves it). Default: on, unless you pass ``nonce_source``.
+
+Checked at construction: the key (printable ASCII, no whitespace) and secret (base64), an otp, and the
+environment (``krakenkit.TESTNET`` is refused: Kraken has no Spot test environment). Orders, amends and cancels
+go through the validation layer before anything is sent (``docs/validation.md``).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ W = OperationKind.WRITE
 _REBASE = Param("rebase_multiplier", doc="'rebased' (default) or 'base' for xstocks rebased assets")
 _ASSET_CLASS = Param("asset_class", doc="'tokenized_asset' for xstocks pairs")
 _ACLASS = Param("aclass", doc="asset class: 'currency' (default) or 'tokenized_asset'")
+_BROKER = Param("broker", doc="broker id (qualified API partners only)")
 _DEADLINE = Param(
     "deadline",
     "deadline",
@@ -61,6 +62,7 @@ def _priv(
     cost: int = 1,
     body: str = "form",
     doc: str = "",
+    schema: str = "",
 ) -> Endpoint:
     return Endpoint(
         name,
@@ -75,12 +77,13 @@ def _priv(
         response.parse,  # type: ignore[attr-defined]
         response.__name__,
         doc,
+        schema,
     )
 
 
 _ORDER_FLAGS = (
     Param("oflags", "str_list", doc="comma-separated or list: post, fcib, fciq, nompp, viqc"),
-    Param("timeinforce", doc="GTC (default), IOC, GTD"),
+    Param("timeinforce", doc="GTC (default), IOC, GTD, FOK"),
     Param("starttm", "number", doc="scheduled start: 0 now, +<n> seconds from now, or unix time"),
     Param("expiretm", "number", doc="expiration: 0 none, +<n> seconds from now, or unix time (GTD)"),
 )
@@ -396,9 +399,11 @@ _ENDPOINTS: tuple[Endpoint, ...] = (
             _DEADLINE,
             Param("validate", "bool", doc="validate only, do not place"),
             _ASSET_CLASS,
+            _BROKER,
         ),
         t.AddOrderResult,
         kind=O,
+        schema="spot_rest.AddOrder",
         cost=0,
         doc="Place an order (sent with Kraken's deadline). With cl_ord_id, a lost answer (timeout, 5xx, "
         "EService:Unavailable, an unreadable answer) is resolved by looking the order up, and it is only sent "
@@ -420,6 +425,7 @@ _ENDPOINTS: tuple[Endpoint, ...] = (
         ),
         t.AmendOrderResult,
         kind=A,
+        schema="spot_rest.AmendOrder",
         cost=0,
         doc="Amend an order in place (keeps queue priority where possible). Not resent on unknown outcome.",
     ),
@@ -442,6 +448,7 @@ _ENDPOINTS: tuple[Endpoint, ...] = (
         ),
         t.EditOrderResult,
         kind=A,
+        schema="spot_rest.EditOrder",
         cost=0,
         doc="Replace an order (cancel + new txid). Prefer amend_order. Not resent on unknown outcome.",
     ),
@@ -451,16 +458,27 @@ _ENDPOINTS: tuple[Endpoint, ...] = (
         (Param("txid", doc="order txid or userref (or use cl_ord_id)"), Param("cl_ord_id", "cl_ord_id")),
         t.CancelOrderResult,
         kind=C,
+        schema="spot_rest.CancelOrder",
         cost=0,
         doc="Cancel one order (by txid, userref or cl_ord_id).",
     ),
-    _priv("CancelAll", "cancel_all_orders", (), t.CountResult, kind=C, cost=0, doc="Cancel all open orders."),
+    _priv(
+        "CancelAll",
+        "cancel_all_orders",
+        (),
+        t.CountResult,
+        kind=C,
+        cost=0,
+        doc="Cancel all open orders.",
+        schema="spot_rest.CancelAll",
+    ),
     _priv(
         "CancelAllOrdersAfter",
         "cancel_all_orders_after",
         (Param("timeout", "int", True, doc="seconds (< 86400); 0 disarms"),),
         t.CancelAllAfterResult,
         kind=C,
+        schema="spot_rest.CancelAllOrdersAfter",
         cost=0,
         doc="Dead man's switch: cancel all orders after timeout.",
     ),
@@ -486,9 +504,11 @@ _ENDPOINTS: tuple[Endpoint, ...] = (
             _DEADLINE,
             Param("validate", "bool"),
             _ASSET_CLASS,
+            _BROKER,
         ),
         t.AddOrderBatchResult,
         kind=O,
+        schema="spot_rest.AddOrderBatch",
         cost=0,
         body="json",
         doc="Place 2..15 orders on one pair at once (one deadline for the batch). With a cl_ord_id on every "
@@ -503,6 +523,7 @@ _ENDPOINTS: tuple[Endpoint, ...] = (
         ),
         t.CountResult,
         kind=C,
+        schema="spot_rest.CancelOrderBatch",
         cost=0,
         body="json",
         doc="Cancel up to 50 orders at once.",

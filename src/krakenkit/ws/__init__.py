@@ -31,7 +31,7 @@ from .api_client import (
     WebsocketAPIClient,
 )
 from .books import LiveBook
-from .client import StreamOverflowError, WebsocketClient
+from .client import InsecureTransportWarning, StreamOverflowError, WebsocketClient
 from .events import (
     AuthenticatedEvent,
     BookResyncEvent,
@@ -64,6 +64,7 @@ __all__ = [
     "CloseEvent",
     "EditOrderResult",
     "ExceptionEvent",
+    "InsecureTransportWarning",
     "LiveBook",
     "MessageEvent",
     "OpenEvent",

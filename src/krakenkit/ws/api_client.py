@@ -53,7 +53,8 @@ is always read: replies are never held up by an unread stream (see :class:`Webso
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping, Sequence
+import difflib
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -64,8 +65,11 @@ from krakenkit._core.environment import WS_KEY_MAP
 from krakenkit._core.errors import ValidationError
 from krakenkit._core.ids import generate_spot_order_id, validate_spot_cl_ord_id
 from krakenkit._core.ratelimit import RateLimiter
+from krakenkit._core.secrets import Secret
 from krakenkit._core.symbols import validate_spot_ws_symbol
+from krakenkit._core.validation import Schema, schema_for
 
+from ._wire import hide_credential
 from .client import DeadlineSpec, WebsocketClient, _rate_limited
 
 __all__ = [
@@ -181,6 +185,52 @@ class BatchCancelResult(_Base):
     count: int = 0
 
 
+#: Names krakenkit sets on every request itself.
+_RESERVED = {
+    "token": "krakenkit adds the WebSocket token itself (a fresh one per connection)",
+    "req_id": "krakenkit gives every request its own req_id",
+    "method": "the method is the one of the call",
+}
+
+
+def _refuse_unknown(
+    operation: str, given: Mapping[str, Any], keywords: Iterable[str] = (), path: str = "", schema: Schema | None = None
+) -> None:
+    """Refuse every name of ``given`` that is not a documented WS v2 field of ``operation`` (the shared
+    validation schema, nested objects and batch orders included) nor one of the method's own ``keywords``,
+    naming the nearest valid one ("did you mean post_only?"). Before anything is sent, so nothing is pending."""
+    schema = schema or schema_for(operation)
+    names = [*schema.names, *keywords]
+    for key, value in given.items():
+        if key not in names:
+            where = f"{path}{key}"
+            why = _RESERVED.get(key) or _nearest(key, names, schema.hints.get(key))
+            raise ValidationError(
+                f"{schema.title}: unknown parameter {where!r} (not a WebSocket v2 {schema.title} field); {why}",
+                field=where,
+                endpoint=schema.endpoint,
+            )
+        try:
+            f = schema.get_field(key)
+        except KeyError:
+            continue  # one of the method's own keywords
+        if f.schema is not None and f.kind == "object" and isinstance(value, Mapping):
+            _refuse_unknown(operation, value, (), f"{path}{key}.", f.schema)
+        elif f.schema is not None and f.kind == "objects" and isinstance(value, list | tuple):
+            for i, item in enumerate(value):
+                if isinstance(item, Mapping):
+                    _refuse_unknown(operation, item, (), f"{path}{key}[{i}].", f.schema)
+
+
+def _nearest(key: str, names: list[str], hint: str | None) -> str:
+    """What to say about an unknown ``key``: the nearest valid name (difflib), Kraken's own name for it."""
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    parts = [f"did you mean {close[0]}?"] if close else []
+    if hint:
+        parts.append(hint)
+    return "; ".join(parts) or "known: " + ", ".join(sorted(names))
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -206,8 +256,8 @@ class WebsocketAPIClient:
 
     def __init__(
         self,
-        api_key: str | None = None,
-        api_secret: str | None = None,
+        api_key: str | Secret | None = None,
+        api_secret: str | Secret | None = None,
         *,
         ws_client: WebsocketClient | None = None,
         ws_key: str = WS_KEY_MAP.spotPrivateV2,
@@ -216,6 +266,11 @@ class WebsocketAPIClient:
         order_deadline: float | None = None,
         **ws_options: Any,
     ) -> None:
+        # First: from here on no frame holds a plain credential (see WebsocketClient).
+        api_key, api_secret = hide_credential(api_key), hide_credential(api_secret)
+        for name in ("futures_api_key", "futures_api_secret"):
+            if name in ws_options:
+                ws_options[name] = hide_credential(ws_options[name])
         if ws_key not in (WS_KEY_MAP.spotPrivateV2, WS_KEY_MAP.spotBetaPrivateV2):
             raise ValidationError("trading over WebSocket uses spotPrivateV2 or spotBetaPrivateV2", field="ws_key")
         self._own = ws_client is None
@@ -225,6 +280,7 @@ class WebsocketAPIClient:
             api_key, api_secret, request_timeout=request_timeout, rate_limiter=rate_limiter, **ws_options
         )
         self.ws_key = ws_key
+        self.ws._refuse_live_spot(ws_key)  # testnet=True: there is no Spot test environment
         self.request_timeout = request_timeout
         self.order_deadline = (
             self.ws.order_deadline
@@ -301,7 +357,9 @@ class WebsocketAPIClient:
     ) -> AddOrderResult:
         """``add_order``. Further parameters as in Kraken's docs (``time_in_force``, ``post_only``,
         ``reduce_only``, ``triggers``, ``conditional``, ``stp_type``, ``validate`` ...). ``deadline``: RFC 3339
-        text or an aware ``datetime`` 2 to 60 s ahead (default: ``order_deadline`` after sending)."""
+        text or an aware ``datetime`` 2 to 60 s ahead (default: ``order_deadline`` after sending). A name that is
+        not an ``add_order`` field is refused (``ValidationError``, "did you mean post_only?"), nothing sent."""
+        _refuse_unknown("spot_ws.add_order", params, ("timeout",))
         if side not in ("buy", "sell"):
             raise ValidationError(f"side must be 'buy' or 'sell', got {side!r}", field="side")
         if cl_ord_id is not None and order_userref is not None:
@@ -338,7 +396,8 @@ class WebsocketAPIClient:
         **params: Any,
     ) -> AmendOrderResult:
         """``amend_order`` (in place, keeps queue priority where Kraken allows); ``deadline`` as for
-        :meth:`submit_spot_order`."""
+        :meth:`submit_spot_order`. Unknown names are refused as there."""
+        _refuse_unknown("spot_ws.amend_order", params, ("timeout",))
         if (order_id is None) == (cl_ord_id is None):
             raise ValidationError("pass exactly one of order_id and cl_ord_id", field="order_id")
         body: dict[str, Any] = {
@@ -368,7 +427,9 @@ class WebsocketAPIClient:
         timeout: float | None = None,
         **params: Any,
     ) -> EditOrderResult:
-        """``edit_order`` (cancel + replace: a new order id, queue priority lost)."""
+        """``edit_order`` (cancel + replace: a new order id, queue priority lost). Unknown names are refused
+        as for :meth:`submit_spot_order`."""
+        _refuse_unknown("spot_ws.edit_order", params, ("timeout",))
         body: dict[str, Any] = {
             "order_id": order_id,
             "symbol": validate_spot_ws_symbol(symbol),
@@ -387,10 +448,12 @@ class WebsocketAPIClient:
         cl_ord_id: str | Sequence[str] | None = None,
         order_userref: int | Sequence[int] | None = None,
         timeout: float | None = None,
+        **unknown: Any,
     ) -> list[CancelOrderResult]:
         """``cancel_order`` for one or more ids; Kraken replies once per id (one result each).
         If any id fails, the mapped error is raised with ``context["replies"]`` holding the
         successful replies."""
+        _refuse_unknown("spot_ws.cancel_order", unknown, ("timeout",))
         ids, cls, refs = _as_list(order_id), _as_list(cl_ord_id), _as_list(order_userref)
         if not (ids or cls or refs):
             raise ValidationError("pass order_id, cl_ord_id or order_userref", field="order_id")
@@ -414,14 +477,17 @@ class WebsocketAPIClient:
             out.append(CancelOrderResult(rep, r.get("order_id"), r.get("cl_ord_id"), r.get("order_userref")))
         return out
 
-    async def cancel_all_spot_orders(self, *, timeout: float | None = None) -> CancelAllResult:
+    async def cancel_all_spot_orders(self, *, timeout: float | None = None, **unknown: Any) -> CancelAllResult:
+        """``cancel_all``: every open order of the account."""
+        _refuse_unknown("spot_ws.cancel_all", unknown, ("timeout",))
         replies = await self._call("cancel_all", {}, timeout=timeout)
         return CancelAllResult(replies[0], int(_res(replies[0]).get("count", 0)))
 
     async def cancel_all_spot_orders_after(
-        self, timeout_seconds: int, *, timeout: float | None = None
+        self, timeout_seconds: int, *, timeout: float | None = None, **unknown: Any
     ) -> CancelAllAfterResult:
         """Dead man's switch: cancel everything after ``timeout_seconds`` (0 disables; < 86400)."""
+        _refuse_unknown("spot_ws.cancel_all_orders_after", unknown, ("timeout_seconds",))
         if (
             isinstance(timeout_seconds, bool)
             or not isinstance(timeout_seconds, int)
@@ -440,9 +506,12 @@ class WebsocketAPIClient:
         deadline: Any = None,
         validate: bool | None = None,
         timeout: float | None = None,
+        **unknown: Any,
     ) -> BatchAddResult:
         """``batch_add``: 2 to 15 orders (Kraken documents a minimum of 2 and a maximum of 15) on one symbol;
-        ``deadline`` as for :meth:`submit_spot_order` (one for the whole batch)."""
+        ``deadline`` as for :meth:`submit_spot_order` (one for the whole batch). Unknown names (of the call or
+        of an order) are refused as there."""
+        _refuse_unknown("spot_ws.batch_add", {**unknown, "orders": list(orders)}, ("timeout",))
         if not 2 <= len(orders) <= 15:
             raise ValidationError(f"batch_add takes 2 to 15 orders, got {len(orders)}", field="orders")
         prepared = []
@@ -468,8 +537,10 @@ class WebsocketAPIClient:
         orders: Sequence[str] | None = None,
         cl_ord_id: Sequence[str] | None = None,
         timeout: float | None = None,
+        **unknown: Any,
     ) -> BatchCancelResult:
         """``batch_cancel``: order ids / userrefs in ``orders`` and/or ``cl_ord_id`` (2 to 50 in all)."""
+        _refuse_unknown("spot_ws.batch_cancel", unknown, ("timeout",))
         body: dict[str, Any] = {}
         if orders:
             body["orders"] = [str(o) for o in orders]

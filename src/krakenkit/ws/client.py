@@ -63,6 +63,8 @@ it too, through the same path as ``WebsocketAPIClient`` (:func:`_rate_limited`).
 WebSockets too; ``ws_proxy`` overrides it for WebSockets only, ``""`` disables; default: the
 ``HTTPS_PROXY``/``ALL_PROXY`` environment as websockets reads it), ``open_timeout``, ``compression``
 (``None`` default for the lowest latency, or ``"deflate"``), ``ssl`` (an ``SSLContext``), ``user_agent``.
+TLS verification turned off (``verify=False``, an ``SSLContext`` without certificate or host name checks)
+emits :class:`InsecureTransportWarning` once per client and logs a warning.
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import ssl
+import sys
+import warnings
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping
 from decimal import Decimal
@@ -81,6 +86,7 @@ from krakenkit._core.environment import LIVE, TESTNET, WS_KEY_MAP, Environment
 from krakenkit._core.errors import (
     APIConnectionError,
     ChecksumMismatchError,
+    InsecureTransportWarning,
     KrakenError,
     MissingCredentialsError,
     RateLimitError,
@@ -88,10 +94,13 @@ from krakenkit._core.errors import (
     ValidationError,
 )
 from krakenkit._core.ratelimit import NoRateLimit, RateLimiter, shared_spot_rate_limiter, spot_rate_limiter
+from krakenkit._core.secrets import Secret, reveal
 from krakenkit._core.symbols import classify_symbol, validate_derivatives_symbol, validate_spot_ws_symbol
+from krakenkit._core.validation import check_credentials
 from krakenkit.books import DerivativesBook, SpotBook, SpotL3Book
 
 from ._auth import SpotTokenSource, TokenProvider
+from ._wire import encode_frame, hide_credential, refuse_not_text
 from .books import LiveBook
 from .connection import ConnectionOptions, WsConnection
 from .events import (
@@ -106,7 +115,7 @@ from .events import (
 from .protocol_common import Backoff, ConnectBudget, SubRequest, normalize_requests
 from .protocol_spot import DEADLINE_METHODS, TRADING_METHODS, SpotProtocol, client_order_ids
 
-__all__ = ["TRADING_METHODS", "StreamOverflowError", "WebsocketClient"]
+__all__ = ["TRADING_METHODS", "InsecureTransportWarning", "StreamOverflowError", "WebsocketClient"]
 
 log = logging.getLogger("krakenkit.ws")
 
@@ -117,6 +126,54 @@ H = TypeVar("H", bound=Callable[..., Any])
 Handler = Callable[[Any], Awaitable[None] | None]
 #: How an order request gets its ``deadline``: the caller's own (checked RFC 3339 text) or seconds from sending.
 DeadlineSpec = str | float
+
+
+def _tls_off(options: Mapping[str, Any]) -> list[str]:
+    """What in ``network_options`` turns TLS verification off: ``verify`` (httpx, for the token calls) and
+    ``ssl`` (WebSockets) set to ``False`` or to an ``SSLContext`` that checks no certificate or host name."""
+    found = []
+    for name in ("verify", "ssl"):
+        value = options.get(name)
+        if value is False:
+            found.append(f"{name}=False")
+        elif isinstance(value, ssl.SSLContext) and (value.verify_mode == ssl.CERT_NONE or not value.check_hostname):
+            what = "no certificate check" if value.verify_mode == ssl.CERT_NONE else "no host name check"
+            found.append(f"{name}=<SSLContext with {what}>")
+    return found
+
+
+def _warn_if_tls_off(options: Mapping[str, Any]) -> bool:
+    found = _tls_off(options)
+    if not found:
+        return False
+    text = (
+        f"network_options turn TLS verification off ({', '.join(found)}): anyone on the network path can read "
+        "and change this client's traffic, API keys, tokens and orders included. Use it only against a local "
+        "test server."
+    )
+    log.warning("%s", text)
+    warnings.warn(text, InsecureTransportWarning, stacklevel=_caller_outside_krakenkit())
+    return True
+
+
+def _caller_outside_krakenkit() -> int:
+    """The ``stacklevel`` (for a warning issued by this function's caller) of the first frame outside the
+    krakenkit package: the user's line that built the client."""
+    level, frame = 2, sys._getframe(2)
+    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).startswith("krakenkit."):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _check_credentials(key: Secret | None, secret: Secret | None, prefix: str) -> None:
+    """Refuse an unusable key/secret now (printable ASCII, no whitespace, base64 secret), naming the argument
+    (``futures_api_key`` ... with ``prefix="futures_"``) and showing the key only shortened."""
+    try:
+        check_credentials(key, secret, product="futures" if prefix else "spot")
+    except ValidationError as exc:
+        if not prefix:
+            raise
+        raise type(exc)(f"{prefix}{exc.message}", field=f"{prefix}{exc.field}" if exc.field else None) from None
 
 
 class StreamOverflowError(KrakenError):
@@ -132,7 +189,12 @@ class WebsocketClient:
     :param api_key, api_secret: Spot key (private keys ``spotPrivateV2``, ``spotL3V2``,
         ``spotBetaPrivateV2`` get a fresh GetWebSocketsToken token per connection).
     :param futures_api_key, futures_api_secret: Derivatives key (``derivativesPrivateV1``).
-    :param testnet: Derivatives demo URLs.
+        Every credential is a ``str`` or a :class:`~krakenkit._core.secrets.Secret`, checked here (printable
+        ASCII, no whitespace, base64 secret: else ``ValidationError`` naming it) and held as a Secret from the
+        first line on: no repr, log, error or traceback frame shows it (nor the WS token or signed challenge).
+    :param testnet: Derivatives demo URLs. Kraken has no Spot test environment: every Spot key of a testnet
+        client is refused with ``ValidationError`` (use ``validate=True`` orders or the sandbox) unless
+        ``ws_urls`` gives it a URL.
     :param ws_urls: per-key URL overrides, e.g. ``{"spotPublicV2": "ws://..."}``.
     :param environment: a full :class:`~krakenkit.Environment` (e.g. ``sandbox.environment``).
     :param staleness_timeout: seconds without any frame after which a connection is reconnected
@@ -163,14 +225,14 @@ class WebsocketClient:
 
     def __init__(
         self,
-        api_key: str | None = None,
-        api_secret: str | None = None,
+        api_key: str | Secret | None = None,
+        api_secret: str | Secret | None = None,
         *,
         testnet: bool = False,
         ws_urls: Mapping[str, str] | None = None,
         environment: Environment | None = None,
-        futures_api_key: str | None = None,
-        futures_api_secret: str | None = None,
+        futures_api_key: str | Secret | None = None,
+        futures_api_secret: str | Secret | None = None,
         network_options: Mapping[str, Any] | None = None,
         staleness_timeout: float = 10.0,
         ping_interval: float = 3.0,
@@ -184,22 +246,38 @@ class WebsocketClient:
         order_deadline: float = DEFAULT_ORDER_DEADLINE,
         stream_replay: int = 1_000,
     ) -> None:
+        # First: from here on this frame (and every frame below) holds the credentials as Secrets only.
+        api_key, api_secret = hide_credential(api_key), hide_credential(api_secret)
+        futures_api_key, futures_api_secret = hide_credential(futures_api_key), hide_credential(futures_api_secret)
+        refuse_not_text(
+            api_key=api_key,
+            api_secret=api_secret,
+            futures_api_key=futures_api_key,
+            futures_api_secret=futures_api_secret,
+        )
         if (api_key is None) != (api_secret is None):
             raise MissingCredentialsError("pass both api_key and api_secret (or neither)", field="api_secret")
         if (futures_api_key is None) != (futures_api_secret is None):
             raise MissingCredentialsError(
                 "pass both futures_api_key and futures_api_secret (or neither)", field="futures_api_secret"
             )
+        _check_credentials(api_key, api_secret, "")
+        _check_credentials(futures_api_key, futures_api_secret, "futures_")
         if max_queue < 1:
             raise ValidationError("max_queue must be at least 1", field="max_queue")
         if isinstance(stream_replay, bool) or not isinstance(stream_replay, int) or stream_replay < 0:
             raise ValidationError("stream_replay must be an int >= 0 (0 keeps nothing)", field="stream_replay")
         self.order_deadline = check_deadline_seconds(order_deadline, "order_deadline")
         self.request_timeout = _check_timeout(request_timeout, "request_timeout")
+        if testnet and environment is not None and environment is not TESTNET:
+            raise ValidationError("testnet=True conflicts with environment=...; pass one of them", field="testnet")
         env = environment or (TESTNET if testnet else LIVE)
         self.environment = env.with_ws_urls(ws_urls)
-        self._api_key = api_key
+        # testnet: Spot keys are refused (Kraken has no Spot test environment) unless ws_urls points them elsewhere
+        testnet = testnet or env is TESTNET or env.name == "testnet"
+        self._no_live_spot = frozenset(k for k in WS_KEY_MAP.SPOT if testnet and k not in (ws_urls or {}))
         self._network_options = dict(network_options or {})
+        self.tls_verification_off = _warn_if_tls_off(self._network_options)
         self._token_source: SpotTokenSource | None = None
         if token_provider is not None:
             self._token_provider: TokenProvider | None = token_provider
@@ -212,7 +290,7 @@ class WebsocketClient:
             self._token_provider = None
         if rate_limiter is None:
             if api_key is not None:
-                rate_limiter = shared_spot_rate_limiter(api_key, "intermediate")
+                rate_limiter = shared_spot_rate_limiter(reveal(api_key), "intermediate")
             elif self._token_provider is not None:
                 rate_limiter = spot_rate_limiter("intermediate")  # no key to share it by
             else:
@@ -248,6 +326,7 @@ class WebsocketClient:
             compression=no.get("compression"),
             ssl=no.get("ssl"),
             user_agent=str(no.get("user_agent", "krakenkit")),
+            auth_timeout=self.request_timeout,
         )
         if staleness_timeout <= 0 or ping_interval <= 0:
             raise ValidationError("staleness_timeout and ping_interval must be positive", field="staleness_timeout")
@@ -376,6 +455,7 @@ class WebsocketClient:
             raise MissingCredentialsError(
                 f"{ws_key} needs futures_api_key and futures_api_secret", field="futures_api_key"
             )
+        self._refuse_live_spot(ws_key)
         if ws_key in WS_KEY_MAP.PRIVATE and ws_key in WS_KEY_MAP.SPOT and self._token_provider is None:
             raise MissingCredentialsError(f"{ws_key} needs api_key and api_secret", field="api_key")
         conn = WsConnection(
@@ -395,6 +475,20 @@ class WebsocketClient:
             conn.server_clock = self.server_clock
         self._connections[ws_key] = conn
         return conn
+
+    def _refuse_live_spot(self, ws_key: str) -> None:
+        """testnet means never live: a Spot key of a testnet client would connect to live Kraken (there is no
+        Spot test environment), so it is refused before anything connects."""
+        if self._no_live_spot and ws_key in self._no_live_spot:
+            raise ValidationError(
+                f"testnet=True: Kraken has no Spot test environment, so {ws_key} would connect to the live "
+                f"{self.environment.ws_url(ws_key)} and trade real money; refused. To try Spot orders without "
+                "placing them, send them with validate=True (Kraken checks them and places nothing), or run "
+                "them against the local sandbox: `from krakenkit.sandbox import Sandbox`, then "
+                "`environment=sb.environment`. testnet=True serves the Derivatives demo "
+                f"({WS_KEY_MAP.derivativesPublicV1}, {WS_KEY_MAP.derivativesPrivateV1}).",
+                field="testnet",
+            )
 
     def connection(self, ws_key: str) -> WsConnection:
         """The connection object of ``ws_key`` (created, not necessarily connected)."""
@@ -438,7 +532,8 @@ class WebsocketClient:
         wait = self.request_timeout if timeout is None else _check_timeout(timeout, "timeout")
         reqs = normalize_requests(requests)
         conn = self._connection(ws_key)
-        conn.protocol.topic_items(reqs)  # validate now: refused before anything is sent
+        for _topic, payload in conn.protocol.topic_items(reqs):  # validate now: refused before anything is sent
+            encode_frame(payload)  # JSON-writable too (ValidationError naming the type otherwise)
         if not self._in_loop():
             fut: asyncio.Future[Any] = self._private_loop().create_future()
             self._deferred.append((op, reqs, ws_key, wait, fut))

@@ -71,7 +71,9 @@ from krakenkit._core.errors import (
     InvalidResponseError,
     KrakenError,
 )
+from krakenkit._core.secrets import Secret
 
+from ._wire import PRIVATE_WS_LOGGER, send_frame
 from .events import (
     AuthenticatedEvent,
     CloseEvent,
@@ -85,7 +87,7 @@ from .events import (
     WsEvent,
 )
 from .protocol_common import Backoff, ConnectBudget, Liveness, Outcome
-from .protocol_futures import FuturesProtocol
+from .protocol_futures import FuturesProtocol, redact_echo
 from .protocol_spot import FrameKind, SpotProtocol
 
 if TYPE_CHECKING:
@@ -95,7 +97,7 @@ __all__ = ["ConnectionOptions", "WsConnection"]
 
 log = logging.getLogger("krakenkit.ws")
 
-TokenProvider = Callable[[], Awaitable[str]]
+TokenProvider = Callable[[], Awaitable[str | Secret]]
 Deliver = Callable[[WsEvent], Awaitable[None] | None]
 RawHook = Callable[[str, Any, bytes | bytearray | memoryview], bool]
 
@@ -129,7 +131,7 @@ class WsConnection:
         budget: ConnectBudget,
         *,
         token_provider: TokenProvider | None = None,
-        futures_credentials: tuple[str, str] | None = None,
+        futures_credentials: tuple[Secret, Secret] | None = None,
         raw_hook: RawHook | None = None,
     ) -> None:
         self.ws_key = ws_key
@@ -184,6 +186,8 @@ class WsConnection:
             "max_queue": 64,
             "create_connection": self._connection_class,
         }
+        if self.private:  # websockets' DEBUG log shows frame contents: not those of a private connection
+            kwargs["logger"] = PRIVATE_WS_LOGGER
         if self.options.ssl is not None:  # absent: websockets makes a default TLS context for wss://
             kwargs["ssl"] = self.options.ssl
         return kwargs
@@ -213,8 +217,9 @@ class WsConnection:
         return len(self._waiters)
 
     @property
-    def token(self) -> str | None:
-        """The WebSocket token of the current Spot private connection (None when not connected)."""
+    def token(self) -> Secret | None:
+        """The WebSocket token of the current Spot private connection, as a
+        :class:`~krakenkit._core.secrets.Secret` (None when not connected)."""
         proto = self.protocol
         return proto.token if isinstance(proto, SpotProtocol) else None
 
@@ -376,18 +381,19 @@ class WsConnection:
         for frame in frames:
             try:
                 self._note_sent(frame)
-                await ws.send(jsonutil.dumps(frame), text=True)
+                await send_frame(ws, frame)
             except ConnectionClosed:
                 return  # the reader sees it too; the session ends and everything is re-sent
 
     async def send_request(self, frame: dict[str, Any]) -> None:
-        """Send one request frame now (raises APIConnectionError when the socket is gone)."""
+        """Send one request frame now (raises APIConnectionError when the socket is gone, ValidationError
+        when a value cannot be written as JSON: nothing sent)."""
         ws = self._ws
         if ws is None:
             raise APIConnectionError(f"{self.ws_key}: not connected", retry_safe=True)
         try:
             self._note_sent(frame)
-            await ws.send(jsonutil.dumps(frame), text=True)
+            await send_frame(ws, frame)
         except ConnectionClosed as exc:
             raise APIConnectionError(f"{self.ws_key}: connection closed while sending", retry_safe=False) from exc
 
@@ -653,24 +659,25 @@ class WsConnection:
     async def _authenticate(self, ws: ClientConnection) -> None:
         if not self.private:
             return
+        # No plain credential, token or signature in a local of this frame: a failure here is an exception
+        # event whose traceback shows this frame's locals. They stay Secrets until encode_frame.
         proto = self.protocol
         if isinstance(proto, SpotProtocol):
             if self._token_provider is None:
                 raise AuthenticationError(f"{self.ws_key} needs api_key/api_secret (a GetWebSocketsToken token)")
-            token = await asyncio.wait_for(self._token_provider(), self.options.auth_timeout)
-            proto.token = token
+            proto.token = await asyncio.wait_for(_hidden(self._token_provider), self.options.auth_timeout)
             self._emit(AuthenticatedEvent(self.ws_key, "token"))
             return
-        if self._futures_credentials is None:
+        creds = self._futures_credentials
+        if creds is None:
             raise AuthenticationError(f"{self.ws_key} needs futures_api_key/futures_api_secret")
-        key, secret = self._futures_credentials
         self._challenge = asyncio.get_running_loop().create_future()
-        await ws.send(jsonutil.dumps(proto.challenge_request(key)), text=True)
+        await send_frame(ws, proto.challenge_request(creds[0]))
         try:
             challenge = await asyncio.wait_for(self._challenge, self.options.auth_timeout)
         except TimeoutError:
             raise APITimeoutError(f"{self.ws_key}: no challenge within {self.options.auth_timeout}s") from None
-        proto.set_challenge(challenge, secret)
+        proto.set_challenge(challenge, creds[1])
         self._emit(AuthenticatedEvent(self.ws_key, "challenge"))
 
     async def _watchdog(self, ws: ClientConnection) -> None:
@@ -706,7 +713,7 @@ class WsConnection:
                 assert isinstance(self.protocol, SpotProtocol)
                 frame = self.protocol.ping()
                 self._note_sent(frame)
-                await ws.send(jsonutil.dumps(frame), text=True)
+                await send_frame(ws, frame)
             else:
                 pong = await ws.ping()
                 fut: asyncio.Future[float] = asyncio.ensure_future(pong)
@@ -766,6 +773,8 @@ class WsConnection:
 
     def _on_control(self, msg: Any, raw: bytes | bytearray | memoryview) -> None:
         key = self.ws_key
+        if self.is_futures and redact_echo(msg):  # private acks echo the API key and the signed challenge
+            raw = jsonutil.dumps(msg)
         frame = self.protocol.on_frame(msg)
         kind = frame.kind
         if kind == FrameKind.HEARTBEAT:
@@ -805,6 +814,16 @@ class WsConnection:
         ws = self._ws
         if ws is not None and ws.transport is not None:
             ws.transport.abort()
+
+
+async def _hidden(provider: TokenProvider) -> object:
+    """The provider's token, a str made a :class:`Secret` at once: the task's result (which asyncio shows in
+    its repr) is never the plain token."""
+    return _secret_if_text(await provider())
+
+
+def _secret_if_text(value: object) -> object:
+    return Secret(value) if isinstance(value, str) else value
 
 
 def _rfc3339(value: Any) -> float | None:

@@ -9,24 +9,30 @@ Private feeds need the challenge flow: send ``{"event": "challenge", "api_key": 
 ``{"event": "challenge", "message": UUID}``, then every private (un)subscribe carries ``api_key``,
 ``original_challenge`` and ``signed_challenge`` (:func:`krakenkit._core.signing.sign_futures_challenge`).
 A new connection needs a new challenge.
+
+The API key and the signed challenge are held as :class:`~krakenkit._core.secrets.Secret` values and put
+into frames as such (:func:`krakenkit.ws._wire.encode_frame` reveals them on the wire only). Kraken echoes
+both in the acks of private feeds; :func:`redact_echo` replaces them with ``***`` before anyone sees the ack.
 """
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from krakenkit._core.environment import WS_KEY_MAP
-from krakenkit._core.errors import ValidationError, error_from_futures
+from krakenkit._core.errors import InvalidResponseError, ValidationError, error_from_futures
+from krakenkit._core.secrets import REDACTED, Secret, reveal
 from krakenkit._core.signing import sign_futures_challenge
 from krakenkit._core.symbols import validate_derivatives_symbol
 
 from .protocol_common import Outcome, SubRequest, SubscriptionTracker, Topic, TopicKey, freeze, symbol_list
 from .protocol_spot import FrameKind, SpotFrame
 
-__all__ = ["PRIVATE_FEEDS", "PUBLIC_FEEDS", "FuturesProtocol"]
+__all__ = ["ECHOED_SECRETS", "PRIVATE_FEEDS", "PUBLIC_FEEDS", "FuturesProtocol", "redact_echo"]
 
 PUBLIC_FEEDS: Final = frozenset({"ticker", "ticker_lite", "book", "trade", "heartbeat"})
 PRIVATE_FEEDS: Final = frozenset(
@@ -41,6 +47,9 @@ PRIVATE_FEEDS: Final = frozenset(
         "deposits_withdrawals",
     }
 )
+#: Fields of Kraken's frames that echo what authenticates a private feed.
+ECHOED_SECRETS: Final = ("api_key", "signed_challenge")
+_CHALLENGE_RE = re.compile(r"[A-Za-z0-9-]{1,128}")
 _NON_IDENTITY: Final = frozenset(
     {"product_ids", "symbol", "feed", "event", "api_key", "original_challenge", "signed_challenge"}
 )
@@ -60,21 +69,25 @@ class FuturesProtocol:
         self.ws_key = ws_key
         self.private = ws_key == WS_KEY_MAP.derivativesPrivateV1
         self.subs = SubscriptionTracker()
-        self.api_key: str | None = None
+        self.api_key: Secret | None = None
         self.original_challenge: str | None = None
-        self.signed_challenge: str | None = None
+        self.signed_challenge: Secret | None = None
         self._pending: deque[_Pending] = deque()
 
     # auth -----------------------------------------------------------------------------------------
-    def challenge_request(self, api_key: str) -> dict[str, Any]:
-        self.api_key = api_key
+    def challenge_request(self, api_key: Secret | str) -> dict[str, Any]:
+        key = api_key if isinstance(api_key, Secret) else Secret(api_key)
+        self.api_key = key
         self.original_challenge = None
         self.signed_challenge = None
-        return {"event": "challenge", "api_key": api_key}
+        return {"event": "challenge", "api_key": key}
 
-    def set_challenge(self, challenge: str, secret: str | bytes) -> None:
+    def set_challenge(self, challenge: str, secret: Secret | str) -> None:
+        """Sign Kraken's challenge (a UUID; anything else is refused before the secret is touched)."""
+        if not isinstance(challenge, str) or not _CHALLENGE_RE.fullmatch(challenge):
+            raise InvalidResponseError(f"{self.ws_key}: the challenge is not the UUID Kraken sends")
         self.original_challenge = challenge
-        self.signed_challenge = sign_futures_challenge(secret, challenge)
+        self.signed_challenge = Secret(sign_futures_challenge(reveal(secret), challenge))
 
     @property
     def authenticated(self) -> bool:
@@ -215,3 +228,16 @@ class FuturesProtocol:
         self.original_challenge = None
         self.signed_challenge = None
         return self.subs.connection_lost()
+
+
+def redact_echo(msg: Any) -> bool:
+    """Replace the API key and signed challenge Kraken echoes in a frame (``subscribed`` acks of private
+    feeds) with ``***``, in place. True when something was replaced."""
+    if type(msg) is not dict:
+        return False
+    changed = False
+    for name in ECHOED_SECRETS:
+        if name in msg and msg[name] != REDACTED:
+            msg[name] = REDACTED
+            changed = True
+    return changed

@@ -23,11 +23,13 @@ from krakenkit._core.environment import WS_KEY_MAP
 from krakenkit._core.errors import (
     APITimeoutError,
     ConnectionLostError,
+    InvalidResponseError,
     KrakenError,
     OrderOutcomeUnknownError,
     ValidationError,
     error_from_spot,
 )
+from krakenkit._core.secrets import Secret
 from krakenkit._core.symbols import validate_spot_ws_symbol
 
 from .protocol_common import Outcome, SubRequest, SubscriptionTracker, Topic, TopicKey, freeze, symbol_list
@@ -128,16 +130,39 @@ def client_order_ids(params: Mapping[str, Any], cl_ord_id: str | None = None) ->
 
 
 class SpotProtocol:
-    """State of one Spot v2 connection (``ws_key``): subscriptions, pending requests, token."""
+    """State of one Spot v2 connection (``ws_key``): subscriptions, pending requests, token.
+
+    The token is held as a :class:`~krakenkit._core.secrets.Secret` (it is enough to trade): frames carry
+    the Secret, which only :func:`krakenkit.ws._wire.encode_frame` reveals, on the wire."""
 
     def __init__(self, ws_key: str = WS_KEY_MAP.spotPublicV2) -> None:
         self.ws_key = ws_key
         self.private = ws_key in WS_KEY_MAP.PRIVATE
-        self.token: str | None = None
+        self._token: Secret | None = None
         self.subs = SubscriptionTracker()
         self._next_req_id = 0
         self._pending_subs: dict[int, _PendingSub] = {}
         self._pending_api: dict[int, _PendingApi] = {}
+
+    @property
+    def token(self) -> Secret | None:
+        """The connection's WebSocket token (a Secret), None before authentication and after a drop."""
+        return self._token
+
+    @token.setter
+    def token(self, value: object) -> None:
+        """Take a token (``str`` or :class:`Secret`; what a token provider returns); None clears it."""
+        if value is None or isinstance(value, Secret):
+            self._token = value
+        elif isinstance(value, str):
+            self._token = Secret(value)
+        else:
+            kind = type(value).__name__
+            del value  # whatever it holds stays out of this frame
+            raise InvalidResponseError(f"{self.ws_key}: the token provider returned a {kind}, not the token (a str)")
+        if self._token is not None and not self._token:
+            self._token = None
+            raise InvalidResponseError(f"{self.ws_key}: the token provider returned an empty token")
 
     # ids ------------------------------------------------------------------------------------------
     def next_req_id(self) -> int:
@@ -221,9 +246,9 @@ class SpotProtocol:
         expected_replies: int = 1,
         cl_ord_id: str | None = None,
     ) -> dict[str, Any]:
-        """A trading request frame with a fresh ``req_id`` and the connection's token."""
+        """A trading request frame with a fresh ``req_id`` and the connection's token (a Secret)."""
         req_id = self.next_req_id()
-        request = dict(params)
+        request = {k: v for k, v in params.items() if k != "token"}  # what errors may show: never a token
         body = dict(request)
         if self.private:
             body["token"] = self._require_token()
@@ -272,10 +297,11 @@ class SpotProtocol:
     def ping(self) -> dict[str, Any]:
         return {"method": "ping", "req_id": self.next_req_id()}
 
-    def _require_token(self) -> str:
-        if not self.token:
+    def _require_token(self) -> Secret:
+        token = self._token
+        if token is None:
             raise ValidationError(f"{self.ws_key} needs a WebSocket token before sending private requests")
-        return self.token
+        return token
 
     @property
     def pending_requests(self) -> int:

@@ -20,6 +20,7 @@ from krakenkit import RateLimitError
 from krakenkit._core.ratelimit import (
     SPOT_TIERS,
     DerivativesRateLimiter,
+    NoRateLimit,
     SpotRateLimiter,
     derivatives_rate_limiter,
     spot_rate_limiter,
@@ -124,15 +125,50 @@ def test_spot_trading_burst_place_and_cancel(sandbox: tuple[Sandbox, SharedClock
 
 
 def test_without_the_limiter_the_sandbox_refuses(sandbox: tuple[Sandbox, SharedClock]) -> None:
-    """The burst tests can fail: the same burst without waiting is refused by the sandbox."""
+    """The REST burst test can fail: the same calls with no limiter are refused by the sandbox's counter.
+
+    The shared clock stands still, so the sandbox's counter (intermediate: max 20) does not decay: the
+    first 20 Balance calls go through and the 21st is refused with ``EAPI:Rate limit exceeded``.
+    """
     sb, _clock = sandbox
     key, secret = sb.create_key(tier="intermediate")
-    with SpotClient(key, secret, environment=sb.environment, max_retries=0) as client:
-        with pytest.raises(RateLimitError):
+    with SpotClient(key, secret, environment=sb.environment, rate_limiter=NoRateLimit(), max_retries=0) as client:
+        assert isinstance(client.rate_limiter, NoRateLimit)  # nothing on the client side waits
+        with pytest.raises(RateLimitError) as info:
             for _ in range(25):
                 client.get_account_balance()
+    assert info.value.errors == ["EAPI:Rate limit exceeded"]
+    sent = [r for r in sb.requests if r["path"] == "/0/private/Balance"]
+    assert [r["errors"] for r in sent] == [[]] * 20 + [["EAPI:Rate limit exceeded"]]
 
 
+def test_without_the_limiter_the_sandbox_refuses_trading(sandbox: tuple[Sandbox, SharedClock]) -> None:
+    """The trading burst test can fail: placing and cancelling at once is refused with ``EOrder:Rate limit exceeded``.
+
+    Intermediate threshold 125; each round is +1 (AddOrder) and +8 (CancelOrder of an order under 5 s old)
+    on a counter that does not decay here: 13 rounds reach 117, the 14th AddOrder 118, and its CancelOrder
+    (126) is refused.
+    """
+    sb, _clock = sandbox
+    key, secret = sb.create_key(tier="intermediate", balances={"ZUSD": "10000000"})
+    with SpotClient(key, secret, environment=sb.environment, rate_limiter=NoRateLimit(), max_retries=0) as client:
+        assert isinstance(client.rate_limiter, NoRateLimit)
+        with pytest.raises(RateLimitError) as info:
+            for i in range(20):
+                cl = f"raw-{i}"
+                client.submit_order(
+                    ordertype="limit", type="buy", volume="0.001", pair="XBTUSD", price="1000", cl_ord_id=cl
+                )
+                client.cancel_order(cl_ord_id=cl)
+    assert info.value.errors == ["EOrder:Rate limit exceeded"]
+    trading = [(r["path"], r["errors"]) for r in sb.requests if r["path"].startswith("/0/private/")]
+    assert trading == [("/0/private/AddOrder", []), ("/0/private/CancelOrder", [])] * 13 + [
+        ("/0/private/AddOrder", []),
+        ("/0/private/CancelOrder", ["EOrder:Rate limit exceeded"]),
+    ]
+
+
+@pytest.mark.filterwarnings("ignore::krakenkit.KrakenDeprecationWarning")  # the Derivatives REST retirement notice
 def test_derivatives_burst(sandbox: tuple[Sandbox, SharedClock]) -> None:
     from krakenkit.rest.derivatives import DerivativesClient
 

@@ -282,3 +282,21 @@ def test_run_forever_for_scripts() -> None:
         assert got and got[0].data["data"][0]["symbol"] == "BTC/USD"
         assert acks.done() and acks.result()[0]["result"]["symbol"] == "BTC/USD"
         assert ws.closed
+
+
+async def test_tls_off_warns_once_per_client_even_with_its_token_client(sb: Sandbox) -> None:
+    """verify=False reaches the REST client that fetches the token too; the user hears of it once, from the
+    line that built the WebSocket client."""
+    import warnings
+
+    from krakenkit import InsecureTransportWarning
+
+    key, secret = sb.create_key()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ws = WebsocketClient(key, secret, environment=sb.environment, network_options={"verify": False})
+        async with ws:
+            await asyncio.wait_for(ws.subscribe("executions", PRIV), 5)
+            assert token_calls(sb) == 1  # the token client was built and used
+    mine = [w for w in caught if issubclass(w.category, InsecureTransportWarning)]
+    assert len(mine) == 1 and mine[0].filename == __file__ and "verify=False" in str(mine[0].message)

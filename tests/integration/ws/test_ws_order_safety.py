@@ -21,6 +21,7 @@ PUB = WS_KEY_MAP.spotPublicV2
 PRIV = WS_KEY_MAP.spotPrivateV2
 FAST = Backoff(first_jitter=0.01, base=0.05, max_delay=0.5)
 LIMIT = {"order_type": "limit", "side": "buy", "symbol": "BTC/USD", "order_qty": "0.001", "limit_price": "1000"}
+BATCH_ORDER = {k: v for k, v in LIMIT.items() if k != "symbol"}  # a batch names its symbol once
 
 
 def ws_logged(sb: Sandbox, method: str) -> list[dict[str, Any]]:
@@ -46,7 +47,9 @@ async def test_orders_and_amends_carry_a_deadline_and_the_callers_own_wins(sb: S
         await api.submit_spot_order(**LIMIT, cl_ord_id="dl-1")
         assert ws.server_clock.measured  # learned from the reply's time_in / time_out
         await api.amend_spot_order(cl_ord_id="dl-1", limit_price="1001")
-        await api.batch_submit_spot_orders(symbol="BTC/USD", orders=[{**LIMIT, "cl_ord_id": "dl-2"}, dict(LIMIT)])
+        await api.batch_submit_spot_orders(
+            symbol="BTC/USD", orders=[{**BATCH_ORDER, "cl_ord_id": "dl-2"}, dict(BATCH_ORDER)]
+        )
         own = (datetime.now(UTC) + timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         await api.submit_spot_order(**LIMIT, cl_ord_id="dl-3", deadline=own)
         # the low-level path: with a client id it gets one, without it goes as given

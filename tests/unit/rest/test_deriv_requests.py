@@ -81,20 +81,21 @@ CASES: dict[str, tuple[dict[str, Any], str, str, str, str, str | None]] = {
     "get_open_rfq": ({"rfqUid": UID}, "GET", f"/derivatives/api/v3/rfqs/{UID}", "", "", None),
     "submit_order": (
         {
-            "orderType": "lmt",
+            "orderType": "stp",
             "symbol": "PF_XBTUSD",
             "side": "buy",
             "size": Decimal("0.0100"),
-            "limitPrice": 0.1,
+            "stopPrice": "0.1",
             "cliOrdId": "my id/1",
             "reduceOnly": False,
             "limitPriceOffsetValue": Decimal("-5"),
+            "limitPriceOffsetUnit": "QUOTE_CURRENCY",
         },
         "POST",
         "/derivatives/api/v3/sendorder",
         "",
-        "orderType=lmt&symbol=PF_XBTUSD&side=buy&size=0.01&limitPrice=0.1&cliOrdId=my%20id%2F1"
-        "&reduceOnly=false&limitPriceOffsetValue=-5",
+        "orderType=stp&symbol=PF_XBTUSD&side=buy&size=0.01&stopPrice=0.1&cliOrdId=my%20id%2F1"
+        "&reduceOnly=false&limitPriceOffsetValue=-5&limitPriceOffsetUnit=QUOTE_CURRENCY",
         FORM,
     ),
     "edit_order": (
@@ -516,7 +517,7 @@ def test_batch_json_field_is_valid_json_with_exact_decimals() -> None:
                     "orderType": "lmt",
                     "symbol": "PF_XBTUSD",
                     "side": "sell",
-                    "size": 0.1,
+                    "size": "0.1",
                     "limitPrice": "64000.1",
                     "cliOrdId": "x",
                     "order_tag": "mine",
@@ -530,6 +531,15 @@ def test_batch_json_field_is_valid_json_with_exact_decimals() -> None:
     assert first["size"] == Decimal("0.1") and first["limitPrice"] == Decimal("64000.1")
     assert first["order_tag"] == "mine"
     assert second == {"order": "edit", "order_id": "o-2", "limitPrice": Decimal("1.10")}
+
+
+def test_batch_float_amount_is_refused_naming_the_instruction() -> None:
+    with _client(lambda r: pytest.fail("sent")) as client:  # type: ignore[arg-type,return-value]
+        with pytest.raises(ValidationError, match=r"Decimal\('0.1'\)") as info:
+            client.batch_order_management(
+                batchOrder=[{"order": "send", "orderType": "mkt", "symbol": "PF_XBTUSD", "side": "buy", "size": 0.1}]
+            )
+    assert info.value.field == "batchOrder[0].size"
 
 
 @pytest.mark.parametrize(("bad", "hint"), [("XBTUSD", "PF_XBTUSD"), ("BTC/USD", "PF_XBTUSD"), ("XXBTZUSD", "PF_")])

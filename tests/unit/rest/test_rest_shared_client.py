@@ -155,7 +155,10 @@ def test_constructor_checks_are_shared(cls: type[Any]) -> None:
     with pytest.raises(E.MissingCredentialsError, match="api_key is missing"):
         cls(None, SECRET)
     with pytest.raises(E.ValidationError, match="base64"):
+        cls("k", "not-base64!!!")
+    with pytest.raises(E.ValidationError, match="whitespace") as spaced:
         cls("k", "not base64 !!!")
+    assert spaced.value.field == "api_secret"
     with pytest.raises(E.ValidationError, match="api_key must be a str"):
         cls(b"key", SECRET)
     with pytest.raises(E.ValidationError, match="max_retries"):
@@ -206,9 +209,12 @@ def test_error_paths_keep_the_secret_out(cls: type[Any], respond: Callable[[http
         assert_clean(text + repr(exc) + str(exc) + repr(exc.__dict__) + repr(getattr(exc, "request", "")))
 
 
-def test_derivatives_extra_params_add_fields_and_explicit_arguments_win() -> None:
+def test_derivatives_extra_params_add_fields_and_never_set_a_known_one() -> None:
     rec = Recorder(lambda r: httpx.Response(200, json={"result": "success", "tickers": []}))
     client = make(DerivativesClient, rec)
-    client.get_tickers(contractType=["flexible_futures"], extra_params={"newField": "1", "contractType": "x"})
+    with pytest.raises(E.ValidationError, match="contractType is a parameter of get_tickers") as info:
+        client.get_tickers(contractType=["flexible_futures"], extra_params={"newField": "1", "contractType": "x"})
+    assert info.value.field == "contractType" and rec.sent == []
+    client.get_tickers(contractType=["flexible_futures"], extra_params={"newField": 1, "flag": True})
     query = dict(re.findall(r"([^&=]+)=([^&]*)", rec.sent[0].url.query.decode()))
-    assert query == {"newField": "1", "contractType": "flexible_futures"}
+    assert query == {"newField": "1", "flag": "true", "contractType": "flexible_futures"}

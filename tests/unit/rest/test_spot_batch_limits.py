@@ -19,7 +19,7 @@ def test_add_order_batch_size_is_checked_locally(count: int) -> None:
     sent: list[httpx.Request] = []
     http = httpx.Client(transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(500)))
     client = SpotClient("k", SECRET, http_client=http)
-    with pytest.raises(ValidationError, match="2 to 15 orders") as info:
+    with pytest.raises(ValidationError, match=r"needs at least 2|takes at most 15") as info:
         client.submit_batch_orders(pair="XBTUSD", orders=[ORDER] * count)
     assert info.value.field == "orders"
     assert sent == []

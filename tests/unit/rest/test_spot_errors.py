@@ -159,7 +159,12 @@ def test_transport_failures_are_wrapped_with_cause(exc: Exception, cls: type[E.K
     err = info.value
     assert type(err) is cls
     assert err.retry_safe is retry_safe
-    assert err.__cause__ is exc
+    # the cause is a scrubbed copy: same type and text, no request (headers, body) and no traceback to leak
+    cause = err.__cause__
+    assert type(cause) is type(exc) and str(cause) == str(exc) and cause is not exc
+    assert cause.__traceback__ is None and cause.__context__ is None and cause.__cause__ is None
+    with pytest.raises(RuntimeError):
+        cause.request  # httpx raises when no request is attached
     assert err.endpoint == "/0/public/Time"
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from kraken_reference import REFERENCE
 from krakenkit._core.deadline import format_deadline
+from krakenkit._core.errors import ValidationError
 from krakenkit._core.signing import spot_api_sign
 from krakenkit.rest import AsyncSpotClient, SpotClient
 from krakenkit.rest._base import Endpoint, Param
@@ -78,7 +79,7 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
     "int": (5, "5"),
     "bool": (True, "true"),
     "money": (Decimal("1.50"), "1.5"),
-    "price": (100.25, "100.25"),
+    "price": ("100.25", "100.25"),
     "pair": ("XBTUSD", "XBTUSD"),
     "cl_ord_id": ("my-order-1", "my-order-1"),
     "str_list": (["A1", "B2"], "A1,B2"),
@@ -116,7 +117,174 @@ def sample_for(ep: Endpoint, p: Param) -> tuple[Any, Any]:
     return SAMPLES[p.kind]
 
 
+def order_samples(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The order / amend / cancel endpoints (checked by the validation layer as a whole, not field by field):
+    one valid call using every field, and its exact wire form."""
+    at = datetime.now(UTC) + timedelta(seconds=30)
+    deadline = format_deadline(at.timestamp())
+    samples: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+        "AddOrder": (
+            {
+                "ordertype": "limit",
+                "type": "buy",
+                "volume": Decimal("1.50"),
+                "pair": "XBTUSD",
+                "price": "100.25",
+                "cl_ord_id": "my-order-1",
+                "trigger": "index",
+                "leverage": "2",
+                "reduce_only": True,
+                "stptype": "cancel-both",
+                "oflags": ["post"],
+                "timeinforce": "GTD",
+                "starttm": "0",
+                "expiretm": "+60",
+                "close_ordertype": "stop-loss-limit",
+                "close_price": "90",
+                "close_price2": "89",
+                "deadline": at,
+                "validate": True,
+                "asset_class": "tokenized_asset",
+                "broker": "partner-1",
+            },
+            {
+                "ordertype": "limit",
+                "type": "buy",
+                "volume": "1.5",
+                "pair": "XBTUSD",
+                "price": "100.25",
+                "cl_ord_id": "my-order-1",
+                "trigger": "index",
+                "leverage": "2",
+                "reduce_only": "true",
+                "stptype": "cancel-both",
+                "oflags": "post",
+                "timeinforce": "GTD",
+                "starttm": "0",
+                "expiretm": "+60",
+                "close[ordertype]": "stop-loss-limit",
+                "close[price]": "90",
+                "close[price2]": "89",
+                "deadline": deadline,
+                "validate": "true",
+                "asset_class": "tokenized_asset",
+                "broker": "partner-1",
+            },
+        ),
+        "AmendOrder": (
+            {
+                "txid": "OABCDE-1",
+                "order_qty": "1.5",
+                "display_qty": 1,
+                "limit_price": Decimal("100.250"),
+                "trigger_price": "+5",
+                "pair": "XBTUSD",
+                "post_only": True,
+                "deadline": at,
+            },
+            {
+                "txid": "OABCDE-1",
+                "order_qty": "1.5",
+                "display_qty": "1",
+                "limit_price": "100.25",
+                "trigger_price": "+5",
+                "pair": "XBTUSD",
+                "post_only": "true",
+                "deadline": deadline,
+            },
+        ),
+        "EditOrder": (
+            {
+                "txid": "OABCDE-1",
+                "pair": "XBTUSD",
+                "userref": 5,
+                "volume": "2",
+                "displayvol": "1",
+                "price": "100.25",
+                "price2": "#1%",
+                "oflags": "post",
+                "deadline": at,
+                "cancel_response": True,
+                "validate": True,
+                "asset_class": "tokenized_asset",
+            },
+            {
+                "txid": "OABCDE-1",
+                "pair": "XBTUSD",
+                "userref": "5",
+                "volume": "2",
+                "displayvol": "1",
+                "price": "100.25",
+                "price2": "#1%",
+                "oflags": "post",
+                "deadline": deadline,
+                "cancel_response": "true",
+                "validate": "true",
+                "asset_class": "tokenized_asset",
+            },
+        ),
+        "CancelOrder": ({"txid": 7}, {"txid": "7"}),
+        "CancelAll": ({}, {}),
+        "CancelAllOrdersAfter": ({"timeout": 60}, {"timeout": "60"}),
+        "AddOrderBatch": (
+            {
+                "orders": [
+                    {"ordertype": "limit", "type": "buy", "volume": Decimal("1.0"), "price": "2", "cl_ord_id": "b-1"},
+                    {
+                        "ordertype": "limit",
+                        "type": "sell",
+                        "volume": "2.5",
+                        "price": 3,
+                        "close_ordertype": "limit",
+                        "close_price": "2.5",
+                    },
+                ],
+                "pair": "XBTUSD",
+                "deadline": at,
+                "validate": True,
+                "asset_class": "tokenized_asset",
+                "broker": "partner-1",
+            },
+            {
+                "orders": [
+                    {"ordertype": "limit", "type": "buy", "volume": "1", "price": "2", "cl_ord_id": "b-1"},
+                    {
+                        "ordertype": "limit",
+                        "type": "sell",
+                        "volume": "2.5",
+                        "price": "3",
+                        "close": {"ordertype": "limit", "price": "2.5"},
+                    },
+                ],
+                "pair": "XBTUSD",
+                "deadline": deadline,
+                "validate": True,
+                "asset_class": "tokenized_asset",
+                "broker": "partner-1",
+            },
+        ),
+        "CancelOrderBatch": (
+            {"orders": ["OABCDE-1", 7], "cl_ord_ids": ["c-1"]},
+            {"orders": ["OABCDE-1", 7], "cl_ord_ids": ["c-1"]},
+        ),
+    }
+    return samples[name]
+
+
+def test_every_order_endpoint_has_a_sample_and_its_schema_fields() -> None:
+    from krakenkit._core.validation import schema_for
+
+    for ep in SPOT_ENDPOINTS.values():
+        if ep.schema:
+            kwargs, _ = order_samples(ep.name)
+            names = {p.name for p in ep.params}
+            assert names == set(schema_for(ep.schema).names), ep.name  # the method takes exactly the schema's fields
+            assert set(kwargs) <= names
+
+
 def call_args(ep: Endpoint) -> tuple[dict[str, Any], dict[str, Any]]:
+    if ep.schema:
+        return order_samples(ep.name)
     kwargs: dict[str, Any] = {}
     wire: dict[str, Any] = {}
     for p in ep.params:
@@ -193,12 +361,17 @@ async def test_request_building_async(ep: Endpoint) -> None:
     assert type(result).__name__ == ep.response_type
 
 
-def test_extra_params_are_sent_and_explicit_args_win() -> None:
+def test_extra_params_add_fields_and_never_set_a_known_one_or_the_nonce() -> None:
     rec = Recorder()
     with SpotClient(KEY, SECRET, http_client=httpx.Client(transport=httpx.MockTransport(rec))) as client:
-        client.get_open_orders(trades=True, extra_params={"newfield": "1", "trades": "false"})
+        for extra, field in (({"newfield": "1", "trades": "false"}, "trades"), ({"nonce": "1"}, "nonce")):
+            with pytest.raises(ValidationError) as info:
+                client.get_open_orders(trades=True, extra_params=extra)
+            assert info.value.field == field
+        assert rec.requests == []
+        client.get_open_orders(trades=True, extra_params={"newfield": "1", "flag": False})
     sent = dict(urllib.parse.parse_qsl(rec.requests[0].content.decode()))
-    assert sent["newfield"] == "1" and sent["trades"] == "true"
+    assert sent["newfield"] == "1" and sent["flag"] == "false" and sent["trades"] == "true"
 
 
 def test_request_known_and_unknown_paths() -> None:

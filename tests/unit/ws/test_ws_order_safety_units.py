@@ -27,6 +27,7 @@ from krakenkit.ws.events import ExceptionEvent, MessageEvent, WsEvent
 from krakenkit.ws.protocol_common import ConnectBudget, normalize_requests
 from krakenkit.ws.protocol_spot import SpotProtocol, client_order_ids
 
+KEY, SECRET = "K" * 56, "c2VjcmV0LWtleS1mb3ItdGVzdHM="
 PUB = WS_KEY_MAP.spotPublicV2
 PRIV = WS_KEY_MAP.spotPrivateV2
 TICKER = normalize_requests({"topic": "ticker", "payload": {"symbol": ["BTC/USD"]}})
@@ -121,7 +122,7 @@ def test_order_deadline_option_outside_krakens_range_is_refused(bad: Any) -> Non
         WebsocketClient(order_deadline=bad)
     assert info.value.field == "order_deadline"
     with pytest.raises(ValidationError):
-        WebsocketAPIClient("k", "s", order_deadline=bad)
+        WebsocketAPIClient(KEY, SECRET, order_deadline=bad)
 
 
 def test_timeouts_and_replay_options_are_checked() -> None:
@@ -131,8 +132,8 @@ def test_timeouts_and_replay_options_are_checked() -> None:
     with pytest.raises(ValidationError) as info:
         WebsocketClient().subscribe("heartbeat", PUB, timeout=0)
     assert info.value.field == "timeout"
-    assert WebsocketAPIClient("k", "s", order_deadline=30).order_deadline == 30.0
-    assert WebsocketAPIClient("k", "s").order_deadline == 10.0
+    assert WebsocketAPIClient(KEY, SECRET, order_deadline=30).order_deadline == 30.0
+    assert WebsocketAPIClient(KEY, SECRET).order_deadline == 10.0
 
 
 @pytest.mark.parametrize(
@@ -148,7 +149,7 @@ def test_timeouts_and_replay_options_are_checked() -> None:
 )
 async def test_a_callers_deadline_kraken_would_refuse_is_refused_before_anything_is_sent(make: Any) -> None:
     deadline = make()  # made when the test runs, not at collection (a relative time would go stale)
-    api = WebsocketAPIClient("k", "s")
+    api = WebsocketAPIClient(KEY, SECRET)
     order = {"order_type": "limit", "side": "buy", "symbol": "BTC/USD", "order_qty": "1", "limit_price": "1"}
     with pytest.raises(ValidationError) as info:
         await api.submit_spot_order(**order, cl_ord_id="c1", deadline=deadline)

@@ -10,7 +10,9 @@ from kraken_reference import REFERENCE
 from krakenkit._core import jsonutil
 from krakenkit._core.environment import WS_KEY_MAP
 from krakenkit._core.errors import KrakenAPIError, SymbolFormatError, ValidationError
+from krakenkit._core.secrets import Secret
 from krakenkit._core.signing import sign_futures_challenge
+from krakenkit.ws._wire import encode_frame
 from krakenkit.ws.protocol_common import normalize_requests
 from krakenkit.ws.protocol_futures import FuturesProtocol
 from krakenkit.ws.protocol_spot import FrameKind
@@ -21,6 +23,11 @@ SECRET = "aDPXclXySiSXFOqdqmvlh3rf94QBaX6KpeDwwJD7x3cPx6qMI1Pp/aMW60liaVChZ5IBlQ
 
 def frame(name: str) -> Any:
     return jsonutil.loads((REF / name).read_text())
+
+
+def wire(f: Any) -> Any:
+    """What goes on the wire (the frames hold their secrets as Secret values until then)."""
+    return jsonutil.loads(encode_frame(f))
 
 
 def resolved(outcomes: list[Any]) -> dict[int, Any]:
@@ -53,18 +60,22 @@ def test_challenge_flow_and_private_subscribe_carry_signed_challenge() -> None:
     wid, out, _ = p.subscribe(normalize_requests("fills"))
     assert out == []  # not ready: nothing goes before the challenge
     api_key = frame("fws_challenge_request.json")["api_key"]
-    assert p.challenge_request(api_key) == frame("fws_challenge_request.json")
+    request = p.challenge_request(api_key)
+    assert wire(request) == frame("fws_challenge_request.json")
+    assert request["api_key"] == Secret(api_key) and api_key not in repr(request)
     resp = frame("fws_challenge_response.json")
     assert p.on_frame(resp).kind == FrameKind.CHALLENGE
-    p.set_challenge(resp["message"], SECRET)
+    p.set_challenge(resp["message"], Secret(SECRET))
     sent = p.on_ready()
-    assert sent == [
+    signed = sign_futures_challenge(SECRET, resp["message"])
+    assert signed not in repr(sent) and api_key not in repr(sent)  # Secrets until encoded
+    assert [wire(f) for f in sent] == [
         {
             "event": "subscribe",
             "feed": "fills",
             "api_key": api_key,
             "original_challenge": resp["message"],
-            "signed_challenge": sign_futures_challenge(SECRET, resp["message"]),
+            "signed_challenge": signed,
         }
     ]
     # the official ack names a product even though the request had none

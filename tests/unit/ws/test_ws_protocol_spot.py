@@ -17,6 +17,8 @@ from krakenkit._core.errors import (
     SymbolFormatError,
     ValidationError,
 )
+from krakenkit._core.secrets import Secret
+from krakenkit.ws._wire import encode_frame
 from krakenkit.ws.protocol_common import normalize_requests
 from krakenkit.ws.protocol_spot import FrameKind, SpotProtocol
 
@@ -32,6 +34,11 @@ def frames(name: str) -> list[Any]:
 
 def without_req_id(msg: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in msg.items() if k != "req_id"}
+
+
+def wire(f: Any) -> Any:
+    """What goes on the wire (the token is a Secret until then)."""
+    return jsonutil.loads(encode_frame(f))
 
 
 def resolved(outcomes: list[Any]) -> dict[int, Any]:
@@ -120,13 +127,14 @@ def test_private_requests_carry_a_fresh_token_per_connection() -> None:
     p.subscribe(normalize_requests({"topic": "executions", "payload": {"snap_orders": True, "snap_trades": True}}))
     p.token = "G38a1tGFzqGiUCmnegBcm8d4nfP3tytiNQz6tkCBYXY"
     sent = p.on_ready()
-    assert without_req_id(sent[0]) == frames("ws2_executions_subscribe.json")[0]
+    assert without_req_id(wire(sent[0])) == frames("ws2_executions_subscribe.json")[0]
+    assert "G38a1tGF" not in repr(sent) and isinstance(p.token, Secret)  # a Secret until it is encoded
     p.on_connection_lost()
     assert p.token is None  # a used token is never reused on a new connection
     with pytest.raises(ValidationError):
         p.on_ready()
     p.token = "second"
-    assert p.on_ready()[0]["params"]["token"] == "second"
+    assert wire(p.on_ready()[0])["params"]["token"] == "second"
 
 
 def test_rejected_subscription_leaves_the_set_and_raises_the_mapped_error() -> None:
@@ -210,9 +218,9 @@ def test_trading_reply_correlation_with_official_frames() -> None:
     official = frames("ws2_add_order_request_limit.json")[0]
     params = {k: v for k, v in official["params"].items() if k != "token"}
     frame = p.api_request("add_order", params, waiter_id=7)
-    assert without_req_id(frame) == without_req_id(official)
+    assert without_req_id(wire(frame)) == without_req_id(official)
     # exact JSON numbers on the wire
-    assert b'"limit_price":26500.4' in jsonutil.dumps(frame)
+    assert b'"limit_price":26500.4' in encode_frame(frame)
     reply = dict(frames("ws2_add_order_response.json")[0])
     reply["req_id"] = frame["req_id"]
     f = p.on_frame(reply)
