@@ -29,9 +29,16 @@ Kraken's ``deadline`` (the engine rejects the request after it, ``EService:Deadl
 ``datetime``; refused with ``ValidationError`` unless 2 to 60 s ahead). So a request that reaches
 Kraken late cannot place an order after the deadline.
 
-Money parameters (``order_qty``, ``limit_price``, ``trigger_price``, ``display_qty``,
-``cash_order_qty``, ``triggers.price`` ...) take ``Decimal``, ``str`` or ``int`` and go on the wire as
-JSON numbers written from the exact ``Decimal``.
+Every call is checked by the shared validation layer (:func:`krakenkit._core.validation.validate`, the
+``spot_ws.*`` schemas: the same verdicts as the REST clients and the CLI) before anything happens: no
+connection, no token, no rate-limit booking, no pending request. Bad input raises
+:class:`~krakenkit.ValidationError` naming the field and the fix: unknown names ("did you mean
+post_only?"), Kraken's exact enum spellings, per-order-type required and forbidden fields, symbol and
+id patterns, batch sizes. Money parameters (``order_qty``, ``limit_price``, ``trigger_price``,
+``display_qty``, ``cash_order_qty``, ``triggers.price`` ...) take ``Decimal``, ``str`` or ``int``
+(floats are refused: pass ``'0.3'`` or ``Decimal('0.3')``) and go on the wire as JSON numbers written
+from the exact ``Decimal``. ``extra_params`` may add fields krakenkit does not know, never override a
+checked one (nor ``token``, ``req_id``, ``method``).
 
 Rate limiting is on by default: every trading request is first booked on the Spot trading counter
 of its pair (:class:`~krakenkit._core.ratelimit.SpotRateLimiter`: add +1, amend/edit/cancel by order
@@ -54,23 +61,24 @@ is always read: replies are never held up by an unread stream (see :class:`Webso
 from __future__ import annotations
 
 import difflib
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+import functools
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from krakenkit._core.deadline import check_deadline_seconds
 from krakenkit._core.decimals import to_decimal
 from krakenkit._core.environment import WS_KEY_MAP
 from krakenkit._core.errors import ValidationError
-from krakenkit._core.ids import generate_spot_order_id, validate_spot_cl_ord_id
+from krakenkit._core.ids import generate_spot_order_id
 from krakenkit._core.ratelimit import RateLimiter
 from krakenkit._core.secrets import Secret
-from krakenkit._core.symbols import validate_spot_ws_symbol
 from krakenkit._core.validation import Schema, schema_for
+from krakenkit._core.validation import validate as validate_params
 
 from ._wire import hide_credential
-from .client import DeadlineSpec, WebsocketClient, _rate_limited
+from .client import DeadlineSpec, WebsocketClient, _check_timeout, _rate_limited
 
 __all__ = [
     "AddOrderResult",
@@ -89,6 +97,8 @@ _SIGNED_MONEY = frozenset({"price"})  # triggers.price may be a negative offset
 
 
 def _money(params: dict[str, Any], path: str = "") -> dict[str, Any]:
+    """Money values of ``params`` as exact ``Decimal`` (the trading methods now take their wire form from the
+    shared validation layer; kept for low-level callers)."""
     out: dict[str, Any] = {}
     for k, v in params.items():
         if v is None:
@@ -187,9 +197,10 @@ class BatchCancelResult(_Base):
 
 #: Names krakenkit sets on every request itself.
 _RESERVED = {
-    "token": "krakenkit adds the WebSocket token itself (a fresh one per connection)",
-    "req_id": "krakenkit gives every request its own req_id",
-    "method": "the method is the one of the call",
+    "token": "token is set by krakenkit for every request: it adds the WebSocket token itself (a fresh one per "
+    "connection)",
+    "req_id": "req_id is set by krakenkit for every request: each gets its own req_id",
+    "method": "method is set by krakenkit for every request: the method is the one of the call",
 }
 
 
@@ -231,12 +242,25 @@ def _nearest(key: str, names: list[str], hint: str | None) -> str:
     return "; ".join(parts) or "known: " + ", ".join(sorted(names))
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, list | tuple):
-        return list(value)
-    return [value]
+_F = TypeVar("_F", bound=Callable[..., Awaitable[Any]])
+
+
+def _keywords_only(fn: _F) -> _F:
+    """Trading methods take keyword arguments only: positional ones are a ValidationError (not Python's bare
+    TypeError), raised before anything exists that could send."""
+
+    @functools.wraps(fn)
+    async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if args:
+            raise ValidationError(
+                f"{fn.__name__}() takes keyword arguments only (got {len(args)} positional): name each field, "
+                "e.g. symbol='BTC/USD'",
+                field=None,
+                endpoint=fn.__name__,
+            )
+        return await fn(self, **kwargs)
+
+    return cast(_F, wrapper)
 
 
 class WebsocketAPIClient:
@@ -312,6 +336,23 @@ class WebsocketAPIClient:
         """A fresh random ``cl_ord_id`` (UUID) Kraken accepts."""
         return generate_spot_order_id()
 
+    def _checked(
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        extra_params: Mapping[str, Any] | None,
+        timeout: float | None,
+    ) -> dict[str, Any]:
+        """The wire params of ``operation`` (the shared validation layer, ``ws`` form: amounts as exact
+        ``Decimal``), and the call's ``timeout`` checked: all before any connection, token, rate-limit
+        booking or waiter exists. A caller's ``deadline`` is checked here for its form only; the client
+        writes the one it sends (:meth:`_deadline`, 2 to 60 s ahead on Kraken's clock)."""
+        if timeout is not None:
+            _check_timeout(timeout, "timeout")
+        wire = validate_params(operation, params, extra_params=extra_params)
+        wire.pop("deadline", None)
+        return wire
+
     async def _call(
         self,
         method: str,
@@ -341,48 +382,46 @@ class WebsocketAPIClient:
         return self.order_deadline if caller is None else self.ws._caller_deadline(caller)
 
     # orders ---------------------------------------------------------------------------------------
+    @_keywords_only
     async def submit_spot_order(
         self,
         *,
-        order_type: str,
-        side: str,
-        symbol: str,
+        order_type: str | None = None,
+        side: str | None = None,
+        symbol: str | None = None,
         order_qty: Decimal | str | int | None = None,
         limit_price: Decimal | str | int | None = None,
         cl_ord_id: str | None = None,
         order_userref: int | None = None,
         deadline: Any = None,
         timeout: float | None = None,
+        extra_params: Mapping[str, Any] | None = None,
         **params: Any,
     ) -> AddOrderResult:
-        """``add_order``. Further parameters as in Kraken's docs (``time_in_force``, ``post_only``,
-        ``reduce_only``, ``triggers``, ``conditional``, ``stp_type``, ``validate`` ...). ``deadline``: RFC 3339
-        text or an aware ``datetime`` 2 to 60 s ahead (default: ``order_deadline`` after sending). A name that is
-        not an ``add_order`` field is refused (``ValidationError``, "did you mean post_only?"), nothing sent."""
-        _refuse_unknown("spot_ws.add_order", params, ("timeout",))
-        if side not in ("buy", "sell"):
-            raise ValidationError(f"side must be 'buy' or 'sell', got {side!r}", field="side")
-        if cl_ord_id is not None and order_userref is not None:
-            raise ValidationError("cl_ord_id and order_userref are mutually exclusive", field="cl_ord_id")
-        body: dict[str, Any] = {
+        """``add_order``. ``order_type``, ``side`` and ``symbol`` are required (a missing one is a
+        ``ValidationError``), with ``order_qty`` or ``cash_order_qty``. Further parameters as in Kraken's docs
+        (``time_in_force``, ``post_only``, ``reduce_only``, ``triggers``, ``conditional``, ``stp_type``,
+        ``validate`` ...). ``deadline``: RFC 3339 text or an aware ``datetime`` 2 to 60 s ahead (default:
+        ``order_deadline`` after sending). Everything is checked first (see the module docstring): a name that
+        is not an ``add_order`` field is refused ("did you mean post_only?"), nothing sent."""
+        _refuse_unknown("spot_ws.add_order", params, ("timeout", "extra_params"))
+        given: dict[str, Any] = {
             "order_type": order_type,
             "side": side,
-            "symbol": validate_spot_ws_symbol(symbol),
+            "symbol": symbol,
             "order_qty": order_qty,
             "limit_price": limit_price,
+            "cl_ord_id": cl_ord_id,
             "order_userref": order_userref,
+            "deadline": deadline,
             **params,
         }
-        if cl_ord_id is not None:
-            body["cl_ord_id"] = validate_spot_cl_ord_id(cl_ord_id)
-        if order_qty is None and params.get("cash_order_qty") is None:
-            raise ValidationError("order_qty (or cash_order_qty) is required", field="order_qty")
-        money = _money(body)
-        replies = await self._call(
-            "add_order", money, timeout=timeout, cl_ord_id=cl_ord_id, deadline=self._deadline(deadline)
-        )
+        wire = self._checked("spot_ws.add_order", given, extra_params, timeout)
+        spec = self._deadline(deadline)
+        replies = await self._call("add_order", wire, timeout=timeout, cl_ord_id=wire.get("cl_ord_id"), deadline=spec)
         return AddOrderResult.from_reply(replies[0])
 
+    @_keywords_only
     async def amend_spot_order(
         self,
         *,
@@ -393,54 +432,62 @@ class WebsocketAPIClient:
         trigger_price: Decimal | str | int | None = None,
         deadline: Any = None,
         timeout: float | None = None,
+        extra_params: Mapping[str, Any] | None = None,
         **params: Any,
     ) -> AmendOrderResult:
-        """``amend_order`` (in place, keeps queue priority where Kraken allows); ``deadline`` as for
-        :meth:`submit_spot_order`. Unknown names are refused as there."""
-        _refuse_unknown("spot_ws.amend_order", params, ("timeout",))
-        if (order_id is None) == (cl_ord_id is None):
-            raise ValidationError("pass exactly one of order_id and cl_ord_id", field="order_id")
-        body: dict[str, Any] = {
+        """``amend_order`` (in place, keeps queue priority where Kraken allows): exactly one of ``order_id`` and
+        ``cl_ord_id``, at least one change; ``deadline`` as for :meth:`submit_spot_order`. Checked as there."""
+        _refuse_unknown("spot_ws.amend_order", params, ("timeout", "extra_params"))
+        given: dict[str, Any] = {
             "order_id": order_id,
-            "cl_ord_id": validate_spot_cl_ord_id(cl_ord_id) if cl_ord_id is not None else None,
+            "cl_ord_id": cl_ord_id,
             "order_qty": order_qty,
             "limit_price": limit_price,
             "trigger_price": trigger_price,
+            "deadline": deadline,
             **params,
         }
-        money = _money(body)
-        replies = await self._call(
-            "amend_order", money, timeout=timeout, cl_ord_id=cl_ord_id, deadline=self._deadline(deadline)
-        )
+        wire = self._checked("spot_ws.amend_order", given, extra_params, timeout)
+        spec = self._deadline(deadline)
+        cl = wire.get("cl_ord_id")
+        replies = await self._call("amend_order", wire, timeout=timeout, cl_ord_id=cl, deadline=spec)
         r = _res(replies[0])
         return AmendOrderResult(
-            replies[0], str(r.get("amend_id", "")), r.get("order_id", order_id), r.get("cl_ord_id", cl_ord_id)
+            replies[0], str(r.get("amend_id", "")), r.get("order_id", wire.get("order_id")), r.get("cl_ord_id", cl)
         )
 
+    @_keywords_only
     async def edit_spot_order(
         self,
         *,
-        order_id: str,
-        symbol: str,
+        order_id: str | None = None,
+        symbol: str | None = None,
         order_qty: Decimal | str | int | None = None,
         limit_price: Decimal | str | int | None = None,
+        deadline: Any = None,
         timeout: float | None = None,
+        extra_params: Mapping[str, Any] | None = None,
         **params: Any,
     ) -> EditOrderResult:
-        """``edit_order`` (cancel + replace: a new order id, queue priority lost). Unknown names are refused
-        as for :meth:`submit_spot_order`."""
-        _refuse_unknown("spot_ws.edit_order", params, ("timeout",))
-        body: dict[str, Any] = {
+        """``edit_order`` (cancel + replace: a new order id, queue priority lost): ``order_id`` and ``symbol``
+        required, at least one change. ``deadline`` (optional; none by default) as for
+        :meth:`submit_spot_order`. Checked as there."""
+        _refuse_unknown("spot_ws.edit_order", params, ("timeout", "extra_params"))
+        given: dict[str, Any] = {
             "order_id": order_id,
-            "symbol": validate_spot_ws_symbol(symbol),
+            "symbol": symbol,
             "order_qty": order_qty,
             "limit_price": limit_price,
+            "deadline": deadline,
             **params,
         }
-        replies = await self._call("edit_order", _money(body), timeout=timeout)
+        wire = self._checked("spot_ws.edit_order", given, extra_params, timeout)
+        spec = None if deadline is None else self._deadline(deadline)
+        replies = await self._call("edit_order", wire, timeout=timeout, deadline=spec)
         r = _res(replies[0])
         return EditOrderResult(replies[0], str(r.get("order_id", "")), r.get("original_order_id"))
 
+    @_keywords_only
     async def cancel_spot_order(
         self,
         *,
@@ -448,27 +495,23 @@ class WebsocketAPIClient:
         cl_ord_id: str | Sequence[str] | None = None,
         order_userref: int | Sequence[int] | None = None,
         timeout: float | None = None,
+        extra_params: Mapping[str, Any] | None = None,
         **unknown: Any,
     ) -> list[CancelOrderResult]:
-        """``cancel_order`` for one or more ids; Kraken replies once per id (one result each).
+        """``cancel_order`` for one or more ids of exactly one kind (``order_id``, ``cl_ord_id`` or
+        ``order_userref``: Kraken does not combine them); Kraken replies once per id (one result each).
         If any id fails, the mapped error is raised with ``context["replies"]`` holding the
         successful replies."""
-        _refuse_unknown("spot_ws.cancel_order", unknown, ("timeout",))
-        ids, cls, refs = _as_list(order_id), _as_list(cl_ord_id), _as_list(order_userref)
-        if not (ids or cls or refs):
-            raise ValidationError("pass order_id, cl_ord_id or order_userref", field="order_id")
-        body: dict[str, Any] = {}
-        if ids:
-            body["order_id"] = [str(i) for i in ids]
-        if cls:
-            body["cl_ord_id"] = [validate_spot_cl_ord_id(c) for c in cls]
-        if refs:
-            body["order_userref"] = refs
+        _refuse_unknown("spot_ws.cancel_order", unknown, ("timeout", "extra_params"))
+        given = {"order_id": order_id, "cl_ord_id": cl_ord_id, "order_userref": order_userref}
+        wire = self._checked("spot_ws.cancel_order", given, extra_params, timeout)
+        ids = [v for k in ("order_id", "cl_ord_id", "order_userref") for v in wire.get(k) or ()]
+        cls = wire.get("cl_ord_id") or []
         replies = await self._call(
             "cancel_order",
-            body,
+            wire,
             timeout=timeout,
-            expected=len(ids) + len(cls) + len(refs),
+            expected=len(ids),
             cl_ord_id=cls[0] if len(cls) == 1 else None,
         )
         out = []
@@ -477,77 +520,76 @@ class WebsocketAPIClient:
             out.append(CancelOrderResult(rep, r.get("order_id"), r.get("cl_ord_id"), r.get("order_userref")))
         return out
 
-    async def cancel_all_spot_orders(self, *, timeout: float | None = None, **unknown: Any) -> CancelAllResult:
+    @_keywords_only
+    async def cancel_all_spot_orders(
+        self, *, timeout: float | None = None, extra_params: Mapping[str, Any] | None = None, **unknown: Any
+    ) -> CancelAllResult:
         """``cancel_all``: every open order of the account."""
-        _refuse_unknown("spot_ws.cancel_all", unknown, ("timeout",))
-        replies = await self._call("cancel_all", {}, timeout=timeout)
+        _refuse_unknown("spot_ws.cancel_all", unknown, ("timeout", "extra_params"))
+        wire = self._checked("spot_ws.cancel_all", {}, extra_params, timeout)
+        replies = await self._call("cancel_all", wire, timeout=timeout)
         return CancelAllResult(replies[0], int(_res(replies[0]).get("count", 0)))
 
     async def cancel_all_spot_orders_after(
-        self, timeout_seconds: int, *, timeout: float | None = None, **unknown: Any
+        self,
+        timeout_seconds: int | None = None,
+        *,
+        timeout: float | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        **unknown: Any,
     ) -> CancelAllAfterResult:
-        """Dead man's switch: cancel everything after ``timeout_seconds`` (0 disables; < 86400)."""
-        _refuse_unknown("spot_ws.cancel_all_orders_after", unknown, ("timeout_seconds",))
-        if (
-            isinstance(timeout_seconds, bool)
-            or not isinstance(timeout_seconds, int)
-            or not 0 <= timeout_seconds < 86400
-        ):
-            raise ValidationError("timeout_seconds must be an int in [0, 86400)", field="timeout")
-        replies = await self._call("cancel_all_orders_after", {"timeout": timeout_seconds}, timeout=timeout)
+        """Dead man's switch: cancel everything after ``timeout_seconds`` (an int, 0 disables; < 86400; sent
+        as Kraken's ``timeout``). ``timeout`` is this call's own reply timeout, as on every method."""
+        _refuse_unknown("spot_ws.cancel_all_orders_after", unknown, ("timeout_seconds", "extra_params"))
+        if timeout_seconds is None:
+            raise ValidationError(
+                "cancel_all_spot_orders_after needs timeout_seconds= (seconds until Kraken cancels every order, "
+                "0 disarms, below 86400); timeout= is this call's own reply timeout",
+                field="timeout_seconds",
+                endpoint="cancel_all_orders_after",
+            )
+        wire = self._checked("spot_ws.cancel_all_orders_after", {"timeout": timeout_seconds}, extra_params, timeout)
+        replies = await self._call("cancel_all_orders_after", wire, timeout=timeout)
         r = _res(replies[0])
         return CancelAllAfterResult(replies[0], str(r.get("currentTime", "")), str(r.get("triggerTime", "")))
 
+    @_keywords_only
     async def batch_submit_spot_orders(
         self,
         *,
-        symbol: str,
-        orders: Sequence[Mapping[str, Any]],
+        symbol: str | None = None,
+        orders: Sequence[Mapping[str, Any]] | None = None,
         deadline: Any = None,
         validate: bool | None = None,
         timeout: float | None = None,
+        extra_params: Mapping[str, Any] | None = None,
         **unknown: Any,
     ) -> BatchAddResult:
         """``batch_add``: 2 to 15 orders (Kraken documents a minimum of 2 and a maximum of 15) on one symbol;
-        ``deadline`` as for :meth:`submit_spot_order` (one for the whole batch). Unknown names (of the call or
-        of an order) are refused as there."""
-        _refuse_unknown("spot_ws.batch_add", {**unknown, "orders": list(orders)}, ("timeout",))
-        if not 2 <= len(orders) <= 15:
-            raise ValidationError(f"batch_add takes 2 to 15 orders, got {len(orders)}", field="orders")
-        prepared = []
-        for i, o in enumerate(orders):
-            od = dict(o)
-            if od.get("cl_ord_id") is not None:
-                validate_spot_cl_ord_id(od["cl_ord_id"], f"orders[{i}].cl_ord_id")
-            if od.get("side") not in ("buy", "sell"):
-                raise ValidationError(f"orders[{i}].side must be 'buy' or 'sell'", field=f"orders[{i}].side")
-            prepared.append(_money(od, f"orders[{i}]."))
-        body: dict[str, Any] = {"symbol": validate_spot_ws_symbol(symbol), "orders": prepared}
-        if validate is not None:
-            body["validate"] = validate
-        replies = await self._call("batch_add", body, timeout=timeout, deadline=self._deadline(deadline))
+        ``deadline`` as for :meth:`submit_spot_order` (one for the whole batch). Every order is checked as
+        :meth:`submit_spot_order` checks one (names, values, per-type fields; client ids unique in the batch)."""
+        listed = list(orders) if isinstance(orders, list | tuple) else orders
+        _refuse_unknown("spot_ws.batch_add", {**unknown, "orders": listed}, ("timeout", "extra_params"))
+        given = {"symbol": symbol, "orders": listed, "deadline": deadline, "validate": validate, **unknown}
+        wire = self._checked("spot_ws.batch_add", given, extra_params, timeout)
+        replies = await self._call("batch_add", wire, timeout=timeout, deadline=self._deadline(deadline))
         rep = replies[0]
         results = rep.get("result")
         items = results if isinstance(results, list) else []
         return BatchAddResult(rep, tuple(AddOrderResult.from_reply(rep, r) for r in items if isinstance(r, dict)))
 
+    @_keywords_only
     async def batch_cancel_spot_orders(
         self,
         *,
-        orders: Sequence[str] | None = None,
+        orders: Sequence[str | int] | None = None,
         cl_ord_id: Sequence[str] | None = None,
         timeout: float | None = None,
+        extra_params: Mapping[str, Any] | None = None,
         **unknown: Any,
     ) -> BatchCancelResult:
         """``batch_cancel``: order ids / userrefs in ``orders`` and/or ``cl_ord_id`` (2 to 50 in all)."""
-        _refuse_unknown("spot_ws.batch_cancel", unknown, ("timeout",))
-        body: dict[str, Any] = {}
-        if orders:
-            body["orders"] = [str(o) for o in orders]
-        if cl_ord_id:
-            body["cl_ord_id"] = [validate_spot_cl_ord_id(c) for c in cl_ord_id]
-        n = len(body.get("orders", [])) + len(body.get("cl_ord_id", []))
-        if n == 0:
-            raise ValidationError("pass orders and/or cl_ord_id", field="orders")
-        replies = await self._call("batch_cancel", body, timeout=timeout)
+        _refuse_unknown("spot_ws.batch_cancel", unknown, ("timeout", "extra_params"))
+        wire = self._checked("spot_ws.batch_cancel", {"orders": orders, "cl_ord_id": cl_ord_id}, extra_params, timeout)
+        replies = await self._call("batch_cancel", wire, timeout=timeout)
         return BatchCancelResult(replies[0], int(_res(replies[0]).get("count", 0)))

@@ -73,16 +73,13 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import ssl
-import sys
-import warnings
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping
 from decimal import Decimal
 from typing import Any, Literal, TypeVar, overload
 
 from krakenkit._core.deadline import DEFAULT_ORDER_DEADLINE, check_deadline_seconds, order_deadline, shared_server_clock
-from krakenkit._core.environment import LIVE, TESTNET, WS_KEY_MAP, Environment
+from krakenkit._core.environment import LIVE, TESTNET, WS_KEY_MAP, Environment, warn_if_tls_off
 from krakenkit._core.errors import (
     APIConnectionError,
     ChecksumMismatchError,
@@ -126,43 +123,6 @@ H = TypeVar("H", bound=Callable[..., Any])
 Handler = Callable[[Any], Awaitable[None] | None]
 #: How an order request gets its ``deadline``: the caller's own (checked RFC 3339 text) or seconds from sending.
 DeadlineSpec = str | float
-
-
-def _tls_off(options: Mapping[str, Any]) -> list[str]:
-    """What in ``network_options`` turns TLS verification off: ``verify`` (httpx, for the token calls) and
-    ``ssl`` (WebSockets) set to ``False`` or to an ``SSLContext`` that checks no certificate or host name."""
-    found = []
-    for name in ("verify", "ssl"):
-        value = options.get(name)
-        if value is False:
-            found.append(f"{name}=False")
-        elif isinstance(value, ssl.SSLContext) and (value.verify_mode == ssl.CERT_NONE or not value.check_hostname):
-            what = "no certificate check" if value.verify_mode == ssl.CERT_NONE else "no host name check"
-            found.append(f"{name}=<SSLContext with {what}>")
-    return found
-
-
-def _warn_if_tls_off(options: Mapping[str, Any]) -> bool:
-    found = _tls_off(options)
-    if not found:
-        return False
-    text = (
-        f"network_options turn TLS verification off ({', '.join(found)}): anyone on the network path can read "
-        "and change this client's traffic, API keys, tokens and orders included. Use it only against a local "
-        "test server."
-    )
-    log.warning("%s", text)
-    warnings.warn(text, InsecureTransportWarning, stacklevel=_caller_outside_krakenkit())
-    return True
-
-
-def _caller_outside_krakenkit() -> int:
-    """The ``stacklevel`` (for a warning issued by this function's caller) of the first frame outside the
-    krakenkit package: the user's line that built the client."""
-    level, frame = 2, sys._getframe(2)
-    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).startswith("krakenkit."):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _check_credentials(key: Secret | None, secret: Secret | None, prefix: str) -> None:
@@ -277,7 +237,7 @@ class WebsocketClient:
         testnet = testnet or env is TESTNET or env.name == "testnet"
         self._no_live_spot = frozenset(k for k in WS_KEY_MAP.SPOT if testnet and k not in (ws_urls or {}))
         self._network_options = dict(network_options or {})
-        self.tls_verification_off = _warn_if_tls_off(self._network_options)
+        self.tls_verification_off = warn_if_tls_off(type(self).__name__, log, self._network_options)
         self._token_source: SpotTokenSource | None = None
         if token_provider is not None:
             self._token_provider: TokenProvider | None = token_provider
@@ -957,31 +917,42 @@ class WebsocketClient:
             body["deadline"] = (
                 deadline if isinstance(deadline, str) else order_deadline(self.server_clock, None, deadline)[0]
             )
-        wid = conn.new_waiter_id()
-        fut = conn.new_future(wid)
-        frame = proto.api_request(method, body, waiter_id=wid, expected_replies=expected_replies, cl_ord_id=cl_ord_id)
-        req_id: int = frame["req_id"]
-        record = proto.request_record(req_id)
-        assert record is not None
-        try:
+        while True:
+            wid = conn.new_waiter_id()
+            fut = conn.new_future(wid)
+            frame = proto.api_request(
+                method, body, waiter_id=wid, expected_replies=expected_replies, cl_ord_id=cl_ord_id
+            )
+            req_id: int = frame["req_id"]
+            record = proto.request_record(req_id)
+            assert record is not None
             try:
-                await asyncio.wait_for(conn.send_request(frame), max(0.001, end - loop.time()))
-            except TimeoutError:
-                raise proto.unanswered_error(req_id, record, f"could not be written within {wait}s") from None
-            except APIConnectionError as exc:
-                if exc.retry_safe:
-                    raise  # the socket was gone before anything was written
-                raise proto.unanswered_error(
-                    req_id, record, "was being sent when the connection went", lost=True
-                ) from exc
-            try:
-                result: list[dict[str, Any]] = await asyncio.wait_for(fut, max(0.001, end - loop.time()))
-            except TimeoutError:
-                raise proto.unanswered_error(req_id, record, f"got no reply within {wait}s") from None
-            return result
-        finally:  # answered, timed out or cancelled: nobody waits for this request any more
-            proto.forget_request(req_id)
-            conn.forget(wid)
+                try:
+                    await asyncio.wait_for(conn.send_request(frame), max(0.001, end - loop.time()))
+                except TimeoutError:
+                    raise proto.unanswered_error(req_id, record, f"could not be written within {wait}s") from None
+                except APIConnectionError as exc:
+                    if not exc.retry_safe:
+                        raise proto.unanswered_error(
+                            req_id, record, "was being sent when the connection went", lost=True
+                        ) from exc
+                    # The socket went between wait_ready() and the write: nothing was written. Wait for the
+                    # reconnect within the timeout and send it then as a new request (same body and deadline).
+                    if end - loop.time() <= 0:
+                        raise
+                    retry = True
+                else:
+                    retry = False
+                    try:
+                        result: list[dict[str, Any]] = await asyncio.wait_for(fut, max(0.001, end - loop.time()))
+                    except TimeoutError:
+                        raise proto.unanswered_error(req_id, record, f"got no reply within {wait}s") from None
+                    return result
+            finally:  # answered, timed out, cancelled or never written: nobody waits for this request any more
+                proto.forget_request(req_id)
+                conn.forget(wid)
+            if retry:
+                await conn.wait_ready(end - loop.time())  # nothing sent: APIConnectionError(retry_safe=True)
 
 
 class _Stream:

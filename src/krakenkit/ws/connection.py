@@ -604,6 +604,8 @@ class WsConnection:
     ) -> None:
         try:
             await self._authenticate(ws)
+            if self._ws is not ws:  # the session ended meanwhile (a cancellation can be lost in a finished wait)
+                return
             frames = self.protocol.on_ready()
             keys = list(self.protocol.subs.topics)
             self._ready.set()
@@ -628,6 +630,8 @@ class WsConnection:
                     )
                 except KrakenError:
                     pass  # a rejected topic was reported as an exception event already
+            if self._ws is not ws:  # dropped while resubscribing: no "reconnected" for a dead session
+                return
             good.set()
             self.sessions_ready += 1
             if reconnect:

@@ -81,12 +81,19 @@ def test_rest_refuses_every_mistake_before_sending(case: Case, no_network: Wire)
     assert no_network.quiet, no_network
 
 
-WS_PENDING = pytest.mark.xfail(
-    strict=False, reason="WebsocketAPIClient is not wired to the validation layer yet (WS helper's part)"
+#: Rows whose keywords mean something else on the WebSocket method (the verdict differs on purpose).
+WS_DIFFERS = {
+    "ws_cancel_after_negative": pytest.mark.xfail(
+        strict=True,
+        reason="cancel_all_spot_orders_after takes the switch's seconds as timeout_seconds; its timeout= is the "
+        "call's own reply timeout, so the row's timeout=-1 is refused as a missing timeout_seconds",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, marks=[WS_DIFFERS[c.id]] if c.id in WS_DIFFERS else [], id=c.id) for c in WS_ROWS]
 )
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, marks=WS_PENDING, id=c.id) for c in WS_ROWS])
 async def test_websocket_refuses_every_mistake_before_sending(case: Case, no_network: Wire) -> None:
     api = WebsocketAPIClient(KEY, SECRET, environment=LOCAL, request_timeout=0.1)
     try:

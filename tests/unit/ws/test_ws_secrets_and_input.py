@@ -250,7 +250,8 @@ def test_tls_verification_off_warns_once_per_client_and_logs(
     assert len(mine) == 2 and all(shown_as in str(w.message) for w in mine)
     assert all(w.filename == __file__ for w in mine)  # names the user's line
     assert issubclass(InsecureTransportWarning, UserWarning) and ws.tls_verification_off
-    assert [r.levelno for r in caplog.records if "TLS verification off" in r.getMessage()] == [logging.WARNING] * 2
+    logged = [r.levelno for r in caplog.records if "verification is turned off" in r.getMessage()]
+    assert logged == [logging.WARNING] * 2
 
 
 def test_verified_tls_is_silent() -> None:
@@ -330,3 +331,132 @@ def test_a_subscription_payload_json_cannot_hold_is_refused_before_anything_is_k
     with pytest.raises(ValidationError, match="object"):
         ws.subscribe({"topic": "book", "payload": {"symbol": ["BTC/USD"], "depth": object()}}, WS_KEY_MAP.spotPublicV2)
     assert ws.subscriptions(WS_KEY_MAP.spotPublicV2) == []
+
+
+# --- values through the shared validation layer -----------------------------------------------------------------
+
+
+class _Booked:
+    """A rate limiter that records every booking (none may happen for a refused call)."""
+
+    def __init__(self) -> None:
+        self.booked: list[str] = []
+
+    def reserve(self, endpoint: str, params: Any = None) -> float:
+        self.booked.append(endpoint)
+        return 0.0
+
+    def on_response(self, endpoint: str, params: Any, result: Any) -> None:
+        return None
+
+    def on_rate_limited(self, endpoint: str, params: Any) -> None:
+        return None
+
+
+_ITEM = {k: v for k, v in LIMIT.items() if k != "symbol"}
+
+
+def _api(limiter: _Booked, sent: list[Any]) -> WebsocketAPIClient:
+    async def token() -> str:
+        sent.append("token")
+        return TOKEN
+
+    return WebsocketAPIClient(token_provider=token, ws_urls={PRIV: "ws://127.0.0.1:9/v2"}, rate_limiter=limiter)
+
+
+@pytest.mark.parametrize(
+    ("call", "field", "fragment"),
+    [
+        (lambda api: api.submit_spot_order(**{**LIMIT, "order_qty": 0.1}), "order_qty", "float"),
+        (lambda api: api.submit_spot_order(**{**LIMIT, "symbol": "btc/usd"}), "symbol", "BTC/USD"),
+        (lambda api: api.submit_spot_order(**{**LIMIT, "symbol": "BTC/USD\n"}), "symbol", ""),
+        (lambda api: api.submit_spot_order(**{**LIMIT, "time_in_force": "GTC"}), "time_in_force", "use 'gtc'"),
+        (lambda api: api.submit_spot_order(**{**LIMIT, "order_qty": "1e999999999"}), "order_qty", ""),
+        (lambda api: api.submit_spot_order(**{**LIMIT, "limit_price": None}), "limit_price", "is required"),
+        (lambda api: api.submit_spot_order(**{k: v for k, v in LIMIT.items() if k != "side"}), "side", "required"),
+        (
+            lambda api: api.submit_spot_order(**LIMIT, extra_params={"limit_price": 1}),
+            "limit_price",
+            "checked add_order field",
+        ),
+        (lambda api: api.submit_spot_order(**LIMIT, deadline="2026-12-04 18:21:45"), "deadline", "RFC 3339"),
+        (lambda api: api.submit_spot_order(**LIMIT, deadline="2020-01-01T00:00:00Z"), "deadline", "at least 2s"),
+        (lambda api: api.submit_spot_order(**LIMIT, timeout=-1), "timeout", "positive"),
+        (lambda api: api.amend_spot_order(order_id="O1", cl_ord_id="a", limit_price="1"), "cl_ord_id", "exactly one"),
+        (lambda api: api.amend_spot_order(order_id="O1"), "order_qty", "at least one"),
+        (lambda api: api.edit_spot_order(order_id="O1", symbol="BTC/USD", limit_price="-1"), "limit_price", ""),
+        (lambda api: api.cancel_spot_order(order_id="O1", cl_ord_id="a"), "cl_ord_id", "exactly one"),
+        (lambda api: api.cancel_spot_order(), "order_id", ""),
+        (lambda api: api.cancel_all_spot_orders_after(-1), "timeout", "below the minimum"),
+        (lambda api: api.cancel_all_spot_orders_after(True), "timeout", ""),
+        (lambda api: api.cancel_all_spot_orders_after(timeout=60), "timeout_seconds", "reply timeout"),
+        (
+            lambda api: api.batch_submit_spot_orders(symbol="BTC/USD", orders=[_ITEM] * 16),
+            "orders",
+            "at most 15",
+        ),
+        (
+            lambda api: api.batch_submit_spot_orders(symbol="BTC/USD", orders=[_ITEM, {"side": "buy"}]),
+            "orders[1].order_type",
+            "required",
+        ),
+        (lambda api: api.batch_submit_spot_orders(symbol="BTC/USD", orders=None), "orders", "required"),
+        (lambda api: api.batch_cancel_spot_orders(orders=["O1"]), "orders", "2 to 50"),
+    ],
+)
+async def test_bad_values_are_refused_before_any_connection_token_or_booking(
+    call: Any, field: str, fragment: str
+) -> None:
+    sent: list[Any] = []
+    limiter = _Booked()
+    api = _api(limiter, sent)
+    with pytest.raises(ValidationError) as info:
+        await asyncio.wait_for(call(api), 1)
+    assert info.value.field == field, info.value
+    assert fragment in str(info.value)
+    assert api.ws._connections == {} and sent == [] and limiter.booked == []
+    await api.close()
+
+
+async def test_valid_calls_hand_the_transport_the_layers_wire_form_and_the_clients_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[Any] = []
+    limiter = _Booked()
+    api = _api(limiter, sent)
+    calls: list[tuple[str, dict[str, Any], Any, Any, int]] = []
+
+    async def unbooked(
+        ws_key: str, method: str, params: Any, *, timeout: Any, expected_replies: int, cl_ord_id: Any, deadline: Any
+    ) -> list[dict[str, Any]]:
+        calls.append((method, dict(params), cl_ord_id, deadline, expected_replies))
+        return [{"method": method, "success": True, "result": {"order_id": "OX"}}] * expected_replies
+
+    monkeypatch.setattr(api.ws, "_request_unbooked", unbooked)
+    res = await api.submit_spot_order(
+        **{**LIMIT, "order_qty": 1, "limit_price": Decimal("100.50")}, cl_ord_id="my-1", post_only=True
+    )
+    assert res.order_id == "OX"
+    method, params, cl, deadline, _ = calls[-1]
+    assert (method, cl, deadline) == ("add_order", "my-1", api.order_deadline)  # deadline: written at send time
+    assert params == {
+        "order_type": "limit",
+        "side": "buy",
+        "symbol": "BTC/USD",
+        "order_qty": Decimal(1),
+        "limit_price": Decimal("100.5"),
+        "cl_ord_id": "my-1",
+        "post_only": True,
+    }
+    assert all(not isinstance(v, str) for k, v in params.items() if k in ("order_qty", "limit_price"))
+
+    await api.cancel_spot_order(order_id=["O1", "O2"])
+    assert calls[-1][0] == "cancel_order" and calls[-1][1] == {"order_id": ["O1", "O2"]} and calls[-1][4] == 2
+    await api.batch_cancel_spot_orders(orders=[1, "O2"])
+    assert calls[-1][1] == {"orders": ["1", "O2"]}
+    await api.cancel_all_spot_orders_after(60)
+    assert calls[-1][:2] == ("cancel_all_orders_after", {"timeout": 60})
+    await api.submit_spot_order(**LIMIT, extra_params={"new_field": "x"})
+    assert calls[-1][1]["new_field"] == "x"
+    assert limiter.booked == ["add_order", "cancel_order", "batch_cancel", "cancel_all_orders_after", "add_order"]
+    await api.close()
