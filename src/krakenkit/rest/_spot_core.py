@@ -20,7 +20,8 @@ from typing import Any, ClassVar
 import httpx
 import msgspec
 
-from .._core.deadline import DEFAULT_ORDER_DEADLINE, check_deadline_seconds, format_deadline, parse_deadline
+from .._core.deadline import DEFAULT_ORDER_DEADLINE, check_deadline_seconds, parse_deadline
+from .._core.deadline import order_deadline as deadline_for
 from .._core.decimals import format_decimal, to_decimal
 from .._core.environment import NO_SPOT_TESTNET, NO_SPOT_TESTNET_URL, TESTNET, Environment
 from .._core.errors import (
@@ -159,11 +160,12 @@ class SpotCore(RestCore):
         """A caller's ``deadline``, once the layer passed its form: Kraken's now + 2..60 s on the estimated
         server clock, written as given (a ``datetime`` in Kraken's millisecond form)."""
         if "deadline" in wire:
-            given = params.get("deadline", wire["deadline"])
-            ts = parse_deadline(given)
-            self._server_clock.check_caller_deadline(ts, "deadline")
-            wire["deadline"] = given if isinstance(given, str) else format_deadline(ts)
+            wire["deadline"] = self._caller_deadline(params.get("deadline", wire["deadline"]), "deadline")
         return wire
+
+    def _caller_deadline(self, value: Any, field: str) -> str:
+        """A caller's own deadline, checked against Kraken's now + 2..60 s on the server clock, as sent."""
+        return deadline_for(self._server_clock, value, self._order_deadline, field)[0]
 
     def _convert_param(self, endpoint: Endpoint, spec: Param, value: Any) -> Any:
         """One value of a call without a validation-layer schema (market data, account, funding...). Amounts
@@ -180,9 +182,7 @@ class SpotCore(RestCore):
         if kind == "cl_ord_id":
             return validate_spot_cl_ord_id(value, field)
         if kind == "deadline":
-            ts = parse_deadline(value, field)
-            self._server_clock.check_caller_deadline(ts, field)
-            return value if isinstance(value, str) else format_deadline(ts)
+            return self._caller_deadline(value, field)
         if kind == "bool":
             if not isinstance(value, bool):
                 raise ValidationError(f"{field} must be True or False", field=field)

@@ -1,6 +1,6 @@
 """Typed results: the official OpenAPI response examples parse into Decimal-typed results; raw stays reachable.
 
-``EXAMPLES`` holds Kraken's examples from /work/shared/kraken-reference/openapi/spot-rest/examples/responses
+``EXAMPLES`` holds Kraken's examples from Kraken's Spot REST OpenAPI (examples/responses)
 (converted from YAML to JSON once, as the test venv has no YAML parser).
 """
 
